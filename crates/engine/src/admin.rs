@@ -1,0 +1,255 @@
+//! The operator's administration: bootstrap, apps, builders, keys, tokens,
+//! credential import and key rotation. Raw secrets leave only as
+//! [`IssuedSecret`], to be printed once.
+
+use std::collections::BTreeMap;
+
+use connectors_store::{
+    credentials_context, App, Authorization, Builder, CredentialsRow, NewApiKey, NewServiceToken,
+    Workspace,
+};
+use connectors_vault::{generate_token, hash_token, Secret};
+use rand::RngCore;
+
+use crate::principal::{API_KEY_PREFIX, SERVICE_TOKEN_PREFIX};
+use crate::{now, Engine, EngineError, Result};
+
+/// A secret created for someone, shown once and never stored in the clear.
+#[derive(Debug)]
+pub struct IssuedSecret {
+    /// Id of the stored record.
+    pub id: String,
+    /// The raw secret.
+    pub secret: Secret,
+}
+
+/// What to create on an empty database.
+#[derive(Debug, Clone)]
+pub struct BootstrapRequest {
+    /// Workspace name.
+    pub workspace_name: String,
+    /// The first builder's email.
+    pub builder_email: String,
+    /// The first app's name.
+    pub app_name: String,
+}
+
+/// What bootstrap created.
+#[derive(Debug)]
+pub struct Bootstrap {
+    /// The workspace.
+    pub workspace_id: String,
+    /// The app.
+    pub app_id: String,
+    /// The builder.
+    pub builder_email: String,
+    /// The builder's API key.
+    pub api_key: Secret,
+    /// The app's service token.
+    pub service_token: Secret,
+}
+
+/// Credentials to store directly (operator import, and tests before consent exists).
+#[derive(Debug)]
+pub struct ImportCredentials {
+    /// The app.
+    pub app_id: String,
+    /// The connector type.
+    pub integration_type: String,
+    /// Email of the builder the connector is attributed to.
+    pub builder_email: Option<String>,
+    /// Access token.
+    pub access_token: Secret,
+    /// Refresh token.
+    pub refresh_token: Option<Secret>,
+    /// Seconds until the access token expires.
+    pub expires_in: Option<i64>,
+    /// Scopes granted (also declared, if the connector is new).
+    pub scopes: Vec<String>,
+    /// Values fixed at consent.
+    pub connection_config: Option<BTreeMap<String, String>>,
+}
+
+/// A random lowercase hex id of `bytes` bytes (apps use 12, like Base44's).
+pub(crate) fn hex_id(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    raw.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn check_email(email: &str) -> Result<()> {
+    let ok = email.len() <= 254
+        && matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !email.contains(char::is_whitespace));
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::BadRequest(format!(
+            "`{email}` is not an email address"
+        )))
+    }
+}
+
+impl Engine {
+    /// Creates a workspace, builder, app, API key and service token, if the
+    /// database is empty. `None` when it was not empty.
+    pub async fn bootstrap(&self, request: &BootstrapRequest) -> Result<Option<Bootstrap>> {
+        if !self.store().is_empty().await? {
+            return Ok(None);
+        }
+        check_email(&request.builder_email)?;
+        let workspace_id = hex_id(12);
+        self.store()
+            .create_workspace(&Workspace {
+                id: workspace_id.clone(),
+                name: request.workspace_name.clone(),
+                created_at: now(),
+            })
+            .await?;
+        let builder = self
+            .create_builder(&workspace_id, &request.builder_email)
+            .await?;
+        let app = self.create_app(&workspace_id, &request.app_name).await?;
+        let api_key = self.create_api_key(&builder.id).await?;
+        let service_token = self.create_service_token(&app.id).await?;
+        Ok(Some(Bootstrap {
+            workspace_id,
+            app_id: app.id,
+            builder_email: builder.email,
+            api_key: api_key.secret,
+            service_token: service_token.secret,
+        }))
+    }
+
+    /// Creates a workspace.
+    pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
+        let workspace = Workspace {
+            id: hex_id(12),
+            name: name.to_string(),
+            created_at: now(),
+        };
+        self.store().create_workspace(&workspace).await?;
+        Ok(workspace)
+    }
+
+    /// Creates a builder in a workspace.
+    pub async fn create_builder(&self, workspace_id: &str, email: &str) -> Result<Builder> {
+        check_email(email)?;
+        let builder = Builder {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            workspace_id: workspace_id.to_string(),
+            email: email.to_string(),
+            created_at: now(),
+        };
+        self.store().create_builder(&builder).await?;
+        Ok(builder)
+    }
+
+    /// Creates an app in a workspace.
+    pub async fn create_app(&self, workspace_id: &str, name: &str) -> Result<App> {
+        let app = App {
+            id: hex_id(12),
+            workspace_id: workspace_id.to_string(),
+            name: name.to_string(),
+            created_at: now(),
+        };
+        self.store().create_app(&app).await?;
+        Ok(app)
+    }
+
+    /// Issues an API key (`b44k_…`) for a builder.
+    pub async fn create_api_key(&self, builder_id: &str) -> Result<IssuedSecret> {
+        let secret = generate_token(API_KEY_PREFIX, 32);
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.store()
+            .create_api_key(&NewApiKey {
+                id: id.clone(),
+                builder_id: builder_id.to_string(),
+                key_hash: hash_token(secret.expose()),
+                display_prefix: secret.expose().chars().take(10).collect(),
+                created_at: now(),
+            })
+            .await?;
+        Ok(IssuedSecret { id, secret })
+    }
+
+    /// Issues a service token (`b44s_…`) for an app's server side.
+    pub async fn create_service_token(&self, app_id: &str) -> Result<IssuedSecret> {
+        let secret = generate_token(SERVICE_TOKEN_PREFIX, 32);
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.store()
+            .create_service_token(&NewServiceToken {
+                id: id.clone(),
+                app_id: app_id.to_string(),
+                token_hash: hash_token(secret.expose()),
+                display_prefix: secret.expose().chars().take(10).collect(),
+                created_at: now(),
+            })
+            .await?;
+        Ok(IssuedSecret { id, secret })
+    }
+
+    /// Stores credentials for a connector as if consent had just succeeded.
+    pub async fn import_credentials(&self, import: ImportCredentials) -> Result<()> {
+        let integration = self.integration(&import.integration_type)?;
+        let app = self
+            .store()
+            .get_app(&import.app_id)
+            .await?
+            .ok_or_else(|| EngineError::AppNotFound(import.app_id.clone()))?;
+        let builder_id = match &import.builder_email {
+            Some(email) => Some(
+                self.store()
+                    .find_builder(&app.workspace_id, email)
+                    .await?
+                    .ok_or_else(|| {
+                        EngineError::BadRequest(format!(
+                            "no builder `{email}` in the app's workspace"
+                        ))
+                    })?
+                    .id,
+            ),
+            None => None,
+        };
+        let (app_id, ty) = (&import.app_id, &integration.integration_type);
+        let keys = self.keys();
+        let now = now();
+        self.store()
+            .save_authorization(&Authorization {
+                connection_id: None,
+                builder_id,
+                scopes: import.scopes.clone(),
+                granted_scopes: import.scopes,
+                connection_config: import.connection_config,
+                credentials: CredentialsRow {
+                    app_id: app_id.clone(),
+                    integration_type: ty.clone(),
+                    access_token: keys.seal_secret(
+                        &import.access_token,
+                        &credentials_context(app_id, ty, "access_token"),
+                    ),
+                    refresh_token: import.refresh_token.map(|t| {
+                        keys.seal_secret(&t, &credentials_context(app_id, ty, "refresh_token"))
+                    }),
+                    token_response: None,
+                    expires_at: import.expires_in.map(|s| now + s),
+                    version: 1,
+                    updated_at: now,
+                },
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Re-encrypts every stored secret under the active key; how many changed.
+    pub async fn rotate_keys(&self) -> Result<usize> {
+        let keys = self.keys();
+        let reseal = |context: &str, sealed: &str| -> std::result::Result<String, String> {
+            if keys.needs_reseal(sealed) {
+                keys.reseal(sealed, context).map_err(|e| e.to_string())
+            } else {
+                Ok(sealed.to_string())
+            }
+        };
+        Ok(self.store().reseal_all(&reseal).await?)
+    }
+}

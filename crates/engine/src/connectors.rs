@@ -1,0 +1,258 @@
+//! Connector use cases behind the builder and function endpoints.
+
+use std::collections::BTreeSet;
+
+use connectors_catalog::Integration;
+use connectors_store::{credentials_context, AttemptRow, Builder, ConnectorRow};
+use connectors_wire::{
+    is_valid_integration_type, AttemptStatus, ConnectorList, ConnectorListItem, ConnectorStatus,
+    ConnectorTokenResponse, OAuthStatusResponse, RemoveConnectorResponse, SetConnectorResponse,
+    DIFFERENT_USER, STRIPE,
+};
+
+use crate::{now, provider_env_prefix, Engine, EngineError, Result};
+
+/// At most this many scopes per connector.
+const MAX_SCOPES: usize = 200;
+/// At most this many bytes per scope.
+const MAX_SCOPE_LEN: usize = 512;
+
+/// Rejects types that cannot be a connector type at all.
+pub(crate) fn check_type(integration_type: &str) -> Result<()> {
+    if is_valid_integration_type(integration_type) && integration_type.len() <= 100 {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidType(
+            integration_type.chars().take(100).collect(),
+        ))
+    }
+}
+
+fn check_scopes(scopes: &[String]) -> Result<()> {
+    if scopes.len() > MAX_SCOPES {
+        return Err(EngineError::InvalidScopes(format!(
+            "{} scopes given, at most {MAX_SCOPES} are allowed",
+            scopes.len()
+        )));
+    }
+    for scope in scopes {
+        if scope.is_empty()
+            || scope.len() > MAX_SCOPE_LEN
+            || scope.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(EngineError::InvalidScopes(format!(
+                "scope {scope:?} must be 1 to {MAX_SCOPE_LEN} characters without spaces; list each scope as its own string"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// The catalog entry of an OAuth type, or the reason there is none.
+    pub fn integration(&self, integration_type: &str) -> Result<&Integration> {
+        check_type(integration_type)?;
+        if integration_type == STRIPE {
+            return Err(EngineError::StripeIsNotOAuth);
+        }
+        self.catalog()
+            .get(integration_type)
+            .ok_or_else(|| EngineError::UnknownType {
+                integration_type: integration_type.to_string(),
+                suggestion: self.catalog().suggest(integration_type).map(str::to_string),
+            })
+    }
+
+    /// `GET external-auth/list`: the app's connectors (never `stripe`).
+    pub async fn list_connectors(&self, app_id: &str) -> Result<ConnectorList> {
+        let rows = self.store().list_connectors(app_id).await?;
+        Ok(ConnectorList {
+            integrations: rows
+                .into_iter()
+                .filter(|c| c.integration_type != STRIPE)
+                .map(|c| ConnectorListItem {
+                    integration_type: c.integration_type,
+                    status: c.status,
+                    scopes: c.scopes,
+                    user_email: c.authorized_by_email,
+                })
+                .collect(),
+        })
+    }
+
+    /// `PUT external-auth/integrations/{type}`: declare scopes; start consent
+    /// unless the active connector already has them.
+    pub async fn set_connector(
+        &self,
+        builder: &Builder,
+        app_id: &str,
+        integration_type: &str,
+        scopes: Vec<String>,
+    ) -> Result<SetConnectorResponse> {
+        let integration = self.integration(integration_type)?;
+        check_scopes(&scopes)?;
+        let existing = self.store().get_connector(app_id, integration_type).await?;
+        if let Some(c) = &existing {
+            if c.status == ConnectorStatus::Active && covers(&c.granted_scopes, &scopes) {
+                self.store()
+                    .upsert_connector_scopes(app_id, integration_type, &scopes, now())
+                    .await?;
+                return Ok(SetConnectorResponse {
+                    already_authorized: true,
+                    ..Default::default()
+                });
+            }
+            if let Some(other) = other_owner(c, builder) {
+                return Ok(SetConnectorResponse {
+                    error: Some(DIFFERENT_USER.into()),
+                    error_message: Some(format!(
+                        "`{integration_type}` is already connected by {other}; ask them to update it, or remove the connector first (delete its file and run `base44 connectors push`)"
+                    )),
+                    other_user_email: Some(other),
+                    ..Default::default()
+                });
+            }
+        }
+        if integration.client.is_none() {
+            return Err(EngineError::ProviderNotConfigured(
+                integration_type.to_string(),
+                provider_env_prefix(integration_type),
+            ));
+        }
+        let now = now();
+        self.store()
+            .upsert_connector_scopes(app_id, integration_type, &scopes, now)
+            .await?;
+        let connection_id = uuid::Uuid::new_v4().simple().to_string();
+        self.store()
+            .create_attempt(&AttemptRow {
+                connection_id: connection_id.clone(),
+                app_id: app_id.to_string(),
+                integration_type: integration_type.to_string(),
+                scopes,
+                builder_id: Some(builder.id.clone()),
+                status: AttemptStatus::Pending,
+                status_reason: None,
+                state_hash: None,
+                pkce_verifier: None,
+                browser_hash: None,
+                connection_config: None,
+                created_at: now,
+                expires_at: now + self.config().attempt_ttl_secs,
+            })
+            .await?;
+        Ok(SetConnectorResponse {
+            redirect_url: Some(format!(
+                "{}/connect/{connection_id}",
+                self.config().public_url
+            )),
+            connection_id: Some(connection_id),
+            ..Default::default()
+        })
+    }
+
+    /// `GET external-auth/status`: the state of one consent attempt.
+    pub async fn attempt_status(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        connection_id: &str,
+    ) -> Result<OAuthStatusResponse> {
+        check_type(integration_type)?;
+        let not_found = || EngineError::AttemptNotFound {
+            integration_type: integration_type.to_string(),
+            connection_id: connection_id.chars().take(100).collect(),
+        };
+        let attempt = self
+            .store()
+            .get_attempt(connection_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if attempt.app_id != app_id || attempt.integration_type != integration_type {
+            return Err(not_found());
+        }
+        let status = match attempt.status {
+            AttemptStatus::Pending if attempt.expires_at <= now() => AttemptStatus::Failed,
+            s => s,
+        };
+        Ok(OAuthStatusResponse { status })
+    }
+
+    /// `DELETE external-auth/integrations/{type}/remove`.
+    pub async fn remove_connector(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<RemoveConnectorResponse> {
+        check_type(integration_type)?;
+        if !self
+            .store()
+            .delete_connector(app_id, integration_type)
+            .await?
+        {
+            return Err(EngineError::ConnectorNotFound(integration_type.to_string()));
+        }
+        Ok(RemoveConnectorResponse {
+            status: "removed".into(),
+            integration_type: integration_type.to_string(),
+        })
+    }
+
+    /// `GET external-auth/tokens/{type}`: a usable token for the app's functions.
+    pub async fn connector_token(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<ConnectorTokenResponse> {
+        check_type(integration_type)?;
+        let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
+        let connector = self
+            .store()
+            .get_connector(app_id, integration_type)
+            .await?
+            .ok_or_else(not_found)?;
+        match connector.status {
+            ConnectorStatus::Active => {}
+            ConnectorStatus::Expired => {
+                return Err(EngineError::NeedsReauthorization {
+                    integration_type: integration_type.to_string(),
+                    reason: connector.status_reason.unwrap_or_else(|| {
+                        "the provider no longer accepts the stored grant".into()
+                    }),
+                })
+            }
+            ConnectorStatus::Disconnected => return Err(not_found()),
+        }
+        let credentials = self
+            .store()
+            .get_credentials(app_id, integration_type)
+            .await?
+            .ok_or_else(not_found)?;
+        let access_token = self.keys().open_secret(
+            &credentials.access_token,
+            &credentials_context(app_id, integration_type, "access_token"),
+        )?;
+        Ok(ConnectorTokenResponse {
+            access_token: access_token.expose().to_string(),
+            integration_type: integration_type.to_string(),
+            connection_config: connector.connection_config,
+        })
+    }
+}
+
+/// Whether `granted` includes every scope of `requested`.
+fn covers(granted: &[String], requested: &[String]) -> bool {
+    let granted: BTreeSet<&str> = granted.iter().map(String::as_str).collect();
+    requested.iter().all(|s| granted.contains(s.as_str()))
+}
+
+/// The email of another builder whose consent an active connector carries.
+fn other_owner(connector: &ConnectorRow, builder: &Builder) -> Option<String> {
+    if connector.status != ConnectorStatus::Active {
+        return None;
+    }
+    match (&connector.authorized_by, &connector.authorized_by_email) {
+        (Some(id), Some(email)) if *id != builder.id => Some(email.clone()),
+        _ => None,
+    }
+}

@@ -1,0 +1,102 @@
+//! The engine's error: one variant per thing a caller can be told.
+
+use connectors_store::StoreError;
+use connectors_vault::VaultError;
+
+/// Why a use case refused or failed. `Display` texts are shown to callers
+/// (except for the internal variants) and say what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No, malformed or unknown credential, or a service token of another app.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// A builder credential on a service-token-only endpoint.
+    #[error("This endpoint is only accessible to service tokens")]
+    ServiceOnly,
+    /// A service token on a builder endpoint.
+    #[error("this endpoint needs a builder credential (the `api_key` header or a login token); service tokens are accepted only by external-auth/tokens")]
+    BuilderOnly,
+    /// The app does not exist or is not in the caller's workspace.
+    #[error("app `{0}` not found: check --app-id / BASE44_APP_ID, and that your API key belongs to the app's workspace")]
+    AppNotFound(String),
+    /// The type does not match `^[a-z0-9_-]+$`.
+    #[error("invalid integration type `{0}`: it must match ^[a-z0-9_-]+$ (letters, digits, `_` and `-`)")]
+    InvalidType(String),
+    /// The type is neither built in nor configured.
+    #[error("unknown integration type `{integration_type}`{}: run `base44 connectors list-available` to see the types this server offers, or ask the operator to add [providers.{integration_type}] to the server config", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    UnknownType {
+        /// The type asked for.
+        integration_type: String,
+        /// The closest known type.
+        suggestion: Option<String>,
+    },
+    /// `stripe` sent to an OAuth endpoint.
+    #[error("`stripe` is not an OAuth connector: it is provisioned by `POST payments/stripe/install` (what `base44 connectors push` does for stripe.jsonc)")]
+    StripeIsNotOAuth,
+    /// The operator has not configured an OAuth client for the type.
+    #[error("integration `{0}` has no OAuth client configured on this server: the operator must set client_id and client_secret under [providers.{0}] in the server config (or the environment variables {1}_CLIENT_ID and {1}_CLIENT_SECRET) and restart the server")]
+    ProviderNotConfigured(String, String),
+    /// Scopes failed validation.
+    #[error("invalid scopes: {0}")]
+    InvalidScopes(String),
+    /// No authorized connector of this type.
+    #[error("Connector connection not found: this app has no authorized `{0}` connector; run `base44 connectors push` to authorize it")]
+    ConnectorNotFound(String),
+    /// No such consent attempt for this app and type.
+    #[error("no authorization attempt `{connection_id}` for `{integration_type}` in this app; run `base44 connectors push` again to start a new one")]
+    AttemptNotFound {
+        /// The type asked for.
+        integration_type: String,
+        /// The id asked for.
+        connection_id: String,
+    },
+    /// The provider refused the grant; new consent is needed.
+    #[error("connector `{integration_type}` needs re-authorization ({reason}); run `base44 connectors push` and complete the consent in the browser")]
+    NeedsReauthorization {
+        /// The type.
+        integration_type: String,
+        /// What the provider said.
+        reason: String,
+    },
+    /// A request was invalid in a way not covered above.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Encryption failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+impl EngineError {
+    /// A stable machine-readable code for the error body.
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Unauthorized | Self::ServiceOnly => return None,
+            Self::BuilderOnly => "FORBIDDEN",
+            Self::AppNotFound(_) | Self::ConnectorNotFound(_) | Self::AttemptNotFound { .. } => {
+                "NOT_FOUND"
+            }
+            Self::InvalidType(_) | Self::InvalidScopes(_) | Self::BadRequest(_) => "INVALID_INPUT",
+            Self::UnknownType { .. } => "UNKNOWN_INTEGRATION_TYPE",
+            Self::StripeIsNotOAuth => "STRIPE_NOT_OAUTH",
+            Self::ProviderNotConfigured(..) => "PROVIDER_NOT_CONFIGURED",
+            Self::NeedsReauthorization { .. } => "REAUTHORIZATION_REQUIRED",
+            Self::Store(StoreError::Conflict(_)) => "CONFLICT",
+            Self::Store(_) | Self::Vault(_) => "INTERNAL_ERROR",
+        })
+    }
+
+    /// Whether this is our fault (logged, not echoed).
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Self::Store(StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_))
+                | Self::Vault(_)
+        )
+    }
+}
+
+/// Result of engine operations.
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -1,0 +1,124 @@
+//! The connectors domain: who may do what to which app, and the use cases
+//! behind every endpoint (set, list, remove, consent status, tokens for
+//! functions) plus the operator's administration (bootstrap, keys, rotation).
+//!
+//! Central types: [`Engine`] (cheap to clone), [`Principal`], [`EngineError`].
+//! The engine seals and opens secrets with the key ring and talks to the
+//! database only through [`connectors_store::Store`]; it knows nothing of
+//! HTTP frameworks.
+#![deny(missing_docs)]
+
+mod admin;
+mod connectors;
+mod error;
+mod principal;
+
+use std::sync::Arc;
+
+use connectors_catalog::Catalog;
+use connectors_store::Store;
+use connectors_vault::KeyRing;
+
+pub use admin::{Bootstrap, BootstrapRequest, ImportCredentials, IssuedSecret};
+pub use error::{EngineError, Result};
+pub use principal::{Credential, Principal};
+
+/// Settings the engine needs beyond its parts.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where browsers and clients reach this server (no trailing slash).
+    pub public_url: String,
+    /// How long a consent link stays usable, in seconds.
+    pub attempt_ttl_secs: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8044".into(),
+            attempt_ttl_secs: 3600,
+        }
+    }
+}
+
+/// The use cases, over shared parts.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    catalog: Arc<Catalog>,
+    keys: Arc<KeyRing>,
+    config: EngineConfig,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("public_url", &self.inner.config.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Assembles an engine.
+    pub fn new(
+        store: Arc<dyn Store>,
+        catalog: Arc<Catalog>,
+        keys: Arc<KeyRing>,
+        config: EngineConfig,
+    ) -> Self {
+        let mut config = config;
+        config.public_url = config.public_url.trim_end_matches('/').to_string();
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                catalog,
+                keys,
+                config,
+            }),
+        }
+    }
+
+    /// The catalog in use.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    /// The store in use.
+    pub fn store(&self) -> &dyn Store {
+        &*self.inner.store
+    }
+
+    /// The key ring in use.
+    pub fn keys(&self) -> &KeyRing {
+        &self.inner.keys
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+}
+
+/// Current Unix time in seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The environment-variable prefix for a provider's client settings,
+/// e.g. `CONNECTORS_PROVIDER_GOOGLECALENDAR`.
+pub fn provider_env_prefix(integration_type: &str) -> String {
+    format!(
+        "CONNECTORS_PROVIDER_{}",
+        integration_type.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,362 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
+use connectors_store::SqliteStore;
+use connectors_vault::{KeyRing, Secret};
+use connectors_wire::ConnectorStatus;
+
+use super::*;
+
+async fn engine_with(keys: KeyRing) -> (Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db.sqlite"))
+        .await
+        .unwrap();
+    let operator: BTreeMap<String, ProviderConfig> = toml::from_str(
+        r#"
+        [acme]
+        authorization_url = "https://id.acme.test/authorize"
+        token_url = "https://id.acme.test/token"
+        client_id = "cid"
+        "#,
+    )
+    .unwrap();
+    let operator = operator.into_iter().map(|(k, v)| (k, v.finish())).collect();
+    let catalog = Catalog::load(BUILTIN_CATALOG, &operator).unwrap();
+    let engine = Engine::new(
+        Arc::new(store),
+        Arc::new(catalog),
+        Arc::new(keys),
+        EngineConfig::default(),
+    );
+    (engine, dir)
+}
+
+fn ring() -> KeyRing {
+    KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()]).unwrap()
+}
+
+async fn bootstrapped() -> (Engine, Bootstrap, tempfile::TempDir) {
+    let (engine, dir) = engine_with(ring()).await;
+    let b = engine
+        .bootstrap(&BootstrapRequest {
+            workspace_name: "w".into(),
+            builder_email: "owner@example.com".into(),
+            app_name: "a".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    (engine, b, dir)
+}
+
+async fn builder(engine: &Engine, key: &Secret) -> connectors_store::Builder {
+    match engine
+        .authenticate(Credential::ApiKey(key.expose()))
+        .await
+        .unwrap()
+    {
+        Principal::Builder(b) => b,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn import(app_id: &str, ty: &str, email: Option<&str>, scopes: &[&str]) -> ImportCredentials {
+    ImportCredentials {
+        app_id: app_id.into(),
+        integration_type: ty.into(),
+        builder_email: email.map(str::to_string),
+        access_token: Secret::new("at-1"),
+        refresh_token: Some(Secret::new("rt-1")),
+        expires_in: Some(3600),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        connection_config: Some(BTreeMap::from([("team".to_string(), "t1".to_string())])),
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_runs_once() {
+    let (engine, _b, _dir) = bootstrapped().await;
+    let again = engine
+        .bootstrap(&BootstrapRequest {
+            workspace_name: "w".into(),
+            builder_email: "x@example.com".into(),
+            app_name: "a".into(),
+        })
+        .await
+        .unwrap();
+    assert!(again.is_none());
+}
+
+#[tokio::test]
+async fn new_connector_needs_consent_and_is_listed_disconnected() {
+    let (engine, b, _dir) = bootstrapped().await;
+    let me = builder(&engine, &b.api_key).await;
+    let answer = engine
+        .set_connector(&me, &b.app_id, "acme", vec!["read".into()])
+        .await
+        .unwrap();
+    let url = answer.redirect_url.unwrap();
+    let id = answer.connection_id.unwrap();
+    assert_eq!(url, format!("http://127.0.0.1:8044/connect/{id}"));
+    assert!(!answer.already_authorized);
+    let list = engine.list_connectors(&b.app_id).await.unwrap();
+    assert_eq!(list.integrations.len(), 1);
+    assert_eq!(list.integrations[0].status, ConnectorStatus::Disconnected);
+    assert_eq!(list.integrations[0].user_email, None);
+    let status = engine.attempt_status(&b.app_id, "acme", &id).await.unwrap();
+    assert_eq!(status.status, connectors_wire::AttemptStatus::Pending);
+    assert!(engine
+        .attempt_status(&b.app_id, "googlecalendar", &id)
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn granted_scopes_are_already_authorized_and_others_need_consent() {
+    let (engine, b, _dir) = bootstrapped().await;
+    let me = builder(&engine, &b.api_key).await;
+    engine
+        .import_credentials(import(
+            &b.app_id,
+            "acme",
+            Some("owner@example.com"),
+            &["a", "b"],
+        ))
+        .await
+        .unwrap();
+    let answer = engine
+        .set_connector(&me, &b.app_id, "acme", vec!["a".into()])
+        .await
+        .unwrap();
+    assert!(answer.already_authorized);
+    assert_eq!(answer.redirect_url, None);
+    let answer = engine
+        .set_connector(&me, &b.app_id, "acme", vec!["c".into()])
+        .await
+        .unwrap();
+    assert!(answer.redirect_url.is_some());
+    // Re-scoping keeps the old credentials working until new consent succeeds.
+    let token = engine.connector_token(&b.app_id, "acme").await.unwrap();
+    assert_eq!(token.access_token, "at-1");
+    assert_eq!(token.connection_config.unwrap()["team"], "t1");
+}
+
+#[tokio::test]
+async fn another_builders_connector_is_different_user() {
+    let (engine, b, _dir) = bootstrapped().await;
+    let other = engine
+        .create_builder(
+            &builder(&engine, &b.api_key).await.workspace_id,
+            "other@example.com",
+        )
+        .await
+        .unwrap();
+    engine
+        .import_credentials(import(&b.app_id, "acme", Some("other@example.com"), &["a"]))
+        .await
+        .unwrap();
+    let me = builder(&engine, &b.api_key).await;
+    let answer = engine
+        .set_connector(&me, &b.app_id, "acme", vec!["z".into()])
+        .await
+        .unwrap();
+    assert_eq!(answer.error.as_deref(), Some("different_user"));
+    assert_eq!(
+        answer.other_user_email.as_deref(),
+        Some("other@example.com")
+    );
+    assert!(answer.error_message.unwrap().contains("other@example.com"));
+    // The same scopes are fine for anyone: nothing to consent.
+    let answer = engine
+        .set_connector(&me, &b.app_id, "acme", vec!["a".into()])
+        .await
+        .unwrap();
+    assert!(answer.already_authorized);
+    let _ = other;
+}
+
+#[tokio::test]
+async fn unconfigured_builtin_and_unknown_types_are_refused_clearly() {
+    let (engine, b, _dir) = bootstrapped().await;
+    let me = builder(&engine, &b.api_key).await;
+    let err = engine
+        .set_connector(&me, &b.app_id, "googlecalendar", vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::ProviderNotConfigured(..)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("[providers.googlecalendar]"));
+    assert!(err
+        .to_string()
+        .contains("CONNECTORS_PROVIDER_GOOGLECALENDAR_CLIENT_ID"));
+    let err = engine
+        .set_connector(&me, &b.app_id, "googlecalender", vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("did you mean `googlecalendar`"),
+        "{err}"
+    );
+    let err = engine
+        .set_connector(&me, &b.app_id, "stripe", vec![])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::StripeIsNotOAuth));
+    let err = engine
+        .set_connector(&me, &b.app_id, "acme", vec!["a b".into()])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::InvalidScopes(_)));
+    assert!(engine
+        .list_connectors(&b.app_id)
+        .await
+        .unwrap()
+        .integrations
+        .is_empty());
+}
+
+#[tokio::test]
+async fn remove_deletes_connector_and_credentials() {
+    let (engine, b, _dir) = bootstrapped().await;
+    engine
+        .import_credentials(import(&b.app_id, "acme", None, &[]))
+        .await
+        .unwrap();
+    engine.remove_connector(&b.app_id, "acme").await.unwrap();
+    assert!(engine
+        .store()
+        .get_credentials(&b.app_id, "acme")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        engine.connector_token(&b.app_id, "acme").await,
+        Err(EngineError::ConnectorNotFound(_))
+    ));
+    assert!(matches!(
+        engine.remove_connector(&b.app_id, "acme").await,
+        Err(EngineError::ConnectorNotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn expired_connector_asks_for_reauthorization() {
+    let (engine, b, _dir) = bootstrapped().await;
+    engine
+        .import_credentials(import(&b.app_id, "acme", None, &[]))
+        .await
+        .unwrap();
+    engine
+        .store()
+        .set_connector_status(
+            &b.app_id,
+            "acme",
+            ConnectorStatus::Expired,
+            Some("invalid_grant"),
+            now(),
+        )
+        .await
+        .unwrap();
+    let err = engine.connector_token(&b.app_id, "acme").await.unwrap_err();
+    assert!(err.to_string().contains("base44 connectors push"), "{err}");
+    assert_eq!(err.code(), Some("REAUTHORIZATION_REQUIRED"));
+}
+
+#[tokio::test]
+async fn principals_reach_only_what_they_own() {
+    let (engine, b, _dir) = bootstrapped().await;
+    let service = engine
+        .authenticate(Credential::Bearer(b.service_token.expose()))
+        .await
+        .unwrap();
+    assert!(engine.service_app(&service, &b.app_id).is_ok());
+    assert!(matches!(
+        engine.service_app(&service, "other"),
+        Err(EngineError::Unauthorized)
+    ));
+    assert!(matches!(
+        engine.builder_app(&service, &b.app_id).await,
+        Err(EngineError::BuilderOnly)
+    ));
+    // A service token in the api_key header is not a credential.
+    assert!(engine
+        .authenticate(Credential::ApiKey(b.service_token.expose()))
+        .await
+        .is_err());
+    let me = engine
+        .authenticate(Credential::Bearer(b.api_key.expose()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        engine.service_app(&me, &b.app_id),
+        Err(EngineError::ServiceOnly)
+    ));
+    let other_ws = engine.create_workspace("other").await.unwrap();
+    let stranger = engine
+        .create_builder(&other_ws.id, "s@example.com")
+        .await
+        .unwrap();
+    let key = engine.create_api_key(&stranger.id).await.unwrap();
+    let stranger = engine
+        .authenticate(Credential::ApiKey(key.secret.expose()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        engine.builder_app(&stranger, &b.app_id).await,
+        Err(EngineError::AppNotFound(_))
+    ));
+    assert!(engine
+        .authenticate(Credential::ApiKey("b44k_nope"))
+        .await
+        .is_err());
+    assert!(engine.authenticate(Credential::None).await.is_err());
+}
+
+#[tokio::test]
+async fn rotation_reseals_and_old_key_can_go() {
+    let old = KeyRing::generate_spec("k1");
+    let new = KeyRing::generate_spec("k2");
+    let (engine, dir) = engine_with(KeyRing::from_specs(&[old.expose()]).unwrap()).await;
+    let b = engine
+        .bootstrap(&BootstrapRequest {
+            workspace_name: "w".into(),
+            builder_email: "o@example.com".into(),
+            app_name: "a".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    engine
+        .import_credentials(import(&b.app_id, "acme", None, &[]))
+        .await
+        .unwrap();
+    let store = SqliteStore::open(&dir.path().join("db.sqlite"))
+        .await
+        .unwrap();
+    let rotated = Engine::new(
+        Arc::new(store.clone()),
+        Arc::new(engine.catalog().clone()),
+        Arc::new(KeyRing::from_specs(&[new.expose(), old.expose()]).unwrap()),
+        EngineConfig::default(),
+    );
+    assert_eq!(rotated.rotate_keys().await.unwrap(), 2);
+    assert_eq!(rotated.rotate_keys().await.unwrap(), 0);
+    let new_only = Engine::new(
+        Arc::new(store),
+        Arc::new(engine.catalog().clone()),
+        Arc::new(KeyRing::from_specs(&[new.expose()]).unwrap()),
+        EngineConfig::default(),
+    );
+    assert_eq!(
+        new_only
+            .connector_token(&b.app_id, "acme")
+            .await
+            .unwrap()
+            .access_token,
+        "at-1"
+    );
+}

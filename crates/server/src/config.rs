@@ -1,0 +1,317 @@
+//! Server configuration: one TOML file, then the environment, then flags.
+//!
+//! Errors name the file, line and column, and say what to change.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use connectors_catalog::ProviderConfig;
+use connectors_vault::Secret;
+use serde::Deserialize;
+
+/// The config file as written by the operator.
+#[derive(Debug, Default, Deserialize)]
+pub struct FileConfig {
+    /// Where browsers and clients reach this server.
+    pub public_url: Option<String>,
+    /// Address to listen on.
+    pub bind: Option<String>,
+    /// Where the embedded database and generated key live.
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://path` (default: `<data_dir>/connectors.db`).
+    pub database_url: Option<String>,
+    /// `text` or `json`.
+    pub log_format: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Encryption keys.
+    #[serde(default)]
+    pub encryption: EncryptionConfig,
+    /// Per-type OAuth clients, overrides and custom providers.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Stripe platform settings.
+    #[serde(default)]
+    pub stripe: StripeConfig,
+}
+
+/// `[encryption]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct EncryptionConfig {
+    /// `"<id>:<base64 of 32 bytes>"`, active key first.
+    #[serde(default)]
+    pub keys: Vec<Secret>,
+}
+
+/// `[stripe]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct StripeConfig {
+    /// The platform secret key for Claimable Sandboxes.
+    pub api_key: Option<Secret>,
+    /// Stripe's API base URL.
+    pub api_base: Option<String>,
+}
+
+/// A config error, already formatted with its location.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |i| offset - i - 1) + 1;
+    (line, col)
+}
+
+impl FileConfig {
+    /// Reads and parses a config file; unknown keys are errors.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!(
+                "cannot read config file {}: {e}; check the --config path",
+                path.display()
+            ))
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses config text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let mut unknown = Vec::new();
+        let deserializer = toml::Deserializer::new(text);
+        let parsed: Result<FileConfig, _> =
+            serde_ignored::deserialize(deserializer, |path| unknown.push(path.to_string()));
+        let config = parsed.map_err(|e| {
+            let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+            ConfigError(format!(
+                "{origin}:{line}:{col}: {}; fix the config file",
+                e.message().trim_end_matches('\n')
+            ))
+        })?;
+        if let Some(key) = unknown.first() {
+            let leaf = key.rsplit('.').next().unwrap_or(key);
+            let (line, col) = text
+                .find(&format!("{leaf} "))
+                .or_else(|| text.find(&format!("{leaf}=")))
+                .or_else(|| text.find(leaf))
+                .map_or((1, 1), |o| line_col(text, o));
+            return Err(ConfigError(format!(
+                "{origin}:{line}:{col}: unknown key `{key}`; remove it or check its spelling (see README.md, \"Configuration\")"
+            )));
+        }
+        for (name, provider) in &config.providers {
+            if !connectors_catalog::is_operator_type(name) {
+                let (line, col) = text
+                    .find(name.as_str())
+                    .map_or((1, 1), |o| line_col(text, o));
+                return Err(ConfigError(format!(
+                    "{origin}:{line}:{col}: provider name `{name}` must match ^[a-z0-9_-]+$"
+                )));
+            }
+            let _ = provider;
+        }
+        Ok(config)
+    }
+}
+
+/// Everything `serve` needs, resolved from file, environment and flags.
+#[derive(Debug)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Public URL, if set; otherwise derived from the bound address.
+    pub public_url: Option<String>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Database URL.
+    pub database_url: String,
+    /// `text` or `json` logs.
+    pub log_json: bool,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Encryption key specs (may be empty: then a key file in `data_dir`).
+    pub encryption_keys: Vec<Secret>,
+    /// Provider sections with environment credentials merged in.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Stripe settings.
+    pub stripe: StripeConfig,
+}
+
+/// Values given on the command line, which win over everything.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--bind`.
+    pub bind: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--public-url`.
+    pub public_url: Option<String>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl ServerConfig {
+    /// Resolves the configuration: flags > environment > file > defaults.
+    pub fn resolve(overrides: &Overrides) -> Result<Self, ConfigError> {
+        let config_path = overrides
+            .config
+            .clone()
+            .or_else(|| env("CONNECTORS_CONFIG").map(PathBuf::from));
+        let file = match &config_path {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let origin = config_path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "environment".into());
+        let bind_text = overrides
+            .bind
+            .clone()
+            .or_else(|| env("CONNECTORS_BIND"))
+            .or(file.bind)
+            .unwrap_or_else(|| "127.0.0.1:8044".into());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            ConfigError(format!(
+                "{origin}: bind address `{bind_text}` is not `IP:PORT` (for example 127.0.0.1:8044)"
+            ))
+        })?;
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| env("CONNECTORS_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = overrides
+            .database_url
+            .clone()
+            .or_else(|| env("CONNECTORS_DATABASE_URL"))
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("connectors.db").display()));
+        let public_url = overrides
+            .public_url
+            .clone()
+            .or_else(|| env("CONNECTORS_PUBLIC_URL"))
+            .or(file.public_url);
+        if let Some(url) = &public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError(format!(
+                    "{origin}: public_url `{url}` must start with http:// or https://"
+                )));
+            }
+        }
+        let log_format = env("CONNECTORS_LOG_FORMAT")
+            .or(file.log_format)
+            .unwrap_or_else(|| "text".into());
+        let log_json = match log_format.as_str() {
+            "text" => false,
+            "json" => true,
+            other => {
+                return Err(ConfigError(format!(
+                    "{origin}: log_format `{other}` must be `text` or `json`"
+                )))
+            }
+        };
+        let encryption_keys = match env("CONNECTORS_ENCRYPTION_KEYS") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)
+                .collect(),
+            None => file.encryption.keys,
+        };
+        let mut providers = file.providers;
+        // Client credentials from the environment, for any built-in or configured type.
+        for (name, value) in std::env::vars() {
+            let Some(rest) = name.strip_prefix("CONNECTORS_PROVIDER_") else {
+                continue;
+            };
+            let (ty, is_secret) = if let Some(ty) = rest.strip_suffix("_CLIENT_ID") {
+                (ty, false)
+            } else if let Some(ty) = rest.strip_suffix("_CLIENT_SECRET") {
+                (ty, true)
+            } else {
+                continue;
+            };
+            let ty = ty.to_ascii_lowercase();
+            let entry = providers.entry(ty).or_default();
+            if is_secret {
+                entry.client_secret = Some(Secret::new(value));
+            } else {
+                entry.client_id = Some(value);
+            }
+        }
+        let providers = providers
+            .into_iter()
+            .map(|(k, v)| (k, v.finish()))
+            .collect();
+        let mut stripe = file.stripe;
+        if let Some(key) = env("CONNECTORS_STRIPE_API_KEY") {
+            stripe.api_key = Some(Secret::new(key));
+        }
+        if let Some(base) = env("CONNECTORS_STRIPE_API_BASE") {
+            stripe.api_base = Some(base);
+        }
+        Ok(Self {
+            bind,
+            public_url,
+            data_dir,
+            database_url,
+            log_json,
+            max_body_bytes: file.max_body_bytes.unwrap_or(64 * 1024),
+            encryption_keys,
+            providers,
+            stripe,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let err = FileConfig::parse("bind = \"x\"\n[providers.acme\n", "cfg.toml").unwrap_err();
+        assert!(err.0.starts_with("cfg.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_located() {
+        let err = FileConfig::parse(
+            "bind = \"x\"\n[providers.acme]\nclient_idd = \"a\"\n",
+            "cfg.toml",
+        )
+        .unwrap_err();
+        assert!(err.0.starts_with("cfg.toml:3:1: unknown key"), "{err}");
+        assert!(err.0.contains("client_idd"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_line_and_column() {
+        let err = FileConfig::parse("max_body_bytes = \"big\"\n", "cfg.toml").unwrap_err();
+        assert!(err.0.starts_with("cfg.toml:1:"), "{err}");
+    }
+
+    #[test]
+    fn provider_sections_parse() {
+        let config = FileConfig::parse(
+            "[providers.acme]\nauthorization_url = \"https://a/auth\"\ntoken_url = \"https://a/token\"\nclient_id = \"c\"\nclient_secret = \"s\"\n",
+            "cfg.toml",
+        )
+        .unwrap();
+        let acme = config.providers["acme"].clone().finish();
+        assert_eq!(acme.client.unwrap().client_id, "c");
+    }
+}

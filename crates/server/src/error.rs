@@ -1,0 +1,152 @@
+//! One error type for every handler: a status and an [`ErrorBody`].
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use connectors_engine::EngineError;
+use connectors_wire::ErrorBody;
+
+/// What a handler answers when it cannot answer normally.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A domain refusal or failure.
+    Engine(EngineError),
+    /// A request problem found before the engine ran.
+    Request {
+        /// HTTP status.
+        status: StatusCode,
+        /// Stable code.
+        code: &'static str,
+        /// What went wrong and what to do.
+        detail: String,
+    },
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        Self::Engine(e)
+    }
+}
+
+impl ApiError {
+    /// A 400 with `INVALID_INPUT`.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::Request {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_INPUT",
+            detail: detail.into(),
+        }
+    }
+
+    /// A 404 for a path that names no endpoint.
+    pub fn no_route(method: &str, path: &str) -> Self {
+        Self::Request {
+            status: StatusCode::NOT_FOUND,
+            code: "NOT_FOUND",
+            detail: format!(
+                "no endpoint {method} {path}; see /openapi.json for the API, and check BASE44_API_URL is a bare origin such as http://127.0.0.1:8044"
+            ),
+        }
+    }
+}
+
+fn engine_status(e: &EngineError) -> StatusCode {
+    use EngineError::*;
+    match e {
+        Unauthorized => StatusCode::UNAUTHORIZED,
+        ServiceOnly | BuilderOnly => StatusCode::FORBIDDEN,
+        AppNotFound(_) | ConnectorNotFound(_) | AttemptNotFound { .. } => StatusCode::NOT_FOUND,
+        InvalidType(_)
+        | InvalidScopes(_)
+        | BadRequest(_)
+        | UnknownType { .. }
+        | StripeIsNotOAuth => StatusCode::BAD_REQUEST,
+        ProviderNotConfigured(..) => StatusCode::UNPROCESSABLE_ENTITY,
+        NeedsReauthorization { .. } => StatusCode::CONFLICT,
+        Store(connectors_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
+        Store(_) | Vault(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::Engine(e) => {
+                let status = engine_status(&e);
+                if e.is_internal() || status == StatusCode::INTERNAL_SERVER_ERROR {
+                    // The cause may name tables or keys; log it, never echo it.
+                    tracing::error!(error = %e, "internal error");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        ErrorBody {
+                            detail: "internal server error; the operator can find the cause in the server log under this request's X-Request-ID".into(),
+                            code: Some("INTERNAL_ERROR".into()),
+                        },
+                    )
+                } else {
+                    (
+                        status,
+                        ErrorBody {
+                            detail: e.to_string(),
+                            code: e.code().map(str::to_string),
+                        },
+                    )
+                }
+            }
+            ApiError::Request {
+                status,
+                code,
+                detail,
+            } => (
+                status,
+                ErrorBody {
+                    detail,
+                    code: Some(code.into()),
+                },
+            ),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let (code, hint) = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "send a smaller body"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "UNSUPPORTED_MEDIA_TYPE",
+                "send the body as JSON with `content-type: application/json`",
+            ),
+            _ => (
+                "INVALID_INPUT",
+                "send a JSON body such as {\"scopes\": [\"scope-a\"]}",
+            ),
+        };
+        ApiError::Request {
+            status: if status == StatusCode::UNPROCESSABLE_ENTITY {
+                StatusCode::BAD_REQUEST
+            } else {
+                status
+            },
+            code,
+            detail: format!("{}; {hint}", rejection.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request(format!(
+            "{}; pass integration_type and connection_id as query parameters",
+            rejection.body_text()
+        ))
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::bad_request(format!("{}; check the URL", rejection.body_text()))
+    }
+}

@@ -1,0 +1,74 @@
+//! The router: every route of the server, grouped by audience.
+
+pub mod connectors;
+pub mod pages;
+pub mod stripe;
+pub mod tokens;
+
+use axum::extract::State;
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The OpenAPI 3 document of the whole API.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// All routes, without middleware.
+pub fn routes() -> Router<AppState> {
+    let app_routes = Router::new()
+        .nest("/external-auth", connectors::router())
+        .route(
+            "/external-auth/tokens/{integration_type}",
+            get(tokens::token),
+        )
+        .nest("/payments/stripe", stripe::router());
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .route(
+            "/api/external-auth/available-integrations",
+            get(connectors::available_integrations),
+        )
+        .nest("/api/apps/{app_id}", app_routes)
+        .route("/connect/{connection_id}", get(pages::connect))
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.engine.store().is_empty().await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    serde_json::json!({"status": "unavailable", "detail": "the database does not answer"}),
+                ),
+            )
+        }
+    }
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn fallback(method: Method, uri: Uri) -> ApiError {
+    ApiError::no_route(method.as_str(), uri.path())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::Request {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "METHOD_NOT_ALLOWED",
+        detail: format!(
+            "{method} is not allowed on {}; see /openapi.json for the methods of each path",
+            uri.path()
+        ),
+    }
+}

@@ -1,0 +1,70 @@
+//! Assembling an [`Engine`] from a [`ServerConfig`]: database, keys, catalog.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use connectors_catalog::{Catalog, BUILTIN_CATALOG};
+use connectors_engine::{Engine, EngineConfig};
+use connectors_store::{SqliteStore, Store};
+use connectors_vault::{KeyRing, Secret};
+
+use crate::config::ServerConfig;
+
+/// Name of the generated key file inside the data directory.
+pub const KEY_FILE: &str = "encryption.keys";
+
+/// Opens the database named by `database_url`.
+pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
+        let path = PathBuf::from(path);
+        let store = SqliteStore::open(&path)
+            .await
+            .with_context(|| format!("opening the SQLite database {}", path.display()))?;
+        return Ok(Arc::new(store));
+    }
+    if database_url.starts_with("sqlite:") {
+        return Ok(Arc::new(SqliteStore::open_url(database_url).await?));
+    }
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        bail!("PostgreSQL storage is not built into this server yet; use the embedded default (omit database_url) or a sqlite:// URL");
+    }
+    bail!("database_url `{database_url}` is not understood; use sqlite://<path>")
+}
+
+/// The key ring: configured keys, or the key file in the data directory
+/// (created with one new key, mode 0600, on first start).
+pub fn key_ring(config: &ServerConfig) -> anyhow::Result<KeyRing> {
+    if !config.encryption_keys.is_empty() {
+        let specs: Vec<&str> = config.encryption_keys.iter().map(Secret::expose).collect();
+        return KeyRing::from_specs(&specs)
+            .context("reading [encryption] keys (or CONNECTORS_ENCRYPTION_KEYS)");
+    }
+    let path = config.data_dir.join(KEY_FILE);
+    let (ring, created) = KeyRing::load_or_create_file(&path)?;
+    if created {
+        tracing::warn!(
+            path = %path.display(),
+            key_id = ring.active_id(),
+            "generated a new encryption key (mode 0600); back it up: without it stored tokens cannot be read"
+        );
+    }
+    Ok(ring)
+}
+
+/// Builds the engine for `config`; `public_url` is the address clients reach.
+pub async fn engine(config: &ServerConfig, public_url: &str) -> anyhow::Result<Engine> {
+    let catalog = Catalog::load(BUILTIN_CATALOG, &config.providers)
+        .context("loading the [providers] configuration")?;
+    let keys = key_ring(config)?;
+    let store = open_store(&config.database_url).await?;
+    Ok(Engine::new(
+        store,
+        Arc::new(catalog),
+        Arc::new(keys),
+        EngineConfig {
+            public_url: public_url.to_string(),
+            ..EngineConfig::default()
+        },
+    ))
+}

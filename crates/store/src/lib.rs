@@ -1,0 +1,152 @@
+//! Storage of workspaces, builders, apps, connectors, credentials and OAuth
+//! attempts, behind the [`Store`] trait.
+//!
+//! [`SqliteStore`] is the embedded default. Another backend (PostgreSQL)
+//! implements the same trait, so nothing above this crate names a backend.
+//! Rows carry secrets only as sealed text (see `connectors-vault`) and API
+//! keys and service tokens only as hashes; this crate never sees a plaintext
+//! secret and never decrypts.
+//!
+//! Central types: [`Store`], [`ConnectorRow`], [`CredentialsRow`], [`AttemptRow`].
+//! This crate knows nothing of HTTP, providers or encryption keys.
+#![deny(missing_docs)]
+
+mod rows;
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+pub use rows::*;
+pub use sqlite::SqliteStore;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A uniqueness or reference rule was violated.
+    #[error("{0}")]
+    Conflict(String),
+    /// A stored value could not be decoded (a bug or a hand-edited database).
+    #[error("corrupt stored value in {0}")]
+    Corrupt(&'static str),
+}
+
+/// Result of storage operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Re-encrypts one sealed value: `(context, sealed) → new sealed`.
+pub type ResealFn<'a> =
+    dyn Fn(&str, &str) -> std::result::Result<String, String> + Send + Sync + 'a;
+
+/// Everything the engine needs from a database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether no workspace exists yet (first start).
+    async fn is_empty(&self) -> Result<bool>;
+
+    /// Creates a workspace.
+    async fn create_workspace(&self, workspace: &Workspace) -> Result<()>;
+    /// Creates a builder in a workspace.
+    async fn create_builder(&self, builder: &Builder) -> Result<()>;
+    /// Creates an API key (hash only) for a builder.
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<()>;
+    /// Creates an app in a workspace.
+    async fn create_app(&self, app: &App) -> Result<()>;
+    /// Creates a service token (hash only) for an app.
+    async fn create_service_token(&self, token: &NewServiceToken) -> Result<()>;
+    /// All workspaces.
+    async fn list_workspaces(&self) -> Result<Vec<Workspace>>;
+    /// A builder by id.
+    async fn get_builder(&self, builder_id: &str) -> Result<Option<Builder>>;
+    /// A builder by email within a workspace.
+    async fn find_builder(&self, workspace_id: &str, email: &str) -> Result<Option<Builder>>;
+    /// All apps, or those of one workspace.
+    async fn list_apps(&self, workspace_id: Option<&str>) -> Result<Vec<App>>;
+
+    /// The builder owning a non-revoked API key with this hash; records its use.
+    async fn builder_by_api_key_hash(&self, key_hash: &str) -> Result<Option<ApiKeyOwner>>;
+    /// The app of a non-revoked service token with this hash.
+    async fn app_by_service_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<ServiceTokenOwner>>;
+    /// An app by id.
+    async fn get_app(&self, app_id: &str) -> Result<Option<App>>;
+
+    /// The app's connectors, ordered by type.
+    async fn list_connectors(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;
+    /// One connector.
+    async fn get_connector(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<Option<ConnectorRow>>;
+    /// Sets the declared scopes, creating the connector `disconnected` if new.
+    async fn upsert_connector_scopes(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<ConnectorRow>;
+    /// Deletes a connector with its credentials and attempts; whether it existed.
+    async fn delete_connector(&self, app_id: &str, integration_type: &str) -> Result<bool>;
+    /// Sets a connector's status and reason.
+    async fn set_connector_status(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        status: connectors_wire::ConnectorStatus,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<()>;
+
+    /// Records a consent attempt.
+    async fn create_attempt(&self, attempt: &AttemptRow) -> Result<()>;
+    /// A consent attempt by its `connection_id`.
+    async fn get_attempt(&self, connection_id: &str) -> Result<Option<AttemptRow>>;
+
+    /// In one transaction: marks the connector active with what consent
+    /// granted, stores its credentials, and marks the attempt (if any) `ACTIVE`.
+    async fn save_authorization(&self, auth: &Authorization) -> Result<()>;
+    /// The stored credentials of a connector.
+    async fn get_credentials(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<Option<CredentialsRow>>;
+
+    /// Re-seals every sealed value through `reseal`, in one transaction;
+    /// answers how many values changed.
+    async fn reseal_all(&self, reseal: &ResealFn<'_>) -> Result<usize>;
+}
+
+/// The associated-data context binding a sealed credential column to its row.
+pub fn credentials_context(app_id: &str, integration_type: &str, column: &str) -> String {
+    format!("credentials:{app_id}:{integration_type}:{column}")
+}
+
+/// The associated-data context binding a sealed attempt column to its row.
+pub fn attempt_context(connection_id: &str, column: &str) -> String {
+    format!("oauth_attempts:{connection_id}:{column}")
+}
+
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
+}
+
+pub(crate) fn scopes_from_json(text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|_| StoreError::Corrupt("scopes"))
+}
+
+pub(crate) fn config_from_json(text: Option<String>) -> Result<Option<BTreeMap<String, String>>> {
+    text.map(|t| serde_json::from_str(&t).map_err(|_| StoreError::Corrupt("connection_config")))
+        .transpose()
+}

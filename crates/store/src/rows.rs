@@ -1,0 +1,208 @@
+//! Row types: plain data, secrets only as sealed text or hashes.
+
+use std::collections::BTreeMap;
+
+use connectors_wire::{AttemptStatus, ConnectorStatus};
+
+/// A tenant: builders and apps belong to exactly one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    /// Opaque id.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A person who builds apps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Builder {
+    /// Opaque id.
+    pub id: String,
+    /// Owning workspace.
+    pub workspace_id: String,
+    /// Email, shown as a connector's `user_email`.
+    pub email: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A new builder API key; only its hash is kept.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// Opaque id.
+    pub id: String,
+    /// Owner.
+    pub builder_id: String,
+    /// SHA-256 of the key.
+    pub key_hash: String,
+    /// First characters, to recognise the key in listings.
+    pub display_prefix: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Who an API key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyOwner {
+    /// The builder.
+    pub builder: Builder,
+    /// The stored hash, for a constant-time re-check.
+    pub key_hash: String,
+}
+
+/// An app of a workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    /// Opaque id, as in `/api/apps/{id}`.
+    pub id: String,
+    /// Owning workspace.
+    pub workspace_id: String,
+    /// Human name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A new per-app service token; only its hash is kept.
+#[derive(Debug, Clone)]
+pub struct NewServiceToken {
+    /// Opaque id.
+    pub id: String,
+    /// The app it grants.
+    pub app_id: String,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// First characters, to recognise the token in listings.
+    pub display_prefix: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Which app a service token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTokenOwner {
+    /// The app.
+    pub app_id: String,
+    /// The stored hash, for a constant-time re-check.
+    pub token_hash: String,
+}
+
+/// A configured connector of an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorRow {
+    /// The app.
+    pub app_id: String,
+    /// The connector type.
+    pub integration_type: String,
+    /// Scopes as declared by the builder's file.
+    pub scopes: Vec<String>,
+    /// Scopes the last successful consent granted.
+    pub granted_scopes: Vec<String>,
+    /// Current status.
+    pub status: ConnectorStatus,
+    /// Why it is expired or disconnected, if known.
+    pub status_reason: Option<String>,
+    /// The builder whose consent the credentials carry.
+    pub authorized_by: Option<String>,
+    /// That builder's email.
+    pub authorized_by_email: Option<String>,
+    /// Values fixed at consent.
+    pub connection_config: Option<BTreeMap<String, String>>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// Stored credentials of a connector (sealed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CredentialsRow {
+    /// The app.
+    pub app_id: String,
+    /// The connector type.
+    pub integration_type: String,
+    /// Sealed access token.
+    pub access_token: String,
+    /// Sealed refresh token.
+    pub refresh_token: Option<String>,
+    /// Sealed raw token response.
+    pub token_response: Option<String>,
+    /// When the access token expires (Unix seconds), if it does.
+    pub expires_at: Option<i64>,
+    /// Incremented on every change, for compare-and-swap.
+    pub version: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for CredentialsRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialsRow")
+            .field("app_id", &self.app_id)
+            .field("integration_type", &self.integration_type)
+            .field("expires_at", &self.expires_at)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A consent attempt started by `PUT external-auth/integrations/{type}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AttemptRow {
+    /// Public id (`connection_id` on the wire).
+    pub connection_id: String,
+    /// The app.
+    pub app_id: String,
+    /// The connector type.
+    pub integration_type: String,
+    /// Scopes to request.
+    pub scopes: Vec<String>,
+    /// The builder who asked.
+    pub builder_id: Option<String>,
+    /// Current status.
+    pub status: AttemptStatus,
+    /// Why it failed, if it did.
+    pub status_reason: Option<String>,
+    /// SHA-256 of the OAuth `state`, once consent started.
+    pub state_hash: Option<String>,
+    /// Sealed PKCE verifier, once consent started.
+    pub pkce_verifier: Option<String>,
+    /// SHA-256 of the browser-binding cookie, once consent started.
+    pub browser_hash: Option<String>,
+    /// Values from the config form.
+    pub connection_config: Option<BTreeMap<String, String>>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds after which the attempt cannot complete.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for AttemptRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttemptRow")
+            .field("connection_id", &self.connection_id)
+            .field("app_id", &self.app_id)
+            .field("integration_type", &self.integration_type)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of a successful consent, saved in one transaction.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    /// The attempt to mark `ACTIVE`, if the consent came from one.
+    pub connection_id: Option<String>,
+    /// The builder who consented.
+    pub builder_id: Option<String>,
+    /// Declared scopes (used when the connector does not exist yet).
+    pub scopes: Vec<String>,
+    /// Scopes granted.
+    pub granted_scopes: Vec<String>,
+    /// Values fixed at consent.
+    pub connection_config: Option<BTreeMap<String, String>>,
+    /// The new credentials (sealed); `version` is ignored.
+    pub credentials: CredentialsRow,
+}

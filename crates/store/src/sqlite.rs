@@ -1,0 +1,583 @@
+//! The embedded SQLite backend (WAL mode, foreign keys on).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use connectors_wire::{AttemptStatus, ConnectorStatus};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+
+use crate::*;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A [`Store`] on one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Conflict(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        Self::connect(options).await
+    }
+
+    /// Opens a `sqlite:` URL (e.g. `sqlite::memory:` for tests).
+    pub async fn open_url(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        Self::connect(options).await
+    }
+
+    async fn connect(options: SqliteConnectOptions) -> Result<Self> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn conflict(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(format!("{what} already exists"))
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::Conflict(format!("{what} refers to something that does not exist"))
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
+const CONNECTOR_SELECT: &str =
+    "SELECT c.app_id, c.integration_type, c.scopes, c.granted_scopes, c.status, \
+     c.status_reason, c.authorized_by, b.email AS authorized_by_email, c.connection_config, \
+     c.created_at, c.updated_at \
+     FROM connectors c LEFT JOIN builders b ON b.id = c.authorized_by";
+
+fn connector_from_row(row: &SqliteRow) -> Result<ConnectorRow> {
+    let status: String = row.try_get("status")?;
+    Ok(ConnectorRow {
+        app_id: row.try_get("app_id")?,
+        integration_type: row.try_get("integration_type")?,
+        scopes: scopes_from_json(&row.try_get::<String, _>("scopes")?)?,
+        granted_scopes: scopes_from_json(&row.try_get::<String, _>("granted_scopes")?)?,
+        status: ConnectorStatus::parse(&status).ok_or(StoreError::Corrupt("connectors.status"))?,
+        status_reason: row.try_get("status_reason")?,
+        authorized_by: row.try_get("authorized_by")?,
+        authorized_by_email: row.try_get("authorized_by_email")?,
+        connection_config: config_from_json(row.try_get("connection_config")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn builder_from_row(row: &SqliteRow) -> Result<Builder> {
+    Ok(Builder {
+        id: row.try_get("id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        email: row.try_get("email")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn app_from_row(row: &SqliteRow) -> Result<App> {
+    Ok(App {
+        id: row.try_get("id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn attempt_from_row(row: &SqliteRow) -> Result<AttemptRow> {
+    let status: String = row.try_get("status")?;
+    Ok(AttemptRow {
+        connection_id: row.try_get("connection_id")?,
+        app_id: row.try_get("app_id")?,
+        integration_type: row.try_get("integration_type")?,
+        scopes: scopes_from_json(&row.try_get::<String, _>("scopes")?)?,
+        builder_id: row.try_get("builder_id")?,
+        status: AttemptStatus::parse(&status)
+            .ok_or(StoreError::Corrupt("oauth_attempts.status"))?,
+        status_reason: row.try_get("status_reason")?,
+        state_hash: row.try_get("state_hash")?,
+        pkce_verifier: row.try_get("pkce_verifier")?,
+        browser_hash: row.try_get("browser_hash")?,
+        connection_config: config_from_json(row.try_get("connection_config")?)?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn credentials_from_row(row: &SqliteRow) -> Result<CredentialsRow> {
+    Ok(CredentialsRow {
+        app_id: row.try_get("app_id")?,
+        integration_type: row.try_get("integration_type")?,
+        access_token: row.try_get("access_token")?,
+        refresh_token: row.try_get("refresh_token")?,
+        token_response: row.try_get("token_response")?,
+        expires_at: row.try_get("expires_at")?,
+        version: row.try_get("version")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn is_empty(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n == 0)
+    }
+
+    async fn create_workspace(&self, w: &Workspace) -> Result<()> {
+        sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(&w.id)
+            .bind(&w.name)
+            .bind(w.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| conflict(e, "workspace"))?;
+        Ok(())
+    }
+
+    async fn create_builder(&self, b: &Builder) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO builders (id, workspace_id, email, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&b.id)
+        .bind(&b.workspace_id)
+        .bind(&b.email)
+        .bind(b.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, &format!("builder `{}` in this workspace", b.email)))?;
+        Ok(())
+    }
+
+    async fn create_api_key(&self, k: &NewApiKey) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, builder_id, key_hash, display_prefix, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&k.id)
+        .bind(&k.builder_id)
+        .bind(&k.key_hash)
+        .bind(&k.display_prefix)
+        .bind(k.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "API key"))?;
+        Ok(())
+    }
+
+    async fn create_app(&self, a: &App) -> Result<()> {
+        sqlx::query("INSERT INTO apps (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&a.id)
+            .bind(&a.workspace_id)
+            .bind(&a.name)
+            .bind(a.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| conflict(e, "app"))?;
+        Ok(())
+    }
+
+    async fn create_service_token(&self, t: &NewServiceToken) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO service_tokens (id, app_id, token_hash, display_prefix, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&t.id)
+        .bind(&t.app_id)
+        .bind(&t.token_hash)
+        .bind(&t.display_prefix)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "service token"))?;
+        Ok(())
+    }
+
+    async fn list_workspaces(&self) -> Result<Vec<Workspace>> {
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM workspaces ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Workspace {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn get_builder(&self, builder_id: &str) -> Result<Option<Builder>> {
+        sqlx::query("SELECT id, workspace_id, email, created_at FROM builders WHERE id = ?")
+            .bind(builder_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(builder_from_row)
+            .transpose()
+    }
+
+    async fn find_builder(&self, workspace_id: &str, email: &str) -> Result<Option<Builder>> {
+        sqlx::query(
+            "SELECT id, workspace_id, email, created_at FROM builders WHERE workspace_id = ? AND email = ?",
+        )
+        .bind(workspace_id)
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(builder_from_row)
+        .transpose()
+    }
+
+    async fn list_apps(&self, workspace_id: Option<&str>) -> Result<Vec<App>> {
+        let rows = sqlx::query(
+            "SELECT id, workspace_id, name, created_at FROM apps \
+             WHERE (?1 IS NULL OR workspace_id = ?1) ORDER BY created_at, id",
+        )
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(app_from_row).collect()
+    }
+
+    async fn builder_by_api_key_hash(&self, key_hash: &str) -> Result<Option<ApiKeyOwner>> {
+        let row = sqlx::query(
+            "SELECT b.id, b.workspace_id, b.email, b.created_at, k.key_hash FROM api_keys k \
+             JOIN builders b ON b.id = k.builder_id WHERE k.key_hash = ? AND k.revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(|r| {
+                Ok(ApiKeyOwner {
+                    builder: builder_from_row(r)?,
+                    key_hash: r.try_get("key_hash")?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn app_by_service_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<ServiceTokenOwner>> {
+        let row = sqlx::query(
+            "SELECT app_id, token_hash FROM service_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(|r| {
+                Ok(ServiceTokenOwner {
+                    app_id: r.try_get("app_id")?,
+                    token_hash: r.try_get("token_hash")?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn get_app(&self, app_id: &str) -> Result<Option<App>> {
+        sqlx::query("SELECT id, workspace_id, name, created_at FROM apps WHERE id = ?")
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(app_from_row)
+            .transpose()
+    }
+
+    async fn list_connectors(&self, app_id: &str) -> Result<Vec<ConnectorRow>> {
+        let rows = sqlx::query(&format!(
+            "{CONNECTOR_SELECT} WHERE c.app_id = ? ORDER BY c.integration_type"
+        ))
+        .bind(app_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(connector_from_row).collect()
+    }
+
+    async fn get_connector(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<Option<ConnectorRow>> {
+        sqlx::query(&format!(
+            "{CONNECTOR_SELECT} WHERE c.app_id = ? AND c.integration_type = ?"
+        ))
+        .bind(app_id)
+        .bind(integration_type)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(connector_from_row)
+        .transpose()
+    }
+
+    async fn upsert_connector_scopes(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<ConnectorRow> {
+        sqlx::query(
+            "INSERT INTO connectors (app_id, integration_type, scopes, status, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, 'disconnected', ?4, ?4) \
+             ON CONFLICT (app_id, integration_type) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at",
+        )
+        .bind(app_id)
+        .bind(integration_type)
+        .bind(to_json(scopes))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "connector"))?;
+        self.get_connector(app_id, integration_type)
+            .await?
+            .ok_or(StoreError::Corrupt("connectors"))
+    }
+
+    async fn delete_connector(&self, app_id: &str, integration_type: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM oauth_attempts WHERE app_id = ? AND integration_type = ?")
+            .bind(app_id)
+            .bind(integration_type)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM credentials WHERE app_id = ? AND integration_type = ?")
+            .bind(app_id)
+            .bind(integration_type)
+            .execute(&mut *tx)
+            .await?;
+        let deleted =
+            sqlx::query("DELETE FROM connectors WHERE app_id = ? AND integration_type = ?")
+                .bind(app_id)
+                .bind(integration_type)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
+
+    async fn set_connector_status(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        status: ConnectorStatus,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE connectors SET status = ?, status_reason = ?, updated_at = ? \
+             WHERE app_id = ? AND integration_type = ?",
+        )
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(now)
+        .bind(app_id)
+        .bind(integration_type)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_attempt(&self, a: &AttemptRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oauth_attempts (connection_id, app_id, integration_type, scopes, builder_id, status, \
+             status_reason, state_hash, pkce_verifier, browser_hash, connection_config, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&a.connection_id)
+        .bind(&a.app_id)
+        .bind(&a.integration_type)
+        .bind(to_json(&a.scopes))
+        .bind(&a.builder_id)
+        .bind(a.status.as_str())
+        .bind(&a.status_reason)
+        .bind(&a.state_hash)
+        .bind(&a.pkce_verifier)
+        .bind(&a.browser_hash)
+        .bind(a.connection_config.as_ref().map(to_json))
+        .bind(a.created_at)
+        .bind(a.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "OAuth attempt"))?;
+        Ok(())
+    }
+
+    async fn get_attempt(&self, connection_id: &str) -> Result<Option<AttemptRow>> {
+        sqlx::query("SELECT * FROM oauth_attempts WHERE connection_id = ?")
+            .bind(connection_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(attempt_from_row)
+            .transpose()
+    }
+
+    async fn save_authorization(&self, auth: &Authorization) -> Result<()> {
+        let c = &auth.credentials;
+        let now = c.updated_at;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO connectors (app_id, integration_type, scopes, granted_scopes, status, status_reason, \
+             authorized_by, connection_config, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, 'active', NULL, ?5, ?6, ?7, ?7) \
+             ON CONFLICT (app_id, integration_type) DO UPDATE SET granted_scopes = excluded.granted_scopes, \
+             status = 'active', status_reason = NULL, authorized_by = excluded.authorized_by, \
+             connection_config = excluded.connection_config, updated_at = excluded.updated_at",
+        )
+        .bind(&c.app_id)
+        .bind(&c.integration_type)
+        .bind(to_json(&auth.scopes))
+        .bind(to_json(&auth.granted_scopes))
+        .bind(&auth.builder_id)
+        .bind(auth.connection_config.as_ref().map(to_json))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "connector"))?;
+        sqlx::query(
+            "INSERT INTO credentials (app_id, integration_type, access_token, refresh_token, token_response, \
+             expires_at, version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) \
+             ON CONFLICT (app_id, integration_type) DO UPDATE SET access_token = excluded.access_token, \
+             refresh_token = excluded.refresh_token, token_response = excluded.token_response, \
+             expires_at = excluded.expires_at, version = credentials.version + 1, \
+             lease_owner = NULL, lease_expires_at = NULL, last_refresh_error = NULL, updated_at = excluded.updated_at",
+        )
+        .bind(&c.app_id)
+        .bind(&c.integration_type)
+        .bind(&c.access_token)
+        .bind(&c.refresh_token)
+        .bind(&c.token_response)
+        .bind(c.expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(id) = &auth.connection_id {
+            sqlx::query(
+                "UPDATE oauth_attempts SET status = 'ACTIVE', status_reason = NULL, completed_at = ? \
+                 WHERE connection_id = ?",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_credentials(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<Option<CredentialsRow>> {
+        sqlx::query("SELECT * FROM credentials WHERE app_id = ? AND integration_type = ?")
+            .bind(app_id)
+            .bind(integration_type)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(credentials_from_row)
+            .transpose()
+    }
+
+    async fn reseal_all(&self, reseal: &ResealFn<'_>) -> Result<usize> {
+        let mut changed = 0;
+        let mut tx = self.pool.begin().await?;
+        let creds = sqlx::query(
+            "SELECT app_id, integration_type, access_token, refresh_token, token_response FROM credentials",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &creds {
+            let app: String = row.try_get("app_id")?;
+            let ty: String = row.try_get("integration_type")?;
+            for column in ["access_token", "refresh_token", "token_response"] {
+                let Some(sealed) = row.try_get::<Option<String>, _>(column)? else {
+                    continue;
+                };
+                let new = reseal(&credentials_context(&app, &ty, column), &sealed)
+                    .map_err(StoreError::Conflict)?;
+                if new != sealed {
+                    sqlx::query(&format!(
+                        "UPDATE credentials SET {column} = ? WHERE app_id = ? AND integration_type = ?"
+                    ))
+                    .bind(&new)
+                    .bind(&app)
+                    .bind(&ty)
+                    .execute(&mut *tx)
+                    .await?;
+                    changed += 1;
+                }
+            }
+        }
+        let attempts = sqlx::query(
+            "SELECT connection_id, pkce_verifier FROM oauth_attempts WHERE pkce_verifier IS NOT NULL",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &attempts {
+            let id: String = row.try_get("connection_id")?;
+            let sealed: String = row.try_get("pkce_verifier")?;
+            let new = reseal(&attempt_context(&id, "pkce_verifier"), &sealed)
+                .map_err(StoreError::Conflict)?;
+            if new != sealed {
+                sqlx::query("UPDATE oauth_attempts SET pkce_verifier = ? WHERE connection_id = ?")
+                    .bind(&new)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                changed += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+}

@@ -1,0 +1,334 @@
+//! Serde types of every HTTP body of the Base44 connectors API.
+//!
+//! These are the only types that cross HTTP: the server serializes them and
+//! the CLI (and tests standing in for the npm CLI and `@base44/sdk`)
+//! deserialize them. Field names, optionality and nullability follow
+//! `protocol.md` exactly, because the real clients validate responses with
+//! zod and reject a whole body over one missing key.
+//!
+//! This crate does no I/O and knows nothing of storage, HTTP frameworks or
+//! providers.
+#![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The pattern every integration type must match (`/^[a-z0-9_-]+$/i` in the
+/// npm CLI). Kept as a function so callers need no regex engine.
+pub fn is_valid_integration_type(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The one integration type that is provisioned rather than authorized.
+pub const STRIPE: &str = "stripe";
+
+/// `GET external-auth/available-integrations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvailableIntegrations {
+    /// Every integration a builder may declare, in catalog order.
+    pub integrations: Vec<AvailableIntegration>,
+}
+
+/// One catalog entry as the clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvailableIntegration {
+    /// The value of `type` in a connector file.
+    pub integration_type: String,
+    /// Human name, e.g. "Google Calendar".
+    pub display_name: String,
+    /// One sentence on what the connector gives access to.
+    pub description: String,
+    /// Values the builder supplies before consent (may be empty).
+    pub connection_config_fields: Vec<ConnectionConfigField>,
+}
+
+/// A value the builder types in before consent, e.g. SharePoint's site path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionConfigField {
+    /// Key under `connection_config`.
+    pub name: String,
+    /// Label shown in forms.
+    pub display_name: String,
+    /// Help text shown in forms.
+    pub description: String,
+    /// Example value shown in an empty input.
+    pub placeholder: String,
+    /// Whether consent may start without it.
+    pub required: bool,
+    /// Regular expression the value must match, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_pattern: Option<String>,
+    /// Message shown when the value does not match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_error: Option<String>,
+}
+
+/// Status of a configured connector, lowercase on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorStatus {
+    /// Credentials are present and usable.
+    Active,
+    /// Declared but never authorized (or authorization was withdrawn).
+    Disconnected,
+    /// The provider refused the grant; a new consent is needed.
+    Expired,
+}
+
+impl ConnectorStatus {
+    /// The wire spelling, also used as the stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disconnected => "disconnected",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "disconnected" => Some(Self::Disconnected),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+}
+
+/// `GET external-auth/list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorList {
+    /// Configured connectors of the app; never includes `stripe`.
+    pub integrations: Vec<ConnectorListItem>,
+}
+
+/// One configured connector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorListItem {
+    /// The connector's type.
+    pub integration_type: String,
+    /// Lowercase status.
+    pub status: ConnectorStatus,
+    /// The scopes the builder declared.
+    pub scopes: Vec<String>,
+    /// Who authorized it; left out (never null) when nobody has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_email: Option<String>,
+}
+
+/// Body of `PUT external-auth/integrations/{type}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetConnectorRequest {
+    /// Replaces the declared scopes; `[]` when the file has none.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// Answer of `PUT external-auth/integrations/{type}`: all six keys always present.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SetConnectorResponse {
+    /// Where the builder's browser goes to consent, when consent is needed.
+    pub redirect_url: Option<String>,
+    /// Id of the consent attempt, for `external-auth/status`.
+    pub connection_id: Option<String>,
+    /// The requested scopes are already granted; nothing to do.
+    pub already_authorized: bool,
+    /// Machine-readable refusal, e.g. `different_user`.
+    pub error: Option<String>,
+    /// Human-readable refusal.
+    pub error_message: Option<String>,
+    /// With `different_user`: who authorized the existing connection.
+    pub other_user_email: Option<String>,
+}
+
+/// The `error` value for a connector owned by another builder.
+pub const DIFFERENT_USER: &str = "different_user";
+
+/// Query of `GET external-auth/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthStatusQuery {
+    /// The connector's type.
+    pub integration_type: String,
+    /// The attempt id from the PUT answer.
+    pub connection_id: String,
+}
+
+/// State of a consent attempt, uppercase on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AttemptStatus {
+    /// The builder has not finished consent yet.
+    Pending,
+    /// Consent succeeded and credentials are stored.
+    Active,
+    /// The provider or the callback refused.
+    Failed,
+}
+
+impl AttemptStatus {
+    /// The wire spelling, also used as the stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Active => "ACTIVE",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "PENDING" => Some(Self::Pending),
+            "ACTIVE" => Some(Self::Active),
+            "FAILED" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Answer of `GET external-auth/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthStatusResponse {
+    /// Uppercase attempt status.
+    pub status: AttemptStatus,
+}
+
+/// Answer of `DELETE external-auth/integrations/{type}/remove`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoveConnectorResponse {
+    /// Always `"removed"`.
+    pub status: String,
+    /// The removed connector's type.
+    pub integration_type: String,
+}
+
+/// How Stripe is installed for an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StripeMode {
+    /// A claimable (or claimed) sandbox.
+    Sandbox,
+    /// The claimed account is live.
+    Live,
+}
+
+/// Answer of `GET payments/stripe/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StripeStatusResponse {
+    /// `null` when Stripe is not installed; the key is always present.
+    pub stripe_mode: Option<StripeMode>,
+    /// Where the builder claims the sandbox.
+    #[serde(default)]
+    pub sandbox_claim_url: Option<String>,
+}
+
+/// Answer of `POST payments/stripe/install`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StripeInstallResponse {
+    /// A sandbox already existed.
+    pub already_installed: bool,
+    /// Where the builder claims the sandbox.
+    pub claim_url: Option<String>,
+}
+
+/// Answer of `DELETE payments/stripe`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StripeRemoveResponse {
+    /// Whether a sandbox was forgotten.
+    pub success: bool,
+}
+
+/// Answer of `GET external-auth/tokens/{type}`, for the app's backend functions.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorTokenResponse {
+    /// A currently valid provider access token.
+    pub access_token: String,
+    /// The connector's type.
+    pub integration_type: String,
+    /// Values fixed at consent (site path, instance URL, team id, ...).
+    pub connection_config: Option<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for ConnectorTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorTokenResponse")
+            .field("access_token", &"[redacted]")
+            .field("integration_type", &self.integration_type)
+            .field("connection_config", &self.connection_config)
+            .finish()
+    }
+}
+
+/// Every error body: the npm CLI shows `message` or else `detail`, the SDK
+/// reads `detail` and `code`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong and what to do next.
+    pub detail: String,
+    /// A stable machine-readable code, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_answer_always_has_six_keys() {
+        let value = serde_json::to_value(SetConnectorResponse::default()).unwrap();
+        let keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys.len(), 6, "{keys:?}");
+    }
+
+    #[test]
+    fn user_email_is_omitted_not_null() {
+        let item = ConnectorListItem {
+            integration_type: "slack".into(),
+            status: ConnectorStatus::Active,
+            scopes: vec![],
+            user_email: None,
+        };
+        let text = serde_json::to_string(&item).unwrap();
+        assert_eq!(
+            text,
+            r#"{"integration_type":"slack","status":"active","scopes":[]}"#
+        );
+    }
+
+    #[test]
+    fn statuses_have_the_documented_case() {
+        assert_eq!(
+            serde_json::to_string(&AttemptStatus::Pending).unwrap(),
+            "\"PENDING\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ConnectorStatus::Expired).unwrap(),
+            "\"expired\""
+        );
+    }
+
+    #[test]
+    fn integration_type_pattern() {
+        assert!(is_valid_integration_type("custom-CRM_2"));
+        assert!(!is_valid_integration_type(""));
+        assert!(!is_valid_integration_type("../evil"));
+        assert!(!is_valid_integration_type("a b"));
+    }
+
+    #[test]
+    fn token_debug_is_redacted() {
+        let t = ConnectorTokenResponse {
+            access_token: "canary".into(),
+            integration_type: "x".into(),
+            connection_config: None,
+        };
+        assert!(!format!("{t:?}").contains("canary"));
+    }
+}
