@@ -1,0 +1,357 @@
+//! Test harness: an in-process server over a temporary SQLite database, and
+//! the real `connectors-server` binary started as the README says.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use axum::Router;
+use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
+use connectors_engine::{Bootstrap, BootstrapRequest, Engine, EngineConfig};
+use connectors_server::{app, AppState};
+use connectors_store::SqliteStore;
+use connectors_vault::KeyRing;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Operator config shared by the tests: a custom provider and a configured built-in.
+pub const PROVIDERS_TOML: &str = r#"
+[providers.acme_crm]
+display_name = "Acme CRM"
+description = "The test suite's custom OAuth 2.0 provider"
+authorization_url = "https://id.acme.test/authorize"
+token_url = "https://id.acme.test/token"
+client_id = "acme-client"
+client_secret = "acme-client-secret-canary"
+
+[providers.googlecalendar]
+client_id = "google-client"
+client_secret = "google-secret"
+
+[providers.slack]
+client_id = "slack-client"
+client_secret = "slack-secret"
+"#;
+
+pub struct InProcess {
+    pub router: Router,
+    pub engine: Engine,
+    pub boot: Bootstrap,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn in_process() -> InProcess {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db.sqlite"))
+        .await
+        .unwrap();
+    #[derive(serde::Deserialize)]
+    struct File {
+        providers: BTreeMap<String, ProviderConfig>,
+    }
+    let file: File = toml::from_str(PROVIDERS_TOML).unwrap();
+    let operator = file
+        .providers
+        .into_iter()
+        .map(|(k, v)| (k, v.finish()))
+        .collect();
+    let catalog = Catalog::load(BUILTIN_CATALOG, &operator).unwrap();
+    let keys = KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()]).unwrap();
+    let engine = Engine::new(
+        Arc::new(store),
+        Arc::new(catalog),
+        Arc::new(keys),
+        EngineConfig {
+            public_url: "http://connectors.test".into(),
+            ..EngineConfig::default()
+        },
+    );
+    let boot = engine
+        .bootstrap(&BootstrapRequest {
+            workspace_name: "w".into(),
+            builder_email: "owner@example.com".into(),
+            app_name: "app".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let router = app(
+        AppState {
+            engine: engine.clone(),
+        },
+        64 * 1024,
+    );
+    InProcess {
+        router,
+        engine,
+        boot,
+        dir,
+    }
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+pub async fn call(router: &Router, request: Request<Body>) -> Answer {
+    let response: Response<Body> = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// Repository root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The Node test clients, installed by `scripts/install-test-deps`.
+pub fn js_dir() -> PathBuf {
+    let dir = repo_root().join("tests/js");
+    assert!(
+        dir.join("node_modules/.bin/base44").exists(),
+        "the Node test clients are missing: run scripts/install-test-deps (scripts/test does it)"
+    );
+    dir
+}
+
+/// A `connectors-server serve` process on a free port with a fresh data dir.
+pub struct ServerProcess {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub boot: serde_json::Value,
+    pub url: String,
+    pub log: PathBuf,
+}
+
+impl ServerProcess {
+    pub fn api_key(&self) -> String {
+        self.boot["api_key"].as_str().unwrap().to_string()
+    }
+    pub fn app_id(&self) -> String {
+        self.boot["app_id"].as_str().unwrap().to_string()
+    }
+    pub fn service_token(&self) -> String {
+        self.boot["service_token"].as_str().unwrap().to_string()
+    }
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    /// Runs an admin subcommand against the same data dir and config.
+    pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        admin_command(&self.data_dir(), &self.config_path(), args, stdin)
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops with SIGTERM and waits (graceful shutdown).
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return self.child.wait().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn server_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_connectors-server")
+}
+
+pub fn admin_command(
+    data_dir: &Path,
+    config: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(server_bin())
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// Starts the binary as the README says, with `config_toml` and debug logs.
+pub fn start_server(config_toml: &str, extra_env: &[(&str, &str)]) -> ServerProcess {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), config_toml).unwrap();
+    start_server_in(dir, extra_env)
+}
+
+pub fn start_server_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> ServerProcess {
+    let boot_path = dir.path().join("bootstrap.json");
+    let _ = std::fs::remove_file(&boot_path);
+    let log = dir
+        .path()
+        .join(format!("server-{}.log", std::process::id()));
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
+    let mut command = Command::new(server_bin());
+    command
+        .arg("serve")
+        .arg("--bind")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .arg("--bootstrap-file")
+        .arg(&boot_path)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::from(log_file.try_clone().unwrap()))
+        .stderr(Stdio::from(log_file));
+    for (k, v) in extra_env {
+        command.env(k, v);
+    }
+    let child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let boot: serde_json::Value = loop {
+        if let Ok(text) = std::fs::read_to_string(&boot_path) {
+            if let Ok(v) = serde_json::from_str(&text) {
+                break v;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not bootstrap: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let url = boot["api_url"].as_str().unwrap().to_string();
+    let mut server = ServerProcess {
+        child,
+        dir,
+        boot,
+        url,
+        log,
+    };
+    wait_healthy(&mut server);
+    server
+}
+
+fn wait_healthy(server: &mut ServerProcess) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((200, _)) = http_get(&format!("{}/healthz", server.url)) {
+            return;
+        }
+        if let Some(status) = server.child.try_wait().unwrap() {
+            panic!("server exited with {status}: {}", server.logs());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server not healthy: {}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Minimal HTTP/1.1 request over a TcpStream: (status, body).
+pub fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        request.push_str(&format!(
+            "content-type: application/json\r\ncontent-length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
+    http_request("GET", url, &[], None)
+}
