@@ -86,7 +86,16 @@ impl FileConfig {
         let parsed: Result<FileConfig, _> =
             serde_ignored::deserialize(deserializer, |path| unknown.push(path.to_string()));
         let config = parsed.map_err(|e| {
-            let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+            let start = e.span().map_or(0, |s| s.start);
+            // serde reports an unknown key of a flattened table at the table;
+            // point at the key itself.
+            let start = e
+                .message()
+                .split_once("unknown field `")
+                .and_then(|(_, rest)| rest.split_once('`'))
+                .and_then(|(key, _)| text[start..].find(key).map(|o| start + o))
+                .unwrap_or(start);
+            let (line, col) = line_col(text, start);
             ConfigError(format!(
                 "{origin}:{line}:{col}: {}; fix the config file",
                 e.message().trim_end_matches('\n')
@@ -294,7 +303,7 @@ mod tests {
             "cfg.toml",
         )
         .unwrap_err();
-        assert!(err.0.starts_with("cfg.toml:3:1: unknown key"), "{err}");
+        assert!(err.0.starts_with("cfg.toml:3:1: unknown"), "{err}");
         assert!(err.0.contains("client_idd"), "{err}");
     }
 

@@ -241,6 +241,30 @@ pub fn start_server(config_toml: &str, extra_env: &[(&str, &str)]) -> ServerProc
 }
 
 pub fn start_server_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> ServerProcess {
+    launch(dir, extra_env, None)
+}
+
+/// Starts the binary again on a data dir that was already bootstrapped, on
+/// the same address as before.
+pub fn restart(dir: tempfile::TempDir, boot: serde_json::Value) -> ServerProcess {
+    launch(dir, &[], Some(boot))
+}
+
+fn launch(
+    dir: tempfile::TempDir,
+    extra_env: &[(&str, &str)],
+    known: Option<serde_json::Value>,
+) -> ServerProcess {
+    let bind = known
+        .as_ref()
+        .map(|b| {
+            b["api_url"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("http://")
+                .to_string()
+        })
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let boot_path = dir.path().join("bootstrap.json");
     let _ = std::fs::remove_file(&boot_path);
     let log = dir
@@ -251,11 +275,17 @@ pub fn start_server_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Se
         .append(true)
         .open(&log)
         .unwrap();
+    // stdout carries the one-time bootstrap secrets; stderr carries the logs.
+    let stdout_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("server-stdout.txt"))
+        .unwrap();
     let mut command = Command::new(server_bin());
     command
         .arg("serve")
         .arg("--bind")
-        .arg("127.0.0.1:0")
+        .arg(&bind)
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .arg("--config")
@@ -263,25 +293,29 @@ pub fn start_server_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Se
         .arg("--bootstrap-file")
         .arg(&boot_path)
         .env("RUST_LOG", "debug")
-        .stdout(Stdio::from(log_file.try_clone().unwrap()))
+        .stdout(Stdio::from(stdout_file))
         .stderr(Stdio::from(log_file));
     for (k, v) in extra_env {
         command.env(k, v);
     }
     let child = command.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let boot: serde_json::Value = loop {
-        if let Ok(text) = std::fs::read_to_string(&boot_path) {
-            if let Ok(v) = serde_json::from_str(&text) {
-                break v;
+    let boot: serde_json::Value = if let Some(boot) = known {
+        boot
+    } else {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&boot_path) {
+                if let Ok(v) = serde_json::from_str(&text) {
+                    break v;
+                }
             }
+            assert!(
+                Instant::now() < deadline,
+                "server did not bootstrap: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(
-            Instant::now() < deadline,
-            "server did not bootstrap: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
     };
     let url = boot["api_url"].as_str().unwrap().to_string();
     let mut server = ServerProcess {

@@ -1,0 +1,299 @@
+//! The OpenAPI document served at `/openapi.json`: it parses, names exactly
+//! the routes of the server, every `$ref` resolves, and the schemas agree
+//! with the wire types.
+
+use std::collections::BTreeSet;
+
+use connectors_server::routes::OPENAPI;
+use connectors_wire::{
+    AttemptStatus, ConnectorListItem, ConnectorStatus, ConnectorTokenResponse, ErrorBody,
+    OAuthStatusResponse, RemoveConnectorResponse, SetConnectorResponse, StripeStatusResponse,
+};
+use serde_json::Value;
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
+
+/// Every route of `routes::routes()`, as (method, OpenAPI path).
+const ROUTES: [(&str, &str); 13] = [
+    ("get", "/healthz"),
+    ("get", "/openapi.json"),
+    ("get", "/api/external-auth/available-integrations"),
+    (
+        "get",
+        "/api/apps/{app_id}/external-auth/available-integrations",
+    ),
+    ("get", "/api/apps/{app_id}/external-auth/list"),
+    (
+        "put",
+        "/api/apps/{app_id}/external-auth/integrations/{integration_type}",
+    ),
+    (
+        "delete",
+        "/api/apps/{app_id}/external-auth/integrations/{integration_type}/remove",
+    ),
+    ("get", "/api/apps/{app_id}/external-auth/status"),
+    (
+        "get",
+        "/api/apps/{app_id}/external-auth/tokens/{integration_type}",
+    ),
+    ("get", "/api/apps/{app_id}/payments/stripe/status"),
+    ("post", "/api/apps/{app_id}/payments/stripe/install"),
+    ("delete", "/api/apps/{app_id}/payments/stripe"),
+    ("get", "/connect/{connection_id}"),
+];
+
+fn doc() -> Value {
+    serde_json::from_str(OPENAPI).expect("openapi.json is valid JSON")
+}
+
+/// Resolves a local `$ref` such as `#/components/schemas/ErrorBody`.
+fn resolve<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
+    let pointer = reference.strip_prefix('#')?;
+    if !pointer.starts_with("/components/") {
+        return None;
+    }
+    doc.pointer(pointer)
+}
+
+/// Follows `$ref` until a concrete value.
+fn deref<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(r) => deref(
+            doc,
+            resolve(doc, r).unwrap_or_else(|| panic!("dangling {r}")),
+        ),
+        None => value,
+    }
+}
+
+fn collect_refs(value: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if key == "$ref" {
+                    out.push((at.to_string(), child.as_str().unwrap_or("").to_string()));
+                } else {
+                    collect_refs(child, &format!("{at}/{key}"), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                collect_refs(child, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths is an object") {
+        for (method, op) in item.as_object().expect("path item is an object") {
+            if METHODS.contains(&method.as_str()) {
+                ops.push((method.clone(), path.clone(), op));
+            }
+        }
+    }
+    ops
+}
+
+#[test]
+fn is_openapi_3() {
+    let doc = doc();
+    let version = doc["openapi"].as_str().expect("openapi is a string");
+    assert!(version.starts_with("3."), "openapi = {version}");
+    assert!(doc["info"]["title"].is_string());
+    assert!(doc["info"]["version"].is_string());
+}
+
+#[test]
+fn documents_exactly_the_routes() {
+    let doc = doc();
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(expected.len(), 13, "the route list has duplicates");
+    let documented: BTreeSet<(String, String)> = operations(&doc)
+        .into_iter()
+        .map(|(m, p, _)| (m, p))
+        .collect();
+    assert_eq!(documented, expected);
+}
+
+#[test]
+fn every_ref_resolves() {
+    let doc = doc();
+    let mut refs = Vec::new();
+    collect_refs(&doc, "#", &mut refs);
+    assert!(!refs.is_empty());
+    for (at, reference) in refs {
+        assert!(
+            resolve(&doc, &reference).is_some(),
+            "{at}: $ref {reference:?} names no component"
+        );
+    }
+}
+
+#[test]
+fn operations_are_complete() {
+    let doc = doc();
+    let schemes = doc["components"]["securitySchemes"]
+        .as_object()
+        .expect("securitySchemes");
+    let mut ids = BTreeSet::new();
+    for (method, path, op) in operations(&doc) {
+        let what = format!("{method} {path}");
+        let id = op["operationId"].as_str().expect("operationId");
+        assert!(
+            ids.insert(id.to_string()),
+            "{what}: duplicate operationId {id}"
+        );
+        assert!(op["description"].is_string(), "{what}: no description");
+
+        // Security is explicit per operation and names declared schemes.
+        let security = op["security"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{what}: no security"));
+        for requirement in security {
+            for name in requirement.as_object().expect("requirement").keys() {
+                assert!(schemes.contains_key(name), "{what}: unknown scheme {name}");
+            }
+        }
+        let public = !path.starts_with("/api/apps/");
+        assert_eq!(security.is_empty(), public, "{what}: security");
+
+        // Every `{param}` of the path is declared as a required path parameter.
+        let declared: BTreeSet<String> = op["parameters"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| deref(&doc, p))
+            .filter(|p| p["in"] == "path")
+            .inspect(|p| assert_eq!(p["required"], true, "{what}: optional path param"))
+            .map(|p| p["name"].as_str().expect("name").to_string())
+            .collect();
+        let in_path: BTreeSet<String> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(declared, in_path, "{what}: path parameters");
+
+        // Every response carries X-Request-ID; JSON errors use ErrorBody.
+        let responses = op["responses"].as_object().expect("responses");
+        assert!(!responses.is_empty(), "{what}: no responses");
+        for (status, response) in responses {
+            let response = deref(&doc, response);
+            assert!(
+                response["headers"]["X-Request-ID"].is_object(),
+                "{what} {status}: no X-Request-ID header"
+            );
+            let error = status.starts_with('4') || status.starts_with('5');
+            if let Some(json) = response["content"].get("application/json") {
+                if error && path != "/healthz" {
+                    assert_eq!(
+                        json["schema"]["$ref"], "#/components/schemas/ErrorBody",
+                        "{what} {status}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The keys a wire value serializes to agree with its schema: none unknown,
+/// none required missing.
+fn assert_matches(doc: &Value, schema: &str, value: impl serde::Serialize) {
+    let schema_value = &doc["components"]["schemas"][schema];
+    let properties = schema_value["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{schema}: no properties"));
+    let value = serde_json::to_value(value).expect("serializes");
+    let keys = value.as_object().expect("an object");
+    for key in keys.keys() {
+        assert!(
+            properties.contains_key(key),
+            "{schema}: `{key}` is not documented"
+        );
+    }
+    for required in schema_value["required"].as_array().into_iter().flatten() {
+        let required = required.as_str().expect("required names are strings");
+        assert!(
+            keys.contains_key(required),
+            "{schema}: `{required}` is required but not sent"
+        );
+    }
+    for (key, property) in properties {
+        if keys.get(key).is_some_and(Value::is_null) {
+            assert_eq!(
+                property["nullable"], true,
+                "{schema}: `{key}` is sent as null"
+            );
+        }
+    }
+}
+
+#[test]
+fn schemas_agree_with_wire_types() {
+    let doc = doc();
+    assert_matches(
+        &doc,
+        "SetConnectorResponse",
+        SetConnectorResponse::default(),
+    );
+    assert_matches(
+        &doc,
+        "ConnectorListItem",
+        ConnectorListItem {
+            integration_type: "slack".into(),
+            status: ConnectorStatus::Active,
+            scopes: vec![],
+            user_email: None,
+        },
+    );
+    assert_matches(
+        &doc,
+        "StripeStatusResponse",
+        StripeStatusResponse {
+            stripe_mode: None,
+            sandbox_claim_url: None,
+        },
+    );
+    assert_matches(
+        &doc,
+        "ConnectorTokenResponse",
+        ConnectorTokenResponse {
+            access_token: "t".into(),
+            integration_type: "slack".into(),
+            connection_config: None,
+        },
+    );
+    assert_matches(
+        &doc,
+        "RemoveConnectorResponse",
+        RemoveConnectorResponse {
+            status: "removed".into(),
+            integration_type: "slack".into(),
+        },
+    );
+    assert_matches(
+        &doc,
+        "OAuthStatusResponse",
+        OAuthStatusResponse {
+            status: AttemptStatus::Pending,
+        },
+    );
+    assert_matches(
+        &doc,
+        "ErrorBody",
+        ErrorBody {
+            detail: "Unauthorized".into(),
+            code: None,
+        },
+    );
+}

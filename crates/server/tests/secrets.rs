@@ -1,0 +1,228 @@
+//! Secrets at rest and in logs: canaries never appear in the database files
+//! (WAL included) or the logs; keys rotate without losing tokens.
+
+mod common;
+
+use std::path::Path;
+
+use common::{http_request, restart, start_server, ServerProcess, PROVIDERS_TOML};
+use connectors_vault::KeyRing;
+
+const ACCESS: &str = "canary-access-7f3a9c";
+const REFRESH: &str = "canary-refresh-51be02";
+const CLIENT_SECRET: &str = "acme-client-secret-canary";
+
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                hits.push(path.display().to_string());
+            }
+        }
+    }
+    hits
+}
+
+fn token(server: &ServerProcess, ty: &str) -> (u16, String) {
+    let bearer = format!("Bearer {}", server.service_token());
+    http_request(
+        "GET",
+        &format!(
+            "{}/api/apps/{}/external-auth/tokens/{ty}",
+            server.url,
+            server.app_id()
+        ),
+        &[("authorization", &bearer)],
+        None,
+    )
+    .unwrap()
+}
+
+#[test]
+fn canaries_never_reach_disk_or_logs() {
+    assert!(PROVIDERS_TOML.contains(CLIENT_SECRET));
+    let mut server = start_server(PROVIDERS_TOML, &[]);
+    let imported = server.admin(
+        &[
+            "import-credentials",
+            "--app-id",
+            &server.app_id(),
+            "--type",
+            "acme_crm",
+        ],
+        Some(&format!(
+            r#"{{"access_token": "{ACCESS}", "refresh_token": "{REFRESH}", "expires_in": 3600}}"#
+        )),
+    );
+    assert!(imported.status.success());
+    let admin_output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&imported.stdout),
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    // Exercise the API, including the token hand-out and an error path.
+    let (status, body) = token(&server, "acme_crm");
+    assert_eq!(status, 200);
+    assert!(body.contains(ACCESS));
+    let key = server.api_key();
+    let put = format!(
+        "{}/api/apps/{}/external-auth/integrations/acme_crm",
+        server.url,
+        server.app_id()
+    );
+    let (status, _) = http_request(
+        "PUT",
+        &put,
+        &[("api_key", &key)],
+        Some(r#"{"scopes":["more"]}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let (status, _) = http_request("PUT", &put, &[("api_key", &key)], Some("{not json")).unwrap();
+    assert_eq!(status, 400);
+
+    // While running (the WAL holds the recent writes) and after a graceful stop.
+    for phase in ["running", "stopped"] {
+        if phase == "stopped" {
+            assert!(
+                server.stop().success(),
+                "graceful shutdown failed: {}",
+                server.logs()
+            );
+        }
+        for canary in [ACCESS, REFRESH, CLIENT_SECRET] {
+            let hits = files_containing(&server.data_dir(), canary);
+            assert!(hits.is_empty(), "{phase}: `{canary}` found in {hits:?}");
+            assert!(
+                !server.logs().contains(canary),
+                "{phase}: `{canary}` in the server log"
+            );
+            assert!(
+                !admin_output.contains(canary),
+                "`{canary}` in the admin command's output"
+            );
+        }
+    }
+    // The logs did record the requests (so the search above had something to search).
+    let logs = server.logs();
+    assert!(logs.contains("external-auth/tokens/acme_crm"), "{logs}");
+    assert!(!logs.contains(&key), "the API key was logged");
+    assert!(
+        !logs.contains(&server.service_token()),
+        "the service token was logged"
+    );
+    let wal_or_db: Vec<_> = std::fs::read_dir(server.data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        wal_or_db.iter().any(|n| n == "connectors.db"),
+        "{wal_or_db:?}"
+    );
+}
+
+#[test]
+fn key_rotation_reencrypts_and_still_serves_tokens() {
+    let k1 = KeyRing::generate_spec("k1");
+    let k2 = KeyRing::generate_spec("k2");
+    let config = |keys: &[&str]| {
+        let list: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+        format!(
+            "[encryption]\nkeys = [{}]\n{PROVIDERS_TOML}",
+            list.join(", ")
+        )
+    };
+    let mut server = start_server(&config(&[k1.expose()]), &[]);
+    let imported = server.admin(
+        &[
+            "import-credentials",
+            "--app-id",
+            &server.app_id(),
+            "--type",
+            "acme_crm",
+        ],
+        Some(&format!(
+            r#"{{"access_token": "{ACCESS}", "refresh_token": "{REFRESH}"}}"#
+        )),
+    );
+    assert!(imported.status.success());
+    assert!(server.stop().success());
+    let boot = server.boot.clone();
+    let dir = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
+    drop(server);
+
+    // Rotate: new key first, old key still present to open.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        config(&[k2.expose(), k1.expose()]),
+    )
+    .unwrap();
+    let out = common::admin_command(
+        &dir.path().join("data"),
+        &dir.path().join("config.toml"),
+        &["rotate-keys"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re-encrypted 2 values under key `k2`"));
+
+    // Only the new key now: the token is still served.
+    std::fs::write(dir.path().join("config.toml"), config(&[k2.expose()])).unwrap();
+    let mut server = restart(dir, boot);
+    let (status, body) = token(&server, "acme_crm");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(ACCESS));
+    assert!(server.stop().success());
+}
+
+#[test]
+fn missing_key_is_a_clear_error_not_garbage() {
+    let k1 = KeyRing::generate_spec("k1");
+    let k2 = KeyRing::generate_spec("k2");
+    let mut server = start_server(
+        &format!(
+            "[encryption]\nkeys = [\"{}\"]\n{PROVIDERS_TOML}",
+            k1.expose()
+        ),
+        &[],
+    );
+    let imported = server.admin(
+        &[
+            "import-credentials",
+            "--app-id",
+            &server.app_id(),
+            "--type",
+            "acme_crm",
+        ],
+        Some(&format!(r#"{{"access_token": "{ACCESS}"}}"#)),
+    );
+    assert!(imported.status.success());
+    assert!(server.stop().success());
+    let boot = server.boot.clone();
+    let dir = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
+    drop(server);
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[encryption]\nkeys = [\"{}\"]\n{PROVIDERS_TOML}",
+            k2.expose()
+        ),
+    )
+    .unwrap();
+    let server = restart(dir, boot);
+    let (status, body) = token(&server, "acme_crm");
+    assert_eq!(status, 500, "{body}");
+    assert!(!body.contains("k1"), "internal details leaked: {body}");
+    assert!(
+        server.logs().contains("no encryption key `k1`"),
+        "{}",
+        server.logs()
+    );
+}
