@@ -231,7 +231,7 @@ impl Engine {
                         keys.seal_secret(&t, &credentials_context(app_id, ty, "refresh_token"))
                     }),
                     token_response: None,
-                    expires_at: import.expires_in.map(|s| now + s),
+                    expires_at_ms: import.expires_in.map(|s| crate::now_ms() + s * 1000),
                     version: 1,
                     updated_at: now,
                 },

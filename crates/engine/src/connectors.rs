@@ -185,6 +185,11 @@ impl Engine {
         integration_type: &str,
     ) -> Result<RemoveConnectorResponse> {
         check_type(integration_type)?;
+        let credentials = self
+            .store()
+            .get_credentials(app_id, integration_type)
+            .await?;
+        let connector = self.store().get_connector(app_id, integration_type).await?;
         if !self
             .store()
             .delete_connector(app_id, integration_type)
@@ -192,10 +197,62 @@ impl Engine {
         {
             return Err(EngineError::ConnectorNotFound(integration_type.to_string()));
         }
+        if let (Some(credentials), Some(connector)) = (credentials, connector) {
+            self.revoke_in_background(credentials, connector.connection_config.unwrap_or_default());
+        }
         Ok(RemoveConnectorResponse {
             status: "removed".into(),
             integration_type: integration_type.to_string(),
         })
+    }
+
+    /// Revokes removed credentials at the provider, best effort: the removal
+    /// never waits for it or fails because of it.
+    fn revoke_in_background(
+        &self,
+        credentials: connectors_store::CredentialsRow,
+        config: std::collections::BTreeMap<String, String>,
+    ) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let (app, ty) = (&credentials.app_id, &credentials.integration_type);
+            let Some(integration) = engine.catalog().get(ty) else {
+                return;
+            };
+            let spec = integration.oauth();
+            let (Some(client), Some(_)) =
+                (integration.client.as_ref(), spec.revocation_url.as_ref())
+            else {
+                return;
+            };
+            // Revoking the refresh token ends the whole grant at most providers.
+            let (sealed, column, hint) = match &credentials.refresh_token {
+                Some(r) => (r.clone(), "refresh_token", "refresh_token"),
+                None => (
+                    credentials.access_token.clone(),
+                    "access_token",
+                    "access_token",
+                ),
+            };
+            let Ok(token) = engine
+                .keys()
+                .open_secret(&sealed, &credentials_context(app, ty, column))
+            else {
+                return;
+            };
+            match engine
+                .oauth()
+                .revoke(&spec, client, &token, hint, &config)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(app_id = %app, integration_type = %ty, "revoked removed connector's token")
+                }
+                Err(e) => {
+                    tracing::warn!(app_id = %app, integration_type = %ty, error = ?e, "revocation failed (connector removed anyway)")
+                }
+            }
+        });
     }
 
     /// `GET external-auth/tokens/{type}`: a usable token for the app's functions.
@@ -223,11 +280,7 @@ impl Engine {
             }
             ConnectorStatus::Disconnected => return Err(not_found()),
         }
-        let credentials = self
-            .store()
-            .get_credentials(app_id, integration_type)
-            .await?
-            .ok_or_else(not_found)?;
+        let credentials = self.fresh_credentials(app_id, integration_type).await?;
         let access_token = self.keys().open_secret(
             &credentials.access_token,
             &credentials_context(app_id, integration_type, "access_token"),

@@ -58,6 +58,14 @@ pub enum EngineError {
         /// What the provider said.
         reason: String,
     },
+    /// The provider could not be reached or answered garbage; nothing changed.
+    #[error("the provider of `{integration_type}` is unavailable ({reason}); the connector is unchanged, try again shortly")]
+    ProviderUnavailable {
+        /// The type.
+        integration_type: String,
+        /// What failed.
+        reason: String,
+    },
     /// A request was invalid in a way not covered above.
     #[error("{0}")]
     BadRequest(String),
@@ -83,6 +91,7 @@ impl EngineError {
             Self::StripeIsNotOAuth => "STRIPE_NOT_OAUTH",
             Self::ProviderNotConfigured(..) => "PROVIDER_NOT_CONFIGURED",
             Self::NeedsReauthorization { .. } => "REAUTHORIZATION_REQUIRED",
+            Self::ProviderUnavailable { .. } => "PROVIDER_UNAVAILABLE",
             Self::Store(StoreError::Conflict(_)) => "CONFLICT",
             Self::Store(_) | Self::Vault(_) => "INTERNAL_ERROR",
         })

@@ -10,8 +10,10 @@
 
 mod admin;
 mod connectors;
+mod consent;
 mod error;
 mod principal;
+mod refresh;
 
 use std::sync::Arc;
 
@@ -20,6 +22,9 @@ use connectors_store::Store;
 use connectors_vault::KeyRing;
 
 pub use admin::{Bootstrap, BootstrapRequest, ImportCredentials, IssuedSecret};
+pub use consent::{
+    cookie_name, CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH,
+};
 pub use error::{EngineError, Result};
 pub use principal::{Credential, Principal};
 
@@ -30,6 +35,16 @@ pub struct EngineConfig {
     pub public_url: String,
     /// How long a consent link stays usable, in seconds.
     pub attempt_ttl_secs: i64,
+    /// How long an OAuth `state` is accepted once consent starts, in seconds.
+    pub state_ttl_secs: i64,
+    /// Refresh this long before expiry (bounded by a quarter of the lifetime).
+    pub refresh_margin_secs: i64,
+    /// How long a refresh lease lasts before another process may take over.
+    pub lease_secs: i64,
+    /// Provider calls per refresh before giving up on transient failures.
+    pub refresh_attempts: u32,
+    /// Timeout of one provider call.
+    pub provider_timeout: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +52,11 @@ impl Default for EngineConfig {
         Self {
             public_url: "http://127.0.0.1:8044".into(),
             attempt_ttl_secs: 3600,
+            state_ttl_secs: 600,
+            refresh_margin_secs: 60,
+            lease_secs: 30,
+            refresh_attempts: 3,
+            provider_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -52,6 +72,10 @@ struct Inner {
     catalog: Arc<Catalog>,
     keys: Arc<KeyRing>,
     config: EngineConfig,
+    oauth: connectors_oauth::OAuthClient,
+    single_flight: refresh::SingleFlight,
+    /// Identifies this process as a lease owner.
+    owner_id: String,
 }
 
 impl std::fmt::Debug for Engine {
@@ -77,7 +101,10 @@ impl Engine {
                 store,
                 catalog,
                 keys,
+                oauth: connectors_oauth::OAuthClient::new(config.provider_timeout),
                 config,
+                single_flight: refresh::SingleFlight::default(),
+                owner_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             }),
         }
     }
@@ -97,6 +124,11 @@ impl Engine {
         &self.inner.keys
     }
 
+    /// The client that talks to providers.
+    pub fn oauth(&self) -> &connectors_oauth::OAuthClient {
+        &self.inner.oauth
+    }
+
     /// The engine's settings.
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
@@ -108,6 +140,14 @@ pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Current Unix time in milliseconds (token expiries need the precision).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 

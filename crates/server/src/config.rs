@@ -34,6 +34,49 @@ pub struct FileConfig {
     /// Stripe platform settings.
     #[serde(default)]
     pub stripe: StripeConfig,
+    /// OAuth flow and refresh tuning.
+    #[serde(default)]
+    pub oauth: OAuthTuning,
+}
+
+/// `[oauth]`: timings of consent and refresh. The defaults suit production.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthTuning {
+    /// How long a consent link stays usable.
+    pub attempt_ttl_secs: i64,
+    /// How long an OAuth `state` is accepted once consent starts.
+    pub state_ttl_secs: i64,
+    /// Refresh this long before expiry (bounded by a quarter of the lifetime).
+    pub refresh_margin_secs: i64,
+    /// Refresh lease length; another process takes over after it.
+    pub lease_secs: i64,
+    /// Provider calls per refresh before reporting the provider unavailable.
+    pub refresh_attempts: u32,
+    /// Timeout of one provider call.
+    pub provider_timeout_secs: u64,
+    /// Refresh tokens close to expiry in the background.
+    pub background_refresh: bool,
+    /// How often the background refresh looks for due tokens.
+    pub background_interval_secs: u64,
+    /// Tokens expiring within this window are refreshed in the background.
+    pub background_window_secs: i64,
+}
+
+impl Default for OAuthTuning {
+    fn default() -> Self {
+        Self {
+            attempt_ttl_secs: 3600,
+            state_ttl_secs: 600,
+            refresh_margin_secs: 60,
+            lease_secs: 30,
+            refresh_attempts: 3,
+            provider_timeout_secs: 10,
+            background_refresh: true,
+            background_interval_secs: 30,
+            background_window_secs: 300,
+        }
+    }
 }
 
 /// `[encryption]`.
@@ -148,6 +191,8 @@ pub struct ServerConfig {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Stripe settings.
     pub stripe: StripeConfig,
+    /// OAuth tuning.
+    pub oauth: OAuthTuning,
 }
 
 /// Values given on the command line, which win over everything.
@@ -282,6 +327,7 @@ impl ServerConfig {
             encryption_keys,
             providers,
             stripe,
+            oauth: file.oauth,
         })
     }
 }

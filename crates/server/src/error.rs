@@ -64,6 +64,7 @@ fn engine_status(e: &EngineError) -> StatusCode {
         | StripeIsNotOAuth => StatusCode::BAD_REQUEST,
         ProviderNotConfigured(..) => StatusCode::UNPROCESSABLE_ENTITY,
         NeedsReauthorization { .. } => StatusCode::CONFLICT,
+        ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         Store(connectors_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
         Store(_) | Vault(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -250,9 +250,21 @@ async fn serve_command(config: ServerConfig, args: ServeArgs) -> anyhow::Result<
             tracing::warn!(path = %path.display(), "the database is not empty, so no bootstrap file was written; create keys with `connectors-server create-api-key`");
         }
     }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let refresher = config.oauth.background_refresh.then(|| {
+        tokio::spawn(setup::background_refresh(
+            engine.clone(),
+            config.oauth.clone(),
+            stop_rx,
+        ))
+    });
     let router = app(AppState { engine }, config.max_body_bytes);
     tracing::info!(bind = %local, public_url, "connectors server listening");
     serve(listener, router, shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
+    if let Some(task) = refresher {
+        let _ = task.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -64,7 +64,36 @@ pub async fn engine(config: &ServerConfig, public_url: &str) -> anyhow::Result<E
         Arc::new(keys),
         EngineConfig {
             public_url: public_url.to_string(),
-            ..EngineConfig::default()
+            attempt_ttl_secs: config.oauth.attempt_ttl_secs,
+            state_ttl_secs: config.oauth.state_ttl_secs,
+            refresh_margin_secs: config.oauth.refresh_margin_secs,
+            lease_secs: config.oauth.lease_secs,
+            refresh_attempts: config.oauth.refresh_attempts,
+            provider_timeout: std::time::Duration::from_secs(config.oauth.provider_timeout_secs),
         },
     ))
+}
+
+/// Refreshes tokens close to expiry until `shutdown` fires.
+pub async fn background_refresh(
+    engine: Engine,
+    config: crate::config::OAuthTuning,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(
+        config.background_interval_secs.max(1),
+    ));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                match engine.refresh_due(config.background_window_secs, 100).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(count = n, "background refresh pass"),
+                    Err(e) => tracing::warn!(error = %e, "background refresh pass failed"),
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
 }

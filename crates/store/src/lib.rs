@@ -113,6 +113,56 @@ pub trait Store: Send + Sync + 'static {
     /// A consent attempt by its `connection_id`.
     async fn get_attempt(&self, connection_id: &str) -> Result<Option<AttemptRow>>;
 
+    /// Records the start of consent on a `PENDING` attempt: the state's hash,
+    /// the sealed PKCE verifier, the browser-binding hash, the form's values
+    /// and the state's expiry. Whether the attempt was still pending.
+    async fn begin_consent(&self, consent: &BeginConsent) -> Result<bool>;
+    /// The pending attempt whose unused state has this hash.
+    async fn attempt_by_state_hash(&self, state_hash: &str) -> Result<Option<AttemptRow>>;
+    /// Uses up a state: true for exactly one caller.
+    async fn consume_state(&self, connection_id: &str, state_hash: &str) -> Result<bool>;
+    /// Marks an attempt `FAILED` with a reason.
+    async fn fail_attempt(&self, connection_id: &str, reason: &str, now: i64) -> Result<()>;
+
+    /// Takes the refresh lease of a connector's credentials for `owner` until
+    /// `now + lease_secs`, if nobody holds an unexpired one. Whether it was taken.
+    async fn acquire_refresh_lease(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<bool>;
+    /// Releases the lease, only if `owner` still holds it.
+    async fn release_refresh_lease(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+    ) -> Result<()>;
+    /// Stores refreshed credentials if `owner` holds the lease and the row is
+    /// still at `expected_version`; releases the lease. Whether it was stored.
+    async fn store_refreshed(&self, refreshed: &RefreshedCredentials) -> Result<bool>;
+    /// Records a failed refresh (releases the lease if `owner` holds it).
+    async fn record_refresh_failure(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+        reason: &str,
+        retry_at: i64,
+        now: i64,
+    ) -> Result<()>;
+    /// Active connectors whose credentials expire before `before_ms` (Unix ms), have a
+    /// refresh token, are not leased and are not backing off.
+    async fn credentials_due(
+        &self,
+        before_ms: i64,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>>;
+
     /// In one transaction: marks the connector active with what consent
     /// granted, stores its credentials, and marks the attempt (if any) `ACTIVE`.
     async fn save_authorization(&self, auth: &Authorization) -> Result<()>;

@@ -129,8 +129,8 @@ pub struct CredentialsRow {
     pub refresh_token: Option<String>,
     /// Sealed raw token response.
     pub token_response: Option<String>,
-    /// When the access token expires (Unix seconds), if it does.
-    pub expires_at: Option<i64>,
+    /// When the access token expires (Unix milliseconds), if it does.
+    pub expires_at_ms: Option<i64>,
     /// Incremented on every change, for compare-and-swap.
     pub version: i64,
     /// Unix seconds.
@@ -142,7 +142,7 @@ impl std::fmt::Debug for CredentialsRow {
         f.debug_struct("CredentialsRow")
             .field("app_id", &self.app_id)
             .field("integration_type", &self.integration_type)
-            .field("expires_at", &self.expires_at)
+            .field("expires_at_ms", &self.expires_at_ms)
             .field("version", &self.version)
             .finish_non_exhaustive()
     }
@@ -205,4 +205,64 @@ pub struct Authorization {
     pub connection_config: Option<BTreeMap<String, String>>,
     /// The new credentials (sealed); `version` is ignored.
     pub credentials: CredentialsRow,
+}
+
+/// The start of consent on an attempt.
+#[derive(Clone)]
+pub struct BeginConsent {
+    /// The attempt.
+    pub connection_id: String,
+    /// SHA-256 of the new `state`.
+    pub state_hash: String,
+    /// Sealed PKCE verifier, if the provider takes PKCE.
+    pub pkce_verifier: Option<String>,
+    /// SHA-256 of the browser-binding cookie.
+    pub browser_hash: String,
+    /// Values from the config form.
+    pub connection_config: Option<BTreeMap<String, String>>,
+    /// When the state stops being accepted.
+    pub expires_at: i64,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+impl std::fmt::Debug for BeginConsent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BeginConsent")
+            .field("connection_id", &self.connection_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of a successful refresh.
+#[derive(Clone)]
+pub struct RefreshedCredentials {
+    /// The app.
+    pub app_id: String,
+    /// The connector type.
+    pub integration_type: String,
+    /// The lease holder.
+    pub owner: String,
+    /// The version the refresh started from.
+    pub expected_version: i64,
+    /// Sealed new access token.
+    pub access_token: String,
+    /// Sealed new refresh token; `None` keeps the stored one.
+    pub refresh_token: Option<String>,
+    /// Sealed raw response.
+    pub token_response: Option<String>,
+    /// New expiry (Unix milliseconds).
+    pub expires_at_ms: Option<i64>,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+impl std::fmt::Debug for RefreshedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshedCredentials")
+            .field("app_id", &self.app_id)
+            .field("integration_type", &self.integration_type)
+            .field("expected_version", &self.expected_version)
+            .finish_non_exhaustive()
+    }
 }

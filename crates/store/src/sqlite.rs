@@ -149,7 +149,7 @@ fn credentials_from_row(row: &SqliteRow) -> Result<CredentialsRow> {
         access_token: row.try_get("access_token")?,
         refresh_token: row.try_get("refresh_token")?,
         token_response: row.try_get("token_response")?,
-        expires_at: row.try_get("expires_at")?,
+        expires_at_ms: row.try_get("expires_at_ms")?,
         version: row.try_get("version")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -460,6 +460,180 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    async fn begin_consent(&self, c: &BeginConsent) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE oauth_attempts SET state_hash = ?, pkce_verifier = ?, browser_hash = ?, \
+             connection_config = ?, expires_at = ? WHERE connection_id = ? AND status = 'PENDING' AND expires_at > ?",
+        )
+        .bind(&c.state_hash)
+        .bind(&c.pkce_verifier)
+        .bind(&c.browser_hash)
+        .bind(c.connection_config.as_ref().map(to_json))
+        .bind(c.expires_at)
+        .bind(&c.connection_id)
+        .bind(c.now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn attempt_by_state_hash(&self, state_hash: &str) -> Result<Option<AttemptRow>> {
+        sqlx::query("SELECT * FROM oauth_attempts WHERE state_hash = ?")
+            .bind(state_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(attempt_from_row)
+            .transpose()
+    }
+
+    async fn consume_state(&self, connection_id: &str, state_hash: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE oauth_attempts SET state_hash = NULL \
+             WHERE connection_id = ? AND state_hash = ? AND status = 'PENDING'",
+        )
+        .bind(connection_id)
+        .bind(state_hash)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn fail_attempt(&self, connection_id: &str, reason: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE oauth_attempts SET status = 'FAILED', status_reason = ?, state_hash = NULL, \
+             pkce_verifier = NULL, completed_at = ? WHERE connection_id = ? AND status = 'PENDING'",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(connection_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn acquire_refresh_lease(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE credentials SET lease_owner = ?, lease_expires_at = ? \
+             WHERE app_id = ? AND integration_type = ? \
+             AND (lease_owner IS NULL OR lease_expires_at <= ? OR lease_owner = ?)",
+        )
+        .bind(owner)
+        .bind(now + lease_secs)
+        .bind(app_id)
+        .bind(integration_type)
+        .bind(now)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn release_refresh_lease(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE credentials SET lease_owner = NULL, lease_expires_at = NULL \
+             WHERE app_id = ? AND integration_type = ? AND lease_owner = ?",
+        )
+        .bind(app_id)
+        .bind(integration_type)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn store_refreshed(&self, r: &RefreshedCredentials) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE credentials SET access_token = ?, refresh_token = COALESCE(?, refresh_token), \
+             token_response = COALESCE(?, token_response), expires_at_ms = ?, version = version + 1, \
+             lease_owner = NULL, lease_expires_at = NULL, last_refresh_at = ?, last_refresh_error = NULL, \
+             refresh_failures = 0, next_refresh_at = NULL, updated_at = ? \
+             WHERE app_id = ? AND integration_type = ? AND version = ? AND lease_owner = ?",
+        )
+        .bind(&r.access_token)
+        .bind(&r.refresh_token)
+        .bind(&r.token_response)
+        .bind(r.expires_at_ms)
+        .bind(r.now)
+        .bind(r.now)
+        .bind(&r.app_id)
+        .bind(&r.integration_type)
+        .bind(r.expected_version)
+        .bind(&r.owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn record_refresh_failure(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+        reason: &str,
+        retry_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE credentials SET last_refresh_error = ?, refresh_failures = refresh_failures + 1, \
+             next_refresh_at = ?, updated_at = ?, \
+             lease_owner = CASE WHEN lease_owner = ? THEN NULL ELSE lease_owner END, \
+             lease_expires_at = CASE WHEN lease_owner = ? THEN NULL ELSE lease_expires_at END \
+             WHERE app_id = ? AND integration_type = ?",
+        )
+        .bind(reason)
+        .bind(retry_at)
+        .bind(now)
+        .bind(owner)
+        .bind(owner)
+        .bind(app_id)
+        .bind(integration_type)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn credentials_due(
+        &self,
+        before_ms: i64,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT cr.app_id, cr.integration_type FROM credentials cr \
+             JOIN connectors c ON c.app_id = cr.app_id AND c.integration_type = cr.integration_type \
+             WHERE c.status = 'active' AND cr.refresh_token IS NOT NULL AND cr.expires_at_ms IS NOT NULL \
+             AND cr.expires_at_ms < ? AND (cr.lease_owner IS NULL OR cr.lease_expires_at <= ?) \
+             AND (cr.next_refresh_at IS NULL OR cr.next_refresh_at <= ?) \
+             ORDER BY cr.expires_at_ms LIMIT ?",
+        )
+        .bind(before_ms)
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("app_id")?, r.try_get("integration_type")?)))
+            .collect()
+    }
+
     async fn save_authorization(&self, auth: &Authorization) -> Result<()> {
         let c = &auth.credentials;
         let now = c.updated_at;
@@ -484,10 +658,10 @@ impl Store for SqliteStore {
         .map_err(|e| conflict(e, "connector"))?;
         sqlx::query(
             "INSERT INTO credentials (app_id, integration_type, access_token, refresh_token, token_response, \
-             expires_at, version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) \
+             expires_at_ms, version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) \
              ON CONFLICT (app_id, integration_type) DO UPDATE SET access_token = excluded.access_token, \
              refresh_token = excluded.refresh_token, token_response = excluded.token_response, \
-             expires_at = excluded.expires_at, version = credentials.version + 1, \
+             expires_at_ms = excluded.expires_at_ms, version = credentials.version + 1, \
              lease_owner = NULL, lease_expires_at = NULL, last_refresh_error = NULL, updated_at = excluded.updated_at",
         )
         .bind(&c.app_id)
@@ -495,7 +669,7 @@ impl Store for SqliteStore {
         .bind(&c.access_token)
         .bind(&c.refresh_token)
         .bind(&c.token_response)
-        .bind(c.expires_at)
+        .bind(c.expires_at_ms)
         .bind(now)
         .execute(&mut *tx)
         .await?;

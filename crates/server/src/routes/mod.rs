@@ -34,7 +34,11 @@ pub fn routes() -> Router<AppState> {
             get(connectors::available_integrations),
         )
         .nest("/api/apps/{app_id}", app_routes)
-        .route("/connect/{connection_id}", get(pages::connect))
+        .route(
+            "/connect/{connection_id}",
+            get(pages::connect).post(pages::connect_form),
+        )
+        .route(connectors_engine::CALLBACK_PATH, get(pages::callback))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
 }

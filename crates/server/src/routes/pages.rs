@@ -1,43 +1,184 @@
-//! Browser pages: where a `redirect_url` leads.
+//! Browser pages: the consent start (`/connect/{id}`), its config form, and
+//! the provider's callback (`/oauth/callback`).
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Html;
+use std::collections::BTreeMap;
+
+use axum::extract::{Form, Query, State};
+use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use connectors_engine::{CallbackParams, ConnectPage, ConsentError};
 
 use crate::extract::Path;
 use crate::state::AppState;
 
-/// `GET /connect/{connection_id}`: the start of a builder's consent.
-pub async fn connect(
+/// `GET /connect/{connection_id}`: the config form, or straight to the provider.
+pub async fn connect(State(state): State<AppState>, Path(connection_id): Path<String>) -> Response {
+    render(
+        &state,
+        state.engine.open_consent(&connection_id, None).await,
+        &connection_id,
+    )
+}
+
+/// `POST /connect/{connection_id}`: the config form's values.
+pub async fn connect_form(
     State(state): State<AppState>,
     Path(connection_id): Path<String>,
-) -> (StatusCode, Html<String>) {
-    let attempt = state
-        .engine
-        .store()
-        .get_attempt(&connection_id)
-        .await
-        .ok()
-        .flatten();
-    match attempt {
-        Some(attempt) => (
-            StatusCode::NOT_IMPLEMENTED,
-            Html(page(
-                "Consent not available yet",
-                &format!(
-                    "This server recorded the authorization request for <b>{}</b>, but it cannot start the provider's consent yet. Ask the operator to upgrade the connectors server.",
-                    escape(&attempt.integration_type)
-                ),
-            )),
-        ),
-        None => (
-            StatusCode::NOT_FOUND,
-            Html(page(
-                "Authorization link not found",
-                "This authorization link is unknown or was removed. Run <code>base44 connectors push</code> again for a new link.",
-            )),
-        ),
+    Form(values): Form<BTreeMap<String, String>>,
+) -> Response {
+    render(
+        &state,
+        state
+            .engine
+            .open_consent(&connection_id, Some(values))
+            .await,
+        &connection_id,
+    )
+}
+
+fn render(
+    state: &AppState,
+    result: Result<ConnectPage, ConsentError>,
+    connection_id: &str,
+) -> Response {
+    match result {
+        Ok(ConnectPage::Redirect {
+            url,
+            cookie_name,
+            cookie_value,
+            max_age,
+        }) => {
+            let secure = if state.engine.config().public_url.starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{cookie_name}={}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+                cookie_value.expose(),
+                connectors_engine::CALLBACK_PATH
+            );
+            let mut response = StatusCode::FOUND.into_response();
+            let headers = response.headers_mut();
+            if let (Ok(location), Ok(cookie)) =
+                (HeaderValue::from_str(&url), HeaderValue::from_str(&cookie))
+            {
+                headers.insert(LOCATION, location);
+                headers.insert(SET_COOKIE, cookie);
+                headers.insert("cache-control", HeaderValue::from_static("no-store"));
+                response
+            } else {
+                failure(StatusCode::INTERNAL_SERVER_ERROR, "The provider's authorization URL is not valid; ask the operator to check the provider configuration.")
+            }
+        }
+        Ok(ConnectPage::Form {
+            display_name,
+            fields,
+            values,
+            error,
+        }) => {
+            let mut inputs = String::new();
+            for field in &fields {
+                let value = values.get(&field.name).map(String::as_str).unwrap_or("");
+                inputs.push_str(&format!(
+                    "<label>{label}{req}<br><input name=\"{name}\" value=\"{value}\" placeholder=\"{ph}\"{pattern}{required}></label><p class=\"help\">{help}</p>",
+                    label = escape(&field.display_name),
+                    req = if field.required { " *" } else { "" },
+                    name = escape(&field.name),
+                    value = escape(value),
+                    ph = escape(&field.placeholder),
+                    pattern = "",
+                    required = if field.required { " required" } else { "" },
+                    help = escape(&field.description),
+                ));
+            }
+            let error_html = error
+                .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(&e)))
+                .unwrap_or_default();
+            let body = format!(
+                "<p>Before connecting <b>{name}</b>, enter:</p>{error_html}\
+                 <form id=\"connection-config\" method=\"post\" action=\"/connect/{id}\">{inputs}\
+                 <button type=\"submit\">Continue</button></form>",
+                name = escape(&display_name),
+                id = escape(connection_id),
+            );
+            let status = if error_html.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (
+                status,
+                Html(page(&format!("Connect {display_name}"), &body)),
+            )
+                .into_response()
+        }
+        Err(e) => consent_failure(e),
     }
+}
+
+fn consent_failure(e: ConsentError) -> Response {
+    let status = match &e {
+        ConsentError::UnknownLink => StatusCode::NOT_FOUND,
+        ConsentError::Internal(inner) => {
+            tracing::error!(error = %inner, "consent failed on our side");
+            return failure(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on the server; the operator can find the cause in its log. Try again with `base44 connectors push`.",
+            );
+        }
+        ConsentError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ConsentError::Exchange(_) => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    tracing::info!(reason = %e, "consent refused");
+    failure(status, &e.to_string())
+}
+
+fn failure(status: StatusCode, message: &str) -> Response {
+    (status, Html(page("Authorization failed", &escape(message)))).into_response()
+}
+
+/// `GET /oauth/callback`: where every provider sends the browser back.
+pub async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<CallbackParams>,
+) -> Response {
+    let cookie = |name: &str| read_cookie(&headers, name);
+    match state.engine.finish_consent(&params, cookie).await {
+        Ok(done) => {
+            let body = format!(
+                "{} is connected. You can close this window and return to the terminal.",
+                escape(&done.display_name)
+            );
+            let mut response =
+                (StatusCode::OK, Html(page("Authorization complete", &body))).into_response();
+            let clear = format!(
+                "{}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
+                done.cookie_name,
+                connectors_engine::CALLBACK_PATH
+            );
+            if let Ok(v) = HeaderValue::from_str(&clear) {
+                response.headers_mut().insert(SET_COOKIE, v);
+            }
+            response
+        }
+        Err(e) => consent_failure(e),
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
 }
 
 /// A minimal standalone HTML page.
@@ -45,8 +186,9 @@ pub fn page(title: &str, body_html: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}}</style>\
-         </head><body><h1>{t}</h1><p>{body_html}</p></body></html>",
+         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}}\
+         .error{{color:#b00020}}.help{{color:#666;font-size:.9em;margin-top:.2em}}input{{width:100%;padding:.4em}}</style>\
+         </head><body><h1>{t}</h1><div>{body_html}</div></body></html>",
         t = escape(title)
     )
 }

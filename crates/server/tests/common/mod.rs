@@ -2,6 +2,8 @@
 //! the real `connectors-server` binary started as the README says.
 #![allow(dead_code)]
 
+pub mod oidc;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -241,28 +243,30 @@ pub fn start_server(config_toml: &str, extra_env: &[(&str, &str)]) -> ServerProc
 }
 
 pub fn start_server_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> ServerProcess {
-    launch(dir, extra_env, None)
+    launch(dir, extra_env, None, None)
 }
 
 /// Starts the binary again on a data dir that was already bootstrapped, on
 /// the same address as before.
 pub fn restart(dir: tempfile::TempDir, boot: serde_json::Value) -> ServerProcess {
-    launch(dir, &[], Some(boot))
+    launch(dir, &[], None, Some(boot))
 }
 
 fn launch(
     dir: tempfile::TempDir,
     extra_env: &[(&str, &str)],
+    bind: Option<String>,
     known: Option<serde_json::Value>,
 ) -> ServerProcess {
-    let bind = known
-        .as_ref()
-        .map(|b| {
-            b["api_url"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("http://")
-                .to_string()
+    let bind = bind
+        .or_else(|| {
+            known.as_ref().map(|b| {
+                b["api_url"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("http://")
+                    .to_string()
+            })
         })
         .unwrap_or_else(|| "127.0.0.1:0".into());
     let boot_path = dir.path().join("bootstrap.json");
@@ -345,6 +349,33 @@ fn wait_healthy(server: &mut ServerProcess) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Sends a raw HTTP/1.1 request and returns the whole raw answer.
+pub fn raw_http(host: &str, request: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    Ok(String::from_utf8_lossy(&raw).into_owned())
+}
+
+/// A free loopback port (bound and released; fine for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Like [`start_server`] on a chosen port.
+pub fn start_server_on(port: u16, config_toml: &str) -> ServerProcess {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), config_toml).unwrap();
+    launch(dir, &[], Some(format!("127.0.0.1:{port}")), None)
 }
 
 /// Minimal HTTP/1.1 request over a TcpStream: (status, body).

@@ -63,7 +63,7 @@ CREATE TABLE credentials (
     access_token       TEXT NOT NULL,   -- sealed
     refresh_token      TEXT,            -- sealed
     token_response     TEXT,            -- sealed raw provider answer
-    expires_at         INTEGER,
+    expires_at_ms      INTEGER,         -- Unix milliseconds: short-lived tokens need the precision
     version            INTEGER NOT NULL DEFAULT 1,
     lease_owner        TEXT,
     lease_expires_at   INTEGER,
@@ -93,4 +93,4 @@ CREATE TABLE oauth_attempts (
 );
 
 CREATE INDEX oauth_attempts_app_type ON oauth_attempts (app_id, integration_type);
-CREATE INDEX credentials_expiry ON credentials (expires_at);
+CREATE INDEX credentials_expiry ON credentials (expires_at_ms);

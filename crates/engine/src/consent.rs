@@ -1,0 +1,427 @@
+//! The consent flow: the page a `redirect_url` opens, the redirect to the
+//! provider, and the callback that stores the credentials.
+
+use std::collections::BTreeMap;
+
+use connectors_catalog::Integration;
+use connectors_oauth::{
+    authorization_url, new_pkce, new_state, AuthorizationRequest, Grant, TokenError,
+};
+use connectors_store::{
+    attempt_context, credentials_context, AttemptRow, Authorization, BeginConsent, CredentialsRow,
+};
+use connectors_vault::{ct_eq, generate_token, hash_token, Secret};
+use connectors_wire::{AttemptStatus, ConnectionConfigField};
+
+use crate::{now, Engine, EngineError};
+
+/// Path of the one redirect URI registered at every provider.
+pub const CALLBACK_PATH: &str = "/oauth/callback";
+
+/// Why a consent page or callback was refused. Shown to the person in the
+/// browser, so every text says what to do next; no variant holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsentError {
+    /// The link names no attempt.
+    #[error("This authorization link is unknown or was removed. Run `base44 connectors push` again for a new link.")]
+    UnknownLink,
+    /// The attempt already ended.
+    #[error("This authorization link was already used ({0}). Run `base44 connectors push` again if the connector still needs authorization.")]
+    Finished(&'static str),
+    /// The attempt or its state is too old.
+    #[error(
+        "This authorization link has expired. Run `base44 connectors push` again for a new link."
+    )]
+    Expired,
+    /// The callback's state is missing, forged or already used.
+    #[error("The authorization response is not valid here: its state is missing, unknown or already used. Start again from `base44 connectors push`.")]
+    InvalidState,
+    /// The callback came to another browser than the one that started consent.
+    #[error("This authorization was started in another browser (or its cookie was lost). Open the authorization link again in this browser.")]
+    WrongBrowser,
+    /// The provider answered `error=`.
+    #[error(
+        "The provider refused the authorization: {0}. Run `base44 connectors push` to try again."
+    )]
+    Provider(String),
+    /// The callback has no code.
+    #[error("The provider's answer has no authorization code. Run `base44 connectors push` to try again.")]
+    MissingCode,
+    /// The code exchange failed.
+    #[error("Exchanging the authorization code with the provider failed: {0}. Run `base44 connectors push` to try again.")]
+    Exchange(String),
+    /// The server cannot run this integration's consent.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Our side failed.
+    #[error(transparent)]
+    Internal(#[from] EngineError),
+}
+
+/// What `GET/POST /connect/{id}` shows.
+#[derive(Debug)]
+pub enum ConnectPage {
+    /// Ask for the integration's `connection_config_fields` first.
+    Form {
+        /// Display name of the integration.
+        display_name: String,
+        /// The fields to fill.
+        fields: Vec<ConnectionConfigField>,
+        /// Values already typed (re-shown after an error).
+        values: BTreeMap<String, String>,
+        /// What was wrong with them.
+        error: Option<String>,
+    },
+    /// Send the browser to the provider, binding it with a cookie.
+    Redirect {
+        /// The provider's authorization URL.
+        url: String,
+        /// Cookie name (per attempt, so parallel consents do not collide).
+        cookie_name: String,
+        /// Cookie value.
+        cookie_value: Secret,
+        /// Cookie lifetime in seconds.
+        max_age: i64,
+    },
+}
+
+/// The query of the provider's callback.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct CallbackParams {
+    /// Our state.
+    pub state: Option<String>,
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The provider's refusal.
+    pub error: Option<String>,
+    /// The provider's explanation.
+    pub error_description: Option<String>,
+}
+
+/// A finished consent.
+#[derive(Debug)]
+pub struct Completed {
+    /// The connector type.
+    pub integration_type: String,
+    /// Display name.
+    pub display_name: String,
+    /// Name of the cookie to clear.
+    pub cookie_name: String,
+}
+
+/// The browser-binding cookie of an attempt.
+pub fn cookie_name(connection_id: &str) -> String {
+    format!("b44c_{connection_id}")
+}
+
+fn validate_form(
+    fields: &[ConnectionConfigField],
+    values: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut config = BTreeMap::new();
+    for field in fields {
+        let value = values.get(&field.name).map(|v| v.trim()).unwrap_or("");
+        if value.is_empty() {
+            if field.required {
+                return Err(format!("{} is required.", field.display_name));
+            }
+            continue;
+        }
+        if let Some(pattern) = &field.validation_pattern {
+            let ok = regex::Regex::new(pattern)
+                .map(|re| re.is_match(value))
+                .unwrap_or(false);
+            if !ok {
+                return Err(field
+                    .validation_error
+                    .clone()
+                    .unwrap_or_else(|| format!("{} has an invalid value.", field.display_name)));
+            }
+        }
+        config.insert(field.name.clone(), value.to_string());
+    }
+    Ok(config)
+}
+
+impl Engine {
+    fn consent_integration(&self, attempt: &AttemptRow) -> Result<&Integration, ConsentError> {
+        let integration = self
+            .catalog()
+            .get(&attempt.integration_type)
+            .ok_or_else(|| {
+                ConsentError::Unavailable(format!(
+                    "`{}` is no longer offered by this server.",
+                    attempt.integration_type
+                ))
+            })?;
+        if integration.client.is_none() {
+            return Err(ConsentError::Unavailable(format!(
+                "`{}` has no OAuth client configured on this server; ask the operator to set [providers.{}] client_id and client_secret.",
+                attempt.integration_type, attempt.integration_type
+            )));
+        }
+        Ok(integration)
+    }
+
+    /// The redirect URI registered at providers.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}{CALLBACK_PATH}", self.config().public_url)
+    }
+
+    /// `GET /connect/{id}` (no form) and `POST /connect/{id}` (form values).
+    pub async fn open_consent(
+        &self,
+        connection_id: &str,
+        form: Option<BTreeMap<String, String>>,
+    ) -> Result<ConnectPage, ConsentError> {
+        let attempt = self
+            .store()
+            .get_attempt(connection_id)
+            .await
+            .map_err(EngineError::from)?
+            .ok_or(ConsentError::UnknownLink)?;
+        match attempt.status {
+            AttemptStatus::Pending => {}
+            AttemptStatus::Active => {
+                return Err(ConsentError::Finished("authorization already completed"))
+            }
+            AttemptStatus::Failed => return Err(ConsentError::Finished("authorization failed")),
+        }
+        let now = now();
+        if attempt.expires_at <= now {
+            return Err(ConsentError::Expired);
+        }
+        let integration = self.consent_integration(&attempt)?;
+        let fields = &integration.connection_config_fields;
+        let config = if fields.is_empty() {
+            BTreeMap::new()
+        } else {
+            let Some(values) = form else {
+                return Ok(ConnectPage::Form {
+                    display_name: integration.display_name.clone(),
+                    fields: fields.clone(),
+                    values: BTreeMap::new(),
+                    error: None,
+                });
+            };
+            match validate_form(fields, &values) {
+                Ok(config) => config,
+                Err(error) => {
+                    return Ok(ConnectPage::Form {
+                        display_name: integration.display_name.clone(),
+                        fields: fields.clone(),
+                        values,
+                        error: Some(error),
+                    })
+                }
+            }
+        };
+        let spec = integration.oauth();
+        let client = integration
+            .client
+            .as_ref()
+            .expect("checked by consent_integration");
+        let state = new_state();
+        let pkce = spec.pkce.then(new_pkce);
+        let browser = generate_token("", 32);
+        let redirect_uri = self.redirect_uri();
+        let url = authorization_url(&AuthorizationRequest {
+            spec: &spec,
+            client_id: &client.client_id,
+            redirect_uri: &redirect_uri,
+            scopes: &attempt.scopes,
+            state: state.expose(),
+            pkce_challenge: pkce.as_ref().map(|p| p.challenge.as_str()),
+            connection_config: &config,
+        })
+        .map_err(|e| ConsentError::Unavailable(e.to_string()))?;
+        let ttl = self.config().state_ttl_secs;
+        let begun = self
+            .store()
+            .begin_consent(&BeginConsent {
+                connection_id: connection_id.to_string(),
+                state_hash: hash_token(state.expose()),
+                pkce_verifier: pkce.as_ref().map(|p| {
+                    self.keys().seal_secret(
+                        &p.verifier,
+                        &attempt_context(connection_id, "pkce_verifier"),
+                    )
+                }),
+                browser_hash: hash_token(browser.expose()),
+                connection_config: (!config.is_empty()).then_some(config),
+                expires_at: now + ttl,
+                now,
+            })
+            .await
+            .map_err(EngineError::from)?;
+        if !begun {
+            return Err(ConsentError::Expired);
+        }
+        Ok(ConnectPage::Redirect {
+            url: url.to_string(),
+            cookie_name: cookie_name(connection_id),
+            cookie_value: browser,
+            max_age: ttl,
+        })
+    }
+
+    /// `GET /oauth/callback`: checks state, browser and expiry, exchanges the
+    /// code and stores the credentials. `cookie` reads a request cookie by name.
+    pub async fn finish_consent(
+        &self,
+        params: &CallbackParams,
+        cookie: impl Fn(&str) -> Option<String>,
+    ) -> Result<Completed, ConsentError> {
+        let state = params
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or(ConsentError::InvalidState)?;
+        let state_hash = hash_token(state);
+        let attempt = self
+            .store()
+            .attempt_by_state_hash(&state_hash)
+            .await
+            .map_err(EngineError::from)?
+            .ok_or(ConsentError::InvalidState)?;
+        let id = attempt.connection_id.clone();
+        let name = cookie_name(&id);
+        let browser_ok = match (cookie(&name), &attempt.browser_hash) {
+            (Some(value), Some(expected)) => {
+                ct_eq(hash_token(&value).as_bytes(), expected.as_bytes())
+            }
+            _ => false,
+        };
+        if !browser_ok {
+            return Err(ConsentError::WrongBrowser);
+        }
+        let now = now();
+        if attempt.expires_at <= now {
+            self.store()
+                .fail_attempt(&id, "the consent took longer than allowed", now)
+                .await
+                .map_err(EngineError::from)?;
+            return Err(ConsentError::Expired);
+        }
+        if !self
+            .store()
+            .consume_state(&id, &state_hash)
+            .await
+            .map_err(EngineError::from)?
+        {
+            return Err(ConsentError::InvalidState);
+        }
+        if let Some(error) = &params.error {
+            let reason = match &params.error_description {
+                Some(d) if !d.is_empty() => format!("{error} ({d})"),
+                _ => error.clone(),
+            };
+            let reason: String = reason.chars().take(300).collect();
+            self.store()
+                .fail_attempt(&id, &reason, now)
+                .await
+                .map_err(EngineError::from)?;
+            return Err(ConsentError::Provider(reason));
+        }
+        let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
+            self.store()
+                .fail_attempt(&id, "no authorization code", now)
+                .await
+                .map_err(EngineError::from)?;
+            return Err(ConsentError::MissingCode);
+        };
+        let integration = match self.consent_integration(&attempt) {
+            Ok(i) => i,
+            Err(e) => {
+                self.store()
+                    .fail_attempt(&id, &e.to_string(), now)
+                    .await
+                    .map_err(EngineError::from)?;
+                return Err(e);
+            }
+        };
+        let spec = integration.oauth();
+        let client = integration
+            .client
+            .as_ref()
+            .expect("checked by consent_integration");
+        let verifier = match &attempt.pkce_verifier {
+            Some(sealed) => Some(
+                self.keys()
+                    .open_secret(sealed, &attempt_context(&id, "pkce_verifier"))
+                    .map_err(EngineError::from)?,
+            ),
+            None => None,
+        };
+        let config = attempt.connection_config.clone().unwrap_or_default();
+        let redirect_uri = self.redirect_uri();
+        let grant = Grant::AuthorizationCode {
+            code,
+            redirect_uri: &redirect_uri,
+            pkce_verifier: verifier.as_ref(),
+        };
+        let tokens = match self.oauth().exchange(&spec, client, &grant, &config).await {
+            Ok(t) => t,
+            Err(e) => {
+                let reason = match &e {
+                    TokenError::Permanent { error, description } => match description {
+                        Some(d) => format!("{error} ({d})"),
+                        None => error.clone(),
+                    },
+                    TokenError::Transient { reason } => {
+                        format!("the provider is unavailable ({reason})")
+                    }
+                };
+                let reason: String = reason.chars().take(300).collect();
+                self.store()
+                    .fail_attempt(&id, &reason, now)
+                    .await
+                    .map_err(EngineError::from)?;
+                return Err(ConsentError::Exchange(reason));
+            }
+        };
+        let mut connection_config = config;
+        connection_config.extend(tokens.connection_config.clone());
+        let granted = tokens
+            .scope
+            .clone()
+            .unwrap_or_else(|| attempt.scopes.clone());
+        let (app, ty) = (&attempt.app_id, &attempt.integration_type);
+        let keys = self.keys();
+        self.store()
+            .save_authorization(&Authorization {
+                connection_id: Some(id.clone()),
+                builder_id: attempt.builder_id.clone(),
+                scopes: attempt.scopes.clone(),
+                granted_scopes: granted,
+                connection_config: (!connection_config.is_empty()).then_some(connection_config),
+                credentials: CredentialsRow {
+                    app_id: app.clone(),
+                    integration_type: ty.clone(),
+                    access_token: keys.seal_secret(
+                        &tokens.access_token,
+                        &credentials_context(app, ty, "access_token"),
+                    ),
+                    refresh_token: tokens.refresh_token.as_ref().map(|t| {
+                        keys.seal_secret(t, &credentials_context(app, ty, "refresh_token"))
+                    }),
+                    token_response: Some(
+                        keys.seal_secret(
+                            &tokens.raw,
+                            &credentials_context(app, ty, "token_response"),
+                        ),
+                    ),
+                    expires_at_ms: tokens.expires_in.map(|s| crate::now_ms() + s * 1000),
+                    version: 1,
+                    updated_at: now,
+                },
+            })
+            .await
+            .map_err(EngineError::from)?;
+        Ok(Completed {
+            integration_type: ty.clone(),
+            display_name: integration.display_name.clone(),
+            cookie_name: name,
+        })
+    }
+}

@@ -1,0 +1,488 @@
+//! Fresh tokens for functions: refresh exactly once per expiry.
+//!
+//! Three layers keep a rotating refresh token from being redeemed twice:
+//! an in-process single flight per connector (waiters queue on one async
+//! mutex and re-read the credentials when they get it), a lease in the
+//! database with an owner and an expiry (so other processes wait instead of
+//! refreshing), and a compare-and-swap on the credentials' version when the
+//! new tokens are stored. Permanent refusals mark the connector `expired` at
+//! once; transient failures are retried a few times with backoff and jitter.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use connectors_oauth::{Grant, TokenError};
+use connectors_store::{credentials_context, CredentialsRow, RefreshedCredentials};
+use connectors_vault::Secret;
+use connectors_wire::ConnectorStatus;
+use rand::Rng;
+
+use crate::{now, now_ms, Engine, EngineError, Result};
+
+/// The last credentials this process refreshed or read fresh for a
+/// connector, guarded by the connector's single-flight mutex: waiters that
+/// queued behind a refresh take its result from here without another read.
+type Slot = Arc<tokio::sync::Mutex<Option<CredentialsRow>>>;
+
+/// Per-connector async mutexes of this process.
+#[derive(Default)]
+pub(crate) struct SingleFlight {
+    locks: Mutex<HashMap<(String, String), Slot>>,
+}
+
+impl SingleFlight {
+    fn lock_for(&self, app_id: &str, integration_type: &str) -> Slot {
+        let mut map = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry((app_id.to_string(), integration_type.to_string()))
+            .or_default()
+            .clone()
+    }
+}
+
+/// Whether the credentials need a refresh at `now_ms`: expired, or within
+/// `margin_secs` of expiry (at most a quarter of the token's lifetime, so
+/// that very short-lived tokens are not refreshed continuously).
+pub(crate) fn is_stale(credentials: &CredentialsRow, now_ms: i64, margin_secs: i64) -> bool {
+    match credentials.expires_at_ms {
+        None => false,
+        Some(expires_at) => {
+            let lifetime = (expires_at - credentials.updated_at * 1000).max(0);
+            expires_at - now_ms <= (margin_secs * 1000).min(lifetime / 4)
+        }
+    }
+}
+
+/// The result of one refresh attempt under the lease.
+enum Outcome {
+    Refreshed,
+    Permanent(String),
+    Transient(String),
+}
+
+impl Engine {
+    /// A usable access token for an active connector, refreshing if needed.
+    pub(crate) async fn fresh_credentials(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<CredentialsRow> {
+        let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
+        let margin = self.config().refresh_margin_secs;
+        let current = self
+            .store()
+            .get_credentials(app_id, integration_type)
+            .await?
+            .ok_or_else(not_found)?;
+        if !is_stale(&current, now_ms(), margin) {
+            return Ok(current);
+        }
+        let slot = self.inner.single_flight.lock_for(app_id, integration_type);
+        let mut last = slot.lock().await;
+        // Someone in this process may have refreshed while we waited.
+        if let Some(row) = last.as_ref() {
+            let same_grant = row.version >= current.version && row.updated_at >= current.updated_at;
+            if same_grant && !is_stale(row, now_ms(), margin) {
+                return Ok(row.clone());
+            }
+        }
+        let current = self
+            .store()
+            .get_credentials(app_id, integration_type)
+            .await?
+            .ok_or_else(not_found)?;
+        let row = if is_stale(&current, now_ms(), margin) {
+            self.refresh_under_lease(app_id, integration_type).await?
+        } else {
+            current
+        };
+        *last = Some(row.clone());
+        Ok(row)
+    }
+
+    /// Takes the database lease (waiting for another holder), re-reads, and
+    /// refreshes if the credentials are still stale.
+    async fn refresh_under_lease(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<CredentialsRow> {
+        let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
+        let owner = &self.inner.owner_id;
+        let lease_secs = self.config().lease_secs;
+        let margin = self.config().refresh_margin_secs;
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_secs((lease_secs * 2 + 5) as u64);
+        loop {
+            let t = now();
+            if self
+                .store()
+                .acquire_refresh_lease(app_id, integration_type, owner, t, lease_secs)
+                .await?
+            {
+                break;
+            }
+            // Another process holds the lease: serve its result when it lands.
+            let pause = Duration::from_millis(50 + rand::thread_rng().gen_range(0..50));
+            tokio::time::sleep(pause).await;
+            let current = self
+                .store()
+                .get_credentials(app_id, integration_type)
+                .await?
+                .ok_or_else(not_found)?;
+            if !is_stale(&current, now_ms(), margin) {
+                return Ok(current);
+            }
+            self.ensure_active(app_id, integration_type).await?;
+            if tokio::time::Instant::now() > deadline {
+                return Err(EngineError::ProviderUnavailable {
+                    integration_type: integration_type.to_string(),
+                    reason: "another server is refreshing this token and has not finished".into(),
+                });
+            }
+        }
+        let result = self.refresh_holding_lease(app_id, integration_type).await;
+        // Released by store_refreshed / record_refresh_failure on the normal
+        // paths; this covers the early returns.
+        let _ = self
+            .store()
+            .release_refresh_lease(app_id, integration_type, owner)
+            .await;
+        result
+    }
+
+    async fn ensure_active(&self, app_id: &str, integration_type: &str) -> Result<()> {
+        let connector = self
+            .store()
+            .get_connector(app_id, integration_type)
+            .await?
+            .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+        match connector.status {
+            ConnectorStatus::Active => Ok(()),
+            ConnectorStatus::Expired => Err(EngineError::NeedsReauthorization {
+                integration_type: integration_type.to_string(),
+                reason: connector
+                    .status_reason
+                    .unwrap_or_else(|| "the provider refused the stored grant".into()),
+            }),
+            ConnectorStatus::Disconnected => {
+                Err(EngineError::ConnectorNotFound(integration_type.to_string()))
+            }
+        }
+    }
+
+    async fn refresh_holding_lease(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<CredentialsRow> {
+        let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
+        let margin = self.config().refresh_margin_secs;
+        // Re-read after taking the lease: the previous holder may have refreshed.
+        let current = self
+            .store()
+            .get_credentials(app_id, integration_type)
+            .await?
+            .ok_or_else(not_found)?;
+        if !is_stale(&current, now_ms(), margin) {
+            return Ok(current);
+        }
+        self.ensure_active(app_id, integration_type).await?;
+        let Some(sealed_refresh) = current.refresh_token.clone() else {
+            if current.expires_at_ms.is_some_and(|e| e <= now_ms()) {
+                let reason = "the access token expired and the provider gave no refresh token";
+                self.expire(app_id, integration_type, reason).await?;
+                return Err(EngineError::NeedsReauthorization {
+                    integration_type: integration_type.to_string(),
+                    reason: reason.into(),
+                });
+            }
+            return Ok(current);
+        };
+        let refresh_token = self.keys().open_secret(
+            &sealed_refresh,
+            &credentials_context(app_id, integration_type, "refresh_token"),
+        )?;
+        match self
+            .call_refresh(app_id, integration_type, &current, &refresh_token)
+            .await?
+        {
+            Outcome::Refreshed => self
+                .store()
+                .get_credentials(app_id, integration_type)
+                .await?
+                .ok_or_else(not_found),
+            Outcome::Permanent(reason) => {
+                self.expire(app_id, integration_type, &reason).await?;
+                Err(EngineError::NeedsReauthorization {
+                    integration_type: integration_type.to_string(),
+                    reason,
+                })
+            }
+            Outcome::Transient(reason) => {
+                let t = now();
+                self.store()
+                    .record_refresh_failure(
+                        app_id,
+                        integration_type,
+                        &self.inner.owner_id,
+                        &reason,
+                        t + 30,
+                        t,
+                    )
+                    .await?;
+                // A token that has not expired yet is still worth handing out.
+                if current.expires_at_ms.is_some_and(|e| e > now_ms()) {
+                    return Ok(current);
+                }
+                Err(EngineError::ProviderUnavailable {
+                    integration_type: integration_type.to_string(),
+                    reason,
+                })
+            }
+        }
+    }
+
+    async fn expire(&self, app_id: &str, integration_type: &str, reason: &str) -> Result<()> {
+        let t = now();
+        tracing::warn!(
+            app_id,
+            integration_type,
+            reason,
+            "connector expired: the provider refused the refresh"
+        );
+        self.store()
+            .record_refresh_failure(
+                app_id,
+                integration_type,
+                &self.inner.owner_id,
+                reason,
+                i64::MAX,
+                t,
+            )
+            .await?;
+        self.store()
+            .set_connector_status(
+                app_id,
+                integration_type,
+                ConnectorStatus::Expired,
+                Some(reason),
+                t,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Calls the provider with bounded retries; stores a success.
+    async fn call_refresh(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        current: &CredentialsRow,
+        refresh_token: &Secret,
+    ) -> Result<Outcome> {
+        let connector = self
+            .store()
+            .get_connector(app_id, integration_type)
+            .await?
+            .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+        let Some(integration) = self.catalog().get(integration_type) else {
+            return Ok(Outcome::Transient(format!(
+                "`{integration_type}` is not in this server's catalog"
+            )));
+        };
+        let Some(client) = integration.client.as_ref() else {
+            return Ok(Outcome::Transient(format!(
+                "`{integration_type}` has no OAuth client configured on this server"
+            )));
+        };
+        let spec = integration.oauth();
+        let config = connector.connection_config.clone().unwrap_or_default();
+        let grant = Grant::RefreshToken {
+            refresh_token,
+            scopes: None,
+        };
+        let attempts = self.config().refresh_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                let base = 200u64 << (attempt - 1).min(5);
+                let jitter = rand::thread_rng().gen_range(0..=base / 2);
+                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+            }
+            match self.oauth().exchange(&spec, client, &grant, &config).await {
+                Ok(tokens) => {
+                    let t = now();
+                    let keys = self.keys();
+                    let ctx = |c| credentials_context(app_id, integration_type, c);
+                    let stored = self
+                        .store()
+                        .store_refreshed(&RefreshedCredentials {
+                            app_id: app_id.to_string(),
+                            integration_type: integration_type.to_string(),
+                            owner: self.inner.owner_id.clone(),
+                            expected_version: current.version,
+                            access_token: keys
+                                .seal_secret(&tokens.access_token, &ctx("access_token")),
+                            refresh_token: tokens
+                                .refresh_token
+                                .as_ref()
+                                .map(|r| keys.seal_secret(r, &ctx("refresh_token"))),
+                            token_response: Some(
+                                keys.seal_secret(&tokens.raw, &ctx("token_response")),
+                            ),
+                            expires_at_ms: tokens.expires_in.map(|s| now_ms() + s * 1000),
+                            now: t,
+                        })
+                        .await?;
+                    if !stored {
+                        // Our lease expired and another holder moved on; its
+                        // result wins and ours (possibly rotated) is lost.
+                        tracing::error!(
+                            app_id,
+                            integration_type,
+                            "refresh result discarded: the lease was lost during the provider call"
+                        );
+                        return Ok(Outcome::Transient(
+                            "the refresh took longer than its lease".into(),
+                        ));
+                    }
+                    tracing::info!(app_id, integration_type, "refreshed access token");
+                    return Ok(Outcome::Refreshed);
+                }
+                Err(TokenError::Permanent { error, description }) => {
+                    let reason = match description {
+                        Some(d) => format!("{error}: {d}"),
+                        None => error,
+                    };
+                    return Ok(Outcome::Permanent(reason.chars().take(300).collect()));
+                }
+                Err(TokenError::Transient { reason }) => {
+                    tracing::warn!(
+                        app_id,
+                        integration_type,
+                        attempt,
+                        reason,
+                        "refresh failed, will retry"
+                    );
+                    last = reason;
+                }
+            }
+        }
+        Ok(Outcome::Transient(last.chars().take(300).collect()))
+    }
+
+    /// Refreshes credentials that expire within `window_secs`; returns how
+    /// many were attempted. Meant for a periodic background task.
+    pub async fn refresh_due(&self, window_secs: i64, limit: i64) -> Result<usize> {
+        let t = now();
+        let due = self
+            .store()
+            .credentials_due(now_ms() + window_secs * 1000, t, limit)
+            .await?;
+        for (app_id, integration_type) in &due {
+            let slot = self.inner.single_flight.lock_for(app_id, integration_type);
+            let _guard = slot.lock().await;
+            if let Err(e) = self
+                .refresh_under_lease_if_due(app_id, integration_type, window_secs)
+                .await
+            {
+                tracing::warn!(app_id, integration_type, error = %e, "background refresh failed");
+            }
+        }
+        Ok(due.len())
+    }
+
+    async fn refresh_under_lease_if_due(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        window_secs: i64,
+    ) -> Result<()> {
+        let owner = &self.inner.owner_id;
+        if !self
+            .store()
+            .acquire_refresh_lease(
+                app_id,
+                integration_type,
+                owner,
+                now(),
+                self.config().lease_secs,
+            )
+            .await?
+        {
+            return Ok(()); // another process has it
+        }
+        let result = async {
+            let current = self
+                .store()
+                .get_credentials(app_id, integration_type)
+                .await?
+                .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+            if current
+                .expires_at_ms
+                .is_none_or(|e| e > now_ms() + window_secs * 1000)
+            {
+                return Ok(());
+            }
+            self.ensure_active(app_id, integration_type).await?;
+            let Some(sealed) = current.refresh_token.clone() else {
+                return Ok(());
+            };
+            let token = self.keys().open_secret(
+                &sealed,
+                &credentials_context(app_id, integration_type, "refresh_token"),
+            )?;
+            match self
+                .call_refresh(app_id, integration_type, &current, &token)
+                .await?
+            {
+                Outcome::Refreshed => Ok(()),
+                Outcome::Permanent(reason) => self.expire(app_id, integration_type, &reason).await,
+                Outcome::Transient(reason) => {
+                    let t = now();
+                    self.store()
+                        .record_refresh_failure(app_id, integration_type, owner, &reason, t + 60, t)
+                        .await?;
+                    Ok(())
+                }
+            }
+        }
+        .await;
+        let _ = self
+            .store()
+            .release_refresh_lease(app_id, integration_type, owner)
+            .await;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(expires_at: Option<i64>, updated_at: i64) -> CredentialsRow {
+        CredentialsRow {
+            app_id: "a".into(),
+            integration_type: "t".into(),
+            access_token: String::new(),
+            refresh_token: None,
+            token_response: None,
+            expires_at_ms: expires_at,
+            version: 1,
+            updated_at,
+        }
+    }
+
+    #[test]
+    fn staleness_uses_a_margin_bounded_by_the_lifetime() {
+        // An hour-long token is refreshed a minute early.
+        assert!(!is_stale(&creds(Some(3_600_000), 0), 3_500_000, 60));
+        assert!(is_stale(&creds(Some(3_600_000), 0), 3_541_000, 60));
+        // A two-second token is refreshed half a second early.
+        assert!(!is_stale(&creds(Some(102_000), 100), 101_400, 60));
+        assert!(is_stale(&creds(Some(102_000), 100), 101_500, 60));
+        // No expiry: never stale.
+        assert!(!is_stale(&creds(None, 0), i64::MAX / 2, 60));
+    }
+}

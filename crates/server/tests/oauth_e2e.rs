@@ -1,0 +1,653 @@
+//! The OAuth engine end to end: the real npm CLI pushes, headless Chromium
+//! consents at a real OAuth server (`oidc-provider`), the real SDK reads
+//! tokens, and the server refreshes, classifies failures and revokes.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::oidc::{consent, OidcServer};
+use common::{free_port, http_request, js_dir, start_server_on, ServerProcess};
+use serde_json::{json, Value};
+
+struct Setup {
+    oidc: OidcServer,
+    server: ServerProcess,
+}
+
+const CLIENTS: [(&str, &str, &str); 3] = [
+    ("custom-client", "custom-secret", "client_secret_basic"),
+    ("google-client", "google-secret", "client_secret_post"),
+    ("sp-client", "sp-secret", "client_secret_post"),
+];
+
+/// An OAuth server plus our server configured with a custom provider
+/// (`oidc_custom`) and two built-ins pointed at it (`googlecalendar`,
+/// `share_point`, the latter with its required site-path field).
+fn setup(access_ttl: u64, rotate: bool, extra_oauth: &str) -> Setup {
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/oauth/callback");
+    let clients: Vec<Value> = CLIENTS
+        .iter()
+        .map(|(id, secret, method)| {
+            json!({"client_id": id, "client_secret": secret, "redirect_uris": [redirect], "token_endpoint_auth_method": method})
+        })
+        .collect();
+    let oidc = OidcServer::start(json!({
+        "port": 0,
+        "clients": clients,
+        "scopes": ["openid", "offline_access", "contacts.read", "calendar.read", "files.read"],
+        "accessTokenTtl": access_ttl,
+        "rotateRefreshToken": rotate,
+        "pkceRequired": true,
+    }));
+    let (auth, token, revoke) = (
+        oidc.endpoint("authorization_endpoint"),
+        oidc.endpoint("token_endpoint"),
+        oidc.endpoint("revocation_endpoint"),
+    );
+    let endpoints = format!(
+        "authorization_url = \"{auth}\"\ntoken_url = \"{token}\"\nrevocation_url = \"{revoke}\"\n"
+    );
+    let config = format!(
+        r#"
+public_url = "http://127.0.0.1:{port}"
+
+[oauth]
+background_refresh = false
+provider_timeout_secs = 2
+refresh_attempts = 2
+{extra_oauth}
+
+[providers.oidc_custom]
+display_name = "OIDC test provider"
+{endpoints}client_id = "custom-client"
+client_secret = "custom-secret"
+client_auth = "client_secret_basic"
+required_scopes = ["openid", "offline_access"]
+
+[providers.googlecalendar]
+{endpoints}client_id = "google-client"
+client_secret = "google-secret"
+client_auth = "client_secret_post"
+required_scopes = ["openid", "offline_access"]
+
+[providers.share_point]
+{endpoints}client_id = "sp-client"
+client_secret = "sp-secret"
+client_auth = "client_secret_post"
+required_scopes = ["openid", "offline_access"]
+"#
+    );
+    let server = start_server_on(port, &config);
+    Setup { oidc, server }
+}
+
+fn cli(server: &ServerProcess, cwd: &Path, args: &[&str]) -> Value {
+    let out = Command::new(js_dir().join("node_modules/.bin/base44"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HOME", cwd.join(".home"))
+        .env("BASE44_API_URL", &server.url)
+        .env("BASE44_DISABLE_TELEMETRY", "1")
+        .env("BASE44_CLI_TEST_OVERRIDES", r#"{"latestVersion":null}"#)
+        .env("BASE44_API_KEY", server.api_key())
+        .env("BASE44_APP_ID", server.app_id())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "base44 {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn sdk_token(server: &ServerProcess, ty: &str) -> Value {
+    let args = json!({"serverUrl": server.url, "appId": server.app_id(), "serviceToken": server.service_token(),
+        "token": null, "call": "getConnection", "type": ty});
+    let out = Command::new("node")
+        .arg(js_dir().join("sdk.mjs"))
+        .arg(args.to_string())
+        .output()
+        .unwrap();
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
+}
+
+fn builder_get(server: &ServerProcess, path: &str) -> (u16, Value) {
+    let key = server.api_key();
+    let (status, body) = http_request(
+        "GET",
+        &format!("{}/api/apps/{}/{path}", server.url, server.app_id()),
+        &[("api_key", &key)],
+        None,
+    )
+    .unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn put_connector(server: &ServerProcess, ty: &str, scopes: &[&str]) -> Value {
+    let key = server.api_key();
+    let (status, body) = http_request(
+        "PUT",
+        &format!(
+            "{}/api/apps/{}/external-auth/integrations/{ty}",
+            server.url,
+            server.app_id()
+        ),
+        &[("api_key", &key)],
+        Some(&json!({ "scopes": scopes }).to_string()),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn token_raw(server: &ServerProcess, ty: &str) -> (u16, Value) {
+    let bearer = format!("Bearer {}", server.service_token());
+    let (status, body) = http_request(
+        "GET",
+        &format!(
+            "{}/api/apps/{}/external-auth/tokens/{ty}",
+            server.url,
+            server.app_id()
+        ),
+        &[("authorization", &bearer)],
+        None,
+    )
+    .unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn list_status(server: &ServerProcess, ty: &str) -> Option<String> {
+    let (_, list) = builder_get(server, "external-auth/list");
+    list["integrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["integration_type"] == ty)
+        .map(|i| i["status"].as_str().unwrap().to_string())
+}
+
+fn attempt_status(server: &ServerProcess, ty: &str, id: &str) -> String {
+    let (_, body) = builder_get(
+        server,
+        &format!("external-auth/status?integration_type={ty}&connection_id={id}"),
+    );
+    body["status"].as_str().unwrap().to_string()
+}
+
+/// Consents for one connector through the browser; returns its access token.
+fn authorize(s: &Setup, ty: &str, scopes: &[&str], config: Option<Value>) -> String {
+    let answer = put_connector(&s.server, ty, scopes);
+    let url = answer["redirect_url"].as_str().unwrap();
+    let page = consent(json!({"url": url, "login": "alice", "config": config, "timeoutMs": 30000}));
+    assert_eq!(page["heading"], "Authorization complete", "{page}");
+    assert_eq!(
+        attempt_status(&s.server, ty, answer["connection_id"].as_str().unwrap()),
+        "ACTIVE"
+    );
+    let (status, token) = token_raw(&s.server, ty);
+    assert_eq!(status, 200, "{token}");
+    token["access_token"].as_str().unwrap().to_string()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn browser_consent_end_to_end_with_npm_cli_and_sdk() {
+    let s = setup(3600, true, "");
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("connectors");
+    write(
+        &dir.join("oidc_custom.jsonc"),
+        r#"{"type": "oidc_custom", "scopes": ["contacts.read"]}"#,
+    );
+    write(
+        &dir.join("googlecalendar.jsonc"),
+        r#"{"type": "googlecalendar", "scopes": ["calendar.read"]}"#,
+    );
+    write(
+        &dir.join("share_point.jsonc"),
+        r#"{"type": "share_point", "scopes": ["files.read"]}"#,
+    );
+
+    let pushed = cli(
+        &s.server,
+        work.path(),
+        &["connectors", "push", "-y", "--json"],
+    );
+    let results = pushed["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 3, "{pushed}");
+    for result in &results {
+        assert_eq!(result["action"], "needs_oauth", "{result}");
+        let ty = result["type"].as_str().unwrap();
+        let url = result["redirectUrl"].as_str().unwrap();
+        let id = result["connectionId"].as_str().unwrap();
+        assert_eq!(attempt_status(&s.server, ty, id), "PENDING");
+        if ty == "share_point" {
+            // The form rejects a bad site path with the catalog's text, then accepts a good one.
+            let bad = consent(
+                json!({"url": url, "login": "alice", "config": {"subdomain": "not a path!"}}),
+            );
+            assert_eq!(
+                bad["formError"], "Please enter a valid SharePoint site path",
+                "{bad}"
+            );
+            let good = consent(
+                json!({"url": url, "login": "alice", "config": {"subdomain": "sites/mysite"}}),
+            );
+            assert_eq!(good["heading"], "Authorization complete", "{good}");
+        } else {
+            let page = consent(json!({"url": url, "login": "alice"}));
+            assert_eq!(page["heading"], "Authorization complete", "{page}");
+        }
+        assert_eq!(attempt_status(&s.server, ty, id), "ACTIVE");
+        assert_eq!(list_status(&s.server, ty).as_deref(), Some("active"));
+    }
+
+    // Pushing again: everything is already authorized.
+    let again = cli(
+        &s.server,
+        work.path(),
+        &["connectors", "push", "-y", "--json"],
+    );
+    assert!(
+        again["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["action"] == "synced"),
+        "{again}"
+    );
+
+    // The SDK gets tokens the provider reports active; share_point carries its site path.
+    for (ty, (client, secret, method)) in ["oidc_custom", "googlecalendar", "share_point"]
+        .iter()
+        .zip(CLIENTS)
+    {
+        let got = sdk_token(&s.server, ty);
+        assert_eq!(got["ok"], true, "{got}");
+        let token = got["value"]["accessToken"].as_str().unwrap();
+        let info = s
+            .oidc
+            .introspect(client, secret, method == "client_secret_basic", token);
+        assert_eq!(info["active"], true, "{ty}: {info}");
+        if *ty == "share_point" {
+            assert_eq!(
+                got["value"]["connectionConfig"]["subdomain"],
+                "sites/mysite"
+            );
+        }
+    }
+
+    // Remove one: the token is revoked at the provider (best effort, in the background).
+    let token = sdk_token(&s.server, "oidc_custom")["value"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::remove_file(dir.join("oidc_custom.jsonc")).unwrap();
+    let removed = cli(
+        &s.server,
+        work.path(),
+        &["connectors", "push", "-y", "--json"],
+    );
+    assert!(removed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["type"] == "oidc_custom" && r["action"] == "removed"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = s
+            .oidc
+            .introspect("custom-client", "custom-secret", true, &token);
+        if info["active"] == false {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "token still active after removal: {info}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(token_raw(&s.server, "oidc_custom").0, 404);
+}
+
+/// `n` concurrent token requests over `client`'s keep-alive connections.
+async fn concurrent_tokens(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    ty: &str,
+    n: usize,
+) -> Vec<(u16, String)> {
+    let url = format!(
+        "{}/api/apps/{}/external-auth/tokens/{ty}",
+        server.url,
+        server.app_id()
+    );
+    let bearer = format!("Bearer {}", server.service_token());
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (client, url, bearer) = (client.clone(), url.clone(), bearer.clone());
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .get(&url)
+                .header("authorization", &bearer)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (
+                status,
+                body["access_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+fn wait_until_expired(seconds: u64) {
+    std::thread::sleep(Duration::from_millis(seconds * 1000 + 1100));
+}
+
+#[test]
+fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
+    let s = setup(2, true, "");
+    let first = authorize(&s, "oidc_custom", &["contacts.read"], None);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // 1,000 connections opened while the token is fresh (the server keeps
+    // them alive), so that each round measures requests, not TCP handshakes.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1000)
+        .build()
+        .unwrap();
+    let warm = runtime.block_on(concurrent_tokens(&client, &s.server, "oidc_custom", 1000));
+    assert!(warm
+        .iter()
+        .all(|(status, token)| *status == 200 && *token == first));
+    s.oidc.control("POST", "reset", None);
+    let mut previous = first;
+    let rounds = 50;
+    for round in 1..=rounds {
+        wait_until_expired(2);
+        let started = Instant::now();
+        let answers = runtime.block_on(concurrent_tokens(&client, &s.server, "oidc_custom", 1000));
+        eprintln!("round {round}: 1000 requests in {:?}", started.elapsed());
+        let stats = s.oidc.stats();
+        assert_eq!(
+            stats["token_requests"]["refresh_token"], round,
+            "round {round}: {stats}"
+        );
+        let tokens: std::collections::BTreeSet<&str> =
+            answers.iter().map(|(_, t)| t.as_str()).collect();
+        assert!(
+            answers.iter().all(|(status, _)| *status == 200),
+            "round {round}: not all 200"
+        );
+        assert_eq!(
+            tokens.len(),
+            1,
+            "round {round}: callers got different tokens"
+        );
+        let token = tokens.into_iter().next().unwrap().to_string();
+        assert_ne!(
+            token, previous,
+            "round {round}: the token was not refreshed"
+        );
+        previous = token;
+        if round == 1 {
+            let info = s
+                .oidc
+                .introspect("custom-client", "custom-secret", true, &previous);
+            assert_eq!(info["active"], true);
+        }
+    }
+    let stats = s.oidc.stats();
+    assert_eq!(
+        stats["refresh_errors"]["invalid_grant"]
+            .as_u64()
+            .unwrap_or(0),
+        0,
+        "{stats}"
+    );
+}
+
+#[test]
+fn attacks_are_rejected_without_changing_anything() {
+    let s = setup(3600, true, "state_ttl_secs = 3");
+    let ty = "oidc_custom";
+    let start = |s: &Setup| {
+        let answer = put_connector(&s.server, ty, &["contacts.read"]);
+        let url = answer["redirect_url"].as_str().unwrap().to_string();
+        let page = consent(json!({"url": url, "login": "alice", "stopAtCallback": true}));
+        let callback = page["callbackUrl"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{page}"))
+            .to_string();
+        let cookie = page["cookies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}={}",
+                    c["name"].as_str().unwrap(),
+                    c["value"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        (
+            answer["connection_id"].as_str().unwrap().to_string(),
+            callback,
+            cookie,
+        )
+    };
+    let hit = |url: &str, cookie: Option<&str>| -> (u16, String) {
+        let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("cookie", c)]).unwrap_or_default();
+        http_request("GET", url, &headers, None).unwrap()
+    };
+    let unchanged = |s: &Setup| {
+        assert_eq!(list_status(&s.server, ty).as_deref(), Some("disconnected"));
+        assert_eq!(token_raw(&s.server, ty).0, 404);
+    };
+    let with_state = |callback: &str, state: &str| {
+        let (base, query) = callback.split_once('?').unwrap();
+        let rest: Vec<&str> = query
+            .split('&')
+            .filter(|p| !p.starts_with("state="))
+            .collect();
+        format!("{base}?{}&state={state}", rest.join("&"))
+    };
+
+    // Forged state.
+    let (id, callback, cookie) = start(&s);
+    let (status, page) = hit(&with_state(&callback, "forged-state-value"), Some(&cookie));
+    assert_eq!(status, 400, "{page}");
+    assert!(
+        page.contains("Authorization failed") && page.contains("state"),
+        "{page}"
+    );
+    unchanged(&s);
+    // State from another browser: no cookie.
+    let (status, page) = hit(&callback, None);
+    assert_eq!(status, 400);
+    assert!(page.contains("another browser"), "{page}");
+    unchanged(&s);
+    assert_eq!(attempt_status(&s.server, ty, &id), "PENDING");
+    // The real browser's callback completes; replaying it fails.
+    let (status, page) = hit(&callback, Some(&cookie));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Authorization complete"));
+    let (status, page) = hit(&callback, Some(&cookie));
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("already used"), "{page}");
+    let key = s.server.api_key();
+    let (status, _) = http_request(
+        "DELETE",
+        &format!(
+            "{}/api/apps/{}/external-auth/integrations/{ty}/remove",
+            s.server.url,
+            s.server.app_id()
+        ),
+        &[("api_key", &key)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+
+    // Provider error parameter.
+    let (id, callback, cookie) = start(&s);
+    let state = callback
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let error_url = format!(
+        "{}?error=access_denied&error_description=The+user+said+no&state={state}",
+        callback.split_once('?').unwrap().0
+    );
+    let (status, page) = hit(&error_url, Some(&cookie));
+    assert_eq!(status, 400);
+    assert!(
+        page.contains("access_denied") && page.contains("The user said no"),
+        "{page}"
+    );
+    assert_eq!(attempt_status(&s.server, ty, &id), "FAILED");
+    unchanged(&s);
+
+    // Callback without a code.
+    let (id, callback, cookie) = start(&s);
+    let state = callback
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, page) = hit(
+        &format!("{}?state={state}", callback.split_once('?').unwrap().0),
+        Some(&cookie),
+    );
+    assert_eq!(status, 400);
+    assert!(page.contains("no authorization code"), "{page}");
+    assert_eq!(attempt_status(&s.server, ty, &id), "FAILED");
+    unchanged(&s);
+
+    // Wrong PKCE verifier: browser B's state with browser A's code (code injection).
+    let (_id_a, callback_a, _cookie_a) = start(&s);
+    let (id_b, callback_b, cookie_b) = start(&s);
+    let state_b = callback_b
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, page) = hit(&with_state(&callback_a, &state_b), Some(&cookie_b));
+    assert_eq!(status, 502, "{page}");
+    assert!(page.contains("invalid_grant"), "{page}");
+    assert_eq!(attempt_status(&s.server, ty, &id_b), "FAILED");
+    unchanged(&s);
+
+    // Expired state (the test server accepts states for 3 s).
+    let (id, callback, cookie) = start(&s);
+    std::thread::sleep(Duration::from_secs(4));
+    let (status, page) = hit(&callback, Some(&cookie));
+    assert_eq!(status, 400);
+    assert!(page.contains("expired"), "{page}");
+    assert_eq!(attempt_status(&s.server, ty, &id), "FAILED");
+    unchanged(&s);
+}
+
+#[test]
+fn permanent_and_transient_provider_failures() {
+    let s = setup(2, true, "");
+    let work = tempfile::tempdir().unwrap();
+    authorize(&s, "oidc_custom", &["contacts.read"], None);
+
+    // Transient: 500s, a hanging token endpoint, garbage — clear 503, status unchanged, recovery after.
+    for mode in ["500", "timeout", "garbage"] {
+        wait_until_expired(2);
+        s.oidc.control("POST", "fault", Some(json!({"mode": mode})));
+        let (status, body) = token_raw(&s.server, "oidc_custom");
+        assert_eq!(status, 503, "{mode}: {body}");
+        assert_eq!(body["code"], "PROVIDER_UNAVAILABLE", "{mode}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("try again"),
+            "{body}"
+        );
+        assert_eq!(
+            list_status(&s.server, "oidc_custom").as_deref(),
+            Some("active"),
+            "{mode}"
+        );
+        s.oidc
+            .control("POST", "fault", Some(json!({"mode": "none"})));
+        let (status, body) = token_raw(&s.server, "oidc_custom");
+        assert_eq!(status, 200, "{mode}: recovery: {body}");
+    }
+
+    // Permanent: the grant is revoked at the provider.
+    s.oidc.control("POST", "revoke-grants", None);
+    wait_until_expired(2);
+    let (status, body) = token_raw(&s.server, "oidc_custom");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "REAUTHORIZATION_REQUIRED");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("base44 connectors push"),
+        "{body}"
+    );
+    assert_eq!(
+        list_status(&s.server, "oidc_custom").as_deref(),
+        Some("expired")
+    );
+    // No further refresh is attempted.
+    let before = s.oidc.stats()["token_requests"]["refresh_token"].clone();
+    assert_eq!(token_raw(&s.server, "oidc_custom").0, 409);
+    assert_eq!(s.oidc.stats()["token_requests"]["refresh_token"], before);
+    // A new push offers consent again.
+    write(
+        &work.path().join("connectors/oidc_custom.jsonc"),
+        r#"{"type": "oidc_custom", "scopes": ["contacts.read"]}"#,
+    );
+    let pushed = cli(
+        &s.server,
+        work.path(),
+        &["connectors", "push", "-y", "--json"],
+    );
+    assert_eq!(pushed["results"][0]["action"], "needs_oauth", "{pushed}");
+    let page = consent(json!({"url": pushed["results"][0]["redirectUrl"], "login": "alice"}));
+    assert_eq!(page["heading"], "Authorization complete");
+    assert_eq!(
+        list_status(&s.server, "oidc_custom").as_deref(),
+        Some("active")
+    );
+    assert_eq!(token_raw(&s.server, "oidc_custom").0, 200);
+}
