@@ -48,6 +48,11 @@ fn setup(access_ttl: u64, rotate: bool, extra_oauth: &str) -> Setup {
         oidc.endpoint("token_endpoint"),
         oidc.endpoint("revocation_endpoint"),
     );
+    let background = if extra_oauth.contains("background_refresh") {
+        ""
+    } else {
+        "background_refresh = false"
+    };
     let endpoints = format!(
         "authorization_url = \"{auth}\"\ntoken_url = \"{token}\"\nrevocation_url = \"{revoke}\"\n"
     );
@@ -56,7 +61,7 @@ fn setup(access_ttl: u64, rotate: bool, extra_oauth: &str) -> Setup {
 public_url = "http://127.0.0.1:{port}"
 
 [oauth]
-background_refresh = false
+{background}
 provider_timeout_secs = 2
 refresh_attempts = 2
 {extra_oauth}
@@ -650,4 +655,40 @@ fn permanent_and_transient_provider_failures() {
         Some("active")
     );
     assert_eq!(token_raw(&s.server, "oidc_custom").0, 200);
+}
+
+#[test]
+fn tokens_close_to_expiry_are_refreshed_in_the_background() {
+    let s = setup(
+        3,
+        true,
+        "background_refresh = true\nbackground_interval_secs = 1\nbackground_window_secs = 2",
+    );
+    let first = authorize(&s, "oidc_custom", &["contacts.read"], None);
+    s.oidc.control("POST", "reset", None);
+    // No token requests at all: the background task refreshes on its own,
+    // once per lifetime, and the stored token stays usable.
+    std::thread::sleep(Duration::from_secs(5));
+    let refreshes = s.oidc.stats()["token_requests"]["refresh_token"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        (1..=3).contains(&refreshes),
+        "{refreshes} background refreshes in 5 s of a 3 s token"
+    );
+    let (status, body) = token_raw(&s.server, "oidc_custom");
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+    assert_ne!(token, first);
+    assert_eq!(
+        s.oidc
+            .introspect("custom-client", "custom-secret", true, token)["active"],
+        true
+    );
+    assert_eq!(
+        s.oidc.stats()["refresh_errors"]["invalid_grant"]
+            .as_u64()
+            .unwrap_or(0),
+        0
+    );
 }

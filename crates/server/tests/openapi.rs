@@ -16,7 +16,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 13] = [
+const ROUTES: [(&str, &str); 15] = [
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -42,6 +42,8 @@ const ROUTES: [(&str, &str); 13] = [
     ("post", "/api/apps/{app_id}/payments/stripe/install"),
     ("delete", "/api/apps/{app_id}/payments/stripe"),
     ("get", "/connect/{connection_id}"),
+    ("post", "/connect/{connection_id}"),
+    ("get", "/oauth/callback"),
 ];
 
 fn doc() -> Value {
@@ -116,7 +118,11 @@ fn documents_exactly_the_routes() {
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
-    assert_eq!(expected.len(), 13, "the route list has duplicates");
+    assert_eq!(
+        expected.len(),
+        ROUTES.len(),
+        "the route list has duplicates"
+    );
     let documented: BTreeSet<(String, String)> = operations(&doc)
         .into_iter()
         .map(|(m, p, _)| (m, p))
@@ -203,6 +209,98 @@ fn operations_are_complete() {
                 }
             }
         }
+    }
+}
+
+/// The browser pages answer HTML: every documented answer is a redirect or
+/// has a `text/html` body, and the redirects set the binding cookie.
+#[test]
+fn pages_answer_html() {
+    let doc = doc();
+    let pages = ["/connect/{connection_id}", connectors_engine::CALLBACK_PATH];
+    for (method, path, op) in operations(&doc) {
+        if !pages.contains(&path.as_str()) {
+            continue;
+        }
+        let responses = op["responses"].as_object().expect("responses");
+        for (status, response) in responses {
+            let response = deref(&doc, response);
+            let what = format!("{method} {path} {status}");
+            if status.starts_with('3') {
+                let headers = &response["headers"];
+                assert!(headers["Location"].is_object(), "{what}: no Location");
+                assert!(headers["Set-Cookie"].is_object(), "{what}: no Set-Cookie");
+            } else if status != "413" && status != "415" {
+                assert!(
+                    response["content"]["text/html"].is_object(),
+                    "{what}: not text/html"
+                );
+            }
+        }
+    }
+    let connect = &doc["paths"]["/connect/{connection_id}"];
+    for status in ["200", "302", "400", "404", "503"] {
+        assert!(
+            connect["get"]["responses"][status].is_object(),
+            "GET /connect {status}"
+        );
+    }
+    assert!(
+        connect["get"]["responses"]["501"].is_null(),
+        "GET /connect 501"
+    );
+    for status in ["302", "400", "404", "503"] {
+        assert!(
+            connect["post"]["responses"][status].is_object(),
+            "POST /connect {status}"
+        );
+    }
+    assert!(
+        connect["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"].is_object()
+    );
+    let callback = &doc["paths"][connectors_engine::CALLBACK_PATH]["get"];
+    for status in ["200", "400", "500", "502", "503"] {
+        assert!(
+            callback["responses"][status].is_object(),
+            "callback {status}"
+        );
+    }
+    let query: BTreeSet<&str> = callback["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| deref(&doc, p))
+        .filter(|p| p["in"] == "query")
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        query,
+        BTreeSet::from(["state", "code", "error", "error_description", "iss"])
+    );
+}
+
+/// The token endpoint documents the refresh failures with their codes, and
+/// every such code is listed in `ErrorBody`.
+#[test]
+fn token_refresh_errors_are_documented() {
+    let doc = doc();
+    let codes = doc["components"]["schemas"]["ErrorBody"]["properties"]["code"]["description"]
+        .as_str()
+        .expect("code description");
+    let responses = &doc["paths"]["/api/apps/{app_id}/external-auth/tokens/{integration_type}"]
+        ["get"]["responses"];
+    for (status, code) in [
+        ("409", "REAUTHORIZATION_REQUIRED"),
+        ("503", "PROVIDER_UNAVAILABLE"),
+    ] {
+        let examples = responses[status]["content"]["application/json"]["examples"]
+            .as_object()
+            .unwrap_or_else(|| panic!("tokens {status}: no examples"));
+        assert!(
+            examples.values().all(|e| e["value"]["code"] == code),
+            "tokens {status}: code {code}"
+        );
+        assert!(codes.contains(code), "ErrorBody does not list {code}");
     }
 }
 
