@@ -437,7 +437,7 @@ fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
 
 #[test]
 fn attacks_are_rejected_without_changing_anything() {
-    let s = setup(3600, true, "state_ttl_secs = 3");
+    let s = setup(3600, true, "state_ttl_secs = 20");
     let ty = "oidc_custom";
     let start = |s: &Setup| {
         let answer = put_connector(&s.server, ty, &["contacts.read"]);
@@ -578,9 +578,10 @@ fn attacks_are_rejected_without_changing_anything() {
     assert_eq!(attempt_status(&s.server, ty, &id_b), "FAILED");
     unchanged(&s);
 
-    // Expired state (the test server accepts states for 3 s).
+    // Expired state. The test server accepts states for 20 s: long enough for a
+    // browser consent on a loaded machine, short enough to wait out here.
     let (id, callback, cookie) = start(&s);
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(21));
     let (status, page) = hit(&callback, Some(&cookie));
     assert_eq!(status, 400);
     assert!(page.contains("expired"), "{page}");
