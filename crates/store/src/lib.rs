@@ -173,6 +173,44 @@ pub trait Store: Send + Sync + 'static {
         integration_type: &str,
     ) -> Result<Option<CredentialsRow>>;
 
+    /// Claims the provisioning of `app_id`'s Stripe sandbox for `owner` until
+    /// `now + lease_secs`, unless a sandbox exists (one Stripe reported
+    /// `expired` is replaced) or an unexpired claim does.
+    async fn claim_stripe_provisioning(
+        &self,
+        app_id: &str,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<StripeClaim>;
+    /// Stores the created sandbox if `owner` still holds the claim. Whether it did.
+    async fn finish_stripe_provisioning(
+        &self,
+        sandbox: &StripeSandboxRow,
+        owner: &str,
+    ) -> Result<bool>;
+    /// Drops `owner`'s claim after a failed creation.
+    async fn abandon_stripe_provisioning(&self, app_id: &str, owner: &str) -> Result<()>;
+    /// The app's provisioned sandbox.
+    async fn get_stripe_sandbox(&self, app_id: &str) -> Result<Option<StripeSandboxRow>>;
+    /// The provisioned sandbox whose refresh URL token has this hash.
+    async fn stripe_sandbox_by_refresh_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StripeSandboxRow>>;
+    /// Records what Stripe last said of a sandbox (status and claim link).
+    async fn update_stripe_sandbox(
+        &self,
+        app_id: &str,
+        sandbox_id: &str,
+        status: &str,
+        claim_url: Option<&str>,
+        claim_url_expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<()>;
+    /// Forgets the app's sandbox (or provisioning claim). Whether a row went.
+    async fn delete_stripe_sandbox(&self, app_id: &str) -> Result<bool>;
+
     /// Re-seals every sealed value through `reseal`, in one transaction;
     /// answers how many values changed.
     async fn reseal_all(&self, reseal: &ResealFn<'_>) -> Result<usize>;
@@ -186,6 +224,11 @@ pub fn credentials_context(app_id: &str, integration_type: &str, column: &str) -
 /// The associated-data context binding a sealed attempt column to its row.
 pub fn attempt_context(connection_id: &str, column: &str) -> String {
     format!("oauth_attempts:{connection_id}:{column}")
+}
+
+/// The associated-data context binding a sealed sandbox column to its app.
+pub fn stripe_context(app_id: &str, column: &str) -> String {
+    format!("stripe_sandboxes:{app_id}:{column}")
 }
 
 pub(crate) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {

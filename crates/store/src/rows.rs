@@ -266,3 +266,44 @@ impl std::fmt::Debug for RefreshedCredentials {
             .finish_non_exhaustive()
     }
 }
+
+/// An app's provisioned Stripe claimable sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeSandboxRow {
+    /// The app.
+    pub app_id: String,
+    /// Stripe's `clmsbx_…` id.
+    pub sandbox_id: String,
+    /// The sandbox account (`acct_…`).
+    pub account_id: Option<String>,
+    /// Sealed secret key of the sandbox.
+    pub secret_key: Option<String>,
+    /// Publishable key of the sandbox (not a secret).
+    pub publishable_key: Option<String>,
+    /// `unclaimed`, `claimed`, `live` or `expired`, as Stripe last said.
+    pub status: String,
+    /// The onboarding (claim) link.
+    pub claim_url: Option<String>,
+    /// When the claim link expires (Unix seconds).
+    pub claim_url_expires_at: Option<i64>,
+    /// Sealed token of our refresh URL (Stripe sends claimers there when the
+    /// link has expired).
+    pub refresh_token: String,
+    /// SHA-256 of that token.
+    pub refresh_token_hash: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// What claiming the provisioning of an app's sandbox found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StripeClaim {
+    /// The caller now provisions; it must finish or abandon.
+    Acquired,
+    /// Another process is provisioning and its claim has not expired.
+    Busy,
+    /// A sandbox already exists.
+    Installed(StripeSandboxRow),
+}

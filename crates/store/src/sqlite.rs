@@ -155,6 +155,24 @@ fn credentials_from_row(row: &SqliteRow) -> Result<CredentialsRow> {
     })
 }
 
+fn stripe_from_row(row: &SqliteRow) -> Result<StripeSandboxRow> {
+    let required = |v: Option<String>| v.ok_or(StoreError::Corrupt("stripe_sandboxes"));
+    Ok(StripeSandboxRow {
+        app_id: row.try_get("app_id")?,
+        sandbox_id: required(row.try_get("sandbox_id")?)?,
+        account_id: row.try_get("account_id")?,
+        secret_key: row.try_get("secret_key")?,
+        publishable_key: row.try_get("publishable_key")?,
+        status: required(row.try_get("status")?)?,
+        claim_url: row.try_get("claim_url")?,
+        claim_url_expires_at: row.try_get("claim_url_expires_at")?,
+        refresh_token: required(row.try_get("refresh_token")?)?,
+        refresh_token_hash: required(row.try_get("refresh_token_hash")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn is_empty(&self) -> Result<bool> {
@@ -702,6 +720,139 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    async fn claim_stripe_provisioning(
+        &self,
+        app_id: &str,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<StripeClaim> {
+        let taken = sqlx::query(
+            "INSERT INTO stripe_sandboxes (app_id, provisioning_owner, provisioning_expires_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (app_id) DO UPDATE SET provisioning_owner = excluded.provisioning_owner, \
+             provisioning_expires_at = excluded.provisioning_expires_at, updated_at = excluded.updated_at, \
+             sandbox_id = NULL, account_id = NULL, secret_key = NULL, publishable_key = NULL, status = NULL, \
+             claim_url = NULL, claim_url_expires_at = NULL, refresh_token = NULL, refresh_token_hash = NULL \
+             WHERE (stripe_sandboxes.sandbox_id IS NULL AND stripe_sandboxes.provisioning_expires_at <= ?) \
+             OR stripe_sandboxes.status = 'expired'",
+        )
+        .bind(app_id)
+        .bind(owner)
+        .bind(now + lease_secs)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "the app"))?
+        .rows_affected();
+        if taken == 1 {
+            return Ok(StripeClaim::Acquired);
+        }
+        Ok(match self.get_stripe_sandbox(app_id).await? {
+            Some(row) => StripeClaim::Installed(row),
+            None => StripeClaim::Busy,
+        })
+    }
+
+    async fn finish_stripe_provisioning(&self, s: &StripeSandboxRow, owner: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE stripe_sandboxes SET provisioning_owner = NULL, provisioning_expires_at = NULL, \
+             sandbox_id = ?, account_id = ?, secret_key = ?, publishable_key = ?, status = ?, \
+             claim_url = ?, claim_url_expires_at = ?, refresh_token = ?, refresh_token_hash = ?, \
+             created_at = ?, updated_at = ? \
+             WHERE app_id = ? AND provisioning_owner = ? AND sandbox_id IS NULL",
+        )
+        .bind(&s.sandbox_id)
+        .bind(&s.account_id)
+        .bind(&s.secret_key)
+        .bind(&s.publishable_key)
+        .bind(&s.status)
+        .bind(&s.claim_url)
+        .bind(s.claim_url_expires_at)
+        .bind(&s.refresh_token)
+        .bind(&s.refresh_token_hash)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .bind(&s.app_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "the Stripe sandbox"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn abandon_stripe_provisioning(&self, app_id: &str, owner: &str) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM stripe_sandboxes WHERE app_id = ? AND provisioning_owner = ? AND sandbox_id IS NULL",
+        )
+        .bind(app_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_stripe_sandbox(&self, app_id: &str) -> Result<Option<StripeSandboxRow>> {
+        sqlx::query("SELECT * FROM stripe_sandboxes WHERE app_id = ? AND sandbox_id IS NOT NULL")
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(stripe_from_row)
+            .transpose()
+    }
+
+    async fn stripe_sandbox_by_refresh_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StripeSandboxRow>> {
+        sqlx::query(
+            "SELECT * FROM stripe_sandboxes WHERE refresh_token_hash = ? AND sandbox_id IS NOT NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(stripe_from_row)
+        .transpose()
+    }
+
+    async fn update_stripe_sandbox(
+        &self,
+        app_id: &str,
+        sandbox_id: &str,
+        status: &str,
+        claim_url: Option<&str>,
+        claim_url_expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE stripe_sandboxes SET status = ?, claim_url = ?, claim_url_expires_at = ?, updated_at = ? \
+             WHERE app_id = ? AND sandbox_id = ?",
+        )
+        .bind(status)
+        .bind(claim_url)
+        .bind(claim_url_expires_at)
+        .bind(now)
+        .bind(app_id)
+        .bind(sandbox_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_stripe_sandbox(&self, app_id: &str) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM stripe_sandboxes WHERE app_id = ?")
+            .bind(app_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
     async fn reseal_all(&self, reseal: &ResealFn<'_>) -> Result<usize> {
         let mut changed = 0;
         let mut tx = self.pool.begin().await?;
@@ -749,6 +900,31 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 changed += 1;
+            }
+        }
+        let sandboxes = sqlx::query(
+            "SELECT app_id, secret_key, refresh_token FROM stripe_sandboxes WHERE sandbox_id IS NOT NULL",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &sandboxes {
+            let app: String = row.try_get("app_id")?;
+            for column in ["secret_key", "refresh_token"] {
+                let Some(sealed) = row.try_get::<Option<String>, _>(column)? else {
+                    continue;
+                };
+                let new =
+                    reseal(&stripe_context(&app, column), &sealed).map_err(StoreError::Conflict)?;
+                if new != sealed {
+                    sqlx::query(&format!(
+                        "UPDATE stripe_sandboxes SET {column} = ? WHERE app_id = ?"
+                    ))
+                    .bind(&new)
+                    .bind(&app)
+                    .execute(&mut *tx)
+                    .await?;
+                    changed += 1;
+                }
             }
         }
         tx.commit().await?;
