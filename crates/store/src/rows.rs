@@ -305,5 +305,5 @@ pub enum StripeClaim {
     /// Another process is provisioning and its claim has not expired.
     Busy,
     /// A sandbox already exists.
-    Installed(StripeSandboxRow),
+    Installed(Box<StripeSandboxRow>),
 }

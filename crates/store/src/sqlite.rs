@@ -751,7 +751,7 @@ impl Store for SqliteStore {
             return Ok(StripeClaim::Acquired);
         }
         Ok(match self.get_stripe_sandbox(app_id).await? {
-            Some(row) => StripeClaim::Installed(row),
+            Some(row) => StripeClaim::Installed(Box::new(row)),
             None => StripeClaim::Busy,
         })
     }

@@ -71,7 +71,7 @@ async fn provisioning_is_claimed_once_and_taken_over_only_after_expiry() {
         .await
         .unwrap());
     match claim("p3", 1_000).await {
-        StripeClaim::Installed(row) => assert_eq!(row, sandbox("clmsbx_2")),
+        StripeClaim::Installed(row) => assert_eq!(*row, sandbox("clmsbx_2")),
         other => panic!("{other:?}"),
     }
     assert_eq!(
