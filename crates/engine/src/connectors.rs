@@ -262,6 +262,9 @@ impl Engine {
         integration_type: &str,
     ) -> Result<ConnectorTokenResponse> {
         check_type(integration_type)?;
+        if integration_type == STRIPE {
+            return self.stripe_token(app_id).await;
+        }
         let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
         let connector = self
             .store()

@@ -66,6 +66,15 @@ pub enum EngineError {
         /// What failed.
         reason: String,
     },
+    /// No Stripe platform key is configured.
+    #[error("Stripe sandboxes are not available on this server: the operator must set the platform key under [stripe] api_key in the server config (or CONNECTORS_STRIPE_API_KEY) and restart the server")]
+    StripeNotConfigured,
+    /// Stripe refused or could not be reached.
+    #[error("Stripe could not provision the sandbox: {0}; check the server's [stripe] api_key and api_base, then push again")]
+    StripeFailed(String),
+    /// Another install of the same app's sandbox is still running.
+    #[error("another install of this app's Stripe sandbox is still in progress; run `base44 connectors push` again in a minute")]
+    StripeBusy,
     /// A request was invalid in a way not covered above.
     #[error("{0}")]
     BadRequest(String),
@@ -89,6 +98,9 @@ impl EngineError {
             Self::InvalidType(_) | Self::InvalidScopes(_) | Self::BadRequest(_) => "INVALID_INPUT",
             Self::UnknownType { .. } => "UNKNOWN_INTEGRATION_TYPE",
             Self::StripeIsNotOAuth => "STRIPE_NOT_OAUTH",
+            Self::StripeNotConfigured => "STRIPE_NOT_CONFIGURED",
+            Self::StripeFailed(_) => "STRIPE_ERROR",
+            Self::StripeBusy => "STRIPE_BUSY",
             Self::ProviderNotConfigured(..) => "PROVIDER_NOT_CONFIGURED",
             Self::NeedsReauthorization { .. } => "REAUTHORIZATION_REQUIRED",
             Self::ProviderUnavailable { .. } => "PROVIDER_UNAVAILABLE",

@@ -14,6 +14,7 @@ mod consent;
 mod error;
 mod principal;
 mod refresh;
+mod stripe;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub use consent::{
 };
 pub use error::{EngineError, Result};
 pub use principal::{Credential, Principal};
+pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
 
 /// Settings the engine needs beyond its parts.
 #[derive(Debug, Clone)]
@@ -45,6 +47,8 @@ pub struct EngineConfig {
     pub refresh_attempts: u32,
     /// Timeout of one provider call.
     pub provider_timeout: std::time::Duration,
+    /// Stripe's platform account, when the operator configured one.
+    pub stripe: Option<StripeSettings>,
 }
 
 impl Default for EngineConfig {
@@ -57,6 +61,7 @@ impl Default for EngineConfig {
             lease_secs: 30,
             refresh_attempts: 3,
             provider_timeout: std::time::Duration::from_secs(10),
+            stripe: None,
         }
     }
 }

@@ -87,13 +87,20 @@ pub struct EncryptionConfig {
     pub keys: Vec<Secret>,
 }
 
-/// `[stripe]`.
+/// `[stripe]`: the platform account that provisions claimable sandboxes.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StripeConfig {
     /// The platform secret key for Claimable Sandboxes.
     pub api_key: Option<Secret>,
-    /// Stripe's API base URL.
+    /// Stripe's API base URL (default `https://api.stripe.com`).
     pub api_base: Option<String>,
+    /// The `Stripe-Version` sent (default: the version this server speaks).
+    pub version: Option<String>,
+    /// Two-letter country prefilled for the claimer (default `US`).
+    pub country: Option<String>,
+    /// Timeout of one Stripe call in seconds (default 20).
+    pub timeout_secs: Option<u64>,
 }
 
 /// A config error, already formatted with its location.

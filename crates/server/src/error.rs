@@ -62,7 +62,9 @@ fn engine_status(e: &EngineError) -> StatusCode {
         | BadRequest(_)
         | UnknownType { .. }
         | StripeIsNotOAuth => StatusCode::BAD_REQUEST,
-        ProviderNotConfigured(..) => StatusCode::UNPROCESSABLE_ENTITY,
+        ProviderNotConfigured(..) | StripeNotConfigured => StatusCode::UNPROCESSABLE_ENTITY,
+        StripeFailed(_) => StatusCode::BAD_GATEWAY,
+        StripeBusy => StatusCode::CONFLICT,
         NeedsReauthorization { .. } => StatusCode::CONFLICT,
         ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         Store(connectors_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use connectors_catalog::{Catalog, BUILTIN_CATALOG};
-use connectors_engine::{Engine, EngineConfig};
+use connectors_engine::{Engine, EngineConfig, StripeSettings};
 use connectors_store::{SqliteStore, Store};
+use connectors_stripe::StripeClient;
 use connectors_vault::{KeyRing, Secret};
 
 use crate::config::ServerConfig;
@@ -70,8 +71,29 @@ pub async fn engine(config: &ServerConfig, public_url: &str) -> anyhow::Result<E
             lease_secs: config.oauth.lease_secs,
             refresh_attempts: config.oauth.refresh_attempts,
             provider_timeout: std::time::Duration::from_secs(config.oauth.provider_timeout_secs),
+            stripe: stripe_settings(&config.stripe),
         },
     ))
+}
+
+/// The Stripe client, when the operator gave a platform key.
+fn stripe_settings(config: &crate::config::StripeConfig) -> Option<StripeSettings> {
+    let key = config.api_key.clone()?;
+    Some(StripeSettings {
+        client: StripeClient::new(
+            config
+                .api_base
+                .as_deref()
+                .unwrap_or("https://api.stripe.com"),
+            key,
+            config
+                .version
+                .as_deref()
+                .unwrap_or(connectors_stripe::DEFAULT_VERSION),
+            std::time::Duration::from_secs(config.timeout_secs.unwrap_or(20)),
+        ),
+        country: config.country.clone().unwrap_or_else(|| "US".into()),
+    })
 }
 
 /// Refreshes tokens close to expiry until `shutdown` fires.

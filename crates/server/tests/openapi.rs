@@ -16,7 +16,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 15] = [
+const ROUTES: [(&str, &str); 16] = [
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -44,6 +44,7 @@ const ROUTES: [(&str, &str); 15] = [
     ("get", "/connect/{connection_id}"),
     ("post", "/connect/{connection_id}"),
     ("get", "/oauth/callback"),
+    ("get", "/stripe/claim/{token}"),
 ];
 
 fn doc() -> Value {

@@ -30,7 +30,8 @@ pub enum SandboxStatus {
 }
 
 impl SandboxStatus {
-    fn parse(value: &str) -> Option<Self> {
+    /// Reads the wire spelling.
+    pub fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "unclaimed" => Self::Unclaimed,
             "claimed" => Self::Claimed,

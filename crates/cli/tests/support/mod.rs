@@ -19,6 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
 
+pub mod fake_stripe;
+pub mod server;
+
 /// The app id of every scripted scenario.
 pub const APP_ID: &str = "app-parity";
 /// The workspace API key both CLIs get (`BASE44_API_KEY`).

@@ -39,6 +39,10 @@ pub fn routes() -> Router<AppState> {
             get(pages::connect).post(pages::connect_form),
         )
         .route(connectors_engine::CALLBACK_PATH, get(pages::callback))
+        .route(
+            &format!("{}/{{token}}", connectors_engine::STRIPE_CLAIM_PATH),
+            get(pages::stripe_claim),
+        )
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
 }

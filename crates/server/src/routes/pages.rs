@@ -169,6 +169,39 @@ pub async fn callback(
     }
 }
 
+/// `GET /stripe/claim/{token}`: Stripe's `refresh_url`, where it sends a
+/// claimer whose onboarding link expired; we renew the link and go on.
+pub async fn stripe_claim(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match state.engine.stripe_claim_link(&token).await {
+        Ok(Some(url)) => match HeaderValue::from_str(&url) {
+            Ok(location) => {
+                let mut response = StatusCode::SEE_OTHER.into_response();
+                response.headers_mut().insert(LOCATION, location);
+                response
+                    .headers_mut()
+                    .insert("cache-control", HeaderValue::from_static("no-store"));
+                response
+            }
+            Err(_) => stripe_page(StatusCode::BAD_GATEWAY, "Stripe answered a claim link that is not a valid URL; try again later."),
+        },
+        Ok(None) => stripe_page(
+            StatusCode::NOT_FOUND,
+            "There is no unclaimed Stripe sandbox behind this link: it was already claimed, or removed from the app. Run `base44 connectors push` with a stripe connector file to get a current claim link.",
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "renewing a Stripe claim link failed");
+            stripe_page(
+                StatusCode::BAD_GATEWAY,
+                "Stripe could not renew the claim link right now; reload this page in a minute.",
+            )
+        }
+    }
+}
+
+fn stripe_page(status: StatusCode, message: &str) -> Response {
+    (status, Html(page("Stripe sandbox", &escape(message)))).into_response()
+}
+
 /// The value of cookie `name` in the request's `Cookie` headers.
 fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

@@ -1,10 +1,9 @@
-//! `payments/stripe/*`: until Stripe provisioning exists, Stripe is never installed.
+//! `payments/stripe/*`: the app's Stripe claimable sandbox.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use connectors_wire::StripeStatusResponse;
+use connectors_wire::{StripeInstallResponse, StripeRemoveResponse, StripeStatusResponse};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -24,35 +23,24 @@ async fn status(
     Caller(caller): Caller,
     Path(app_id): Path<String>,
 ) -> Result<Json<StripeStatusResponse>, ApiError> {
-    state.engine.builder_app(&caller, &app_id).await?;
-    Ok(Json(StripeStatusResponse {
-        stripe_mode: None,
-        sandbox_claim_url: None,
-    }))
+    let (_, app) = state.engine.builder_app(&caller, &app_id).await?;
+    Ok(Json(state.engine.stripe_status(&app).await?))
 }
 
 async fn install(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(app_id): Path<String>,
-) -> Result<Json<()>, ApiError> {
-    state.engine.builder_app(&caller, &app_id).await?;
-    Err(ApiError::Request {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        code: "STRIPE_NOT_CONFIGURED",
-        detail: "Stripe sandboxes are not available on this server: the operator must set a platform key under [stripe] api_key in the server config".into(),
-    })
+) -> Result<Json<StripeInstallResponse>, ApiError> {
+    let (builder, app) = state.engine.builder_app(&caller, &app_id).await?;
+    Ok(Json(state.engine.install_stripe(&builder, &app).await?))
 }
 
 async fn remove(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(app_id): Path<String>,
-) -> Result<Json<()>, ApiError> {
-    state.engine.builder_app(&caller, &app_id).await?;
-    Err(ApiError::Request {
-        status: StatusCode::NOT_FOUND,
-        code: "NOT_FOUND",
-        detail: "Stripe is not installed for this app; nothing to remove".into(),
-    })
+) -> Result<Json<StripeRemoveResponse>, ApiError> {
+    let (_, app) = state.engine.builder_app(&caller, &app_id).await?;
+    Ok(Json(state.engine.remove_stripe(&app).await?))
 }
