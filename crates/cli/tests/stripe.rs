@@ -398,6 +398,12 @@ fn status_follows_stripe_and_renews_expired_claim_links() {
         "{body}"
     );
     assert_eq!(fake.created(), 3);
+    // One Stripe no longer knows is as good as expired.
+    fake.forget(&fake.sandbox_ids().remove(2));
+    assert_eq!(p.status()["stripe_mode"], Value::Null);
+    let (_, body) = p.api("POST", "payments/stripe/install");
+    assert_eq!(body["already_installed"], false, "{body}");
+    assert_eq!(fake.created(), 4);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use connectors_store::{stripe_context, App, Builder, StripeClaim, StripeSandboxRow};
-use connectors_stripe::{Prefill, Sandbox, SandboxStatus, StripeClient};
+use connectors_stripe::{Prefill, Sandbox, SandboxStatus, StripeClient, StripeError};
 use connectors_vault::{generate_token, hash_token};
 use connectors_wire::{
     ConnectorTokenResponse, StripeInstallResponse, StripeMode, StripeRemoveResponse,
@@ -213,11 +213,20 @@ impl Engine {
     ) -> Result<StripeSandboxRow> {
         let stripe_failed =
             |e: connectors_stripe::StripeError| EngineError::StripeFailed(e.to_string());
-        let mut fresh = settings
-            .client
-            .retrieve(&row.sandbox_id)
-            .await
-            .map_err(stripe_failed)?;
+        let mut fresh = match settings.client.retrieve(&row.sandbox_id).await {
+            Ok(sandbox) => sandbox,
+            // Stripe no longer knows it (deleted unclaimed): as good as expired.
+            Err(StripeError::Api { status: 404, .. }) => Sandbox {
+                id: row.sandbox_id.clone(),
+                status: SandboxStatus::Expired,
+                account: None,
+                onboarding_url: None,
+                onboarding_expires_at: None,
+                secret_key: None,
+                publishable_key: None,
+            },
+            Err(e) => return Err(stripe_failed(e)),
+        };
         if fresh.status == SandboxStatus::Unclaimed
             && link_is_stale(fresh.onboarding_url.as_deref(), fresh.onboarding_expires_at)
         {

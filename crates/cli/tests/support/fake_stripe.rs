@@ -53,6 +53,7 @@ struct Inner {
     create_delay: Duration,
     link_ttl_secs: i64,
     links: u32,
+    created: u32,
 }
 
 /// The fake; stops when dropped.
@@ -204,6 +205,11 @@ impl FakeStripe {
             .get_mut(id)
             .expect("known sandbox")
             .status = status.to_string();
+    }
+
+    /// Deletes a sandbox, as Stripe does with one left unclaimed too long.
+    pub fn forget(&self, id: &str) {
+        self.inner.lock().unwrap().sandboxes.remove(id);
     }
 
     /// Expires a sandbox's onboarding link.
