@@ -372,7 +372,9 @@ fn wait_until_expired(seconds: u64) {
 
 #[test]
 fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
-    let s = setup(4, true, "");
+    // 2 s tokens refreshed only once expired (no margin): each round has
+    // the token's whole lifetime before a second refresh would be due.
+    let s = setup(2, true, "refresh_margin_secs = 0");
     let first = authorize(&s, "oidc_custom", &["contacts.read"], None);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -396,10 +398,7 @@ fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
     s.oidc.control("POST", "reset", None);
     let rounds = 50;
     for round in 1..=rounds {
-        // A 4 s token is due 3 s after it was issued (a quarter of its
-        // lifetime is the margin), which leaves each round 3 s to finish
-        // before a second refresh would be due.
-        std::thread::sleep(Duration::from_millis(3200));
+        wait_until_expired(2);
         let started = Instant::now();
         let answers = runtime.block_on(concurrent_tokens(&client, &s.server, "oidc_custom", 1000));
         eprintln!("round {round}: 1000 requests in {:?}", started.elapsed());
