@@ -173,7 +173,67 @@ impl FileConfig {
             }
             let _ = provider;
         }
+        config.check_values(text, origin)?;
         Ok(config)
+    }
+
+    /// Values the types allow but the server cannot use.
+    fn check_values(&self, text: &str, origin: &str) -> Result<(), ConfigError> {
+        let at = |section: &str, key: &str, problem: &str| {
+            let from = text.find(&format!("[{section}]")).unwrap_or(0);
+            let (line, col) = text[from..]
+                .find(key)
+                .map_or((1, 1), |o| line_col(text, from + o));
+            ConfigError(format!(
+                "{origin}:{line}:{col}: [{section}] {key} {problem}; fix the config file"
+            ))
+        };
+        let o = &self.oauth;
+        for (key, value, min) in [
+            ("attempt_ttl_secs", o.attempt_ttl_secs, 1),
+            ("state_ttl_secs", o.state_ttl_secs, 1),
+            ("refresh_margin_secs", o.refresh_margin_secs, 0),
+            ("lease_secs", o.lease_secs, 1),
+            ("refresh_attempts", i64::from(o.refresh_attempts), 1),
+            ("provider_timeout_secs", o.provider_timeout_secs as i64, 1),
+            (
+                "background_interval_secs",
+                o.background_interval_secs as i64,
+                1,
+            ),
+            ("background_window_secs", o.background_window_secs, 0),
+        ] {
+            if value < min {
+                return Err(at(
+                    "oauth",
+                    key,
+                    &format!("is {value}; it must be at least {min}"),
+                ));
+            }
+        }
+        let stripe = &self.stripe;
+        if let Some(base) = &stripe.api_base {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                return Err(at(
+                    "stripe",
+                    "api_base",
+                    &format!("`{base}` must start with https:// (or http:// for a local fake)"),
+                ));
+            }
+        }
+        if let Some(country) = &stripe.country {
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(at(
+                    "stripe",
+                    "country",
+                    &format!("`{country}` must be a two-letter country code such as US"),
+                ));
+            }
+        }
+        if stripe.timeout_secs == Some(0) {
+            return Err(at("stripe", "timeout_secs", "is 0; it must be at least 1"));
+        }
+        Ok(())
     }
 }
 
@@ -375,5 +435,26 @@ mod tests {
         .unwrap();
         let acme = config.providers["acme"].clone().finish();
         assert_eq!(acme.client.unwrap().client_id, "c");
+    }
+
+    #[test]
+    fn unusable_values_are_located() {
+        let err = FileConfig::parse(
+            "bind = \"127.0.0.1:1\"\n\n[oauth]\nlease_secs = 30\nrefresh_margin_secs = -5\n",
+            "cfg.toml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.0,
+            "cfg.toml:5:1: [oauth] refresh_margin_secs is -5; it must be at least 0; fix the config file"
+        );
+        let err = FileConfig::parse("[stripe]\ncountry = \"usa\"\n", "cfg.toml").unwrap_err();
+        assert!(
+            err.0.starts_with("cfg.toml:2:1: [stripe] country `usa`"),
+            "{err}"
+        );
+        let err =
+            FileConfig::parse("[stripe]\napi_base = \"api.stripe.com\"\n", "cfg.toml").unwrap_err();
+        assert!(err.0.contains("must start with https://"), "{err}");
     }
 }
