@@ -66,6 +66,9 @@ pub struct TokenResponsePatch {
     pub refresh_token: Option<String>,
     /// Path of the lifetime in seconds.
     pub expires_in: Option<String>,
+    /// Path of an absolute expiry (RFC 3339 or Unix seconds), read when the
+    /// lifetime is absent (Square's `expires_at`).
+    pub expires_at: Option<String>,
     /// Path of the granted scopes.
     pub scope: Option<String>,
     /// A boolean that is `false` on failure despite HTTP 200 (Slack's `ok`).
@@ -130,7 +133,7 @@ impl OAuthPatch {
             rotating_refresh_tokens, token_headers, adapter);
         if let Some(top_tr) = &top.token_response {
             let mut tr = self.token_response.take().unwrap_or_default();
-            overlay_fields!(tr, top_tr; access_token, refresh_token, expires_in, scope, success_flag);
+            overlay_fields!(tr, top_tr; access_token, refresh_token, expires_in, expires_at, scope, success_flag);
             tr.connection_config
                 .extend(top_tr.connection_config.clone());
             self.token_response = Some(tr);
@@ -162,6 +165,7 @@ impl OAuthPatch {
                 access_token: tr.access_token.unwrap_or_else(|| "access_token".into()),
                 refresh_token: tr.refresh_token.unwrap_or_else(|| "refresh_token".into()),
                 expires_in: tr.expires_in.unwrap_or_else(|| "expires_in".into()),
+                expires_at: tr.expires_at,
                 scope: tr.scope.unwrap_or_else(|| "scope".into()),
                 success_flag: tr.success_flag,
                 connection_config: tr.connection_config,
@@ -221,6 +225,8 @@ pub struct TokenResponseSpec {
     pub refresh_token: String,
     /// Path of the lifetime in seconds.
     pub expires_in: String,
+    /// Path of an absolute expiry, if the provider gives one instead.
+    pub expires_at: Option<String>,
     /// Path of the granted scopes.
     pub scope: String,
     /// Boolean that is false on failure, if any.

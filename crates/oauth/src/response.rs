@@ -49,7 +49,8 @@ const TRANSIENT_CODES: &[&str] = &[
 /// Values are found by the dotted paths of `spec.token_response` (e.g.
 /// `authed_user.access_token`); a dotted path that is absent falls back to
 /// its last segment at the top level (Slack answers a user-token refresh with
-/// top-level fields). `expires_in` may be a number or a numeric string;
+/// top-level fields). `expires_in` may be a number or a numeric string; without
+/// it, `expires_at` (when the spec names one) gives the lifetime from now;
 /// `scope` a string split on spaces or commas, or an array of strings;
 /// `connection_config` values are strings, numbers or booleans (stringified).
 ///
@@ -105,7 +106,12 @@ pub fn parse_token_response(
         Some(Value::String(token)) if !token.is_empty() => Some(Secret::new(token.as_str())),
         _ => None,
     };
-    let expires_in = lookup_or_top(&json, &paths.expires_in).and_then(as_seconds);
+    let expires_in = lookup_or_top(&json, &paths.expires_in)
+        .and_then(as_seconds)
+        .or_else(|| {
+            let at = lookup(&json, paths.expires_at.as_deref()?).and_then(as_instant)?;
+            Some(at - now_secs())
+        });
     let scope = lookup_or_top(&json, &paths.scope).and_then(as_scopes);
     let connection_config = paths
         .connection_config
@@ -132,6 +138,24 @@ pub fn parse_token_response(
         adapter.token_set(&mut set);
     }
     Ok(set)
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// An absolute time: RFC 3339 text, or Unix seconds (number or numeric text).
+fn as_instant(value: &Value) -> Option<i64> {
+    if let Some(text) = value.as_str() {
+        if let Ok(t) =
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        {
+            return Some(t.unix_timestamp());
+        }
+    }
+    as_seconds(value)
 }
 
 /// Classifies a failed answer (token or revocation endpoint).

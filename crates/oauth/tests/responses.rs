@@ -258,6 +258,46 @@ fn numbers_and_booleans_in_connection_config_are_stringified() {
 }
 
 #[test]
+fn square_lifetime_comes_from_expires_at() {
+    let in_30_days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 30 * 86_400;
+    let at = time::OffsetDateTime::from_unix_timestamp(in_30_days)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let set = parse(
+        "square",
+        200,
+        json!({"access_token": AT, "token_type": "bearer", "expires_at": at, "merchant_id": "M1", "refresh_token": RT}),
+    )
+    .unwrap();
+    let lifetime = set.expires_in.unwrap();
+    assert!(
+        (30 * 86_400 - 5..=30 * 86_400).contains(&lifetime),
+        "{lifetime}"
+    );
+    assert_eq!(set.connection_config["merchant_id"], "M1");
+    // expires_in wins where both come; others ignore expires_at.
+    let set = parse(
+        "square",
+        200,
+        json!({"access_token": AT, "expires_in": 60, "expires_at": at}),
+    )
+    .unwrap();
+    assert_eq!(set.expires_in, Some(60));
+    let set = parse(
+        "hubspot",
+        200,
+        json!({"access_token": AT, "expires_at": at}),
+    )
+    .unwrap();
+    assert_eq!(set.expires_in, None);
+}
+
+#[test]
 fn garbage_is_transient() {
     for body in [
         &b"<html>Bad Gateway</html>"[..],
