@@ -39,6 +39,12 @@ pub fn key_ring(config: &ServerConfig) -> anyhow::Result<KeyRing> {
             .context("reading [encryption] keys (or CONNECTORS_ENCRYPTION_KEYS)");
     }
     let path = config.data_dir.join(KEY_FILE);
+    if config.database_url.starts_with("postgres") {
+        tracing::warn!(
+            path = %path.display(),
+            "encryption keys come from this machine's key file; every replica sharing the PostgreSQL database needs the same keys: set [encryption] keys (see docs/deployment.md)"
+        );
+    }
     let (ring, created) = KeyRing::load_or_create_file(&path)?;
     if created {
         tracing::warn!(
