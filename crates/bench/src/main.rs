@@ -1,7 +1,8 @@
 //! `connectors-bench`: drives `GET external-auth/tokens/{type}` on loopback
-//! with N concurrent keep-alive connections and prints requests/s and
+//! with N concurrent keep-alive connections, once per storage backend
+//! (embedded SQLite and PostgreSQL, side by side), and prints requests/s and
 //! p50/p99 latency beside a bare hyper "hello" server measured in the same
-//! run, as a ratio. A benchmark, not a test: it asserts nothing.
+//! run, as ratios. A benchmark, not a test: it asserts nothing.
 //!
 //! Run: `cargo run --release -p connectors-bench` (see README.md).
 
@@ -17,14 +18,17 @@ use clap::Parser;
 use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
 use connectors_engine::{BootstrapRequest, Engine, EngineConfig, ImportCredentials};
 use connectors_server::{app, AppState};
-use connectors_store::SqliteStore;
 use connectors_vault::{KeyRing, Secret};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 #[derive(Parser)]
-#[command(about = "Benchmark the token endpoint against a bare hyper server")]
+#[command(
+    about = "Benchmark the token endpoint on SQLite and PostgreSQL against a bare hyper server",
+    after_help = "Both backends by default: PostgreSQL gets a throwaway database on the server of \
+                  --postgres-url (dropped afterwards); if that server is unreachable its row says why."
+)]
 struct Args {
     /// Concurrent connections.
     #[arg(long, default_value_t = 64)]
@@ -32,6 +36,32 @@ struct Args {
     /// Seconds of measurement per target (after a 1 s warm-up).
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
+    /// Which storage backends to measure.
+    #[arg(long, value_enum, default_value_t = Backends::Both)]
+    backend: Backends,
+    /// An existing PostgreSQL database on the server to use (only for
+    /// creating and dropping the benchmark's own database).
+    #[arg(long, env = "CONNECTORS_BENCH_POSTGRES_URL", default_value = connectors_testdb::DEFAULT_ADMIN_URL)]
+    postgres_url: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backends {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+/// The benchmark's PostgreSQL database, dropped on drop.
+struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = connectors_testdb::drop_postgres_database_on(&self.admin, &self.name);
+    }
 }
 
 struct Stats {
@@ -75,16 +105,17 @@ async fn hello_server() -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// Our server in process on loopback, with one connector holding a token.
-async fn connectors_server(dir: &std::path::Path) -> anyhow::Result<(SocketAddr, String, String)> {
-    let store = SqliteStore::open(&dir.join("bench.db")).await?;
+/// Our server in process on loopback over `database_url`, with one
+/// connector holding a token.
+async fn connectors_server(database_url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
+    let store = connectors_store::open(database_url).await?;
     let mut operator = BTreeMap::new();
     let provider: ProviderConfig = toml_provider();
     operator.insert("bench".to_string(), provider.finish());
     let catalog = Catalog::load(BUILTIN_CATALOG, &operator)?;
     let keys = KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()])?;
     let engine = Engine::new(
-        Arc::new(store),
+        store,
         Arc::new(catalog),
         Arc::new(keys),
         EngineConfig::default(),
@@ -212,7 +243,6 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         let dir = tempfile::tempdir()?;
         let hello = hello_server().await?;
-        let (ours, path, auth) = connectors_server(dir.path()).await?;
         println!(
             "{} connections, {:.1} s per target after 1 s warm-up, loopback, same process",
             args.connections, args.seconds
@@ -223,14 +253,45 @@ fn main() -> anyhow::Result<()> {
         );
         let base = drive(hello, "/", None, args.connections, args.seconds).await?;
         row("bare hyper hello (baseline)", &base);
-        let tokens = drive(ours, &path, Some(&auth), args.connections, args.seconds).await?;
-        row("GET external-auth/tokens/{type}", &tokens);
-        println!(
-            "ratio (tokens / baseline): throughput {:.3}, p50 latency {:.2}x, p99 latency {:.2}x",
-            tokens.rps() / base.rps(),
-            tokens.percentile(0.5).as_secs_f64() / base.percentile(0.5).as_secs_f64(),
-            tokens.percentile(0.99).as_secs_f64() / base.percentile(0.99).as_secs_f64()
-        );
+        let mut ratios = Vec::new();
+        if args.backend != Backends::Postgres {
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            let (ours, path, auth) = connectors_server(&url).await?;
+            let tokens = drive(ours, &path, Some(&auth), args.connections, args.seconds).await?;
+            row("tokens/{type}, SQLite", &tokens);
+            ratios.push(("SQLite", tokens));
+        }
+        if args.backend != Backends::Sqlite {
+            let created = connectors_testdb::create_postgres_database_on(
+                &args.postgres_url,
+                "connectors_bench",
+            );
+            match created {
+                Ok((name, url)) => {
+                    let _db = PgDatabase {
+                        admin: args.postgres_url.clone(),
+                        name,
+                    };
+                    let (ours, path, auth) = connectors_server(&url).await?;
+                    let tokens =
+                        drive(ours, &path, Some(&auth), args.connections, args.seconds).await?;
+                    row("tokens/{type}, PostgreSQL", &tokens);
+                    ratios.push(("PostgreSQL", tokens));
+                }
+                Err(e) if args.backend == Backends::Both => {
+                    println!("{:<34} skipped: {e}", "tokens/{type}, PostgreSQL");
+                }
+                Err(e) => anyhow::bail!(e),
+            }
+        }
+        for (name, tokens) in &ratios {
+            println!(
+                "ratio {name} / baseline: throughput {:.3}, p50 latency {:.2}x, p99 latency {:.2}x",
+                tokens.rps() / base.rps(),
+                tokens.percentile(0.5).as_secs_f64() / base.percentile(0.5).as_secs_f64(),
+                tokens.percentile(0.99).as_secs_f64() / base.percentile(0.99).as_secs_f64()
+            );
+        }
         anyhow::Ok(())
     })
 }

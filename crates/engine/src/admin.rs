@@ -234,6 +234,7 @@ impl Engine {
                     expires_at_ms: import.expires_in.map(|s| crate::now_ms() + s * 1000),
                     version: 1,
                     updated_at: now,
+                    refresh_in_flight_since: None,
                 },
             })
             .await?;

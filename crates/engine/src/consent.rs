@@ -414,6 +414,7 @@ impl Engine {
                     expires_at_ms: tokens.expires_in.map(|s| crate::now_ms() + s * 1000),
                     version: 1,
                     updated_at: now,
+                    refresh_in_flight_since: None,
                 },
             })
             .await

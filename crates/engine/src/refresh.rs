@@ -7,6 +7,12 @@
 //! refreshing), and a compare-and-swap on the credentials' version when the
 //! new tokens are stored. Permanent refusals mark the connector `expired` at
 //! once; transient failures are retried a few times with backoff and jitter.
+//!
+//! Just before the refresh token is sent, the lease holder marks the row "in
+//! flight". A holder that dies before storing the answer leaves the mark; the
+//! next holder (after the lease expires) still tries the stored refresh
+//! token, and if the provider refuses it, says that the dead holder's call
+//! may have rotated it, rather than a bare `invalid_grant`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -302,6 +308,18 @@ impl Engine {
             refresh_token,
             scopes: None,
         };
+        // A mark we did not set: the previous holder died mid-call.
+        let interrupted = current.refresh_in_flight_since.is_some();
+        if !self
+            .store()
+            .mark_refresh_in_flight(app_id, integration_type, &self.inner.owner_id, now())
+            .await?
+        {
+            return Ok(Outcome::Transient(
+                "the refresh lease expired before the provider was called".into(),
+            ));
+        }
+        test_pause("before_provider").await;
         let attempts = self.config().refresh_attempts.max(1);
         let mut last = String::new();
         for attempt in 0..attempts {
@@ -312,6 +330,7 @@ impl Engine {
             }
             match self.oauth().exchange(&spec, client, &grant, &config).await {
                 Ok(tokens) => {
+                    test_pause("after_provider").await;
                     let t = now();
                     let keys = self.keys();
                     let ctx = |c| credentials_context(app_id, integration_type, c);
@@ -351,11 +370,24 @@ impl Engine {
                     return Ok(Outcome::Refreshed);
                 }
                 Err(TokenError::Permanent { error, description }) => {
-                    let reason = match description {
+                    let said = match description {
                         Some(d) => format!("{error}: {d}"),
                         None => error,
                     };
-                    return Ok(Outcome::Permanent(reason.chars().take(300).collect()));
+                    let said: String = said.chars().take(300).collect();
+                    if interrupted {
+                        tracing::error!(
+                            app_id,
+                            integration_type,
+                            "a server stopped mid-refresh and the provider now refuses the stored refresh token"
+                        );
+                        return Ok(Outcome::Permanent(format!(
+                            "a server stopped in the middle of refreshing this token, after the provider \
+                             may have rotated the refresh token, and the provider now refuses the stored \
+                             one ({said}); the builder must authorize the connector again"
+                        )));
+                    }
+                    return Ok(Outcome::Permanent(said));
                 }
                 Err(TokenError::Transient { reason }) => {
                     tracing::warn!(
@@ -457,6 +489,24 @@ impl Engine {
     }
 }
 
+/// Test hook, compiled into debug builds only: with
+/// `CONNECTORS_TEST_PAUSE_REFRESH=before_provider` (or `after_provider`) a
+/// refresh stops for good at that point while holding the lease, so that a
+/// test can kill the process there (`crates/server/tests/replicas.rs`).
+#[cfg(debug_assertions)]
+async fn test_pause(point: &str) {
+    if std::env::var("CONNECTORS_TEST_PAUSE_REFRESH").as_deref() == Ok(point) {
+        tracing::warn!(
+            point,
+            "CONNECTORS_TEST_PAUSE_REFRESH: refresh paused for good"
+        );
+        std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(not(debug_assertions))]
+async fn test_pause(_point: &str) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,6 +521,7 @@ mod tests {
             expires_at_ms: expires_at,
             version: 1,
             updated_at,
+            refresh_in_flight_since: None,
         }
     }
 

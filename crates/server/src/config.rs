@@ -19,7 +19,8 @@ pub struct FileConfig {
     pub bind: Option<String>,
     /// Where the embedded database and generated key live.
     pub data_dir: Option<PathBuf>,
-    /// `sqlite://path` (default: `<data_dir>/connectors.db`).
+    /// `sqlite://path` (default: `<data_dir>/connectors.db`) or
+    /// `postgres://user[:password]@host[:port]/database` (for several replicas).
     pub database_url: Option<String>,
     /// `text` or `json`.
     pub log_format: Option<String>,

@@ -31,7 +31,7 @@ struct Global {
     /// Directory of the embedded database and generated key [default: ./data].
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
-    /// Database URL [default: sqlite://<data-dir>/connectors.db].
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data-dir>/connectors.db].
     #[arg(long, global = true)]
     database_url: Option<String>,
 }

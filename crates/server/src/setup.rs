@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use connectors_catalog::{Catalog, BUILTIN_CATALOG};
 use connectors_engine::{Engine, EngineConfig, StripeSettings};
-use connectors_store::{SqliteStore, Store};
+use connectors_store::{Store, StoreError};
 use connectors_stripe::StripeClient;
 use connectors_vault::{KeyRing, Secret};
 
@@ -15,22 +15,20 @@ use crate::config::ServerConfig;
 /// Name of the generated key file inside the data directory.
 pub const KEY_FILE: &str = "encryption.keys";
 
-/// Opens the database named by `database_url`.
+/// Opens the database named by `database_url` (SQLite file or PostgreSQL).
 pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(path) = database_url.strip_prefix("sqlite://") {
-        let path = PathBuf::from(path);
-        let store = SqliteStore::open(&path)
-            .await
-            .with_context(|| format!("opening the SQLite database {}", path.display()))?;
-        return Ok(Arc::new(store));
+    match connectors_store::open(database_url).await {
+        Ok(store) => Ok(store),
+        // Already names the host (never the password) and what to check.
+        Err(e @ StoreError::Unreachable(_)) => Err(e.into()),
+        Err(e) => match database_url.strip_prefix("sqlite://") {
+            Some(path) => Err(anyhow::Error::new(e).context(format!(
+                "opening the SQLite database {}",
+                PathBuf::from(path).display()
+            ))),
+            None => Err(anyhow::Error::new(e).context("opening the database of database_url")),
+        },
     }
-    if database_url.starts_with("sqlite:") {
-        return Ok(Arc::new(SqliteStore::open_url(database_url).await?));
-    }
-    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        bail!("PostgreSQL storage is not built into this server yet; use the embedded default (omit database_url) or a sqlite:// URL");
-    }
-    bail!("database_url `{database_url}` is not understood; use sqlite://<path>")
 }
 
 /// The key ring: configured keys, or the key file in the data directory
@@ -42,6 +40,12 @@ pub fn key_ring(config: &ServerConfig) -> anyhow::Result<KeyRing> {
             .context("reading [encryption] keys (or CONNECTORS_ENCRYPTION_KEYS)");
     }
     let path = config.data_dir.join(KEY_FILE);
+    if config.database_url.starts_with("postgres") {
+        tracing::warn!(
+            path = %path.display(),
+            "encryption keys come from this machine's key file; every replica sharing the PostgreSQL database needs the same keys: set [encryption] keys (see docs/deployment.md)"
+        );
+    }
     let (ring, created) = KeyRing::load_or_create_file(&path)?;
     if created {
         tracing::warn!(

@@ -1,5 +1,6 @@
-//! Secrets at rest and in logs: canaries never appear in the database files
-//! (WAL included) or the logs; keys rotate without losing tokens.
+//! Secrets at rest and in logs: canaries never appear in the database (the
+//! SQLite files, WAL included, or every row of the PostgreSQL database) or
+//! the logs; keys rotate without losing tokens.
 
 mod common;
 
@@ -96,6 +97,10 @@ fn canaries_never_reach_disk_or_logs() {
         for canary in [ACCESS, REFRESH, CLIENT_SECRET] {
             let hits = files_containing(&server.data_dir(), canary);
             assert!(hits.is_empty(), "{phase}: `{canary}` found in {hits:?}");
+            if let Some(url) = server.database_url() {
+                let rows = connectors_testdb::postgres_dump(&url).unwrap();
+                assert!(!rows.contains(canary), "{phase}: `{canary}` in PostgreSQL");
+            }
             assert!(
                 !server.logs().contains(canary),
                 "{phase}: `{canary}` in the server log"
@@ -114,14 +119,20 @@ fn canaries_never_reach_disk_or_logs() {
         !logs.contains(&server.service_token()),
         "the service token was logged"
     );
-    let wal_or_db: Vec<_> = std::fs::read_dir(server.data_dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(
-        wal_or_db.iter().any(|n| n == "connectors.db"),
-        "{wal_or_db:?}"
-    );
+    // The database searched above does hold the (sealed) credentials.
+    if let Some(url) = server.database_url() {
+        let rows = connectors_testdb::postgres_dump(&url).unwrap();
+        assert!(rows.contains("acme_crm"), "{rows}");
+    } else {
+        let wal_or_db: Vec<_> = std::fs::read_dir(server.data_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            wal_or_db.iter().any(|n| n == "connectors.db"),
+            "{wal_or_db:?}"
+        );
+    }
 }
 
 #[test]

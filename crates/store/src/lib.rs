@@ -1,8 +1,9 @@
 //! Storage of workspaces, builders, apps, connectors, credentials and OAuth
 //! attempts, behind the [`Store`] trait.
 //!
-//! [`SqliteStore`] is the embedded default. Another backend (PostgreSQL)
-//! implements the same trait, so nothing above this crate names a backend.
+//! [`SqliteStore`] is the embedded default; [`PostgresStore`] lets several
+//! server replicas share one database. [`open`] picks one from a database
+//! URL, so nothing above this crate names a backend.
 //! Rows carry secrets only as sealed text (see `connectors-vault`) and API
 //! keys and service tokens only as hashes; this crate never sees a plaintext
 //! secret and never decrypts.
@@ -11,13 +12,17 @@
 //! This crate knows nothing of HTTP, providers or encryption keys.
 #![deny(missing_docs)]
 
+mod postgres;
 mod rows;
 mod sqlite;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use postgres::PostgresStore;
 pub use rows::*;
 pub use sqlite::SqliteStore;
 
@@ -36,6 +41,29 @@ pub enum StoreError {
     /// A stored value could not be decoded (a bug or a hand-edited database).
     #[error("corrupt stored value in {0}")]
     Corrupt(&'static str),
+    /// The database URL is wrong or names a database that cannot be reached;
+    /// the text names it without its password and says what to check.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+/// Opens the database named by `url` and applies its migrations:
+/// `sqlite://<path>` (the file and its directory are created), another
+/// `sqlite:` URL (e.g. `sqlite::memory:`), or `postgres://` / `postgresql://`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(Arc::new(SqliteStore::open(&PathBuf::from(path)).await?));
+    }
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(SqliteStore::open_url(url).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::open(url).await?));
+    }
+    let scheme = url.split_once(':').map_or(url, |(s, _)| s);
+    Err(StoreError::Unreachable(format!(
+        "database_url with scheme `{scheme}` is not understood; use sqlite://<path> or postgres://USER@HOST[:PORT]/DATABASE"
+    )))
 }
 
 /// Result of storage operations.
@@ -134,6 +162,16 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         lease_secs: i64,
     ) -> Result<bool>;
+    /// Records that `owner`, holding the lease, is about to send the refresh
+    /// token to the provider (cleared when the answer is stored or the call
+    /// fails). Whether `owner` still holds the lease.
+    async fn mark_refresh_in_flight(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+        now: i64,
+    ) -> Result<bool>;
     /// Releases the lease, only if `owner` still holds it.
     async fn release_refresh_lease(
         &self,
@@ -144,7 +182,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores refreshed credentials if `owner` holds the lease and the row is
     /// still at `expected_version`; releases the lease. Whether it was stored.
     async fn store_refreshed(&self, refreshed: &RefreshedCredentials) -> Result<bool>;
-    /// Records a failed refresh (releases the lease if `owner` holds it).
+    /// Records a failed refresh (releases the lease and clears the in-flight
+    /// mark if `owner` holds it).
     async fn record_refresh_failure(
         &self,
         app_id: &str,

@@ -135,6 +135,10 @@ pub struct CredentialsRow {
     pub version: i64,
     /// Unix seconds.
     pub updated_at: i64,
+    /// Set while a lease holder's provider call is in flight (Unix seconds).
+    /// Found set by a new lease holder, it means the previous one died after
+    /// sending the refresh token, so the provider may have rotated it.
+    pub refresh_in_flight_since: Option<i64>,
 }
 
 impl std::fmt::Debug for CredentialsRow {
@@ -144,6 +148,7 @@ impl std::fmt::Debug for CredentialsRow {
             .field("integration_type", &self.integration_type)
             .field("expires_at_ms", &self.expires_at_ms)
             .field("version", &self.version)
+            .field("refresh_in_flight_since", &self.refresh_in_flight_since)
             .finish_non_exhaustive()
     }
 }

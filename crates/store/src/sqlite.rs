@@ -152,6 +152,7 @@ fn credentials_from_row(row: &SqliteRow) -> Result<CredentialsRow> {
         expires_at_ms: row.try_get("expires_at_ms")?,
         version: row.try_get("version")?,
         updated_at: row.try_get("updated_at")?,
+        refresh_in_flight_since: row.try_get("refresh_in_flight_since")?,
     })
 }
 
@@ -557,6 +558,27 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
+    async fn mark_refresh_in_flight(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE credentials SET refresh_in_flight_since = ?1, refresh_in_flight_owner = ?2 \
+             WHERE app_id = ?3 AND integration_type = ?4 AND lease_owner = ?2 AND lease_expires_at > ?1",
+        )
+        .bind(now)
+        .bind(owner)
+        .bind(app_id)
+        .bind(integration_type)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     async fn release_refresh_lease(
         &self,
         app_id: &str,
@@ -580,7 +602,8 @@ impl Store for SqliteStore {
             "UPDATE credentials SET access_token = ?, refresh_token = COALESCE(?, refresh_token), \
              token_response = COALESCE(?, token_response), expires_at_ms = ?, version = version + 1, \
              lease_owner = NULL, lease_expires_at = NULL, last_refresh_at = ?, last_refresh_error = NULL, \
-             refresh_failures = 0, next_refresh_at = NULL, updated_at = ? \
+             refresh_failures = 0, next_refresh_at = NULL, refresh_in_flight_since = NULL, \
+             refresh_in_flight_owner = NULL, updated_at = ? \
              WHERE app_id = ? AND integration_type = ? AND version = ? AND lease_owner = ?",
         )
         .bind(&r.access_token)
@@ -609,16 +632,17 @@ impl Store for SqliteStore {
         now: i64,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE credentials SET last_refresh_error = ?, refresh_failures = refresh_failures + 1, \
-             next_refresh_at = ?, updated_at = ?, \
-             lease_owner = CASE WHEN lease_owner = ? THEN NULL ELSE lease_owner END, \
-             lease_expires_at = CASE WHEN lease_owner = ? THEN NULL ELSE lease_expires_at END \
-             WHERE app_id = ? AND integration_type = ?",
+            "UPDATE credentials SET last_refresh_error = ?1, refresh_failures = refresh_failures + 1, \
+             next_refresh_at = ?2, updated_at = ?3, \
+             lease_owner = CASE WHEN lease_owner = ?4 THEN NULL ELSE lease_owner END, \
+             lease_expires_at = CASE WHEN lease_owner = ?4 THEN NULL ELSE lease_expires_at END, \
+             refresh_in_flight_since = CASE WHEN lease_owner = ?4 THEN NULL ELSE refresh_in_flight_since END, \
+             refresh_in_flight_owner = CASE WHEN lease_owner = ?4 THEN NULL ELSE refresh_in_flight_owner END \
+             WHERE app_id = ?5 AND integration_type = ?6",
         )
         .bind(reason)
         .bind(retry_at)
         .bind(now)
-        .bind(owner)
         .bind(owner)
         .bind(app_id)
         .bind(integration_type)
@@ -680,7 +704,9 @@ impl Store for SqliteStore {
              ON CONFLICT (app_id, integration_type) DO UPDATE SET access_token = excluded.access_token, \
              refresh_token = excluded.refresh_token, token_response = excluded.token_response, \
              expires_at_ms = excluded.expires_at_ms, version = credentials.version + 1, \
-             lease_owner = NULL, lease_expires_at = NULL, last_refresh_error = NULL, updated_at = excluded.updated_at",
+             lease_owner = NULL, lease_expires_at = NULL, last_refresh_error = NULL, refresh_failures = 0, \
+             next_refresh_at = NULL, refresh_in_flight_since = NULL, refresh_in_flight_owner = NULL, \
+             updated_at = excluded.updated_at",
         )
         .bind(&c.app_id)
         .bind(&c.integration_type)

@@ -1,5 +1,10 @@
-//! Test harness: an in-process server over a temporary SQLite database, and
-//! the real `connectors-server` binary started as the README says.
+//! Test harness: an in-process server over a throwaway database, and the
+//! real `connectors-server` binary started as the README says.
+//!
+//! The database is SQLite unless `CONNECTORS_TEST_BACKEND=postgres`: then
+//! every in-process server and every server directory gets its own fresh
+//! PostgreSQL database (`connectors-testdb`), dropped with it. `scripts/test`
+//! runs this crate's tests once per backend.
 #![allow(dead_code)]
 
 pub mod oidc;
@@ -16,7 +21,7 @@ use axum::Router;
 use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
 use connectors_engine::{Bootstrap, BootstrapRequest, Engine, EngineConfig};
 use connectors_server::{app, AppState};
-use connectors_store::SqliteStore;
+use connectors_testdb::{Backend, TestDatabase};
 use connectors_vault::KeyRing;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -44,14 +49,12 @@ pub struct InProcess {
     pub router: Router,
     pub engine: Engine,
     pub boot: Bootstrap,
-    pub dir: tempfile::TempDir,
+    pub db: TestDatabase,
 }
 
 pub async fn in_process() -> InProcess {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("db.sqlite"))
-        .await
-        .unwrap();
+    let db = TestDatabase::new();
+    let store = connectors_store::open(db.url()).await.unwrap();
     #[derive(serde::Deserialize)]
     struct File {
         providers: BTreeMap<String, ProviderConfig>,
@@ -65,7 +68,7 @@ pub async fn in_process() -> InProcess {
     let catalog = Catalog::load(BUILTIN_CATALOG, &operator).unwrap();
     let keys = KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()]).unwrap();
     let engine = Engine::new(
-        Arc::new(store),
+        store,
         Arc::new(catalog),
         Arc::new(keys),
         EngineConfig {
@@ -92,7 +95,7 @@ pub async fn in_process() -> InProcess {
         router,
         engine,
         boot,
-        dir,
+        db,
     }
 }
 
@@ -173,6 +176,17 @@ impl ServerProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The PostgreSQL database this server's directory owns, if any.
+    pub fn database_url(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join(DB_URL_FILE)).ok()
+    }
+
+    /// Stops with SIGKILL, as a crash would (no graceful shutdown).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops with SIGTERM and waits (graceful shutdown).
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -197,7 +211,34 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The directory owns its database (a test that restarts moves the
+        // directory to the new process first).
+        if let Some(url) = self.database_url() {
+            if let Some((_, name)) = url.rsplit_once('/') {
+                let _ = connectors_testdb::drop_postgres_database(name);
+            }
+        }
     }
+}
+
+/// In a server directory: the URL of the PostgreSQL database it owns.
+const DB_URL_FILE: &str = "database_url.txt";
+
+/// The database URL for a server in `dir`: the one recorded there (a
+/// restart), else on the PostgreSQL backend a fresh database, recorded;
+/// `None` keeps the embedded SQLite default in the data directory.
+fn database_for(dir: &Path) -> Option<String> {
+    let file = dir.join(DB_URL_FILE);
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return Some(url);
+    }
+    if Backend::from_env() != Backend::Postgres {
+        return None;
+    }
+    let (_, url) = connectors_testdb::create_postgres_database("connectors_test")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, &url).unwrap();
+    Some(url)
 }
 
 pub fn server_bin() -> &'static str {
@@ -211,7 +252,14 @@ pub fn admin_command(
     stdin: Option<&str>,
 ) -> std::process::Output {
     use std::io::Write;
-    let mut child = Command::new(server_bin())
+    let mut command = Command::new(server_bin());
+    if let Some(url) = data_dir
+        .parent()
+        .and_then(|d| std::fs::read_to_string(d.join(DB_URL_FILE)).ok())
+    {
+        command.env("CONNECTORS_DATABASE_URL", url);
+    }
+    let mut child = command
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
@@ -252,12 +300,47 @@ pub fn restart(dir: tempfile::TempDir, boot: serde_json::Value) -> ServerProcess
     launch(dir, &[], None, Some(boot))
 }
 
+/// Another replica of a bootstrapped server: a new directory and port, the
+/// same `config_toml`; `extra_env` must carry the shared
+/// `CONNECTORS_DATABASE_URL` (and the encryption keys, in the config or the
+/// environment). Its `url` is its own address; `boot` is the first's.
+pub fn start_replica(
+    port: u16,
+    config_toml: &str,
+    extra_env: &[(&str, &str)],
+    boot: serde_json::Value,
+) -> ServerProcess {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), config_toml).unwrap();
+    launch(
+        dir,
+        extra_env,
+        Some(format!("127.0.0.1:{port}")),
+        Some(boot),
+    )
+}
+
+/// Like [`start_server_on`] with extra environment variables.
+pub fn start_server_on_with(
+    port: u16,
+    config_toml: &str,
+    extra_env: &[(&str, &str)],
+) -> ServerProcess {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), config_toml).unwrap();
+    launch(dir, extra_env, Some(format!("127.0.0.1:{port}")), None)
+}
+
 fn launch(
     dir: tempfile::TempDir,
     extra_env: &[(&str, &str)],
     bind: Option<String>,
     known: Option<serde_json::Value>,
 ) -> ServerProcess {
+    let own_url = bind
+        .as_ref()
+        .filter(|b| !b.ends_with(":0"))
+        .map(|b| format!("http://{b}"));
     let bind = bind
         .or_else(|| {
             known.as_ref().map(|b| {
@@ -299,6 +382,14 @@ fn launch(
         .env("RUST_LOG", "debug")
         .stdout(Stdio::from(stdout_file))
         .stderr(Stdio::from(log_file));
+    if !extra_env
+        .iter()
+        .any(|(k, _)| *k == "CONNECTORS_DATABASE_URL")
+    {
+        if let Some(url) = database_for(dir.path()) {
+            command.env("CONNECTORS_DATABASE_URL", url);
+        }
+    }
     for (k, v) in extra_env {
         command.env(k, v);
     }
@@ -321,7 +412,7 @@ fn launch(
             std::thread::sleep(Duration::from_millis(50));
         }
     };
-    let url = boot["api_url"].as_str().unwrap().to_string();
+    let url = own_url.unwrap_or_else(|| boot["api_url"].as_str().unwrap().to_string());
     let mut server = ServerProcess {
         child,
         dir,

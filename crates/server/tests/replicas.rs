@@ -1,0 +1,497 @@
+//! Scale-out: three `connectors-server` processes on one PostgreSQL database
+//! (always PostgreSQL, whatever `CONNECTORS_TEST_BACKEND` says), with the
+//! same config and encryption keys, as `docs/deployment.md` describes.
+//! A real OAuth server (`oidc-provider`) counts the refreshes; replicas are
+//! killed with SIGKILL in the middle of a refresh through the debug-build
+//! hook `CONNECTORS_TEST_PAUSE_REFRESH`.
+//!
+//! Every test here is named `replicas_*`: `scripts/test` skips them in its
+//! second (PostgreSQL) pass, since they use PostgreSQL in both.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::oidc::{consent, OidcServer};
+use common::{free_port, http_request, start_replica, start_server_on_with, ServerProcess};
+use connectors_testdb::{Backend, TestDatabase};
+use connectors_vault::KeyRing;
+use serde_json::{json, Value};
+
+const TYPE: &str = "oidc_custom";
+
+/// The OAuth server, the replicas and their database (dropped last).
+struct Cluster {
+    oidc: OidcServer,
+    servers: Vec<ServerProcess>,
+    _db: TestDatabase,
+}
+
+/// `n` replicas on one fresh PostgreSQL database. They share one config
+/// (public URL: the first replica, standing for the load balancer; the same
+/// encryption key) and `env[i]` is added to replica `i`'s environment.
+fn cluster(n: usize, access_ttl: u64, extra_oauth: &str, env: &[&[(&str, &str)]]) -> Cluster {
+    let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let public = format!("http://127.0.0.1:{}", ports[0]);
+    let oidc = OidcServer::start(json!({
+        "port": 0,
+        "clients": [{"client_id": "custom-client", "client_secret": "custom-secret",
+            "redirect_uris": [format!("{public}/oauth/callback")],
+            "token_endpoint_auth_method": "client_secret_basic"}],
+        "scopes": ["openid", "offline_access", "contacts.read"],
+        "accessTokenTtl": access_ttl,
+        "rotateRefreshToken": true,
+        "pkceRequired": true,
+    }));
+    let background = if extra_oauth.contains("background_refresh") {
+        ""
+    } else {
+        "background_refresh = false"
+    };
+    let key = KeyRing::generate_spec("k1");
+    let config = format!(
+        r#"
+public_url = "{public}"
+
+[encryption]
+keys = ["{key}"]
+
+[oauth]
+{background}
+provider_timeout_secs = 2
+refresh_attempts = 2
+{extra_oauth}
+
+[providers.{TYPE}]
+display_name = "OIDC test provider"
+authorization_url = "{auth}"
+token_url = "{token}"
+revocation_url = "{revoke}"
+client_id = "custom-client"
+client_secret = "custom-secret"
+client_auth = "client_secret_basic"
+required_scopes = ["openid", "offline_access"]
+"#,
+        key = key.expose(),
+        auth = oidc.endpoint("authorization_endpoint"),
+        token = oidc.endpoint("token_endpoint"),
+        revoke = oidc.endpoint("revocation_endpoint"),
+    );
+    let db = TestDatabase::of(Backend::Postgres);
+    let env_of = |i: usize| {
+        let mut e = vec![("CONNECTORS_DATABASE_URL", db.url())];
+        e.extend_from_slice(env.get(i).copied().unwrap_or_default());
+        e
+    };
+    let first = start_server_on_with(ports[0], &config, &env_of(0));
+    let boot = first.boot.clone();
+    let mut servers = vec![first];
+    for (i, port) in ports.iter().enumerate().skip(1) {
+        servers.push(start_replica(*port, &config, &env_of(i), boot.clone()));
+    }
+    Cluster {
+        oidc,
+        servers,
+        _db: db,
+    }
+}
+
+fn put_connector(server: &ServerProcess) -> Value {
+    let key = server.api_key();
+    let (status, body) = http_request(
+        "PUT",
+        &format!(
+            "{}/api/apps/{}/external-auth/integrations/{TYPE}",
+            server.url,
+            server.app_id()
+        ),
+        &[("api_key", &key)],
+        Some(r#"{"scopes": ["contacts.read"]}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn builder_get(server: &ServerProcess, path: &str) -> Value {
+    let key = server.api_key();
+    let (_, body) = http_request(
+        "GET",
+        &format!("{}/api/apps/{}/{path}", server.url, server.app_id()),
+        &[("api_key", &key)],
+        None,
+    )
+    .unwrap();
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+fn status_on(server: &ServerProcess) -> Option<String> {
+    builder_get(server, "external-auth/list")["integrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["integration_type"] == TYPE)
+        .map(|i| i["status"].as_str().unwrap().to_string())
+}
+
+fn token(server: &ServerProcess) -> (u16, Value) {
+    let bearer = format!("Bearer {}", server.service_token());
+    let (status, body) = http_request(
+        "GET",
+        &format!(
+            "{}/api/apps/{}/external-auth/tokens/{TYPE}",
+            server.url,
+            server.app_id()
+        ),
+        &[("authorization", &bearer)],
+        None,
+    )
+    .unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// Consents through the first replica's consent link in headless Chromium.
+fn authorize(c: &Cluster) -> String {
+    let answer = put_connector(&c.servers[0]);
+    let page =
+        consent(json!({"url": answer["redirect_url"], "login": "alice", "timeoutMs": 30000}));
+    assert_eq!(page["heading"], "Authorization complete", "{page}");
+    let (status, body) = token(&c.servers[0]);
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+fn counter(stats: &Value, group: &str, name: &str) -> u64 {
+    stats[group][name].as_u64().unwrap_or(0)
+}
+
+/// `n` concurrent token requests spread round-robin over `servers`.
+async fn spread_tokens(
+    client: &reqwest::Client,
+    servers: &[&ServerProcess],
+    n: usize,
+) -> Vec<(u16, String)> {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let server = servers[i % servers.len()];
+        let url = format!(
+            "{}/api/apps/{}/external-auth/tokens/{TYPE}",
+            server.url,
+            server.app_id()
+        );
+        let bearer = format!("Bearer {}", server.service_token());
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .get(&url)
+                .header("authorization", &bearer)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            let token = body["access_token"].as_str().unwrap_or_default();
+            (status, token.to_string())
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn replicas_refresh_exactly_once_across_three_servers() {
+    let c = cluster(3, 4, "", &[]);
+    authorize(&c);
+    let servers: Vec<&ServerProcess> = c.servers.iter().collect();
+    let runtime = runtime();
+    // Keep-alive connections to every replica, opened while the token is fresh.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1000)
+        .build()
+        .unwrap();
+    let warm = runtime.block_on(spread_tokens(&client, &servers, 1000));
+    assert!(warm.iter().all(|(status, _)| *status == 200));
+    let mut previous = token(&c.servers[0]).1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.oidc.control("POST", "reset", None);
+    for round in 1..=50u64 {
+        // As in oauth_e2e: a 4 s token is due 3 s after it was issued.
+        std::thread::sleep(Duration::from_millis(3200));
+        let started = Instant::now();
+        let answers = runtime.block_on(spread_tokens(&client, &servers, 1000));
+        eprintln!(
+            "round {round}: 1000 requests over 3 replicas in {:?}",
+            started.elapsed()
+        );
+        let stats = c.oidc.stats();
+        assert_eq!(
+            counter(&stats, "token_requests", "refresh_token"),
+            round,
+            "round {round}: {stats}"
+        );
+        assert_eq!(
+            counter(&stats, "refresh_errors", "invalid_grant"),
+            0,
+            "{stats}"
+        );
+        assert!(
+            answers.iter().all(|(status, _)| *status == 200),
+            "round {round}: not all 200"
+        );
+        let tokens: BTreeSet<&str> = answers.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            tokens.len(),
+            1,
+            "round {round}: replicas served different tokens"
+        );
+        let new = tokens.into_iter().next().unwrap().to_string();
+        assert_ne!(new, previous, "round {round}: the token was not refreshed");
+        previous = new;
+    }
+    let info = c
+        .oidc
+        .introspect("custom-client", "custom-secret", true, &previous);
+    assert_eq!(info["active"], true, "{info}");
+}
+
+#[test]
+fn replicas_background_refresh_runs_everywhere_without_doing_it_twice() {
+    let c = cluster(
+        3,
+        4,
+        "background_refresh = true\nbackground_interval_secs = 1\nbackground_window_secs = 2",
+        &[],
+    );
+    let first = authorize(&c);
+    c.oidc.control("POST", "reset", None);
+    // Nobody asks for tokens: the three background tasks keep the token
+    // fresh, each lifetime refreshed once (due 2 s after issue) by whichever
+    // replica takes the lease; a second refresh of the same token would
+    // redeem a rotated refresh token (invalid_grant).
+    std::thread::sleep(Duration::from_secs(9));
+    let stats = c.oidc.stats();
+    let refreshes = counter(&stats, "token_requests", "refresh_token");
+    assert!(
+        (2..=5).contains(&refreshes),
+        "{refreshes} refreshes in 9 s of 4 s tokens refreshed 2 s early: {stats}"
+    );
+    assert_eq!(
+        counter(&stats, "refresh_errors", "invalid_grant"),
+        0,
+        "{stats}"
+    );
+    for server in &c.servers {
+        let (status, body) = token(server);
+        assert_eq!(status, 200, "{body}");
+        assert_ne!(body["access_token"], first.as_str());
+    }
+    assert_eq!(
+        counter(&c.oidc.stats(), "token_requests", "refresh_token"),
+        refreshes,
+        "reading a fresh token refreshes nothing"
+    );
+}
+
+/// Sends a token request to `server` in the background and waits until its
+/// log shows the refresh paused at the hook's point.
+fn pause_a_refresh_on(server: &ServerProcess) {
+    let bearer = format!("Bearer {}", server.service_token());
+    let url = format!(
+        "{}/api/apps/{}/external-auth/tokens/{TYPE}",
+        server.url,
+        server.app_id()
+    );
+    std::thread::spawn(move || {
+        // Never answered: the process is killed while it holds the lease.
+        let _ = http_request("GET", &url, &[("authorization", &bearer)], None);
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server.logs().contains("CONNECTORS_TEST_PAUSE_REFRESH") {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh did not pause: {}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Three replicas with 4 s tokens and 3 s leases; the third pauses its
+/// refreshes at `point`. Returns the cluster with the connector authorized,
+/// the counters reset and the token due for refresh.
+fn cluster_with_a_replica_pausing_at(point: &str) -> (Cluster, String) {
+    let pause = [("CONNECTORS_TEST_PAUSE_REFRESH", point)];
+    let c = cluster(3, 4, "lease_secs = 3", &[&[], &[], &pause]);
+    let first = authorize(&c);
+    c.oidc.control("POST", "reset", None);
+    std::thread::sleep(Duration::from_millis(3200));
+    (c, first)
+}
+
+#[test]
+fn replicas_take_over_a_lease_whose_holder_died_before_calling_the_provider() {
+    let (mut c, first) = cluster_with_a_replica_pausing_at("before_provider");
+    pause_a_refresh_on(&c.servers[2]);
+    c.servers[2].kill();
+    assert_eq!(
+        counter(&c.oidc.stats(), "token_requests", "refresh_token"),
+        0,
+        "the dead replica never reached the provider"
+    );
+    // The others wait for the dead holder's lease to expire, then one of
+    // them refreshes, once, and all serve its token.
+    let survivors: Vec<&ServerProcess> = c.servers[..2].iter().collect();
+    let started = Instant::now();
+    let answers = runtime().block_on(spread_tokens(&reqwest::Client::new(), &survivors, 100));
+    eprintln!("served after the takeover in {:?}", started.elapsed());
+    assert!(
+        answers.iter().all(|(status, _)| *status == 200),
+        "{answers:?}"
+    );
+    let tokens: BTreeSet<&str> = answers.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    let fresh = tokens.into_iter().next().unwrap().to_string();
+    assert_ne!(fresh, first);
+    let stats = c.oidc.stats();
+    assert_eq!(
+        counter(&stats, "token_requests", "refresh_token"),
+        1,
+        "{stats}"
+    );
+    assert_eq!(
+        counter(&stats, "refresh_errors", "invalid_grant"),
+        0,
+        "{stats}"
+    );
+    assert_eq!(
+        c.oidc
+            .introspect("custom-client", "custom-secret", true, &fresh)["active"],
+        true
+    );
+    // The credential row is whole: the next expiry refreshes normally.
+    std::thread::sleep(Duration::from_millis(3200));
+    let (status, body) = token(&c.servers[1]);
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(body["access_token"], fresh.as_str());
+    let stats = c.oidc.stats();
+    assert_eq!(
+        counter(&stats, "token_requests", "refresh_token"),
+        2,
+        "{stats}"
+    );
+    assert_eq!(
+        counter(&stats, "refresh_errors", "invalid_grant"),
+        0,
+        "{stats}"
+    );
+    assert_eq!(status_on(&c.servers[0]).as_deref(), Some("active"));
+}
+
+#[test]
+fn replicas_mark_expired_when_the_holder_died_after_the_provider_rotated() {
+    let (mut c, _first) = cluster_with_a_replica_pausing_at("after_provider");
+    pause_a_refresh_on(&c.servers[2]);
+    assert_eq!(
+        counter(&c.oidc.stats(), "token_requests", "refresh_token"),
+        1,
+        "the provider answered (and rotated) before the replica stopped"
+    );
+    c.servers[2].kill();
+    // The answer is lost with the process: whoever takes the lease over
+    // finds the in-flight mark, is refused the old refresh token, and says
+    // why instead of leaving the connector silently broken.
+    let (status, body) = token(&c.servers[0]);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "REAUTHORIZATION_REQUIRED", "{body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("stopped in the middle of refreshing") && detail.contains("invalid_grant"),
+        "{detail}"
+    );
+    assert_eq!(status_on(&c.servers[1]).as_deref(), Some("expired"));
+    let (status, body) = token(&c.servers[1]);
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("stopped in the middle of refreshing"));
+    assert_eq!(
+        counter(&c.oidc.stats(), "token_requests", "refresh_token"),
+        2,
+        "one refused attempt, then no more"
+    );
+    // Consent again (through any replica) heals it.
+    authorize(&c);
+    assert_eq!(status_on(&c.servers[1]).as_deref(), Some("active"));
+    assert_eq!(token(&c.servers[1]).0, 200);
+}
+
+#[test]
+fn replicas_consent_started_on_one_completes_on_another() {
+    let c = cluster(3, 3600, "", &[]);
+    let answer = put_connector(&c.servers[0]);
+    let id = answer["connection_id"].as_str().unwrap().to_string();
+    let page =
+        consent(json!({"url": answer["redirect_url"], "login": "alice", "stopAtCallback": true}));
+    let callback = page["callbackUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{page}"))
+        .to_string();
+    let cookie = page["cookies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={}",
+                c["name"].as_str().unwrap(),
+                c["value"].as_str().unwrap()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    // The browser was sent to the first replica; the load balancer hands the
+    // callback to the second.
+    let (_, path) = callback
+        .strip_prefix("http://")
+        .unwrap()
+        .split_once('/')
+        .unwrap();
+    let on_second = format!("{}/{path}", c.servers[1].url);
+    let (status, page) = http_request("GET", &on_second, &[("cookie", &cookie)], None).unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Authorization complete"), "{page}");
+    // The third sees it done and serves the token.
+    let status = builder_get(
+        &c.servers[2],
+        &format!("external-auth/status?integration_type={TYPE}&connection_id={id}"),
+    );
+    assert_eq!(status["status"], "ACTIVE", "{status}");
+    let (code, body) = token(&c.servers[2]);
+    assert_eq!(code, 200, "{body}");
+    let info = c.oidc.introspect(
+        "custom-client",
+        "custom-secret",
+        true,
+        body["access_token"].as_str().unwrap(),
+    );
+    assert_eq!(info["active"], true, "{info}");
+    // Replaying the callback on the third replica fails: the state was used.
+    let on_third = format!("{}/{path}", c.servers[2].url);
+    let (status, page) = http_request("GET", &on_third, &[("cookie", &cookie)], None).unwrap();
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("already used"), "{page}");
+}

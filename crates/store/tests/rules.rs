@@ -1,0 +1,488 @@
+//! The store's rules, on the backend `CONNECTORS_TEST_BACKEND` names
+//! (`scripts/test` runs them on SQLite and on PostgreSQL): one connector per
+//! type, leases with owners, compare-and-swap refreshes, single-use states,
+//! one Stripe provisioning claim at a time.
+
+use std::sync::Arc;
+
+use connectors_store::*;
+use connectors_testdb::TestDatabase;
+use connectors_wire::{AttemptStatus, ConnectorStatus};
+
+async fn store() -> (Arc<dyn Store>, TestDatabase) {
+    let db = TestDatabase::new();
+    let store = connectors_store::open(db.url()).await.unwrap();
+    store
+        .create_workspace(&Workspace {
+            id: "w".into(),
+            name: "w".into(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    store
+        .create_app(&App {
+            id: "a".into(),
+            workspace_id: "w".into(),
+            name: "a".into(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    (store, db)
+}
+
+fn creds(access: &str, refresh: Option<&str>) -> CredentialsRow {
+    CredentialsRow {
+        app_id: "a".into(),
+        integration_type: "t".into(),
+        access_token: access.into(),
+        refresh_token: refresh.map(str::to_string),
+        token_response: None,
+        expires_at_ms: Some(1_000),
+        version: 1,
+        updated_at: 0,
+        refresh_in_flight_since: None,
+    }
+}
+
+async fn authorize(store: &dyn Store) {
+    store
+        .save_authorization(&Authorization {
+            connection_id: None,
+            builder_id: None,
+            scopes: vec![],
+            granted_scopes: vec![],
+            connection_config: None,
+            credentials: creds("sealed-a1", Some("sealed-r1")),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn one_connector_per_type_per_app() {
+    let (store, _db) = store().await;
+    store
+        .upsert_connector_scopes("a", "t", &["x".into()], 1)
+        .await
+        .unwrap();
+    store
+        .upsert_connector_scopes("a", "t", &["y".into()], 2)
+        .await
+        .unwrap();
+    let all = store.list_connectors("a").await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].scopes, ["y"]);
+    assert_eq!(all[0].status, ConnectorStatus::Disconnected);
+}
+
+#[tokio::test]
+async fn lease_is_exclusive_released_only_by_owner_and_taken_over_after_expiry() {
+    let (store, _db) = store().await;
+    authorize(&*store).await;
+    assert!(store
+        .acquire_refresh_lease("a", "t", "p1", 100, 30)
+        .await
+        .unwrap());
+    assert!(!store
+        .acquire_refresh_lease("a", "t", "p2", 101, 30)
+        .await
+        .unwrap());
+    store.release_refresh_lease("a", "t", "p2").await.unwrap(); // not the owner: no effect
+    assert!(!store
+        .acquire_refresh_lease("a", "t", "p2", 102, 30)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .acquire_refresh_lease("a", "t", "p2", 130, 30)
+            .await
+            .unwrap(),
+        "expired lease is taken over"
+    );
+    // The old owner's late result is refused: it no longer holds the lease.
+    let late = RefreshedCredentials {
+        app_id: "a".into(),
+        integration_type: "t".into(),
+        owner: "p1".into(),
+        expected_version: 1,
+        access_token: "sealed-a2".into(),
+        refresh_token: None,
+        token_response: None,
+        expires_at_ms: Some(2_000),
+        now: 131,
+    };
+    assert!(!store.store_refreshed(&late).await.unwrap());
+    let current = RefreshedCredentials {
+        owner: "p2".into(),
+        ..late.clone()
+    };
+    assert!(store.store_refreshed(&current).await.unwrap());
+    // A second store from the same starting version is refused (compare-and-swap).
+    assert!(store
+        .acquire_refresh_lease("a", "t", "p2", 132, 30)
+        .await
+        .unwrap());
+    assert!(!store.store_refreshed(&current).await.unwrap());
+}
+
+#[tokio::test]
+async fn refresh_without_new_refresh_token_keeps_the_old_one() {
+    let (store, _db) = store().await;
+    authorize(&*store).await;
+    assert!(store
+        .acquire_refresh_lease("a", "t", "p", 100, 30)
+        .await
+        .unwrap());
+    let refreshed = RefreshedCredentials {
+        app_id: "a".into(),
+        integration_type: "t".into(),
+        owner: "p".into(),
+        expected_version: 1,
+        access_token: "sealed-a2".into(),
+        refresh_token: None,
+        token_response: None,
+        expires_at_ms: Some(5_000),
+        now: 100,
+    };
+    assert!(store.store_refreshed(&refreshed).await.unwrap());
+    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    assert_eq!(row.access_token, "sealed-a2");
+    assert_eq!(row.refresh_token.as_deref(), Some("sealed-r1"));
+    assert_eq!(row.version, 2);
+    // The lease was released with the store.
+    assert!(store
+        .acquire_refresh_lease("a", "t", "other", 101, 30)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn state_is_single_use() {
+    let (store, _db) = store().await;
+    store
+        .create_attempt(&AttemptRow {
+            connection_id: "c".into(),
+            app_id: "a".into(),
+            integration_type: "t".into(),
+            scopes: vec![],
+            builder_id: None,
+            status: AttemptStatus::Pending,
+            status_reason: None,
+            state_hash: None,
+            pkce_verifier: None,
+            browser_hash: None,
+            connection_config: None,
+            created_at: 0,
+            expires_at: 1_000,
+        })
+        .await
+        .unwrap();
+    let begin = BeginConsent {
+        connection_id: "c".into(),
+        state_hash: "h".into(),
+        pkce_verifier: Some("sealed-v".into()),
+        browser_hash: "b".into(),
+        connection_config: None,
+        expires_at: 600,
+        now: 1,
+    };
+    assert!(store.begin_consent(&begin).await.unwrap());
+    assert!(store.attempt_by_state_hash("h").await.unwrap().is_some());
+    assert!(store.consume_state("c", "h").await.unwrap());
+    assert!(!store.consume_state("c", "h").await.unwrap());
+    assert!(store.attempt_by_state_hash("h").await.unwrap().is_none());
+    store.fail_attempt("c", "why", 2).await.unwrap();
+    let attempt = store.get_attempt("c").await.unwrap().unwrap();
+    assert_eq!(attempt.status, AttemptStatus::Failed);
+    assert_eq!(
+        attempt.pkce_verifier, None,
+        "a failed attempt keeps no verifier"
+    );
+    assert!(
+        !store.begin_consent(&begin).await.unwrap(),
+        "a failed attempt cannot restart"
+    );
+}
+
+#[tokio::test]
+async fn racing_replicas_get_one_lease_and_one_compare_and_swap() {
+    let (store, _db) = store().await;
+    authorize(&*store).await;
+    // Sixteen "replicas" race for the lease at the same instant: one wins.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .acquire_refresh_lease("a", "t", &format!("p{i}"), 100, 30)
+                .await
+                .unwrap()
+                .then_some(i)
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        winners.extend(t.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    // Each racer tries to store its result from version 1: only the lease
+    // owner's lands, once.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .store_refreshed(&RefreshedCredentials {
+                    app_id: "a".into(),
+                    integration_type: "t".into(),
+                    owner: format!("p{i}"),
+                    expected_version: 1,
+                    access_token: format!("sealed-a-{i}"),
+                    refresh_token: Some(format!("sealed-r-{i}")),
+                    token_response: None,
+                    expires_at_ms: Some(9_000),
+                    now: 101,
+                })
+                .await
+                .unwrap()
+                .then_some(i)
+        }));
+    }
+    let mut stored = Vec::new();
+    for t in tasks {
+        stored.extend(t.await.unwrap());
+    }
+    assert_eq!(stored, winners);
+    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    assert_eq!(row.version, 2);
+    assert_eq!(row.access_token, format!("sealed-a-{}", winners[0]));
+    assert_eq!(
+        row.refresh_token,
+        Some(format!("sealed-r-{}", winners[0])),
+        "the stored refresh token matches its access token"
+    );
+}
+
+#[tokio::test]
+async fn in_flight_mark_needs_the_lease_and_survives_its_owner() {
+    let (store, _db) = store().await;
+    authorize(&*store).await;
+    assert!(
+        !store
+            .mark_refresh_in_flight("a", "t", "p1", 100)
+            .await
+            .unwrap(),
+        "no lease, no mark"
+    );
+    assert!(store
+        .acquire_refresh_lease("a", "t", "p1", 100, 30)
+        .await
+        .unwrap());
+    assert!(store
+        .mark_refresh_in_flight("a", "t", "p1", 100)
+        .await
+        .unwrap());
+    // p1 dies: releasing is its job, so the mark and the lease stay until
+    // the lease expires and p2 takes over, finding the mark.
+    assert!(!store
+        .acquire_refresh_lease("a", "t", "p2", 110, 30)
+        .await
+        .unwrap());
+    assert!(store
+        .acquire_refresh_lease("a", "t", "p2", 130, 30)
+        .await
+        .unwrap());
+    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    assert_eq!(row.refresh_in_flight_since, Some(100));
+    assert!(
+        !store
+            .mark_refresh_in_flight("a", "t", "p1", 131)
+            .await
+            .unwrap(),
+        "the old owner lost the lease"
+    );
+    // A failure recorded by the new owner clears it; so does a stored refresh.
+    store
+        .record_refresh_failure("a", "t", "p2", "invalid_grant", i64::MAX, 131)
+        .await
+        .unwrap();
+    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    assert_eq!(row.refresh_in_flight_since, None);
+    assert!(store
+        .acquire_refresh_lease("a", "t", "p3", 132, 30)
+        .await
+        .unwrap());
+    assert!(store
+        .mark_refresh_in_flight("a", "t", "p3", 132)
+        .await
+        .unwrap());
+    assert!(store
+        .store_refreshed(&RefreshedCredentials {
+            app_id: "a".into(),
+            integration_type: "t".into(),
+            owner: "p3".into(),
+            expected_version: 1,
+            access_token: "sealed-a2".into(),
+            refresh_token: None,
+            token_response: None,
+            expires_at_ms: Some(9_000),
+            now: 133,
+        })
+        .await
+        .unwrap());
+    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    assert_eq!(row.refresh_in_flight_since, None);
+}
+
+#[tokio::test]
+async fn unreachable_or_unknown_databases_are_clear_errors_without_passwords() {
+    let cases = [
+        (
+            "postgres://app:hunter2-secret@127.0.0.1:1/connectors",
+            "127.0.0.1:1, database `connectors`",
+        ),
+        ("mysql://x@localhost/db", "scheme `mysql`"),
+    ];
+    for (url, expected) in cases {
+        let text = match connectors_store::open(url).await {
+            Ok(_) => panic!("{url} opened"),
+            Err(e) => e.to_string(),
+        };
+        assert!(text.contains(expected), "{text}");
+        assert!(text.contains("database_url"), "{text}");
+        assert!(!text.contains("hunter2"), "password in: {text}");
+    }
+}
+
+// Stripe sandboxes: one provisioning claim per app at a time, taken over
+// only after it expires; a finished sandbox is never overwritten.
+
+fn sandbox(id: &str) -> StripeSandboxRow {
+    StripeSandboxRow {
+        app_id: "a".into(),
+        sandbox_id: id.into(),
+        account_id: Some("acct_1".into()),
+        secret_key: Some("sealed-sk".into()),
+        publishable_key: Some("pk_test_1".into()),
+        status: "unclaimed".into(),
+        claim_url: Some("https://claim/1".into()),
+        claim_url_expires_at: Some(500),
+        refresh_token: "sealed-rt".into(),
+        refresh_token_hash: format!("hash-{id}"),
+        created_at: 10,
+        updated_at: 10,
+    }
+}
+
+#[tokio::test]
+async fn provisioning_is_claimed_once_and_taken_over_only_after_expiry() {
+    let (store, _db) = store().await;
+    let claim = |owner: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_stripe_provisioning("a", owner, now, 60)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claim("p1", 100).await, StripeClaim::Acquired);
+    assert_eq!(claim("p2", 120).await, StripeClaim::Busy);
+    assert!(store.get_stripe_sandbox("a").await.unwrap().is_none());
+    // p1 dies; after its claim expires p2 takes over, and p1 can no longer finish.
+    assert_eq!(claim("p2", 160).await, StripeClaim::Acquired);
+    assert!(!store
+        .finish_stripe_provisioning(&sandbox("clmsbx_1"), "p1")
+        .await
+        .unwrap());
+    assert!(store
+        .finish_stripe_provisioning(&sandbox("clmsbx_2"), "p2")
+        .await
+        .unwrap());
+    match claim("p3", 1_000).await {
+        StripeClaim::Installed(row) => assert_eq!(*row, sandbox("clmsbx_2")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store
+            .stripe_sandbox_by_refresh_hash("hash-clmsbx_2")
+            .await
+            .unwrap()
+            .unwrap()
+            .sandbox_id,
+        "clmsbx_2"
+    );
+    store
+        .update_stripe_sandbox("a", "clmsbx_2", "claimed", None, None, 20)
+        .await
+        .unwrap();
+    let row = store.get_stripe_sandbox("a").await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.claim_url), ("claimed", None));
+    // Stripe deletes sandboxes not claimed in time: a new install replaces it.
+    store
+        .update_stripe_sandbox("a", "clmsbx_2", "expired", None, None, 30)
+        .await
+        .unwrap();
+    assert_eq!(claim("p5", 1_100).await, StripeClaim::Acquired);
+    assert!(store.get_stripe_sandbox("a").await.unwrap().is_none());
+    assert!(store.delete_stripe_sandbox("a").await.unwrap());
+    assert!(!store.delete_stripe_sandbox("a").await.unwrap());
+    assert_eq!(claim("p4", 2_000).await, StripeClaim::Acquired);
+}
+
+#[tokio::test]
+async fn an_abandoned_claim_frees_the_app_at_once() {
+    let (store, _db) = store().await;
+    assert_eq!(
+        store
+            .claim_stripe_provisioning("a", "p1", 0, 60)
+            .await
+            .unwrap(),
+        StripeClaim::Acquired
+    );
+    store.abandon_stripe_provisioning("a", "p2").await.unwrap();
+    assert_eq!(
+        store
+            .claim_stripe_provisioning("a", "p2", 1, 60)
+            .await
+            .unwrap(),
+        StripeClaim::Busy
+    );
+    store.abandon_stripe_provisioning("a", "p1").await.unwrap();
+    assert_eq!(
+        store
+            .claim_stripe_provisioning("a", "p2", 2, 60)
+            .await
+            .unwrap(),
+        StripeClaim::Acquired
+    );
+}
+
+#[tokio::test]
+async fn the_secret_key_is_resealed_with_its_app_context() {
+    let (store, _db) = store().await;
+    store
+        .claim_stripe_provisioning("a", "p", 0, 60)
+        .await
+        .unwrap();
+    store
+        .finish_stripe_provisioning(&sandbox("clmsbx_1"), "p")
+        .await
+        .unwrap();
+    let changed = store
+        .reseal_all(&|context, sealed| Ok(format!("{sealed}+{context}")))
+        .await
+        .unwrap();
+    assert_eq!(changed, 2);
+    let row = store.get_stripe_sandbox("a").await.unwrap().unwrap();
+    assert_eq!(
+        row.secret_key.as_deref(),
+        Some("sealed-sk+stripe_sandboxes:a:secret_key")
+    );
+    assert_eq!(
+        row.refresh_token,
+        "sealed-rt+stripe_sandboxes:a:refresh_token"
+    );
+}
