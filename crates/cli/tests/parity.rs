@@ -32,8 +32,8 @@ use std::panic::AssertUnwindSafe;
 
 use serde_json::{json, Value};
 use support::{
-    canonical, exec, files_diff, http, list_diff, on, parallel, run_cli, runtime, Invocation,
-    Order, Reply, Route, Run, Side, API_KEY,
+    canonical, exec, files_diff, http, list_diff, on, parallel, run_cli, Invocation, Order,
+    RealServer, Reply, Route, Run, Side, API_KEY,
 };
 
 // ---------------------------------------------------------------------------
@@ -1311,78 +1311,9 @@ client_id = "slack-client"
 client_secret = "slack-secret"
 "#;
 
-struct RealServer {
-    origin: String,
-    app_id: String,
-    api_key: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for RealServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-/// `connectors-server` in process: config with custom and built-in
-/// providers, a temp SQLite db, one bootstrapped workspace/app/builder.
+/// `connectors-server` in process with [`SERVER_PROVIDERS`].
 fn start_real_server() -> RealServer {
-    use connectors_server::config::{Overrides, ServerConfig};
-    let dir = tempfile::tempdir().unwrap();
-    let config_path = dir.path().join("config.toml");
-    std::fs::write(&config_path, SERVER_PROVIDERS).unwrap();
-    let data_dir = dir.path().join("data");
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let rt = runtime();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let origin = format!("http://{addr}");
-    let config = ServerConfig::resolve(&Overrides {
-        config: Some(config_path),
-        bind: Some(addr.to_string()),
-        data_dir: Some(data_dir),
-        public_url: Some(origin.clone()),
-        database_url: None,
-    })
-    .expect("server config");
-    let (engine, boot) = rt.block_on(async {
-        let engine = connectors_server::setup::engine(&config, &origin)
-            .await
-            .expect("engine");
-        let boot = engine
-            .bootstrap(&connectors_engine::BootstrapRequest {
-                workspace_name: "parity".into(),
-                builder_email: "owner@example.com".into(),
-                app_name: "parity app".into(),
-            })
-            .await
-            .expect("bootstrap")
-            .expect("first bootstrap");
-        (engine, boot)
-    });
-    let router = connectors_server::app(
-        connectors_server::AppState { engine },
-        config.max_body_bytes,
-    );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(async move {
-        let _ = connectors_server::serve(listener, router, async {
-            let _ = rx.await;
-        })
-        .await;
-    });
-    RealServer {
-        origin,
-        app_id: boot.app_id.clone(),
-        api_key: boot.api_key.expose().to_string(),
-        shutdown: Some(tx),
-        _dir: dir,
-    }
+    support::start_real_server(|_| SERVER_PROVIDERS.to_string())
 }
 
 #[test]
