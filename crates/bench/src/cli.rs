@@ -45,7 +45,23 @@ fn repo_root() -> PathBuf {
 fn build_ours() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("building our CLI: cargo build --release -p base44-cli --bin base44");
-    let out = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    // Not the variables `cargo run` set for us (CARGO_MANIFEST_DIR, ...):
+    // build scripts track some of them, and seeing ours would make every
+    // run rebuild part of the dependency tree.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                &*key,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            command.env_remove(&*key);
+        }
+    }
+    let out = command
         .args([
             "build",
             "--release",
