@@ -1,297 +1,41 @@
-//! `connectors-bench`: drives `GET external-auth/tokens/{type}` on loopback
-//! with N concurrent keep-alive connections, once per storage backend
-//! (embedded SQLite and PostgreSQL, side by side), and prints requests/s and
-//! p50/p99 latency beside a bare hyper "hello" server measured in the same
-//! run, as ratios. A benchmark, not a test: it asserts nothing.
+//! `connectors-bench`: benchmarks, not tests (they assert nothing about speed).
 //!
-//! Run: `cargo run --release -p connectors-bench` (see README.md).
+//! - default mode (`tokens.rs`): the token endpoint under load beside a bare
+//!   hyper server, `cargo run --release -p connectors-bench`;
+//! - `cli` (`cli.rs`): `connectors pull` / `push` with our CLI and with the
+//!   npm CLI against the same server,
+//!   `cargo run --release -p connectors-bench -- cli`.
+//!
+//! See README.md, "Benchmarks".
 
-use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod cli;
+mod server;
+mod tokens;
 
-use anyhow::Context;
-use bytes::Bytes;
-use clap::Parser;
-use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
-use connectors_engine::{BootstrapRequest, Engine, EngineConfig, ImportCredentials};
-use connectors_server::{app, AppState};
-use connectors_vault::{KeyRing, Secret};
-use http_body_util::{BodyExt, Empty, Full};
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
-    about = "Benchmark the token endpoint on SQLite and PostgreSQL against a bare hyper server",
-    after_help = "Both backends by default: PostgreSQL gets a throwaway database on the server of \
-                  --postgres-url (dropped afterwards); if that server is unreachable its row says why."
+    about = "Benchmarks: the token endpoint (default) or the CLIs (`cli`)",
+    args_conflicts_with_subcommands = true
 )]
 struct Args {
-    /// Concurrent connections.
-    #[arg(long, default_value_t = 64)]
-    connections: usize,
-    /// Seconds of measurement per target (after a 1 s warm-up).
-    #[arg(long, default_value_t = 5.0)]
-    seconds: f64,
-    /// Which storage backends to measure.
-    #[arg(long, value_enum, default_value_t = Backends::Both)]
-    backend: Backends,
-    /// An existing PostgreSQL database on the server to use (only for
-    /// creating and dropping the benchmark's own database).
-    #[arg(long, env = "CONNECTORS_BENCH_POSTGRES_URL", default_value = connectors_testdb::DEFAULT_ADMIN_URL)]
-    postgres_url: String,
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    #[command(flatten)]
+    tokens: tokens::TokensArgs,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Backends {
-    Sqlite,
-    Postgres,
-    Both,
-}
-
-/// The benchmark's PostgreSQL database, dropped on drop.
-struct PgDatabase {
-    admin: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let _ = connectors_testdb::drop_postgres_database_on(&self.admin, &self.name);
-    }
-}
-
-struct Stats {
-    requests: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Stats {
-    fn rps(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-    fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[i]
-    }
-}
-
-async fn hello_server() -> anyhow::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(|_req: Request<hyper::body::Incoming>| async {
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
-                    });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Ok(addr)
-}
-
-/// Our server in process on loopback over `database_url`, with one
-/// connector holding a token.
-async fn connectors_server(database_url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
-    let store = connectors_store::open(database_url).await?;
-    let mut operator = BTreeMap::new();
-    let provider: ProviderConfig = toml_provider();
-    operator.insert("bench".to_string(), provider.finish());
-    let catalog = Catalog::load(BUILTIN_CATALOG, &operator)?;
-    let keys = KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()])?;
-    let engine = Engine::new(
-        store,
-        Arc::new(catalog),
-        Arc::new(keys),
-        EngineConfig::default(),
-    );
-    let boot = engine
-        .bootstrap(&BootstrapRequest {
-            workspace_name: "bench".into(),
-            builder_email: "bench@example.com".into(),
-            app_name: "bench".into(),
-        })
-        .await?
-        .context("fresh database")?;
-    engine
-        .import_credentials(ImportCredentials {
-            app_id: boot.app_id.clone(),
-            integration_type: "bench".into(),
-            builder_email: None,
-            access_token: Secret::new("bench-access-token"),
-            refresh_token: None,
-            expires_in: None,
-            scopes: vec![],
-            connection_config: None,
-        })
-        .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = app(AppState { engine }, 64 * 1024);
-    tokio::spawn(async move {
-        let _ = connectors_server::serve(listener, router, std::future::pending()).await;
-    });
-    let path = format!("/api/apps/{}/external-auth/tokens/bench", boot.app_id);
-    Ok((
-        addr,
-        path,
-        format!("Bearer {}", boot.service_token.expose()),
-    ))
-}
-
-fn toml_provider() -> ProviderConfig {
-    ProviderConfig {
-        display_name: Some("Bench".into()),
-        client_id: Some("bench".into()),
-        oauth: connectors_catalog::OAuthPatch {
-            authorization_url: Some("https://bench.invalid/authorize".into()),
-            token_url: Some("https://bench.invalid/token".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
-async fn drive(
-    addr: SocketAddr,
-    path: &str,
-    auth: Option<&str>,
-    connections: usize,
-    seconds: f64,
-) -> anyhow::Result<Stats> {
-    let mut tasks = Vec::new();
-    let warmup = Duration::from_secs(1);
-    let start = Instant::now();
-    let measure_from = start + warmup;
-    let end = measure_from + Duration::from_secs_f64(seconds);
-    for _ in 0..connections {
-        let path = path.to_string();
-        let auth = auth.map(str::to_string);
-        tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(conn);
-            let mut latencies = Vec::new();
-            loop {
-                let now = Instant::now();
-                if now >= end {
-                    break;
-                }
-                let mut request = Request::get(&path).header("host", "127.0.0.1");
-                if let Some(a) = &auth {
-                    request = request.header("authorization", a);
-                }
-                let request = request.body(Empty::<Bytes>::new())?;
-                sender.ready().await?;
-                let response = sender.send_request(request).await?;
-                anyhow::ensure!(
-                    response.status().is_success(),
-                    "status {}",
-                    response.status()
-                );
-                response.into_body().collect().await?;
-                if now >= measure_from {
-                    latencies.push(now.elapsed());
-                }
-            }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await??);
-    }
-    latencies.sort();
-    Ok(Stats {
-        requests: latencies.len(),
-        elapsed: Duration::from_secs_f64(seconds),
-        latencies,
-    })
-}
-
-fn row(name: &str, s: &Stats) {
-    println!(
-        "{name:<34} {:>12.0} {:>10.3} {:>10.3}",
-        s.rps(),
-        s.percentile(0.50).as_secs_f64() * 1e3,
-        s.percentile(0.99).as_secs_f64() * 1e3
-    );
+#[derive(Subcommand)]
+enum Mode {
+    /// Time `connectors pull` and `connectors push` with our CLI and the npm CLI.
+    Cli(cli::CliArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let dir = tempfile::tempdir()?;
-        let hello = hello_server().await?;
-        println!(
-            "{} connections, {:.1} s per target after 1 s warm-up, loopback, same process",
-            args.connections, args.seconds
-        );
-        println!(
-            "{:<34} {:>12} {:>10} {:>10}",
-            "target", "req/s", "p50 ms", "p99 ms"
-        );
-        let base = drive(hello, "/", None, args.connections, args.seconds).await?;
-        row("bare hyper hello (baseline)", &base);
-        let mut ratios = Vec::new();
-        if args.backend != Backends::Postgres {
-            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-            let (ours, path, auth) = connectors_server(&url).await?;
-            let tokens = drive(ours, &path, Some(&auth), args.connections, args.seconds).await?;
-            row("tokens/{type}, SQLite", &tokens);
-            ratios.push(("SQLite", tokens));
-        }
-        if args.backend != Backends::Sqlite {
-            let created = connectors_testdb::create_postgres_database_on(
-                &args.postgres_url,
-                "connectors_bench",
-            );
-            match created {
-                Ok((name, url)) => {
-                    let _db = PgDatabase {
-                        admin: args.postgres_url.clone(),
-                        name,
-                    };
-                    let (ours, path, auth) = connectors_server(&url).await?;
-                    let tokens =
-                        drive(ours, &path, Some(&auth), args.connections, args.seconds).await?;
-                    row("tokens/{type}, PostgreSQL", &tokens);
-                    ratios.push(("PostgreSQL", tokens));
-                }
-                Err(e) if args.backend == Backends::Both => {
-                    println!("{:<34} skipped: {e}", "tokens/{type}, PostgreSQL");
-                }
-                Err(e) => anyhow::bail!(e),
-            }
-        }
-        for (name, tokens) in &ratios {
-            println!(
-                "ratio {name} / baseline: throughput {:.3}, p50 latency {:.2}x, p99 latency {:.2}x",
-                tokens.rps() / base.rps(),
-                tokens.percentile(0.5).as_secs_f64() / base.percentile(0.5).as_secs_f64(),
-                tokens.percentile(0.99).as_secs_f64() / base.percentile(0.99).as_secs_f64()
-            );
-        }
-        anyhow::Ok(())
-    })
+    match args.mode {
+        Some(Mode::Cli(cli)) => cli::run(cli),
+        None => tokens::run(args.tokens),
+    }
 }

@@ -146,7 +146,7 @@ pub fn confirm(question: &str) -> Option<bool> {
 }
 
 /// Opens `url` in a browser: `$BROWSER <url>` when set, else the platform
-/// opener. Does not wait for it.
+/// opener. Does not wait for it, and it outlives us.
 pub fn open_browser(url: &str) -> std::io::Result<()> {
     let mut command = match std::env::var("BROWSER") {
         Ok(b) if !b.trim().is_empty() => {
@@ -169,12 +169,17 @@ pub fn open_browser(url: &str) -> std::io::Result<()> {
         }
         _ => Command::new("xdg-open"),
     };
-    let mut child = command
+    command
         .arg(url)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+        .stderr(Stdio::null());
+    // Its own process group, as the npm CLI's `open` detaches: the terminal's
+    // hangup when we exit (and a Ctrl-C at a prompt) must not reach a
+    // browser that is still finishing the consent.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn()?;
     // Reap it whenever it exits, without holding up the poll.
     std::thread::spawn(move || {
         let _ = child.wait();

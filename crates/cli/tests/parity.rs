@@ -32,8 +32,8 @@ use std::panic::AssertUnwindSafe;
 
 use serde_json::{json, Value};
 use support::{
-    canonical, exec, files_diff, http, list_diff, on, parallel, run_cli, Invocation, Order, Reply,
-    Route, Run, Side, API_KEY,
+    canonical, exec, files_diff, http, list_diff, on, parallel, run_cli, Invocation, Order,
+    RealServer, Reply, Route, Run, Side, API_KEY,
 };
 
 // ---------------------------------------------------------------------------
@@ -1311,9 +1311,14 @@ client_id = "slack-client"
 client_secret = "slack-secret"
 "#;
 
+/// `connectors-server` in process with [`SERVER_PROVIDERS`].
+fn start_real_server() -> RealServer {
+    support::start_real_server(|_| SERVER_PROVIDERS.to_string())
+}
+
 #[test]
 fn end_to_end_against_connectors_server() {
-    let server = support::server::start_real_server(SERVER_PROVIDERS);
+    let server = start_real_server();
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     let work = tmp.path().join("work");

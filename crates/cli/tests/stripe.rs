@@ -10,8 +10,9 @@ use std::time::Duration;
 use connectors_vault::Secret;
 use serde_json::{json, Value};
 use support::fake_stripe::{publishable_key_of, secret_key_of, FakeStripe, PLATFORM_KEY};
-use support::server::{start_real_server, RealServer};
-use support::{exec, http, repo_root, runtime, Invocation, Run, Side};
+use support::{
+    exec, http, repo_root, runtime, start_real_server, Invocation, RealServer, Run, Side,
+};
 
 const GCAL_SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
 
@@ -37,7 +38,7 @@ struct Project {
 
 impl Project {
     fn new(stripe: Option<&FakeStripe>) -> Self {
-        let server = start_real_server(&config(stripe));
+        let server = start_real_server(|_| config(stripe));
         runtime()
             .block_on(
                 server
@@ -196,7 +197,7 @@ fn push_provisions_syncs_pulls_and_removes(side: Side) {
         Some(connectors_stripe::DEFAULT_VERSION)
     );
     assert_eq!(create.body["prefill"]["email"], "owner@example.com");
-    assert_eq!(create.body["prefill"]["name"], "parity app");
+    assert_eq!(create.body["prefill"]["name"], "test app");
     let refresh_url = create.body["onboarding_link_details"]["refresh_url"]
         .as_str()
         .unwrap();

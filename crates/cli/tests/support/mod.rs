@@ -20,7 +20,6 @@ use axum::Router;
 use serde_json::Value;
 
 pub mod fake_stripe;
-pub mod server;
 
 /// The app id of every scripted scenario.
 pub const APP_ID: &str = "app-parity";
@@ -812,4 +811,97 @@ pub fn http(
     let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     Ok((status, head.to_string(), body.to_string()))
+}
+
+// ---------------------------------------------------------------------------
+// The real connectors-server, in process
+// ---------------------------------------------------------------------------
+
+/// `connectors-server` running in this process on `127.0.0.1`; stops when dropped.
+pub struct RealServer {
+    /// `http://127.0.0.1:<port>`, also its public URL.
+    pub origin: String,
+    /// The bootstrapped app.
+    pub app_id: String,
+    /// The bootstrapped builder's `b44k_` key.
+    pub api_key: String,
+    /// The app's `b44s_` service token.
+    pub service_token: String,
+    /// The server's engine, for set-up the API does not offer.
+    pub engine: connectors_engine::Engine,
+    /// Holds `config.toml` and `data/`.
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for RealServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts `connectors-server` in process the way `serve` assembles it: the
+/// config file is `config(origin)` (the origin is known before the file is
+/// written, so an OAuth server can be told our callback first), a temp SQLite
+/// database, one bootstrapped workspace/app/builder.
+pub fn start_real_server(config: impl FnOnce(&str) -> String) -> RealServer {
+    use connectors_server::config::{Overrides, ServerConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let origin = format!("http://{addr}");
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(&config_path, config(&origin)).unwrap();
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let config = ServerConfig::resolve(&Overrides {
+        config: Some(config_path),
+        bind: Some(addr.to_string()),
+        data_dir: Some(data_dir),
+        public_url: Some(origin.clone()),
+        database_url: None,
+    })
+    .expect("server config");
+    let (engine, boot) = rt.block_on(async {
+        let engine = connectors_server::setup::engine(&config, &origin)
+            .await
+            .expect("engine");
+        let boot = engine
+            .bootstrap(&connectors_engine::BootstrapRequest {
+                workspace_name: "tests".into(),
+                builder_email: "owner@example.com".into(),
+                app_name: "test app".into(),
+            })
+            .await
+            .expect("bootstrap")
+            .expect("first bootstrap");
+        (engine, boot)
+    });
+    let router = connectors_server::app(
+        connectors_server::AppState {
+            engine: engine.clone(),
+        },
+        config.max_body_bytes,
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    rt.spawn(async move {
+        let _ = connectors_server::serve(listener, router, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    RealServer {
+        origin,
+        app_id: boot.app_id.clone(),
+        api_key: boot.api_key.expose().to_string(),
+        service_token: boot.service_token.expose().to_string(),
+        engine,
+        dir,
+        shutdown: Some(tx),
+    }
 }
