@@ -153,15 +153,6 @@ impl Project {
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
             .unwrap_or_else(|e| panic!("sdk.mjs: {e}: {}", String::from_utf8_lossy(&out.stderr)))
     }
-
-    /// Whether any database file of the server holds `needle`.
-    fn database_holds(&self, needle: &str) -> bool {
-        let data = self.server.dir.path().join("data");
-        std::fs::read_dir(&data).unwrap().any(|entry| {
-            let bytes = std::fs::read(entry.unwrap().path()).unwrap_or_default();
-            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-        })
-    }
 }
 
 fn push_provisions_syncs_pulls_and_removes(side: Side) {
@@ -223,8 +214,9 @@ fn push_provisions_syncs_pulls_and_removes(side: Side) {
         token["connection_config"],
         json!({"publishable_key": publishable_key_of(&sandbox), "account_id": "acct_test_1"})
     );
-    assert!(!p.database_holds(&secret_key_of(&sandbox)));
-    assert!(!p.database_holds(PLATFORM_KEY));
+    assert!(p.server.database_holds(&publishable_key_of(&sandbox)));
+    assert!(!p.server.database_holds(&secret_key_of(&sandbox)));
+    assert!(!p.server.database_holds(PLATFORM_KEY));
 
     // Pull writes stripe.jsonc back while installed.
     std::fs::remove_file(p.connector("stripe.jsonc")).unwrap();

@@ -832,6 +832,27 @@ pub struct RealServer {
     /// Holds `config.toml` and `data/`.
     pub dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// SQLite, or PostgreSQL with `CONNECTORS_TEST_BACKEND=postgres`.
+    db: connectors_testdb::TestDatabase,
+}
+
+impl RealServer {
+    /// Whether the server's database holds `needle` anywhere (SQLite: the
+    /// files, WAL included; PostgreSQL: every row).
+    pub fn database_holds(&self, needle: &str) -> bool {
+        if self.db.is_postgres() {
+            return connectors_testdb::postgres_dump(self.db.url())
+                .expect("dump the test database")
+                .contains(needle);
+        }
+        let file = Path::new(self.db.url().trim_start_matches("sqlite://"));
+        std::fs::read_dir(file.parent().unwrap())
+            .unwrap()
+            .any(|entry| {
+                let bytes = std::fs::read(entry.unwrap().path()).unwrap_or_default();
+                bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+            })
+    }
 }
 
 impl Drop for RealServer {
@@ -844,8 +865,9 @@ impl Drop for RealServer {
 
 /// Starts `connectors-server` in process the way `serve` assembles it: the
 /// config file is `config(origin)` (the origin is known before the file is
-/// written, so an OAuth server can be told our callback first), a temp SQLite
-/// database, one bootstrapped workspace/app/builder.
+/// written, so an OAuth server can be told our callback first), a fresh
+/// database of the backend `CONNECTORS_TEST_BACKEND` names (SQLite by
+/// default), one bootstrapped workspace/app/builder.
 pub fn start_real_server(config: impl FnOnce(&str) -> String) -> RealServer {
     use connectors_server::config::{Overrides, ServerConfig};
     let dir = tempfile::tempdir().unwrap();
@@ -859,12 +881,13 @@ pub fn start_real_server(config: impl FnOnce(&str) -> String) -> RealServer {
     std::fs::write(&config_path, config(&origin)).unwrap();
     let data_dir = dir.path().join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
+    let db = connectors_testdb::TestDatabase::new();
     let config = ServerConfig::resolve(&Overrides {
         config: Some(config_path),
         bind: Some(addr.to_string()),
         data_dir: Some(data_dir),
         public_url: Some(origin.clone()),
-        database_url: None,
+        database_url: Some(db.url().to_string()),
     })
     .expect("server config");
     let (engine, boot) = rt.block_on(async {
@@ -903,5 +926,6 @@ pub fn start_real_server(config: impl FnOnce(&str) -> String) -> RealServer {
         engine,
         dir,
         shutdown: Some(tx),
+        db,
     }
 }
