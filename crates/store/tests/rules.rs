@@ -354,3 +354,29 @@ async fn unreachable_or_unknown_databases_are_clear_errors_without_passwords() {
         assert!(!text.contains("hunter2"), "password in: {text}");
     }
 }
+
+#[tokio::test]
+async fn only_one_of_several_starting_servers_bootstraps() {
+    let db = TestDatabase::new();
+    let store = connectors_store::open(db.url()).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .create_first_workspace(&Workspace {
+                    id: format!("w{i}"),
+                    name: "first".into(),
+                    created_at: 0,
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        created += usize::from(t.await.unwrap());
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.list_workspaces().await.unwrap().len(), 1);
+}
