@@ -98,13 +98,18 @@ impl Engine {
         }
         check_email(&request.builder_email)?;
         let workspace_id = hex_id(12);
-        self.store()
-            .create_workspace(&Workspace {
+        // Replicas starting together on one empty database: one bootstraps.
+        if !self
+            .store()
+            .create_first_workspace(&Workspace {
                 id: workspace_id.clone(),
                 name: request.workspace_name.clone(),
                 created_at: now(),
             })
-            .await?;
+            .await?
+        {
+            return Ok(None);
+        }
         let builder = self
             .create_builder(&workspace_id, &request.builder_email)
             .await?;

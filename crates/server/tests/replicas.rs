@@ -495,3 +495,34 @@ fn replicas_consent_started_on_one_completes_on_another() {
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("already used"), "{page}");
 }
+
+#[test]
+fn replicas_unreachable_database_stops_the_start_with_what_to_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::server_bin())
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .args([
+            "--database-url",
+            "postgres://app:hunter2-canary@127.0.0.1:1/connectors",
+        ])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("cannot connect to PostgreSQL at 127.0.0.1:1, database `connectors`")
+            && text.contains("check database_url"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("hunter2"),
+        "the password was printed: {text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+}

@@ -81,6 +81,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a workspace.
     async fn create_workspace(&self, workspace: &Workspace) -> Result<()>;
+    /// Creates `workspace` only if no workspace exists yet, atomically even
+    /// when several servers start at once on one empty database (so only
+    /// one bootstraps). Whether it was created.
+    async fn create_first_workspace(&self, workspace: &Workspace) -> Result<bool>;
     /// Creates a builder in a workspace.
     async fn create_builder(&self, builder: &Builder) -> Result<()>;
     /// Creates an API key (hash only) for a builder.

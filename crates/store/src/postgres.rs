@@ -229,6 +229,27 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn create_first_workspace(&self, w: &Workspace) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Self-conflicting: a second bootstrapper waits, then sees the row.
+        sqlx::query("LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query(
+            "INSERT INTO workspaces (id, name, created_at) SELECT $1, $2, $3 \
+             WHERE NOT EXISTS (SELECT 1 FROM workspaces)",
+        )
+        .bind(&w.id)
+        .bind(&w.name)
+        .bind(w.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "workspace"))?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
     async fn create_builder(&self, b: &Builder) -> Result<()> {
         sqlx::query(
             "INSERT INTO builders (id, workspace_id, email, created_at) VALUES ($1, $2, $3, $4)",

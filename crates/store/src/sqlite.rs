@@ -194,6 +194,22 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn create_first_workspace(&self, w: &Workspace) -> Result<bool> {
+        // One statement: SQLite runs writers one at a time.
+        let n = sqlx::query(
+            "INSERT INTO workspaces (id, name, created_at) SELECT ?1, ?2, ?3 \
+             WHERE NOT EXISTS (SELECT 1 FROM workspaces)",
+        )
+        .bind(&w.id)
+        .bind(&w.name)
+        .bind(w.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "workspace"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     async fn create_builder(&self, b: &Builder) -> Result<()> {
         sqlx::query(
             "INSERT INTO builders (id, workspace_id, email, created_at) VALUES (?, ?, ?, ?)",

@@ -1,7 +1,6 @@
 //! The store's rules, on the backend `CONNECTORS_TEST_BACKEND` names
 //! (`scripts/test` runs them on SQLite and on PostgreSQL): one connector per
-//! type, leases with owners, compare-and-swap refreshes, single-use states,
-//! one Stripe provisioning claim at a time.
+//! type, leases with owners, compare-and-swap refreshes, single-use states.
 
 use std::sync::Arc;
 
@@ -354,6 +353,32 @@ async fn unreachable_or_unknown_databases_are_clear_errors_without_passwords() {
         assert!(text.contains("database_url"), "{text}");
         assert!(!text.contains("hunter2"), "password in: {text}");
     }
+}
+
+#[tokio::test]
+async fn only_one_of_several_starting_servers_bootstraps() {
+    let db = TestDatabase::new();
+    let store = connectors_store::open(db.url()).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .create_first_workspace(&Workspace {
+                    id: format!("w{i}"),
+                    name: "first".into(),
+                    created_at: 0,
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        created += usize::from(t.await.unwrap());
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.list_workspaces().await.unwrap().len(), 1);
 }
 
 // Stripe sandboxes: one provisioning claim per app at a time, taken over
