@@ -526,3 +526,58 @@ fn replicas_unreachable_database_stops_the_start_with_what_to_check() {
     );
     assert!(!text.contains("panicked"), "{text}");
 }
+
+#[test]
+fn replicas_starting_together_on_an_empty_database_bootstrap_once() {
+    let db = TestDatabase::of(Backend::Postgres);
+    let key = KeyRing::generate_spec("k1");
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut children: Vec<std::process::Child> = dirs
+        .iter()
+        .zip(&ports)
+        .map(|(dir, port)| {
+            std::process::Command::new(common::server_bin())
+                .args([
+                    "serve",
+                    "--bind",
+                    &format!("127.0.0.1:{port}"),
+                    "--data-dir",
+                ])
+                .arg(dir.path())
+                .arg("--bootstrap-file")
+                .arg(dir.path().join("bootstrap.json"))
+                .env("CONNECTORS_DATABASE_URL", db.url())
+                .env("CONNECTORS_ENCRYPTION_KEYS", key.expose())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for port in &ports {
+        while !matches!(
+            common::http_get(&format!("http://127.0.0.1:{port}/healthz")),
+            Ok((200, _))
+        ) {
+            assert!(Instant::now() < deadline, "replica on {port} not healthy");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    for child in &mut children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let bootstrapped = dirs
+        .iter()
+        .filter(|d| d.path().join("bootstrap.json").exists())
+        .count();
+    assert_eq!(bootstrapped, 1, "exactly one replica bootstraps");
+    let rows = connectors_testdb::postgres_dump(db.url()).unwrap();
+    let workspaces = rows
+        .lines()
+        .filter(|l| l.starts_with("workspaces "))
+        .count();
+    assert_eq!(workspaces, 1, "{rows}");
+}

@@ -941,7 +941,10 @@ impl Store for PostgresStore {
         let mut changed = 0;
         let mut tx = self.pool.begin().await?;
         let creds = sqlx::query(
-            "SELECT app_id, integration_type, access_token, refresh_token, token_response FROM credentials",
+            // Locked until commit: a replica storing a refresh meanwhile waits
+            // instead of being overwritten by the re-sealed old value.
+            "SELECT app_id, integration_type, access_token, refresh_token, token_response \
+             FROM credentials FOR UPDATE",
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -968,7 +971,8 @@ impl Store for PostgresStore {
             }
         }
         let attempts = sqlx::query(
-            "SELECT connection_id, pkce_verifier FROM oauth_attempts WHERE pkce_verifier IS NOT NULL",
+            "SELECT connection_id, pkce_verifier FROM oauth_attempts WHERE pkce_verifier IS NOT NULL \
+             FOR UPDATE",
         )
         .fetch_all(&mut *tx)
         .await?;

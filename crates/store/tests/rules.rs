@@ -206,7 +206,7 @@ async fn state_is_single_use() {
 }
 
 #[tokio::test]
-async fn racing_replicas_get_one_lease_and_one_compare_and_swap() {
+async fn racing_servers_get_one_lease_and_one_compare_and_swap() {
     let (store, _db) = store().await;
     authorize(&*store).await;
     // Sixteen "replicas" race for the lease at the same instant: one wins.

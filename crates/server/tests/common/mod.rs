@@ -214,7 +214,8 @@ impl Drop for ServerProcess {
         // The directory owns its database (a test that restarts moves the
         // directory to the new process first).
         if let Some(url) = self.database_url() {
-            if let Some((_, name)) = url.rsplit_once('/') {
+            let path = url.split('?').next().unwrap_or_default();
+            if let Some((_, name)) = path.rsplit_once('/') {
                 let _ = connectors_testdb::drop_postgres_database(name);
             }
         }
