@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod postgres;
+mod read;
 mod rows;
 mod sqlite;
 
