@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::oidc::{consent, OidcServer};
+use common::oidc::{consent, consent_until_callback, OidcServer};
 use common::{free_port, http_request, js_dir, start_server_on, ServerProcess};
 use serde_json::{json, Value};
 
@@ -448,24 +448,7 @@ fn attacks_are_rejected_without_changing_anything() {
     let start = |s: &Setup| {
         let answer = put_connector(&s.server, ty, &["contacts.read"]);
         let url = answer["redirect_url"].as_str().unwrap().to_string();
-        let page = consent(json!({"url": url, "login": "alice", "stopAtCallback": true}));
-        let callback = page["callbackUrl"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{page}"))
-            .to_string();
-        let cookie = page["cookies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}={}",
-                    c["name"].as_str().unwrap(),
-                    c["value"].as_str().unwrap()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
+        let (callback, cookie) = consent_until_callback(&url);
         (
             answer["connection_id"].as_str().unwrap().to_string(),
             callback,

@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::oidc::{consent, OidcServer};
+use common::oidc::{consent, consent_until_callback, OidcServer};
 use common::{free_port, http_request, start_replica, start_server_on_with, ServerProcess};
 use connectors_testdb::{Backend, TestDatabase};
 use connectors_vault::KeyRing;
@@ -444,25 +444,7 @@ fn replicas_consent_started_on_one_completes_on_another() {
     let c = cluster(3, 3600, "", &[]);
     let answer = put_connector(&c.servers[0]);
     let id = answer["connection_id"].as_str().unwrap().to_string();
-    let page =
-        consent(json!({"url": answer["redirect_url"], "login": "alice", "stopAtCallback": true}));
-    let callback = page["callbackUrl"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{page}"))
-        .to_string();
-    let cookie = page["cookies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            format!(
-                "{}={}",
-                c["name"].as_str().unwrap(),
-                c["value"].as_str().unwrap()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
+    let (callback, cookie) = consent_until_callback(answer["redirect_url"].as_str().unwrap());
     // The browser was sent to the first replica; the load balancer hands the
     // callback to the second.
     let (_, path) = callback

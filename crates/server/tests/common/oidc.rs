@@ -105,6 +105,31 @@ impl Drop for OidcServer {
 }
 
 /// Runs `tests/js/consent.mjs` (headless Chromium) with `args`.
+/// Logs in as alice and consents at `url`, stopping where the provider
+/// redirects back to us: (the callback URL, the browser's cookies for it as
+/// a `Cookie` header), for a test to deliver — or tamper with — itself.
+pub fn consent_until_callback(url: &str) -> (String, String) {
+    let page = consent(serde_json::json!({"url": url, "login": "alice", "stopAtCallback": true}));
+    let callback = page["callbackUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{page}"))
+        .to_string();
+    let cookie = page["cookies"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{page}"))
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={}",
+                c["name"].as_str().unwrap(),
+                c["value"].as_str().unwrap()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    (callback, cookie)
+}
+
 pub fn consent(args: serde_json::Value) -> serde_json::Value {
     let out = Command::new("node")
         .arg(js_dir().join("consent.mjs"))
