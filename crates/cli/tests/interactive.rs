@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use rexpect::reader::Options;
 use rexpect::session::{spawn_with_options, PtySession};
 use serde_json::{json, Value};
-use support::{http, our_cli, repo_root, start_real_server, write_file, RealServer};
+use support::{our_cli, repo_root, start_real_server, write_file, RealServer};
 
 /// Longest wait for any one expected text. The consent (a cold Chromium on a
 /// busy machine) is the slowest step; the CLI itself gives up after 2 min.
@@ -225,20 +225,8 @@ fn wait_for_file(path: &Path, timeout: Duration) -> Option<String> {
 
 /// The connector's status in `external-auth/list`, if listed.
 fn remote_status(server: &RealServer, ty: &str) -> Option<String> {
-    let (status, _, body) = http(
-        "GET",
-        &format!(
-            "{}/api/apps/{}/external-auth/list",
-            server.origin, server.app_id
-        ),
-        &[("api_key", &server.api_key)],
-        None,
-    )
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
-    let list: Value = serde_json::from_str(&body).unwrap();
-    list["integrations"]
-        .as_array()?
+    server
+        .remote_list()
         .iter()
         .find(|i| i["integration_type"] == ty)
         .map(|i| i["status"].as_str().unwrap_or_default().to_string())

@@ -1340,21 +1340,8 @@ fn end_to_end_against_connectors_server() {
         )
     };
     let remote_types = || -> Vec<String> {
-        let (status, _, body) = http(
-            "GET",
-            &format!(
-                "{}/api/apps/{}/external-auth/list",
-                server.origin, server.app_id
-            ),
-            &[("api_key", &server.api_key)],
-            None,
-        )
-        .unwrap();
-        assert_eq!(status, 200, "{body}");
-        let list: Value = serde_json::from_str(&body).unwrap();
-        let mut types: Vec<String> = list["integrations"]
-            .as_array()
-            .unwrap()
+        let mut types: Vec<String> = server
+            .remote_list()
             .iter()
             .map(|i| i["integration_type"].as_str().unwrap().to_string())
             .collect();

@@ -837,6 +837,23 @@ pub struct RealServer {
 }
 
 impl RealServer {
+    /// The app's `GET external-auth/list` entries, as the builder sees them.
+    pub fn remote_list(&self) -> Vec<Value> {
+        let (status, _, body) = http(
+            "GET",
+            &format!(
+                "{}/api/apps/{}/external-auth/list",
+                self.origin, self.app_id
+            ),
+            &[("api_key", &self.api_key)],
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let list: Value = serde_json::from_str(&body).unwrap();
+        list["integrations"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Whether the server's database holds `needle` anywhere (SQLite: the
     /// files, WAL included; PostgreSQL: every row).
     pub fn database_holds(&self, needle: &str) -> bool {
