@@ -508,3 +508,20 @@ async fn bad_input_gets_clear_json_errors() {
     .await;
     assert_eq!(list.json()["integrations"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn an_unreadable_callback_query_gets_a_page_that_says_what_to_do() {
+    let t = in_process().await;
+    let answer = call(
+        &t.router,
+        req("GET", "/oauth/callback?state=a&state=b&code=c", &[], None),
+    )
+    .await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.text.contains("Authorization failed")
+            && answer.text.contains("base44 connectors push"),
+        "{}",
+        answer.text
+    );
+}

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Query, State};
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -144,8 +145,14 @@ fn failure(status: StatusCode, message: &str) -> Response {
 pub async fn callback(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(params): Query<CallbackParams>,
+    query: Result<Query<CallbackParams>, QueryRejection>,
 ) -> Response {
+    let Ok(Query(params)) = query else {
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "The provider sent the browser back with a query this server cannot read (a parameter repeated or badly encoded). Start again with `base44 connectors push`.",
+        );
+    };
     let cookie = |name: &str| read_cookie(&headers, name);
     match state.engine.finish_consent(&params, cookie).await {
         Ok(done) => {
