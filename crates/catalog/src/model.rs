@@ -112,6 +112,8 @@ pub struct OAuthPatch {
     pub token_response: Option<TokenResponsePatch>,
     /// Whether refresh tokens are single use.
     pub rotating_refresh_tokens: Option<bool>,
+    /// Whether a refresh must repeat the consented scopes (Microsoft).
+    pub refresh_scopes: Option<bool>,
     /// Extra headers on token requests (GitHub: `Accept: application/json`).
     pub token_headers: Option<BTreeMap<String, String>>,
     /// Name of a code adapter for what data cannot describe.
@@ -130,7 +132,7 @@ impl OAuthPatch {
         overlay_fields!(self, top; authorization_url, token_url, revocation_url,
             scope_separator, scope_param, client_id_param, client_auth, token_body, pkce,
             authorization_params, token_params, required_scopes, placeholder_defaults,
-            rotating_refresh_tokens, token_headers, adapter);
+            rotating_refresh_tokens, refresh_scopes, token_headers, adapter);
         if let Some(top_tr) = &top.token_response {
             let mut tr = self.token_response.take().unwrap_or_default();
             overlay_fields!(tr, top_tr; access_token, refresh_token, expires_in, expires_at, scope, success_flag);
@@ -171,6 +173,7 @@ impl OAuthPatch {
                 connection_config: tr.connection_config,
             },
             rotating_refresh_tokens: self.rotating_refresh_tokens.unwrap_or(false),
+            refresh_scopes: self.refresh_scopes.unwrap_or(false),
             token_headers: self.token_headers.clone().unwrap_or_default(),
             adapter: self.adapter.clone(),
         }
@@ -210,6 +213,8 @@ pub struct OAuthSpec {
     pub token_response: TokenResponseSpec,
     /// Whether refresh tokens are single use.
     pub rotating_refresh_tokens: bool,
+    /// Whether a refresh must repeat the consented scopes.
+    pub refresh_scopes: bool,
     /// Extra headers on token requests.
     pub token_headers: BTreeMap<String, String>,
     /// Name of a code adapter, if any.

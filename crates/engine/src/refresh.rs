@@ -306,7 +306,7 @@ impl Engine {
         let config = connector.connection_config.clone().unwrap_or_default();
         let grant = Grant::RefreshToken {
             refresh_token,
-            scopes: None,
+            scopes: spec.refresh_scopes.then_some(&connector.scopes[..]),
         };
         // A mark we did not set: the previous holder died mid-call.
         let interrupted = current.refresh_in_flight_since.is_some();

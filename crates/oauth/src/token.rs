@@ -31,7 +31,8 @@ pub enum Grant<'a> {
     RefreshToken {
         /// The refresh token.
         refresh_token: &'a Secret,
-        /// A narrower set of scopes, if wanted (joined by `spec.scope_separator`).
+        /// Scopes to send (with `spec.required_scopes`, joined by
+        /// `spec.scope_separator`); none are sent when `None`.
         scopes: Option<&'a [String]>,
     },
 }
@@ -129,7 +130,7 @@ pub fn token_request(
             params.push(("grant_type".into(), "refresh_token".into()));
             params.push(("refresh_token".into(), refresh_token.expose().to_owned()));
             let scopes = scopes
-                .map(|s| crate::authorize::merge_scopes(s, &[]))
+                .map(|s| crate::authorize::merge_scopes(s, &spec.required_scopes))
                 .unwrap_or_default();
             if !scopes.is_empty() {
                 params.push(("scope".into(), scopes.join(&spec.scope_separator)));

@@ -623,5 +623,23 @@ fn refresh_with_scopes_uses_the_separator() {
     let body = body_pairs(
         &token_request(&integration("outlook").oauth(), &client(), &grant, &none).unwrap(),
     );
-    assert_eq!(get(&body, "scope"), Some("a b"));
+    // With the provider's required scopes (Microsoft: offline_access).
+    assert_eq!(get(&body, "scope"), Some("a b offline_access"));
+}
+
+#[test]
+fn microsoft_refreshes_repeat_the_consented_scopes() {
+    let catalog = connectors_catalog::Catalog::builtin();
+    for integration in catalog.iter() {
+        let microsoft = integration
+            .oauth()
+            .token_url
+            .contains("login.microsoftonline.com");
+        assert_eq!(
+            integration.oauth().refresh_scopes,
+            microsoft,
+            "{}",
+            integration.integration_type
+        );
+    }
 }
