@@ -13,8 +13,8 @@
 #![deny(missing_docs)]
 
 mod postgres;
-mod read;
 mod rows;
+mod sql;
 mod sqlite;
 
 use std::collections::BTreeMap;
