@@ -151,22 +151,6 @@ fn put_connector(server: &ServerProcess, ty: &str, scopes: &[&str]) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-fn token_raw(server: &ServerProcess, ty: &str) -> (u16, Value) {
-    let bearer = format!("Bearer {}", server.service_token());
-    let (status, body) = http_request(
-        "GET",
-        &format!(
-            "{}/api/apps/{}/external-auth/tokens/{ty}",
-            server.url,
-            server.app_id()
-        ),
-        &[("authorization", &bearer)],
-        None,
-    )
-    .unwrap();
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-}
-
 fn list_status(server: &ServerProcess, ty: &str) -> Option<String> {
     let (_, list) = builder_get(server, "external-auth/list");
     list["integrations"]
@@ -195,7 +179,7 @@ fn authorize(s: &Setup, ty: &str, scopes: &[&str], config: Option<Value>) -> Str
         attempt_status(&s.server, ty, answer["connection_id"].as_str().unwrap()),
         "ACTIVE"
     );
-    let (status, token) = token_raw(&s.server, ty);
+    let (status, token) = s.server.token(ty);
     assert_eq!(status, 200, "{token}");
     token["access_token"].as_str().unwrap().to_string()
 }
@@ -322,7 +306,7 @@ fn browser_consent_end_to_end_with_npm_cli_and_sdk() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(token_raw(&s.server, "oidc_custom").0, 404);
+    assert_eq!(s.server.token("oidc_custom").0, 404);
 }
 
 /// `n` concurrent token requests over `client`'s keep-alive connections.
@@ -390,7 +374,7 @@ fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
     // refresh; only what follows the reset is counted.
     let warm = runtime.block_on(concurrent_tokens(&client, &s.server, "oidc_custom", 1000));
     assert!(warm.iter().all(|(status, _)| *status == 200));
-    let mut previous = token_raw(&s.server, "oidc_custom").1["access_token"]
+    let mut previous = s.server.token("oidc_custom").1["access_token"]
         .as_str()
         .unwrap()
         .to_string();
@@ -461,7 +445,7 @@ fn attacks_are_rejected_without_changing_anything() {
     };
     let unchanged = |s: &Setup| {
         assert_eq!(list_status(&s.server, ty).as_deref(), Some("disconnected"));
-        assert_eq!(token_raw(&s.server, ty).0, 404);
+        assert_eq!(s.server.token(ty).0, 404);
     };
     let with_state = |callback: &str, state: &str| {
         let (base, query) = callback.split_once('?').unwrap();
@@ -588,7 +572,7 @@ fn permanent_and_transient_provider_failures() {
     for mode in ["500", "timeout", "garbage"] {
         wait_until_expired(2);
         s.oidc.control("POST", "fault", Some(json!({"mode": mode})));
-        let (status, body) = token_raw(&s.server, "oidc_custom");
+        let (status, body) = s.server.token("oidc_custom");
         assert_eq!(status, 503, "{mode}: {body}");
         assert_eq!(body["code"], "PROVIDER_UNAVAILABLE", "{mode}: {body}");
         assert!(
@@ -602,14 +586,14 @@ fn permanent_and_transient_provider_failures() {
         );
         s.oidc
             .control("POST", "fault", Some(json!({"mode": "none"})));
-        let (status, body) = token_raw(&s.server, "oidc_custom");
+        let (status, body) = s.server.token("oidc_custom");
         assert_eq!(status, 200, "{mode}: recovery: {body}");
     }
 
     // Permanent: the grant is revoked at the provider.
     s.oidc.control("POST", "revoke-grants", None);
     wait_until_expired(2);
-    let (status, body) = token_raw(&s.server, "oidc_custom");
+    let (status, body) = s.server.token("oidc_custom");
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["code"], "REAUTHORIZATION_REQUIRED");
     assert!(
@@ -625,7 +609,7 @@ fn permanent_and_transient_provider_failures() {
     );
     // No further refresh is attempted.
     let before = s.oidc.stats()["token_requests"]["refresh_token"].clone();
-    assert_eq!(token_raw(&s.server, "oidc_custom").0, 409);
+    assert_eq!(s.server.token("oidc_custom").0, 409);
     assert_eq!(s.oidc.stats()["token_requests"]["refresh_token"], before);
     // A new push offers consent again.
     write(
@@ -644,7 +628,7 @@ fn permanent_and_transient_provider_failures() {
         list_status(&s.server, "oidc_custom").as_deref(),
         Some("active")
     );
-    assert_eq!(token_raw(&s.server, "oidc_custom").0, 200);
+    assert_eq!(s.server.token("oidc_custom").0, 200);
 }
 
 #[test]
@@ -666,7 +650,7 @@ fn tokens_close_to_expiry_are_refreshed_in_the_background() {
         (1..=3).contains(&refreshes),
         "{refreshes} background refreshes in 5 s of a 3 s token"
     );
-    let (status, body) = token_raw(&s.server, "oidc_custom");
+    let (status, body) = s.server.token("oidc_custom");
     assert_eq!(status, 200, "{body}");
     let token = body["access_token"].as_str().unwrap();
     assert_ne!(token, first);

@@ -135,29 +135,13 @@ fn status_on(server: &ServerProcess) -> Option<String> {
         .map(|i| i["status"].as_str().unwrap().to_string())
 }
 
-fn token(server: &ServerProcess) -> (u16, Value) {
-    let bearer = format!("Bearer {}", server.service_token());
-    let (status, body) = http_request(
-        "GET",
-        &format!(
-            "{}/api/apps/{}/external-auth/tokens/{TYPE}",
-            server.url,
-            server.app_id()
-        ),
-        &[("authorization", &bearer)],
-        None,
-    )
-    .unwrap();
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-}
-
 /// Consents through the first replica's consent link in headless Chromium.
 fn authorize(c: &Cluster) -> String {
     let answer = put_connector(&c.servers[0]);
     let page =
         consent(json!({"url": answer["redirect_url"], "login": "alice", "timeoutMs": 30000}));
     assert_eq!(page["heading"], "Authorization complete", "{page}");
-    let (status, body) = token(&c.servers[0]);
+    let (status, body) = c.servers[0].token(TYPE);
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_string()
 }
@@ -222,7 +206,7 @@ fn replicas_refresh_exactly_once_across_three_servers() {
         .unwrap();
     let warm = runtime.block_on(spread_tokens(&client, &servers, 1000));
     assert!(warm.iter().all(|(status, _)| *status == 200));
-    let mut previous = token(&c.servers[0]).1["access_token"]
+    let mut previous = c.servers[0].token(TYPE).1["access_token"]
         .as_str()
         .unwrap()
         .to_string();
@@ -294,7 +278,7 @@ fn replicas_background_refresh_runs_everywhere_without_doing_it_twice() {
         "{stats}"
     );
     for server in &c.servers {
-        let (status, body) = token(server);
+        let (status, body) = server.token(TYPE);
         assert_eq!(status, 200, "{body}");
         assert_ne!(body["access_token"], first.as_str());
     }
@@ -383,7 +367,7 @@ fn replicas_take_over_a_lease_whose_holder_died_before_calling_the_provider() {
     );
     // The credential row is whole: the next expiry refreshes normally.
     std::thread::sleep(Duration::from_millis(3200));
-    let (status, body) = token(&c.servers[1]);
+    let (status, body) = c.servers[1].token(TYPE);
     assert_eq!(status, 200, "{body}");
     assert_ne!(body["access_token"], fresh.as_str());
     let stats = c.oidc.stats();
@@ -413,7 +397,7 @@ fn replicas_mark_expired_when_the_holder_died_after_the_provider_rotated() {
     // The answer is lost with the process: whoever takes the lease over
     // finds the in-flight mark, is refused the old refresh token, and says
     // why instead of leaving the connector silently broken.
-    let (status, body) = token(&c.servers[0]);
+    let (status, body) = c.servers[0].token(TYPE);
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["code"], "REAUTHORIZATION_REQUIRED", "{body}");
     let detail = body["detail"].as_str().unwrap();
@@ -422,7 +406,7 @@ fn replicas_mark_expired_when_the_holder_died_after_the_provider_rotated() {
         "{detail}"
     );
     assert_eq!(status_on(&c.servers[1]).as_deref(), Some("expired"));
-    let (status, body) = token(&c.servers[1]);
+    let (status, body) = c.servers[1].token(TYPE);
     assert_eq!(status, 409, "{body}");
     assert!(body["detail"]
         .as_str()
@@ -436,7 +420,7 @@ fn replicas_mark_expired_when_the_holder_died_after_the_provider_rotated() {
     // Consent again (through any replica) heals it.
     authorize(&c);
     assert_eq!(status_on(&c.servers[1]).as_deref(), Some("active"));
-    assert_eq!(token(&c.servers[1]).0, 200);
+    assert_eq!(c.servers[1].token(TYPE).0, 200);
 }
 
 #[test]
@@ -462,7 +446,7 @@ fn replicas_consent_started_on_one_completes_on_another() {
         &format!("external-auth/status?integration_type={TYPE}&connection_id={id}"),
     );
     assert_eq!(status["status"], "ACTIVE", "{status}");
-    let (code, body) = token(&c.servers[2]);
+    let (code, body) = c.servers[2].token(TYPE);
     assert_eq!(code, 200, "{body}");
     let info = c.oidc.introspect(
         "custom-client",

@@ -17,7 +17,7 @@ use connectors_wire::{AttemptStatus, ConnectorStatus};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
-use crate::sql::{self, CONNECTOR_SELECT};
+use crate::sql::{self, conflict, CONNECTOR_SELECT};
 use crate::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -103,18 +103,6 @@ fn unreachable(e: &sqlx::Error, place: &str, url: &str) -> StoreError {
     StoreError::Unreachable(format!(
         "cannot connect to PostgreSQL at {place}: {detail}; {hint}"
     ))
-}
-
-fn conflict(e: sqlx::Error, what: &str) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(format!("{what} already exists"))
-        }
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-            StoreError::Conflict(format!("{what} refers to something that does not exist"))
-        }
-        _ => StoreError::Database(e),
-    }
 }
 
 sql::row_readers!(PgRow);

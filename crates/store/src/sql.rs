@@ -2,6 +2,21 @@
 //! their decoding are the same, and so are the statements; only the driver's
 //! row type and a few clauses differ.
 
+use crate::StoreError;
+
+/// A uniqueness or reference violation as a [`StoreError::Conflict`] about `what`.
+pub(crate) fn conflict(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(format!("{what} already exists"))
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::Conflict(format!("{what} refers to something that does not exist"))
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
 /// The connector columns, with the authorizing builder's email.
 pub(crate) const CONNECTOR_SELECT: &str =
     "SELECT c.app_id, c.integration_type, c.scopes, c.granted_scopes, c.status, \

@@ -167,6 +167,20 @@ impl ServerProcess {
         self.dir.path().join("config.toml")
     }
 
+    /// `GET external-auth/tokens/{ty}` with the app's service token, as a
+    /// backend function asks: (status, JSON body or null).
+    pub fn token(&self, ty: &str) -> (u16, serde_json::Value) {
+        let bearer = format!("Bearer {}", self.service_token());
+        let url = format!(
+            "{}/api/apps/{}/external-auth/tokens/{ty}",
+            self.url,
+            self.app_id()
+        );
+        let (status, body) =
+            http_request("GET", &url, &[("authorization", &bearer)], None).unwrap();
+        (status, serde_json::from_str(&body).unwrap_or_default())
+    }
+
     /// Runs an admin subcommand against the same data dir and config.
     pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
         admin_command(&self.data_dir(), &self.config_path(), args, stdin)
