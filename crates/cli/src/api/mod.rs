@@ -229,6 +229,21 @@ impl AppClient {
         context: &str,
         schema: Schema,
     ) -> Result<T, CliError> {
+        self.call_keeping_body(method, url, body, timeout, context, schema)
+            .await
+            .map(|(parsed, _)| parsed)
+    }
+
+    /// [`Self::call`], also answering the validated JSON body as received.
+    async fn call_keeping_body<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Body,
+        timeout: Duration,
+        context: &str,
+        schema: Schema,
+    ) -> Result<(T, Value), CliError> {
         let resp = self
             .http
             .send(method, url, body, &self.auth, timeout)
@@ -242,7 +257,8 @@ impl AppClient {
             )));
         }
         let value = json_body(&resp)?;
-        parse_body(&schema, &value, "Invalid response from server")
+        let parsed = parse_body(&schema, &value, "Invalid response from server")?;
+        Ok((parsed, value))
     }
 
     /// `GET external-auth/list`.
@@ -321,32 +337,15 @@ impl AppClient {
     /// `GET external-auth/available-integrations`, plus the raw body (the
     /// `--json` output keeps a validation key absent when it was absent).
     pub async fn available_integrations(&self) -> Result<(AvailableIntegrations, Value), CliError> {
-        let context = "listing available integrations";
-        let resp = self
-            .http
-            .send(
-                Method::GET,
-                self.url("external-auth/available-integrations"),
-                Body::Empty,
-                &self.auth,
-                DEFAULT_TIMEOUT,
-            )
-            .await
-            .map_err(|e| CliError::Api(transport_error(&e, context)))?;
-        if !resp.ok() {
-            return Err(CliError::Api(http_error(
-                &resp,
-                context,
-                self.using_api_key(),
-            )));
-        }
-        let value = json_body(&resp)?;
-        let parsed = parse_body(
-            &schema::bodies::available_integrations(),
-            &value,
-            "Invalid response from server",
-        )?;
-        Ok((parsed, value))
+        self.call_keeping_body(
+            Method::GET,
+            self.url("external-auth/available-integrations"),
+            Body::Empty,
+            DEFAULT_TIMEOUT,
+            "listing available integrations",
+            schema::bodies::available_integrations(),
+        )
+        .await
     }
 
     /// `GET payments/stripe/status`.

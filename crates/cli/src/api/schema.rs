@@ -8,25 +8,8 @@
 //! checked against a [`Schema`] here first and only then deserialized into
 //! its `connectors_wire` type.
 
+use connectors_project::KNOWN_TYPES;
 use serde_json::Value;
-
-/// The known integration types of the npm CLI's `IntegrationTypeSchema`.
-const KNOWN_TYPES: &[&str] = &[
-    "googlecalendar",
-    "googledrive",
-    "gmail",
-    "googlesheets",
-    "googledocs",
-    "googleslides",
-    "googlebigquery",
-    "slack",
-    "notion",
-    "salesforce",
-    "hubspot",
-    "linkedin",
-    "tiktok",
-    "stripe",
-];
 
 /// A zod schema, reduced to what the connector endpoints use.
 #[derive(Debug, Clone)]
