@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::oidc::{consent, consent_until_callback, OidcServer};
-use common::{free_port, http_request, js_dir, start_server_on, ServerProcess};
+use common::{free_port, http_request, js_dir, spread_tokens, start_server_on, ServerProcess};
 use serde_json::{json, Value};
 
 struct Setup {
@@ -309,47 +309,6 @@ fn browser_consent_end_to_end_with_npm_cli_and_sdk() {
     assert_eq!(s.server.token("oidc_custom").0, 404);
 }
 
-/// `n` concurrent token requests over `client`'s keep-alive connections.
-async fn concurrent_tokens(
-    client: &reqwest::Client,
-    server: &ServerProcess,
-    ty: &str,
-    n: usize,
-) -> Vec<(u16, String)> {
-    let url = format!(
-        "{}/api/apps/{}/external-auth/tokens/{ty}",
-        server.url,
-        server.app_id()
-    );
-    let bearer = format!("Bearer {}", server.service_token());
-    let mut tasks = Vec::new();
-    for _ in 0..n {
-        let (client, url, bearer) = (client.clone(), url.clone(), bearer.clone());
-        tasks.push(tokio::spawn(async move {
-            let response = client
-                .get(&url)
-                .header("authorization", &bearer)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap();
-            (
-                status,
-                body["access_token"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            )
-        }));
-    }
-    let mut out = Vec::new();
-    for t in tasks {
-        out.push(t.await.unwrap());
-    }
-    out
-}
-
 fn wait_until_expired(seconds: u64) {
     std::thread::sleep(Duration::from_millis(seconds * 1000 + 1100));
 }
@@ -372,7 +331,7 @@ fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
         .unwrap();
     // Warming up may outlast the first token on a loaded machine, so it may
     // refresh; only what follows the reset is counted.
-    let warm = runtime.block_on(concurrent_tokens(&client, &s.server, "oidc_custom", 1000));
+    let warm = runtime.block_on(spread_tokens(&client, &[&s.server], "oidc_custom", 1000));
     assert!(warm.iter().all(|(status, _)| *status == 200));
     let mut previous = s.server.token("oidc_custom").1["access_token"]
         .as_str()
@@ -384,7 +343,7 @@ fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
     for round in 1..=rounds {
         wait_until_expired(2);
         let started = Instant::now();
-        let answers = runtime.block_on(concurrent_tokens(&client, &s.server, "oidc_custom", 1000));
+        let answers = runtime.block_on(spread_tokens(&client, &[&s.server], "oidc_custom", 1000));
         eprintln!("round {round}: 1000 requests in {:?}", started.elapsed());
         let stats = s.oidc.stats();
         assert_eq!(

@@ -14,7 +14,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::oidc::{consent, consent_until_callback, OidcServer};
-use common::{free_port, http_request, start_replica, start_server_on_with, ServerProcess};
+use common::{
+    free_port, http_request, spread_tokens, start_replica, start_server_on_with, ServerProcess,
+};
 use connectors_testdb::{Backend, TestDatabase};
 use connectors_vault::KeyRing;
 use serde_json::{json, Value};
@@ -150,42 +152,6 @@ fn counter(stats: &Value, group: &str, name: &str) -> u64 {
     stats[group][name].as_u64().unwrap_or(0)
 }
 
-/// `n` concurrent token requests spread round-robin over `servers`.
-async fn spread_tokens(
-    client: &reqwest::Client,
-    servers: &[&ServerProcess],
-    n: usize,
-) -> Vec<(u16, String)> {
-    let mut tasks = Vec::new();
-    for i in 0..n {
-        let server = servers[i % servers.len()];
-        let url = format!(
-            "{}/api/apps/{}/external-auth/tokens/{TYPE}",
-            server.url,
-            server.app_id()
-        );
-        let bearer = format!("Bearer {}", server.service_token());
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            let response = client
-                .get(&url)
-                .header("authorization", &bearer)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap();
-            let token = body["access_token"].as_str().unwrap_or_default();
-            (status, token.to_string())
-        }));
-    }
-    let mut out = Vec::new();
-    for t in tasks {
-        out.push(t.await.unwrap());
-    }
-    out
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -204,7 +170,7 @@ fn replicas_refresh_exactly_once_across_three_servers() {
         .pool_max_idle_per_host(1000)
         .build()
         .unwrap();
-    let warm = runtime.block_on(spread_tokens(&client, &servers, 1000));
+    let warm = runtime.block_on(spread_tokens(&client, &servers, TYPE, 1000));
     assert!(warm.iter().all(|(status, _)| *status == 200));
     let mut previous = c.servers[0].token(TYPE).1["access_token"]
         .as_str()
@@ -215,7 +181,7 @@ fn replicas_refresh_exactly_once_across_three_servers() {
         // As in oauth_e2e: a 4 s token is due 3 s after it was issued.
         std::thread::sleep(Duration::from_millis(3200));
         let started = Instant::now();
-        let answers = runtime.block_on(spread_tokens(&client, &servers, 1000));
+        let answers = runtime.block_on(spread_tokens(&client, &servers, TYPE, 1000));
         eprintln!(
             "round {round}: 1000 requests over 3 replicas in {:?}",
             started.elapsed()
@@ -339,7 +305,12 @@ fn replicas_take_over_a_lease_whose_holder_died_before_calling_the_provider() {
     // them refreshes, once, and all serve its token.
     let survivors: Vec<&ServerProcess> = c.servers[..2].iter().collect();
     let started = Instant::now();
-    let answers = runtime().block_on(spread_tokens(&reqwest::Client::new(), &survivors, 100));
+    let answers = runtime().block_on(spread_tokens(
+        &reqwest::Client::new(),
+        &survivors,
+        TYPE,
+        100,
+    ));
     eprintln!("served after the takeover in {:?}", started.elapsed());
     assert!(
         answers.iter().all(|(status, _)| *status == 200),

@@ -526,3 +526,41 @@ pub fn http_request(
 pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
     http_request("GET", url, &[], None)
 }
+
+/// `n` concurrent token requests for `ty` spread round-robin over `servers`,
+/// on `client`'s keep-alive connections: (status, access token or "").
+pub async fn spread_tokens(
+    client: &reqwest::Client,
+    servers: &[&ServerProcess],
+    ty: &str,
+    n: usize,
+) -> Vec<(u16, String)> {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let server = servers[i % servers.len()];
+        let url = format!(
+            "{}/api/apps/{}/external-auth/tokens/{ty}",
+            server.url,
+            server.app_id()
+        );
+        let bearer = format!("Bearer {}", server.service_token());
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .get(&url)
+                .header("authorization", &bearer)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            let token = body["access_token"].as_str().unwrap_or_default();
+            (status, token.to_string())
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
