@@ -20,15 +20,16 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use connectors_testkit::js_dir;
+use connectors_testkit::oidc::OidcServer;
 use rexpect::reader::Options;
 use rexpect::session::{spawn_with_options, PtySession};
 use serde_json::{json, Value};
-use support::{our_cli, repo_root, start_real_server, write_file, RealServer};
+use support::{our_cli, start_real_server, write_file, RealServer};
 
 /// Longest wait for any one expected text. The consent (a cold Chromium on a
 /// busy machine) is the slowest step; the CLI itself gives up after 2 min.
@@ -36,73 +37,23 @@ const EXPECT_TIMEOUT: Duration = Duration::from_secs(180);
 const CLIENT_ID: &str = "custom-client";
 const CLIENT_SECRET: &str = "custom-secret";
 
-/// `tests/js/oidc-server.mjs`: a real OAuth 2.0 / OpenID provider.
-struct OidcServer {
-    child: Child,
-    info: Value,
-}
-
-impl OidcServer {
-    fn start(redirect_uri: &str) -> Self {
-        let config = json!({
+/// Our server with one custom provider, `oidc_custom`, at the OAuth server.
+fn servers() -> (RealServer, OidcServer) {
+    let mut oidc = None;
+    let server = start_real_server(|origin| {
+        let started = OidcServer::start(json!({
             "port": 0,
             "clients": [{
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
-                "redirect_uris": [redirect_uri],
+                "redirect_uris": [format!("{origin}/oauth/callback")],
                 "token_endpoint_auth_method": "client_secret_basic",
             }],
             "scopes": ["openid", "offline_access", "contacts.read", "calendar.read"],
             "accessTokenTtl": 3600,
             "rotateRefreshToken": true,
             "pkceRequired": true,
-        });
-        let mut child = Command::new("node")
-            .arg(js_dir().join("oidc-server.mjs"))
-            .arg(config.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start node tests/js/oidc-server.mjs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let info = serde_json::from_str(line.trim())
-            .unwrap_or_else(|e| panic!("oidc-server.mjs said {line:?}: {e}"));
-        OidcServer { child, info }
-    }
-
-    fn endpoint(&self, name: &str) -> &str {
-        self.info[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {name} in {}", self.info))
-    }
-}
-
-impl Drop for OidcServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The Node test clients, installed by `scripts/install-test-deps`.
-fn js_dir() -> PathBuf {
-    let dir = repo_root().join("tests/js");
-    assert!(
-        dir.join("node_modules/playwright-core").exists()
-            && dir.join("node_modules/oidc-provider").exists(),
-        "the Node test parts are missing: run scripts/install-test-deps (scripts/test does it)"
-    );
-    dir
-}
-
-/// Our server with one custom provider, `oidc_custom`, at the OAuth server.
-fn servers() -> (RealServer, OidcServer) {
-    let mut oidc = None;
-    let server = start_real_server(|origin| {
-        let started = OidcServer::start(&format!("{origin}/oauth/callback"));
+        }));
         let config = format!(
             r#"
 [providers.oidc_custom]

@@ -21,6 +21,8 @@ use serde_json::Value;
 
 pub mod fake_stripe;
 
+pub use connectors_testkit::{http, repo_root};
+
 /// The app id of every scripted scenario.
 pub const APP_ID: &str = "app-parity";
 /// The workspace API key both CLIs get (`BASE44_API_KEY`).
@@ -355,14 +357,6 @@ impl fmt::Display for Side {
             Side::Ours => "ours",
         })
     }
-}
-
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
 }
 
 /// The npm CLI; panics with the fix when it is not installed.
@@ -775,42 +769,6 @@ where
         .into_iter()
         .map(|r| r.expect("every job ran"))
         .collect()
-}
-
-/// A minimal HTTP/1.1 request (no dependency on our CLI's client): (status, headers, body).
-pub fn http(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> std::io::Result<(u16, String, String)> {
-    use std::io::Write;
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let mut stream = std::net::TcpStream::connect(host)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    let body = body.unwrap_or("");
-    if !body.is_empty() {
-        request.push_str(&format!(
-            "content-type: application/json\r\ncontent-length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    Ok((status, head.to_string(), body.to_string()))
 }
 
 // ---------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 //! runs this crate's tests once per backend.
 #![allow(dead_code)]
 
-pub mod oidc;
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use connectors_testkit::{http_request, js_dir, oidc, raw_http, repo_root};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -121,24 +122,6 @@ pub async fn call(router: &Router, request: Request<Body>) -> Answer {
         headers,
         text: String::from_utf8_lossy(&bytes).into_owned(),
     }
-}
-
-/// Repository root (two levels above this crate).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// The Node test clients, installed by `scripts/install-test-deps`.
-pub fn js_dir() -> PathBuf {
-    let dir = repo_root().join("tests/js");
-    assert!(
-        dir.join("node_modules/.bin/base44").exists(),
-        "the Node test clients are missing: run scripts/install-test-deps (scripts/test does it)"
-    );
-    dir
 }
 
 /// A `connectors-server serve` process on a free port with a fresh data dir.
@@ -457,17 +440,6 @@ fn wait_healthy(server: &mut ServerProcess) {
     }
 }
 
-/// Sends a raw HTTP/1.1 request and returns the whole raw answer.
-pub fn raw_http(host: &str, request: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(host)?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
-    stream.write_all(request.as_bytes())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    Ok(String::from_utf8_lossy(&raw).into_owned())
-}
-
 /// A free loopback port (bound and released; fine for tests).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -482,45 +454,6 @@ pub fn start_server_on(port: u16, config_toml: &str) -> ServerProcess {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.toml"), config_toml).unwrap();
     launch(dir, &[], Some(format!("127.0.0.1:{port}")), None)
-}
-
-/// Minimal HTTP/1.1 request over a TcpStream: (status, body).
-pub fn http_request(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> std::io::Result<(u16, String)> {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let mut stream = std::net::TcpStream::connect(host)?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    let body = body.unwrap_or("");
-    if !body.is_empty() {
-        request.push_str(&format!(
-            "content-type: application/json\r\ncontent-length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
 }
 
 pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {

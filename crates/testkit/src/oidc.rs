@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use super::{http_request, js_dir};
+use crate::{http_request, js_dir};
 
 pub struct OidcServer {
     child: Child,
@@ -91,7 +91,7 @@ impl OidcServer {
             "POST /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{auth}content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         );
-        let text = super::raw_http(host, &raw).unwrap();
+        let text = crate::raw_http(host, &raw).unwrap();
         let json = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
         serde_json::from_str(json).unwrap_or_else(|e| panic!("introspection answer {text:?}: {e}"))
     }
