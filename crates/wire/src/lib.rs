@@ -23,6 +23,115 @@ pub fn is_valid_integration_type(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// An integration type that passed the one rule every layer shares: the npm
+/// CLI's `/^[a-z0-9_-]+$/i` and at most [`IntegrationType::MAX_LEN`] bytes.
+///
+/// Built only through [`IntegrationType::new`] (also behind `FromStr`,
+/// `TryFrom<String>` and `Deserialize`), so holding one proves the check was
+/// made: code below the route never re-validates, and a path segment like
+/// `../x` can never reach a query or a file name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IntegrationType(String);
+
+/// Why a text is not an [`IntegrationType`]; its `Display` says what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidIntegrationType {
+    /// The refused text, cut to [`IntegrationType::MAX_LEN`] characters so an
+    /// error never echoes a huge input.
+    pub value: String,
+}
+
+impl std::fmt::Display for InvalidIntegrationType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` is not an integration type: use 1 to {} letters, digits, `_` or `-`",
+            self.value,
+            IntegrationType::MAX_LEN
+        )
+    }
+}
+
+impl std::error::Error for InvalidIntegrationType {}
+
+impl IntegrationType {
+    /// The longest accepted type, in bytes (all accepted bytes are ASCII).
+    pub const MAX_LEN: usize = 100;
+
+    /// Checks `value` against the rule.
+    pub fn new(value: impl Into<String>) -> Result<Self, InvalidIntegrationType> {
+        let value = value.into();
+        if is_valid_integration_type(&value) && value.len() <= Self::MAX_LEN {
+            Ok(Self(value))
+        } else {
+            Err(InvalidIntegrationType {
+                value: value.chars().take(Self::MAX_LEN).collect(),
+            })
+        }
+    }
+
+    /// The type as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is [`STRIPE`], which is provisioned rather than authorized.
+    pub fn is_stripe(&self) -> bool {
+        self.0 == STRIPE
+    }
+}
+
+impl std::str::FromStr for IntegrationType {
+    type Err = InvalidIntegrationType;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::new(value)
+    }
+}
+
+impl TryFrom<String> for IntegrationType {
+    type Error = InvalidIntegrationType;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<IntegrationType> for String {
+    fn from(value: IntegrationType) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Display for IntegrationType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for IntegrationType {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for IntegrationType {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for IntegrationType {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for IntegrationType {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 /// The one integration type that is provisioned rather than authorized.
 pub const STRIPE: &str = "stripe";
 
@@ -320,6 +429,30 @@ mod tests {
         assert!(!is_valid_integration_type(""));
         assert!(!is_valid_integration_type("../evil"));
         assert!(!is_valid_integration_type("a b"));
+    }
+
+    #[test]
+    fn integration_type_checks_once() {
+        assert_eq!(
+            IntegrationType::new("custom-CRM_2").unwrap(),
+            "custom-CRM_2"
+        );
+        let max = "a".repeat(IntegrationType::MAX_LEN);
+        assert!(IntegrationType::new(max.clone()).is_ok());
+        let long = IntegrationType::new(max + "a").unwrap_err();
+        assert_eq!(long.value.len(), IntegrationType::MAX_LEN);
+        for bad in ["", "../evil", "a b", "é", "a/b"] {
+            assert!(IntegrationType::new(bad).is_err(), "{bad:?}");
+        }
+        let parsed: IntegrationType = serde_json::from_str("\"slack\"").unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), "\"slack\"");
+        assert!(serde_json::from_str::<IntegrationType>("\"a b\"").is_err());
+        assert!(IntegrationType::new("stripe").unwrap().is_stripe());
+        assert!(InvalidIntegrationType {
+            value: "x y".into()
+        }
+        .to_string()
+        .contains("letters, digits"));
     }
 
     #[test]
