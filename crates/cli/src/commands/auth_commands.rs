@@ -1,6 +1,8 @@
 //! `base44 login`, `logout`, `whoami` (protocol.md §2.2, §2.4).
 
 use super::{Env, Outcome};
+use secrecy::ExposeSecret;
+
 use crate::api::client::Auth;
 use crate::auth;
 use crate::error::CliError;
@@ -23,7 +25,7 @@ pub fn logout() -> Result<Outcome, CliError> {
 /// `whoami`: who the credentials belong to; no request.
 pub fn whoami(credentials: &Auth) -> Result<Outcome, CliError> {
     if let Auth::ApiKey(key) = credentials {
-        let shown: String = key.chars().take(10).collect();
+        let shown: String = key.expose_secret().chars().take(10).collect();
         return Ok(Outcome::outro(format!("Using workspace API key: {shown}")));
     }
     let data = auth::read_auth()?;
