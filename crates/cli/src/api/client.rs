@@ -178,30 +178,11 @@ fn retry_after_ms(value: &str, now_ms: f64) -> Option<f64> {
     http_date_ms(value).map(|t| t - now_ms)
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to epoch ms.
+/// An HTTP date (any of the three forms) as epoch milliseconds.
 fn http_date_ms(value: &str) -> Option<f64> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let months = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let m = months.iter().position(|x| x == month)? as i64 + 1;
-    let d: i64 = day.parse().ok()?;
-    let y: i64 = year.parse().ok()?;
-    let hms: Vec<i64> = time.split(':').filter_map(|p| p.parse().ok()).collect();
-    let [h, mi, s] = hms.as_slice() else {
-        return None;
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1000) as f64)
+    let time = httpdate::parse_http_date(value).ok()?;
+    let since = time.duration_since(UNIX_EPOCH).ok()?;
+    Some(since.as_millis() as f64)
 }
 
 /// Milliseconds since the epoch.
@@ -481,6 +462,16 @@ mod tests {
         );
         let date_ms = http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
         assert_eq!(date_ms, 784_111_777_000.0);
+        // The two obsolete forms HTTP still allows.
+        assert_eq!(
+            http_date_ms("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(784_111_777_000.0)
+        );
+        assert_eq!(
+            http_date_ms("Sun Nov  6 08:49:37 1994"),
+            Some(784_111_777_000.0)
+        );
+        assert_eq!(http_date_ms("tomorrow"), None);
         assert_eq!(
             retry_delay(
                 &get,
