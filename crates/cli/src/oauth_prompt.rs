@@ -64,6 +64,7 @@ impl FlowStatus {
 /// order (empty when nothing was processed).
 pub async fn prompt_oauth_flows(
     ui: &Ui,
+    browser: Option<&str>,
     client: &AppClient,
     pending: &[Pending],
     skip_prompt: bool,
@@ -85,10 +86,9 @@ pub async fn prompt_oauth_flows(
     if ui.confirm("Open browser to authorize now?") != Some(true) {
         return outcomes;
     }
-    let browser = std::env::var("BROWSER").ok();
     for p in pending {
         ui.info(&format!("Opening browser for {}...", p.integration_type));
-        if let Err(e) = open_browser(browser.as_deref(), &p.redirect_url) {
+        if let Err(e) = open_browser(browser, &p.redirect_url) {
             ui.warn(&format!(
                 "Could not open a browser ({e}); open the link above to authorize {}",
                 p.integration_type

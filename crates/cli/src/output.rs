@@ -40,8 +40,7 @@ const RESET: &str = "\x1b[0m";
 
 impl Ui {
     /// A UI for the given modes; colour only on a terminal without `NO_COLOR`.
-    pub fn new(interactive: bool, json: bool, stderr_is_tty: bool) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    pub fn new(interactive: bool, json: bool, stderr_is_tty: bool, no_color: bool) -> Self {
         Self {
             interactive,
             json,

@@ -1,9 +1,9 @@
 //! The login file, `~/.base44/auth/auth.json`, as the npm CLI reads,
 //! validates, writes (0600, pretty JSON) and deletes it; seeding it from
 //! `BASE44_ACCESS_TOKEN` + `BASE44_REFRESH_TOKEN` (the JWT claims give the
-//! user and expiry); and the `BASE44_API_KEY` workspace key.
+//! user and expiry).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
@@ -36,20 +36,10 @@ fn expose<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, 
     serializer.serialize_str(secret.expose_secret())
 }
 
-/// `$HOME/.base44/auth/auth.json` (`os.homedir()` reads `$HOME` on Unix).
-pub fn auth_file_path() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".base44").join("auth").join("auth.json")
-}
-
-/// `BASE44_API_KEY`, trimmed, when it is a workspace key (`b44k_`); any
-/// other value is ignored entirely.
-pub fn workspace_api_key() -> Option<SecretString> {
-    let key = std::env::var("BASE44_API_KEY").ok()?;
-    let key = key.trim();
-    key.starts_with("b44k_").then(|| SecretString::from(key))
+/// Where the login is kept: `$HOME/.base44/auth/auth.json`.
+#[derive(Debug, Clone)]
+pub struct AuthFile {
+    path: PathBuf,
 }
 
 fn schema_error(context: &str, issues: &[schema::Issue], path: &std::path::Path) -> CliError {
@@ -66,63 +56,94 @@ fn schema_error(context: &str, issues: &[schema::Issue], path: &std::path::Path)
     }
 }
 
-/// Reads and validates auth.json.
-pub fn read_auth() -> Result<AuthData, CliError> {
-    let path = auth_file_path();
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| CliError::file_access(format!("Failed to read authentication file: {e}")))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
-        CliError::file_access(format!(
-            "Failed to read authentication file: File contains invalid JSON: {} ({e})",
-            path.display()
-        ))
-    })?;
-    let issues = schema::validate(&bodies::auth_file(), &value);
-    if !issues.is_empty() {
-        return Err(schema_error("Invalid authentication data", &issues, &path));
+impl AuthFile {
+    /// The npm CLI's file under `home` (`os.homedir()`).
+    pub fn in_home(home: &Path) -> Self {
+        Self {
+            path: home.join(".base44").join("auth").join("auth.json"),
+        }
     }
-    serde_json::from_value(value).map_err(|e| CliError::file_access(e.to_string()))
-}
 
-/// Validates and writes auth.json as pretty JSON (no trailing newline, like
-/// the npm CLI), readable only by its owner.
-pub fn write_auth(data: &AuthData) -> Result<(), CliError> {
-    write_auth_value(&serde_json::to_value(data).unwrap_or(Value::Null), data)
-}
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 
-fn write_auth_value(candidate: &Value, data: &AuthData) -> Result<(), CliError> {
-    let path = auth_file_path();
-    let issues = schema::validate(&bodies::auth_file(), candidate);
-    if !issues.is_empty() {
-        return Err(schema_error("Invalid authentication data", &issues, &path));
+    /// Reads and validates auth.json.
+    pub fn read(&self) -> Result<AuthData, CliError> {
+        let path = &self.path;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::file_access(format!("Failed to read authentication file: {e}"))
+        })?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| {
+            CliError::file_access(format!(
+                "Failed to read authentication file: File contains invalid JSON: {} ({e})",
+                path.display()
+            ))
+        })?;
+        let issues = schema::validate(&bodies::auth_file(), &value);
+        if !issues.is_empty() {
+            return Err(schema_error("Invalid authentication data", &issues, path));
+        }
+        serde_json::from_value(value).map_err(|e| CliError::file_access(e.to_string()))
     }
-    let text = serde_json::to_string_pretty(data).unwrap_or_default();
-    let fail = |e: std::io::Error| {
-        CliError::file_access(format!("Failed to write authentication file: {e}"))
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    use std::io::Write;
-    let mut file = options.open(&path).map_err(fail)?;
-    file.write_all(text.as_bytes()).map_err(fail)
-}
 
-/// Deletes auth.json (a missing file is fine).
-pub fn delete_auth() -> Result<(), CliError> {
-    match std::fs::remove_file(auth_file_path()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(CliError::file_access(format!(
-            "Failed to delete authentication file: {e}"
-        ))),
+    /// Validates and writes auth.json as pretty JSON (no trailing newline, like
+    /// the npm CLI), readable only by its owner.
+    pub fn write(&self, data: &AuthData) -> Result<(), CliError> {
+        self.write_value(&serde_json::to_value(data).unwrap_or(Value::Null), data)
+    }
+
+    fn write_value(&self, candidate: &Value, data: &AuthData) -> Result<(), CliError> {
+        let path = &self.path;
+        let issues = schema::validate(&bodies::auth_file(), candidate);
+        if !issues.is_empty() {
+            return Err(schema_error("Invalid authentication data", &issues, path));
+        }
+        let text = serde_json::to_string_pretty(data).unwrap_or_default();
+        let fail = |e: std::io::Error| {
+            CliError::file_access(format!("Failed to write authentication file: {e}"))
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        use std::io::Write;
+        let mut file = options.open(path).map_err(fail)?;
+        file.write_all(text.as_bytes()).map_err(fail)
+    }
+
+    /// Deletes auth.json (a missing file is fine).
+    pub fn delete(&self) -> Result<(), CliError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(CliError::file_access(format!(
+                "Failed to delete authentication file: {e}"
+            ))),
+        }
+    }
+
+    /// `seedAuthFromEnv`: overwrite auth.json from `BASE44_ACCESS_TOKEN` and
+    /// `BASE44_REFRESH_TOKEN` when both are set and the token is a JWT with
+    /// `sub` and `exp`; otherwise do nothing.
+    pub fn seed(
+        &self,
+        access: Option<&SecretString>,
+        refresh: Option<&SecretString>,
+    ) -> Result<(), CliError> {
+        let access = access.map(ExposeSecret::expose_secret);
+        let refresh = refresh.map(ExposeSecret::expose_secret);
+        match seed_candidate(access, refresh) {
+            Some((candidate, data)) => self.write_value(&candidate, &data),
+            None => Ok(()),
+        }
     }
 }
 
@@ -174,18 +195,6 @@ pub fn seed_candidate(access: Option<&str>, refresh: Option<&str>) -> Option<(Va
             name: sub,
         },
     ))
-}
-
-/// `seedAuthFromEnv`: overwrite auth.json from `BASE44_ACCESS_TOKEN` and
-/// `BASE44_REFRESH_TOKEN` when both are set and the token is a JWT with
-/// `sub` and `exp`; otherwise do nothing.
-pub fn seed_from_env() -> Result<(), CliError> {
-    let access = std::env::var("BASE44_ACCESS_TOKEN").ok();
-    let refresh = std::env::var("BASE44_REFRESH_TOKEN").ok();
-    match seed_candidate(access.as_deref(), refresh.as_deref()) {
-        Some((candidate, data)) => write_auth_value(&candidate, &data),
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::file::{write_auth, AuthData};
+use super::file::{AuthData, AuthFile};
 use super::session::Session;
 use super::token::{api_error, poll_device_token, TokenResponse, CLIENT_ID};
 use crate::api::client::{now_ms, Auth, Body, Http, DEFAULT_TIMEOUT};
@@ -36,8 +36,8 @@ struct UserInfo {
     name: String,
 }
 
-/// The device-code login; writes and returns the login.
-pub async fn login(ui: &Ui, http: &Http) -> Result<AuthData, CliError> {
+/// The device-code login; writes the login to `file` and returns it.
+pub async fn login(ui: &Ui, http: &Http, file: &AuthFile) -> Result<AuthData, CliError> {
     let config = |m: String| CliError::ConfigInvalid {
         message: m,
         hints: vec![],
@@ -110,6 +110,7 @@ pub async fn login(ui: &Ui, http: &Http) -> Result<AuthData, CliError> {
     let url = http.prefixed("oauth/userinfo").map_err(config)?;
     let session = Auth::Session(Arc::new(Session::new(
         http.clone(),
+        file.clone(),
         AuthData {
             access_token: token.access_token.clone(),
             refresh_token: token.refresh_token.clone(),
@@ -145,7 +146,7 @@ pub async fn login(ui: &Ui, http: &Http) -> Result<AuthData, CliError> {
         email: user.email,
         name: user.name,
     };
-    write_auth(&data)?;
+    file.write(&data)?;
     Ok(data)
 }
 

@@ -16,25 +16,34 @@ pub mod token;
 use std::sync::Arc;
 
 use crate::api::client::{Auth, Http};
+use crate::context::Config;
 use crate::error::CliError;
 use crate::output::Ui;
 
-pub use file::{delete_auth, read_auth, AuthData};
+pub use file::{AuthData, AuthFile};
 pub use login::login;
 pub use session::Session;
 
 /// `ensureAuth`: the credentials for this run, logging in if there are none.
-pub async fn ensure_auth(ui: &Ui, http: &Http) -> Result<Auth, CliError> {
-    if let Some(key) = file::workspace_api_key() {
-        return Ok(Auth::ApiKey(key));
+pub async fn ensure_auth(ui: &Ui, http: &Http, config: &Config) -> Result<Auth, CliError> {
+    if let Some(key) = &config.api_key {
+        return Ok(Auth::ApiKey(key.clone()));
     }
-    file::seed_from_env()?;
-    let data = match read_auth() {
+    let file = AuthFile::in_home(&config.home);
+    file.seed(
+        config.seed_access_token.as_ref(),
+        config.seed_refresh_token.as_ref(),
+    )?;
+    let data = match file.read() {
         Ok(data) => data,
         Err(_) => {
             ui.info("You need to login first to continue.");
-            login(ui, http).await?
+            login(ui, http, &file).await?
         }
     };
-    Ok(Auth::Session(Arc::new(Session::new(http.clone(), data))))
+    Ok(Auth::Session(Arc::new(Session::new(
+        http.clone(),
+        file,
+        data,
+    ))))
 }

@@ -7,7 +7,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::file::{delete_auth, write_auth, AuthData};
+use super::file::{AuthData, AuthFile};
 use super::token::renew;
 use crate::api::client::{now_ms, Http, TokenSource};
 
@@ -18,16 +18,19 @@ const REFRESH_BUFFER_MS: f64 = 60_000.0;
 pub struct Session {
     /// Renewals go through it (without credentials, so never back here).
     http: Http,
+    /// Where a renewed login is written (and a failed one deleted).
+    file: AuthFile,
     // A tokio mutex: the refresh request is awaited while holding it, which
     // is what makes concurrent refreshes share one.
     state: tokio::sync::Mutex<Option<AuthData>>,
 }
 
 impl Session {
-    /// Wraps a login read from auth.json; `http` renews it.
-    pub fn new(http: Http, data: AuthData) -> Self {
+    /// Wraps a login read from `file`; `http` renews it.
+    pub fn new(http: Http, file: AuthFile, data: AuthData) -> Self {
         Self {
             http,
+            file,
             state: tokio::sync::Mutex::new(Some(data)),
         }
     }
@@ -44,7 +47,7 @@ impl TokenSource for Session {
         if now_ms() < current.expires_at as f64 - REFRESH_BUFFER_MS {
             return Some(current.access_token);
         }
-        match refresh_and_save(&self.http, &current).await {
+        match refresh_and_save(&self.http, &self.file, &current).await {
             Some(new) => {
                 let token = new.access_token.clone();
                 *state = Some(new);
@@ -67,7 +70,7 @@ impl TokenSource for Session {
             // Another request refreshed while this one was in flight.
             return Some(current.access_token);
         }
-        match refresh_and_save(&self.http, &current).await {
+        match refresh_and_save(&self.http, &self.file, &current).await {
             Some(new) => {
                 let token = new.access_token.clone();
                 *state = Some(new);
@@ -82,7 +85,7 @@ impl TokenSource for Session {
 }
 
 /// `refreshAndSaveTokens`: any failure deletes auth.json.
-async fn refresh_and_save(http: &Http, current: &AuthData) -> Option<AuthData> {
+async fn refresh_and_save(http: &Http, file: &AuthFile, current: &AuthData) -> Option<AuthData> {
     match renew(http, &current.refresh_token).await {
         Ok(token) => {
             let new = AuthData {
@@ -91,16 +94,16 @@ async fn refresh_and_save(http: &Http, current: &AuthData) -> Option<AuthData> {
                 expires_at: now_ms() as i64 + token.expires_in * 1000,
                 ..current.clone()
             };
-            match write_auth(&new) {
+            match file.write(&new) {
                 Ok(()) => Some(new),
                 Err(_) => {
-                    let _ = delete_auth();
+                    let _ = file.delete();
                     None
                 }
             }
         }
         Err(_) => {
-            let _ = delete_auth();
+            let _ = file.delete();
             None
         }
     }

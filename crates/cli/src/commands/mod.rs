@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use crate::api::client::Http;
 use crate::api::AppClient;
 use crate::args::{Cli, Command, ConnectorsCommand, GlobalArgs};
-use crate::context::{self, AppContext};
+use crate::context::{self, AppContext, Config};
 use crate::error::CliError;
 use crate::output::{print_stdout, Ui};
 
@@ -57,6 +57,8 @@ pub struct Env {
     pub cwd: PathBuf,
     /// The HTTP client (carries `BASE44_API_URL`).
     pub http: Http,
+    /// The environment, resolved.
+    pub config: Config,
 }
 
 /// Credentials and app, once the middleware has resolved them.
@@ -82,8 +84,8 @@ impl Env {
     /// Branch check, credentials, app context.
     async fn app(&self) -> Result<App, CliError> {
         self.check_branch()?;
-        let auth = crate::auth::ensure_auth(&self.ui, &self.http).await?;
-        let context = context::app_context(self.global.app_id.as_deref(), &self.cwd)?;
+        let auth = crate::auth::ensure_auth(&self.ui, &self.http, &self.config).await?;
+        let context = context::app_context(self.global.app_id.as_deref(), &self.config, &self.cwd)?;
         let client = AppClient::new(self.http.clone(), auth, &context.id)?;
         Ok(App { context, client })
     }
@@ -105,12 +107,12 @@ pub async fn run(cli: Cli, env: &Env) -> Result<(), CliError> {
         }
         Command::Logout => {
             env.check_branch()?;
-            auth_commands::logout()?
+            auth_commands::logout(env)?
         }
         Command::Whoami => {
             env.check_branch()?;
-            let auth = crate::auth::ensure_auth(&env.ui, &env.http).await?;
-            auth_commands::whoami(&auth)?
+            let auth = crate::auth::ensure_auth(&env.ui, &env.http, &env.config).await?;
+            auth_commands::whoami(env, &auth)?
         }
         Command::Connectors(sub) => {
             let app = env.app().await?;

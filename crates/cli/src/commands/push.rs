@@ -263,7 +263,14 @@ pub async fn run(env: &Env, app: &App, args: PushArgs) -> Result<Outcome, CliErr
             })
         })
         .collect();
-    let outcomes = prompt_oauth_flows(ui, &app.client, &pending, !ui.interactive).await;
+    let outcomes = prompt_oauth_flows(
+        ui,
+        env.config.browser.as_deref(),
+        &app.client,
+        &pending,
+        !ui.interactive,
+    )
+    .await;
 
     let all_authorized =
         !outcomes.is_empty() && outcomes.iter().all(|(_, s)| *s == FlowStatus::Active);
