@@ -13,6 +13,8 @@ mod status;
 
 use std::path::PathBuf;
 
+use connectors_wire::{ConnectorList, STRIPE};
+
 use crate::api::client::Http;
 use crate::api::AppClient;
 use crate::args::{Cli, Command, ConnectorsCommand, GlobalArgs};
@@ -155,6 +157,36 @@ fn finish(ui: &Ui, outcome: Outcome) {
     if let Some(doc) = &outcome.stdout {
         print_stdout(doc);
     }
+}
+
+/// The remote side of `push --dry-run` and `status`: the connector list and
+/// whether Stripe is installed, fetched concurrently under one task line.
+/// A failed Stripe check counts as "not installed" unless a local stripe
+/// file makes it matter; a failed list fails first.
+pub(crate) async fn fetch_remote(
+    env: &Env,
+    app: &App,
+    local: &[connectors_project::ConnectorFile],
+) -> Result<(ConnectorList, bool), CliError> {
+    let stripe_local = local.iter().any(|c| c.integration_type == STRIPE);
+    env.ui
+        .task(
+            "Fetching connectors from Base44",
+            Some("Connectors fetched successfully"),
+            Some("Failed to fetch connectors"),
+            async {
+                let (remote, stripe) =
+                    tokio::join!(app.client.list_connectors(), app.client.stripe_status());
+                let remote = remote?;
+                let installed = match stripe {
+                    Ok(s) => s.stripe_mode.is_some(),
+                    Err(e) if stripe_local => return Err(e),
+                    Err(_) => false,
+                };
+                Ok((remote, installed))
+            },
+        )
+        .await
 }
 
 /// Reads the local connector files for push/pull/status, warning when
