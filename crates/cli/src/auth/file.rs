@@ -42,20 +42,6 @@ pub struct AuthFile {
     path: PathBuf,
 }
 
-fn schema_error(context: &str, issues: &[schema::Issue], path: &std::path::Path) -> CliError {
-    CliError::Schema {
-        message: format!(
-            "{context} in {}:\n{}",
-            path.display(),
-            schema::prettify(issues)
-        ),
-        hints: vec![Hint::new(format!(
-            "Fix the schema/data structure errors in {}",
-            path.display()
-        ))],
-    }
-}
-
 impl AuthFile {
     /// The npm CLI's file under `home` (`os.homedir()`).
     pub fn in_home(home: &Path) -> Self {
@@ -144,6 +130,20 @@ impl AuthFile {
             Some((candidate, data)) => self.write_value(&candidate, &data),
             None => Ok(()),
         }
+    }
+}
+
+fn schema_error(context: &str, issues: &[schema::Issue], path: &Path) -> CliError {
+    CliError::Schema {
+        message: format!(
+            "{context} in {}:\n{}",
+            path.display(),
+            schema::prettify(issues)
+        ),
+        hints: vec![Hint::new(format!(
+            "Fix the schema/data structure errors in {}",
+            path.display()
+        ))],
     }
 }
 
