@@ -1,14 +1,18 @@
-//! Where a command runs: the environment (env files, `BASE44_PROJECTS_*`
-//! copies, `BASE44_API_URL`), the mode (interactive or not, `--json`), the
+//! Where a command runs: the environment (one [`Config`], from the process
+//! environment, env files and `BASE44_PROJECTS_*` copies), the mode (interactive or not, `--json`), the
 //! app it talks to and the project on disk (protocol.md §3.1, §3.2).
 //!
 //! Project files are read through `connectors_project`; this module only
 //! decides which directory and which app id apply.
 
+use std::collections::HashMap;
+use std::env::VarError;
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
 
 use connectors_project::ProjectPaths;
+use secrecy::SecretString;
 
 use crate::error::{CliError, Hint};
 
@@ -23,35 +27,115 @@ const PROJECTS_KEYS: [&str; 4] = [
     "BASE44_API_URL",
 ];
 
-/// Loads `<root>/.env.local` then `<root>/.env` (the first value of a key
-/// wins, the real environment is never overridden), where root is the
-/// project root or `cwd`, then applies the `BASE44_PROJECTS_` copies.
+/// Every environment variable the CLI reads, resolved once per run.
 ///
-/// Must run before any thread starts: it sets environment variables.
-pub fn load_env(cwd: &Path) {
-    let root = connectors_project::find_project_root(cwd)
-        .map(|p| p.root)
-        .unwrap_or_else(|| cwd.to_path_buf());
-    for name in [".env.local", ".env"] {
-        // A missing or unreadable file is not an error, as with dotenv.
-        let _ = dotenvy::from_path(root.join(name));
+/// Values come from the process environment, then `<root>/.env.local`, then
+/// `<root>/.env` (the first value of a key wins, as dotenv loading never
+/// overrides), where root is the project root or the working directory;
+/// a key of [`PROJECTS_KEYS`] still unset falls back to its
+/// `BASE44_PROJECTS_` copy. The process environment is never modified.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `BASE44_API_URL`, or [`DEFAULT_API_URL`] when unset or empty.
+    pub api_url: String,
+    /// `BASE44_APP_ID` whenever defined, even empty (commander reads it so).
+    pub app_id: Option<String>,
+    /// `BASE44_API_KEY`, trimmed, when it is a workspace key (`b44k_`); any
+    /// other value is ignored entirely.
+    pub api_key: Option<SecretString>,
+    /// `BASE44_ACCESS_TOKEN`, to seed auth.json.
+    pub seed_access_token: Option<SecretString>,
+    /// `BASE44_REFRESH_TOKEN`, to seed auth.json.
+    pub seed_refresh_token: Option<SecretString>,
+    /// `$HOME` (`os.homedir()` reads it on Unix), `.` when unset.
+    pub home: PathBuf,
+    /// `CI` is `true` or `1` (any case).
+    pub ci: bool,
+    /// `NO_COLOR` is set and not empty.
+    pub no_color: bool,
+    /// `BROWSER`: the command that opens consent links.
+    pub browser: Option<String>,
+    /// `BASE44_CLI_TEST_OVERRIDES.appConfig` (app id, project root),
+    /// honoured like the npm CLI does.
+    pub test_app: Option<(String, PathBuf)>,
+}
+
+impl Config {
+    /// Reads the environment and the env files of the project around `cwd`.
+    pub fn load(cwd: &Path) -> Self {
+        let root = connectors_project::find_project_root(cwd)
+            .map(|p| p.root)
+            .unwrap_or_else(|| cwd.to_path_buf());
+        let files = env_files(&root);
+        Self::from_lookup(|key| match std::env::var(key) {
+            Ok(v) => Some(v.into()),
+            // dotenv sets a key whose value is not Unicode.
+            Err(VarError::NotUnicode(raw)) => files.get(key).map(Into::into).or(Some(raw)),
+            Err(VarError::NotPresent) => files.get(key).map(Into::into),
+        })
     }
-    for key in PROJECTS_KEYS {
-        if std::env::var_os(key).is_some() {
-            continue;
-        }
-        if let Some(value) = std::env::var_os(format!("BASE44_PROJECTS_{key}")) {
-            std::env::set_var(key, value);
+
+    /// Resolves every setting from `var`, the environment as seen after the
+    /// env files (before the `BASE44_PROJECTS_` copies).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<OsString>) -> Self {
+        let os = |key: &str| {
+            var(key).or_else(|| {
+                PROJECTS_KEYS
+                    .contains(&key)
+                    .then(|| var(&format!("BASE44_PROJECTS_{key}")))
+                    .flatten()
+            })
+        };
+        // Unicode only, as `std::env::var` reads.
+        let text = |key: &str| os(key).and_then(|v| v.into_string().ok());
+        let secret = |key: &str| text(key).map(SecretString::from);
+        Self {
+            api_url: text("BASE44_API_URL")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
+            app_id: text("BASE44_APP_ID"),
+            api_key: text("BASE44_API_KEY").and_then(|key| {
+                let key = key.trim();
+                key.starts_with("b44k_").then(|| SecretString::from(key))
+            }),
+            seed_access_token: secret("BASE44_ACCESS_TOKEN"),
+            seed_refresh_token: secret("BASE44_REFRESH_TOKEN"),
+            home: os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            ci: text("CI").is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1")),
+            no_color: os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            browser: text("BROWSER"),
+            test_app: text("BASE44_CLI_TEST_OVERRIDES").and_then(|raw| test_app(&raw)),
         }
     }
 }
 
-/// `BASE44_API_URL`, or the default when unset or empty.
-pub fn api_url() -> String {
-    match std::env::var("BASE44_API_URL") {
-        Ok(v) if !v.is_empty() => v,
-        _ => DEFAULT_API_URL.to_string(),
+/// The keys of `<root>/.env.local` then `<root>/.env`, the first value of a
+/// key winning.
+fn env_files(root: &Path) -> HashMap<String, String> {
+    let mut files = HashMap::new();
+    for name in [".env.local", ".env"] {
+        // A missing or unreadable file is not an error, as with dotenv;
+        // a bad line ends the file, keeping the lines before it.
+        let Ok(lines) = dotenvy::from_path_iter(root.join(name)) else {
+            continue;
+        };
+        for line in lines {
+            let Ok((key, value)) = line else { break };
+            files.entry(key).or_insert(value);
+        }
     }
+    files
+}
+
+/// `appConfig` of `BASE44_CLI_TEST_OVERRIDES`.
+fn test_app(raw: &str) -> Option<(String, PathBuf)> {
+    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let app = value.get("appConfig")?;
+    let id = app.get("id")?.as_str()?;
+    let root = app.get("projectRoot")?.as_str()?;
+    (!id.is_empty() && !root.is_empty()).then(|| (id.to_string(), PathBuf::from(root)))
 }
 
 /// Whether prompts, spinners and the browser may be used.
@@ -67,13 +151,10 @@ pub struct Modes {
 
 /// Non-interactive when stdin or stdout is not a terminal, `CI` is true, or
 /// `--json` is given.
-pub fn modes(json: bool) -> Modes {
-    let ci = std::env::var("CI")
-        .map(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1"))
-        .unwrap_or(false);
+pub fn modes(json: bool, config: &Config) -> Modes {
     let ttys = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     Modes {
-        interactive: ttys && !ci && !json,
+        interactive: ttys && !config.ci && !json,
         json,
         stderr_tty: std::io::stderr().is_terminal(),
     }
@@ -89,26 +170,21 @@ pub struct AppContext {
     pub project: Option<ProjectPaths>,
 }
 
-/// `BASE44_CLI_TEST_OVERRIDES.appConfig`, honoured like the npm CLI does.
-fn test_override() -> Option<(String, PathBuf)> {
-    let raw = std::env::var("BASE44_CLI_TEST_OVERRIDES").ok()?;
-    let value: serde_json::Value = serde_json::from_str(&raw).ok()?;
-    let app = value.get("appConfig")?;
-    let id = app.get("id")?.as_str()?;
-    let root = app.get("projectRoot")?.as_str()?;
-    (!id.is_empty() && !root.is_empty()).then(|| (id.to_string(), PathBuf::from(root)))
-}
-
 /// `initAppContext` (protocol.md §3.2).
-pub fn app_context(flag: Option<&str>, cwd: &Path) -> Result<AppContext, CliError> {
-    if let Some((id, root)) = test_override() {
-        let project = connectors_project::find_project_root(&root);
-        return Ok(AppContext { id, project });
+pub fn app_context(
+    flag: Option<&str>,
+    config: &Config,
+    cwd: &Path,
+) -> Result<AppContext, CliError> {
+    if let Some((id, root)) = &config.test_app {
+        let project = connectors_project::find_project_root(root);
+        return Ok(AppContext {
+            id: id.clone(),
+            project,
+        });
     }
     // Commander reads BASE44_APP_ID whenever it is defined, even empty.
-    let given = flag
-        .map(str::to_string)
-        .or_else(|| std::env::var("BASE44_APP_ID").ok());
+    let given = flag.map(str::to_string).or_else(|| config.app_id.clone());
     if let Some(id) = given {
         let id = id.trim();
         if id.is_empty() {
@@ -179,6 +255,79 @@ pub fn normalize(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        Config::from_lookup(|key| {
+            vars.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn config_defaults_and_filters() {
+        use secrecy::ExposeSecret;
+        let c = config(&[]);
+        assert_eq!(c.api_url, DEFAULT_API_URL);
+        assert!(c.app_id.is_none() && c.api_key.is_none() && !c.ci && !c.no_color);
+        assert_eq!(c.home, PathBuf::from("."));
+
+        let c = config(&[
+            ("BASE44_API_URL", ""),
+            ("BASE44_APP_ID", ""),
+            ("BASE44_API_KEY", "  b44k_abc \n"),
+            ("CI", "TRUE"),
+            ("NO_COLOR", ""),
+            ("HOME", "/home/dev"),
+        ]);
+        assert_eq!(c.api_url, DEFAULT_API_URL);
+        assert_eq!(c.app_id.as_deref(), Some(""));
+        assert!(!format!("{c:?}").contains("b44k_abc"));
+        assert_eq!(c.api_key.unwrap().expose_secret(), "b44k_abc");
+        assert!(c.ci && !c.no_color);
+        assert_eq!(c.home, PathBuf::from("/home/dev"));
+
+        assert!(config(&[("BASE44_API_KEY", "sk_other")]).api_key.is_none());
+        assert!(!config(&[("CI", "yes")]).ci);
+        assert!(config(&[("NO_COLOR", "1")]).no_color);
+    }
+
+    #[test]
+    fn projects_copies_fill_only_unset_keys() {
+        let c = config(&[
+            ("BASE44_PROJECTS_BASE44_APP_ID", "from-projects"),
+            ("BASE44_PROJECTS_BASE44_API_URL", "http://projects"),
+            ("BASE44_API_URL", "http://direct"),
+            ("BASE44_PROJECTS_BROWSER", "not-a-projects-key"),
+        ]);
+        assert_eq!(c.app_id.as_deref(), Some("from-projects"));
+        assert_eq!(c.api_url, "http://direct");
+        assert!(c.browser.is_none());
+    }
+
+    #[test]
+    fn test_overrides_app_config() {
+        let c = config(&[(
+            "BASE44_CLI_TEST_OVERRIDES",
+            r#"{"appConfig":{"id":"a1","projectRoot":"/p"},"latestVersion":null}"#,
+        )]);
+        assert_eq!(c.test_app, Some(("a1".into(), PathBuf::from("/p"))));
+        let c = config(&[("BASE44_CLI_TEST_OVERRIDES", r#"{"latestVersion":null}"#)]);
+        assert!(c.test_app.is_none());
+    }
+
+    #[test]
+    fn env_local_wins_over_env_and_a_bad_line_ends_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env.local"), "A=local\nB=local\n").unwrap();
+        std::fs::write(dir.path().join(".env"), "A=env\nC=env\nnot a line\nD=env\n").unwrap();
+        let files = env_files(dir.path());
+        assert_eq!(files.get("A").map(String::as_str), Some("local"));
+        assert_eq!(files.get("B").map(String::as_str), Some("local"));
+        assert_eq!(files.get("C").map(String::as_str), Some("env"));
+        assert_eq!(files.get("D"), None);
+        assert!(env_files(&dir.path().join("missing")).is_empty());
+    }
 
     #[test]
     fn normalizes_like_path_resolve() {

@@ -1,25 +1,7 @@
-//! `base44`: the native CLI for Base44 connectors, a drop-in for the npm
-//! `base44` CLI's `connectors` commands (and `login`/`logout`/`whoami`).
-//!
-//! Layout: `args` (command line) → `run` (environment, mode, runtime) →
-//! `commands/*` (one file per command) over `context` (env files, app id,
-//! project), `auth` (credentials), `api` (HTTP, validation, error texts),
-//! `oauth_prompt` (browser and status polling) and `output` (the only place
-//! that prints, including the one error renderer).
-
-mod api;
-mod args;
-mod auth;
-mod commands;
-mod context;
-mod error;
-mod json;
-mod oauth_prompt;
-mod output;
-mod run;
-mod yaml;
+//! `base44`: the native CLI for Base44 connectors. Everything but argv and
+//! the exit code lives in the `base44_cli` library.
 
 fn main() -> std::process::ExitCode {
-    let parsed = args::parse(std::env::args_os());
-    std::process::ExitCode::from(run::run(parsed))
+    let parsed = base44_cli::args::parse(std::env::args_os());
+    std::process::ExitCode::from(base44_cli::run::run(parsed))
 }

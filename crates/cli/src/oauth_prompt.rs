@@ -4,20 +4,19 @@
 //! `open`) and poll `external-auth/status` at once and then every 2 s for up
 //! to 2 minutes, while Esc or Ctrl-C skips that connector.
 //!
-//! Key presses are read in raw mode (crossterm) on a separate thread, so a
-//! skip takes effect at once rather than at the next poll.
+//! The terminal work (raw mode, key watching, the browser) is in
+//! `terminal`; this module is only the consent loop.
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use connectors_wire::AttemptStatus;
-use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::api::AppClient;
 use crate::error::CliError;
-use crate::output::{print_stderr, Ui};
+use crate::output::Ui;
+use crate::terminal::{open_browser, watch_keys};
 
 /// Time between status polls.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -60,138 +59,12 @@ impl FlowStatus {
     }
 }
 
-/// Restores the terminal however the wait ends.
-struct RawMode;
-
-impl RawMode {
-    fn enable() -> Option<Self> {
-        crossterm::terminal::enable_raw_mode().ok().map(|_| RawMode)
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        let _ = crossterm::terminal::disable_raw_mode();
-    }
-}
-
-fn is_cancel(key: &KeyEvent) -> bool {
-    key.code == KeyCode::Esc
-        || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL))
-}
-
-/// Drops key presses typed before a question was shown: a stray Enter must
-/// not answer a question the person has not read.
-fn drain_pending_keys() {
-    while event::poll(Duration::from_millis(0)).unwrap_or(false) {
-        if event::read().is_err() {
-            break;
-        }
-    }
-}
-
-/// After a `y`/`n` answer, swallows the Enter of someone who typed a whole
-/// line (`y⏎`), so it does not answer the next question.
-fn swallow_trailing_enter() {
-    let deadline = std::time::Instant::now() + Duration::from_millis(400);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() || !event::poll(left).unwrap_or(false) {
-            return;
-        }
-        match event::read() {
-            Ok(Event::Key(k)) if k.kind == KeyEventKind::Release => continue,
-            Ok(Event::Key(k)) if k.code == KeyCode::Enter => return,
-            _ => return,
-        }
-    }
-}
-
-/// A yes/no question, default yes. `None` when cancelled with Esc/Ctrl-C.
-pub fn confirm(question: &str) -> Option<bool> {
-    let raw = RawMode::enable()?;
-    drain_pending_keys();
-    print_stderr(&format!("? {question} (Y/n) "));
-    let answer = loop {
-        match event::read() {
-            Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => {
-                if is_cancel(&key) {
-                    break None;
-                }
-                match key.code {
-                    KeyCode::Enter => break Some(true),
-                    KeyCode::Char('y') | KeyCode::Char('Y') => {
-                        swallow_trailing_enter();
-                        break Some(true);
-                    }
-                    KeyCode::Char('n') | KeyCode::Char('N') => {
-                        swallow_trailing_enter();
-                        break Some(false);
-                    }
-                    _ => {}
-                }
-            }
-            Ok(_) => {}
-            Err(_) => break None,
-        }
-    };
-    drop(raw);
-    let shown = match answer {
-        Some(true) => "Yes",
-        Some(false) => "No",
-        None => "Cancelled",
-    };
-    print_stderr(&format!("{shown}\n"));
-    answer
-}
-
-/// Opens `url` in a browser: `$BROWSER <url>` when set, else the platform
-/// opener. Does not wait for it, and it outlives us.
-pub fn open_browser(url: &str) -> std::io::Result<()> {
-    let mut command = match std::env::var("BROWSER") {
-        Ok(b) if !b.trim().is_empty() => {
-            // A path with spaces is taken whole; otherwise `cmd args...`.
-            let mut parts: Vec<String> = if std::path::Path::new(b.trim()).exists() {
-                vec![b.trim().to_string()]
-            } else {
-                b.split_whitespace().map(str::to_string).collect()
-            };
-            let program = parts.remove(0);
-            let mut c = Command::new(program);
-            c.args(parts);
-            c
-        }
-        _ if cfg!(target_os = "macos") => Command::new("open"),
-        _ if cfg!(windows) => {
-            let mut c = Command::new("cmd");
-            c.args(["/C", "start", ""]);
-            c
-        }
-        _ => Command::new("xdg-open"),
-    };
-    command
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // Its own process group, as the npm CLI's `open` detaches: the terminal's
-    // hangup when we exit (and a Ctrl-C at a prompt) must not reach a
-    // browser that is still finishing the consent.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command.spawn()?;
-    // Reap it whenever it exits, without holding up the poll.
-    std::thread::spawn(move || {
-        let _ = child.wait();
-    });
-    Ok(())
-}
-
 /// `promptOAuthFlows`: lists the links and, unless `skip_prompt`, offers to
 /// authorize each one now. Returns each processed connector's outcome, in
 /// order (empty when nothing was processed).
 pub async fn prompt_oauth_flows(
     ui: &Ui,
+    browser: Option<&str>,
     client: &AppClient,
     pending: &[Pending],
     skip_prompt: bool,
@@ -215,7 +88,7 @@ pub async fn prompt_oauth_flows(
     }
     for p in pending {
         ui.info(&format!("Opening browser for {}...", p.integration_type));
-        if let Err(e) = open_browser(&p.redirect_url) {
+        if let Err(e) = open_browser(browser, &p.redirect_url) {
             ui.warn(&format!(
                 "Could not open a browser ({e}); open the link above to authorize {}",
                 p.integration_type
@@ -235,27 +108,6 @@ pub async fn prompt_oauth_flows(
         outcomes.push((p.integration_type.clone(), status));
     }
     outcomes
-}
-
-/// Watches the keyboard until stopped; sets `skipped` on Esc or Ctrl-C.
-fn watch_keys(skipped: Arc<AtomicBool>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let _raw = RawMode::enable();
-        while !stop.load(Ordering::SeqCst) {
-            match event::poll(Duration::from_millis(50)) {
-                Ok(true) => {
-                    if let Ok(Event::Key(key)) = event::read() {
-                        if key.kind != KeyEventKind::Release && is_cancel(&key) {
-                            skipped.store(true, Ordering::SeqCst);
-                            return;
-                        }
-                    }
-                }
-                Ok(false) => {}
-                Err(_) => return,
-            }
-        }
-    })
 }
 
 /// Sleeps up to `d`, waking early when `flag` is set.

@@ -9,7 +9,6 @@
 //! spinner.
 
 use std::future::Future;
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::CliError;
+pub use crate::terminal::{print_stderr, print_stdout};
 
 /// How this run talks to the person (or program) at the other end.
 #[derive(Debug, Clone)]
@@ -38,27 +38,9 @@ const DIM: &str = "\x1b[2m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
-/// Writes to a stream, ignoring failures: a closed pipe (`base44 … | head`)
-/// must not turn into a panic or a different exit code.
-fn write_to(mut w: impl Write, text: &str) {
-    let _ = w.write_all(text.as_bytes());
-    let _ = w.flush();
-}
-
-/// Prints to stdout.
-pub fn print_stdout(text: &str) {
-    write_to(std::io::stdout().lock(), text);
-}
-
-/// Prints to stderr.
-pub fn print_stderr(text: &str) {
-    write_to(std::io::stderr().lock(), text);
-}
-
 impl Ui {
     /// A UI for the given modes; colour only on a terminal without `NO_COLOR`.
-    pub fn new(interactive: bool, json: bool, stderr_is_tty: bool) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    pub fn new(interactive: bool, json: bool, stderr_is_tty: bool, no_color: bool) -> Self {
         Self {
             interactive,
             json,
@@ -162,7 +144,7 @@ impl Ui {
     /// Asks a yes/no question on the terminal (default yes). `None` when the
     /// person cancelled (Esc or Ctrl-C).
     pub fn confirm(&self, question: &str) -> Option<bool> {
-        crate::oauth_prompt::confirm(&self.paint(BOLD, question))
+        crate::terminal::confirm(&self.paint(BOLD, question))
     }
 
     /// Renders an error the one way errors are rendered.

@@ -1,10 +1,10 @@
-//! From parsed arguments to an exit code: load the environment, pick the
+//! From parsed arguments to an exit code: resolve the environment, pick the
 //! mode, run the command on a tokio runtime, render any error once.
 
 use crate::api::client::Http;
 use crate::args::Parsed;
 use crate::commands::{self, Env};
-use crate::context;
+use crate::context::{self, Config};
 use crate::error::CliError;
 use crate::output::{print_stderr, print_stdout, Ui};
 
@@ -27,10 +27,14 @@ pub fn run(parsed: Parsed) -> u8 {
     };
 
     let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
-    // Before the runtime starts any thread: this sets environment variables.
-    context::load_env(&cwd);
-    let modes = context::modes(cli.global.json);
-    let ui = Ui::new(modes.interactive, modes.json, modes.stderr_tty);
+    let config = Config::load(&cwd);
+    let modes = context::modes(cli.global.json, &config);
+    let ui = Ui::new(
+        modes.interactive,
+        modes.json,
+        modes.stderr_tty,
+        config.no_color,
+    );
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -49,7 +53,8 @@ pub fn run(parsed: Parsed) -> u8 {
         ui: ui.clone(),
         global: cli.global.clone(),
         cwd,
-        http: Http::new(context::api_url()),
+        http: Http::new(config.api_url.clone()),
+        config,
     };
     let result = runtime.block_on(commands::run(cli, &env));
     // Do not wait for stray blocking tasks (a browser launcher, a key reader).

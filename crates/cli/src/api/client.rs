@@ -8,14 +8,17 @@
 //!   and network errors, after 0.3 s then 0.6 s, or after `Retry-After` on
 //!   413/429/503; POST and timeouts are never retried.
 //! - A 401 with a stored login refreshes the token once and re-sends.
+//!
+//! Credentials come in through [`Auth`]; a login is a [`TokenSource`], so
+//! this module knows nothing of login files, refresh requests or the
+//! terminal.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use reqwest::{Method, Url};
-
-use crate::auth::Session;
+use secrecy::{ExposeSecret, SecretString};
 
 /// How many times a failed attempt may be retried.
 const RETRY_LIMIT: u32 = 2;
@@ -31,15 +34,28 @@ pub const STRIPE_TIMEOUT: Duration = Duration::from_secs(60);
 /// not park the CLI for a day.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
+/// Where the bearer token of a login comes from. [`Http::send`] asks before
+/// each request and once more after a 401; how the token is kept and
+/// renewed is the implementor's business.
+#[async_trait::async_trait]
+pub trait TokenSource: Send + Sync {
+    /// The token for the next request; `None` sends no `Authorization`.
+    async fn token(&self) -> Option<SecretString>;
+
+    /// After a 401 on `used`: a token worth one more attempt, or `None`
+    /// when the 401 stands.
+    async fn after_unauthorized(&self, used: &SecretString) -> Option<SecretString>;
+}
+
 /// How the request authenticates.
 #[derive(Clone)]
 pub enum Auth {
     /// No credentials (the `oauth/*` endpoints).
     None,
     /// A workspace API key, sent as `api_key`.
-    ApiKey(String),
-    /// A stored login, sent as `Authorization: Bearer`, refreshed as needed.
-    Session(Arc<Session>),
+    ApiKey(SecretString),
+    /// A login, sent as `Authorization: Bearer`, renewed by its source.
+    Session(Arc<dyn TokenSource>),
 }
 
 /// A request body.
@@ -162,30 +178,11 @@ fn retry_after_ms(value: &str, now_ms: f64) -> Option<f64> {
     http_date_ms(value).map(|t| t - now_ms)
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to epoch ms.
+/// An HTTP date (any of the three forms) as epoch milliseconds.
 fn http_date_ms(value: &str) -> Option<f64> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let months = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let m = months.iter().position(|x| x == month)? as i64 + 1;
-    let d: i64 = day.parse().ok()?;
-    let y: i64 = year.parse().ok()?;
-    let hms: Vec<i64> = time.split(':').filter_map(|p| p.parse().ok()).collect();
-    let [h, mi, s] = hms.as_slice() else {
-        return None;
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1000) as f64)
+    let time = httpdate::parse_http_date(value).ok()?;
+    let since = time.duration_since(UNIX_EPOCH).ok()?;
+    Some(since.as_millis() as f64)
 }
 
 /// Milliseconds since the epoch.
@@ -236,13 +233,13 @@ impl Http {
         let mut retry = 0u32;
         // After a refresh on 401 the request is re-sent with the same id
         // and the new token (and so are that re-send's own retries).
-        let mut refreshed: Option<(String, String)> = None;
+        let mut refreshed: Option<(String, SecretString)> = None;
         loop {
             let (request_id, bearer) = match &refreshed {
                 Some((id, token)) => (id.clone(), Some(token.clone())),
                 None => {
                     let token = match auth {
-                        Auth::Session(s) => s.token_for_request(self).await,
+                        Auth::Session(s) => s.token().await,
                         _ => None,
                     };
                     (uuid::Uuid::new_v4().to_string(), token)
@@ -254,16 +251,16 @@ impl Http {
                     &url,
                     &body,
                     auth,
-                    bearer.as_deref(),
+                    bearer.as_ref(),
                     &request_id,
                     timeout,
                 )
                 .await;
             if let (Ok(a), None, Auth::Session(session), Some(used)) =
-                (&outcome, &refreshed, auth, bearer.as_deref())
+                (&outcome, &refreshed, auth, bearer.as_ref())
             {
                 if a.status == 401 {
-                    if let Some(token) = session.refresh_after_unauthorized(self, used).await {
+                    if let Some(token) = session.after_unauthorized(used).await {
                         refreshed = Some((request_id, token));
                         continue;
                     }
@@ -292,7 +289,7 @@ impl Http {
         url: &Url,
         body: &Body,
         auth: &Auth,
-        bearer: Option<&str>,
+        bearer: Option<&SecretString>,
         request_id: &str,
         timeout: Duration,
     ) -> Result<Attempted, TransportError> {
@@ -303,13 +300,16 @@ impl Http {
         }
         match auth {
             Auth::ApiKey(key) => {
-                if let Ok(v) = HeaderValue::from_str(key) {
+                if let Ok(mut v) = HeaderValue::from_str(key.expose_secret()) {
+                    v.set_sensitive(true);
                     headers.insert("api_key", v);
                 }
             }
             Auth::Session(_) => {
                 if let Some(token) = bearer {
-                    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+                    let value = format!("Bearer {}", token.expose_secret());
+                    if let Ok(mut v) = HeaderValue::from_str(&value) {
+                        v.set_sensitive(true);
                         headers.insert(reqwest::header::AUTHORIZATION, v);
                     }
                 }
@@ -462,6 +462,16 @@ mod tests {
         );
         let date_ms = http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
         assert_eq!(date_ms, 784_111_777_000.0);
+        // The two obsolete forms HTTP still allows.
+        assert_eq!(
+            http_date_ms("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(784_111_777_000.0)
+        );
+        assert_eq!(
+            http_date_ms("Sun Nov  6 08:49:37 1994"),
+            Some(784_111_777_000.0)
+        );
+        assert_eq!(http_date_ms("tomorrow"), None);
         assert_eq!(
             retry_delay(
                 &get,

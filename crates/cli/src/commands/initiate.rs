@@ -113,7 +113,14 @@ pub async fn run(env: &Env, app: &App, args: InitiateArgs) -> Result<Outcome, Cl
         redirect_url: redirect_url.to_string(),
         connection_id: response.connection_id.clone(),
     };
-    let outcomes = prompt_oauth_flows(ui, &app.client, &[pending], !ui.interactive).await;
+    let outcomes = prompt_oauth_flows(
+        ui,
+        env.config.browser.as_deref(),
+        &app.client,
+        &[pending],
+        !ui.interactive,
+    )
+    .await;
     if outcomes
         .iter()
         .any(|(k, s)| k == t && *s == FlowStatus::Active)

@@ -13,10 +13,12 @@ mod status;
 
 use std::path::PathBuf;
 
+use connectors_wire::{ConnectorList, STRIPE};
+
 use crate::api::client::Http;
 use crate::api::AppClient;
 use crate::args::{Cli, Command, ConnectorsCommand, GlobalArgs};
-use crate::context::{self, AppContext};
+use crate::context::{self, AppContext, Config};
 use crate::error::CliError;
 use crate::output::{print_stdout, Ui};
 
@@ -57,6 +59,8 @@ pub struct Env {
     pub cwd: PathBuf,
     /// The HTTP client (carries `BASE44_API_URL`).
     pub http: Http,
+    /// The environment, resolved.
+    pub config: Config,
 }
 
 /// Credentials and app, once the middleware has resolved them.
@@ -82,8 +86,8 @@ impl Env {
     /// Branch check, credentials, app context.
     async fn app(&self) -> Result<App, CliError> {
         self.check_branch()?;
-        let auth = crate::auth::ensure_auth(&self.ui, &self.http).await?;
-        let context = context::app_context(self.global.app_id.as_deref(), &self.cwd)?;
+        let auth = crate::auth::ensure_auth(&self.ui, &self.http, &self.config).await?;
+        let context = context::app_context(self.global.app_id.as_deref(), &self.config, &self.cwd)?;
         let client = AppClient::new(self.http.clone(), auth, &context.id)?;
         Ok(App { context, client })
     }
@@ -105,12 +109,12 @@ pub async fn run(cli: Cli, env: &Env) -> Result<(), CliError> {
         }
         Command::Logout => {
             env.check_branch()?;
-            auth_commands::logout()?
+            auth_commands::logout(env)?
         }
         Command::Whoami => {
             env.check_branch()?;
-            let auth = crate::auth::ensure_auth(&env.ui, &env.http).await?;
-            auth_commands::whoami(&auth)?
+            let auth = crate::auth::ensure_auth(&env.ui, &env.http, &env.config).await?;
+            auth_commands::whoami(env, &auth)?
         }
         Command::Connectors(sub) => {
             let app = env.app().await?;
@@ -153,6 +157,36 @@ fn finish(ui: &Ui, outcome: Outcome) {
     if let Some(doc) = &outcome.stdout {
         print_stdout(doc);
     }
+}
+
+/// The remote side of `push --dry-run` and `status`: the connector list and
+/// whether Stripe is installed, fetched concurrently under one task line.
+/// A failed Stripe check counts as "not installed" unless a local stripe
+/// file makes it matter; a failed list fails first.
+pub(crate) async fn fetch_remote(
+    env: &Env,
+    app: &App,
+    local: &[connectors_project::ConnectorFile],
+) -> Result<(ConnectorList, bool), CliError> {
+    let stripe_local = local.iter().any(|c| c.integration_type == STRIPE);
+    env.ui
+        .task(
+            "Fetching connectors from Base44",
+            Some("Connectors fetched successfully"),
+            Some("Failed to fetch connectors"),
+            async {
+                let (remote, stripe) =
+                    tokio::join!(app.client.list_connectors(), app.client.stripe_status());
+                let remote = remote?;
+                let installed = match stripe {
+                    Ok(s) => s.stripe_mode.is_some(),
+                    Err(e) if stripe_local => return Err(e),
+                    Err(_) => false,
+                };
+                Ok((remote, installed))
+            },
+        )
+        .await
 }
 
 /// Reads the local connector files for push/pull/status, warning when

@@ -14,7 +14,7 @@ use connectors_wire::{ConnectorList, SetConnectorResponse, DIFFERENT_USER, STRIP
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use super::{local_connectors, App, Env, Outcome};
+use super::{fetch_remote, local_connectors, App, Env, Outcome};
 use crate::api::AppClient;
 use crate::args::PushArgs;
 use crate::error::CliError;
@@ -263,7 +263,14 @@ pub async fn run(env: &Env, app: &App, args: PushArgs) -> Result<Outcome, CliErr
             })
         })
         .collect();
-    let outcomes = prompt_oauth_flows(ui, &app.client, &pending, !ui.interactive).await;
+    let outcomes = prompt_oauth_flows(
+        ui,
+        env.config.browser.as_deref(),
+        &app.client,
+        &pending,
+        !ui.interactive,
+    )
+    .await;
 
     let all_authorized =
         !outcomes.is_empty() && outcomes.iter().all(|(_, s)| *s == FlowStatus::Active);
@@ -420,27 +427,7 @@ pub fn plan(
 /// `--dry-run`: read-only requests, then the plan.
 async fn dry_run(env: &Env, app: &App, local: &[ConnectorFile]) -> Result<Outcome, CliError> {
     let ui = &env.ui;
-    let stripe_local = local.iter().any(|c| c.integration_type == STRIPE);
-    let (remote, stripe) = ui
-        .task(
-            "Fetching connectors from Base44",
-            Some("Connectors fetched successfully"),
-            Some("Failed to fetch connectors"),
-            async {
-                let (remote, stripe) =
-                    tokio::join!(app.client.list_connectors(), app.client.stripe_status());
-                let remote = remote?;
-                let installed = match stripe {
-                    Ok(s) => s.stripe_mode.is_some(),
-                    // Without a local stripe file only "remove" could
-                    // depend on it; a failed check plans nothing for Stripe.
-                    Err(e) if stripe_local => return Err(e),
-                    Err(_) => false,
-                };
-                Ok((remote, installed))
-            },
-        )
-        .await?;
+    let (remote, stripe) = fetch_remote(env, app, local).await?;
     let items = plan(local, &remote, stripe);
     let changes = items.iter().filter(|i| i.action != "unchanged").count();
     let outro = if changes == 0 {

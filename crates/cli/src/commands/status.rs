@@ -6,7 +6,7 @@ use connectors_project::ConnectorFile;
 use connectors_wire::{ConnectorList, STRIPE};
 use serde::Serialize;
 
-use super::{local_connectors, App, Env, Outcome};
+use super::{fetch_remote, local_connectors, App, Env, Outcome};
 use crate::args::DirArgs;
 use crate::error::CliError;
 use crate::json;
@@ -165,25 +165,7 @@ struct Output<'a> {
 pub async fn run(env: &Env, app: &App, args: DirArgs) -> Result<Outcome, CliError> {
     let ui = &env.ui;
     let (dir, local) = local_connectors(env, app, args.dir.as_deref())?;
-    let stripe_local = local.iter().any(|c| c.integration_type == STRIPE);
-    let (remote, stripe_installed) = ui
-        .task(
-            "Fetching connectors from Base44",
-            Some("Connectors fetched successfully"),
-            Some("Failed to fetch connectors"),
-            async {
-                let (remote, stripe) =
-                    tokio::join!(app.client.list_connectors(), app.client.stripe_status());
-                let installed = match stripe {
-                    Ok(s) => s.stripe_mode.is_some(),
-                    Err(e) if stripe_local => return Err(e),
-                    // Only a stripe row could depend on it.
-                    Err(_) => false,
-                };
-                Ok((remote?, installed))
-            },
-        )
-        .await?;
+    let (remote, stripe_installed) = fetch_remote(env, app, &local).await?;
     let rows = rows(&local, &remote, stripe_installed);
     let outro = format!(
         "{} connector(s): {} local in {}, {} on Base44",
