@@ -13,11 +13,12 @@ mod auth;
 mod commands;
 mod context;
 mod error;
-mod json;
 mod oauth_prompt;
 mod output;
 mod run;
-mod yaml;
+
+// The npm packages' behaviour the CLI reproduces (JSON.stringify, yaml).
+use connectors_npm_compat::{json, yaml};
 
 fn main() -> std::process::ExitCode {
     let parsed = args::parse(std::env::args_os());
