@@ -15,9 +15,12 @@
 //! 4. `api` (the HTTP client, which knows credentials only as a
 //!    [`api::client::TokenSource`]; endpoints; response validation) and
 //!    `context` (env files, app id, project);
-//! 5. `output` (the only place that prints) and `yaml`;
+//! 5. `output` (the only place that prints);
 //! 6. `terminal` (streams, raw-mode keys, the browser), `error` (the one
-//!    error type), `json` and `args` (the command line).
+//!    error type) and `args` (the command line).
+//!
+//! `json` and `yaml` are re-exported from `connectors-npm-compat`, below all
+//! floors.
 
 #![deny(missing_docs)]
 
@@ -27,12 +30,13 @@ pub mod auth;
 pub mod commands;
 pub mod context;
 pub mod error;
-pub mod json;
 pub mod oauth_prompt;
 pub mod output;
 pub mod run;
 pub mod terminal;
-pub mod yaml;
+
+/// The npm packages' behaviour the CLI reproduces (`JSON.stringify`, `yaml`).
+pub use connectors_npm_compat::{json, yaml};
 
 #[cfg(test)]
 mod module_graph;

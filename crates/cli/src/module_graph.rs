@@ -21,8 +21,8 @@ const FLOORS: &[&[&str]] = &[
     &["commands"],
     &["auth", "oauth_prompt"],
     &["api", "context"],
-    &["output", "yaml"],
-    &["terminal", "error", "json", "args"],
+    &["output"],
+    &["terminal", "error", "args"],
 ];
 
 /// A module path from the crate root (`["auth", "file"]`).

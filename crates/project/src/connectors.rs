@@ -8,8 +8,8 @@ use connectors_wire::is_valid_integration_type;
 
 use crate::diagnostic::{invalid_json, io_error, read_text, schema_error, Issue};
 use crate::discovery::{absolute, expected, object_or_issue};
-use crate::json5::{self, Node, Value};
 use crate::{ConnectorFile, Diagnostic, PullOutcome};
+use connectors_npm_compat::json5::{self, Node, Value};
 
 /// zod's text for a `type` that fails `/^[a-z0-9_-]+$/i`.
 const PATTERN_ISSUE: &str = "Invalid string: must match pattern /^[a-z0-9_-]+$/i";

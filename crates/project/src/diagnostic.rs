@@ -5,8 +5,8 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::json5::SyntaxError;
 use crate::Diagnostic;
+use connectors_npm_compat::json5::SyntaxError;
 
 impl Diagnostic {
     /// A diagnostic with a code and a message, and nothing else yet.

@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::{invalid_json, read_text, schema_error, Issue};
-use crate::json5::{self, Node, Value};
 use crate::{Diagnostic, ProjectPaths};
+use connectors_npm_compat::json5::{self, Node, Value};
 
 /// The npm CLI's `PROJECT_CONFIG_PATTERNS`, in order of preference.
 const CONFIG_CANDIDATES: [&str; 4] = [

@@ -7,8 +7,8 @@
 //! This crate does file I/O only; it knows nothing of HTTP or the server.
 //!
 //! Files are parsed as the npm CLI parses them, with the `json5` package's
-//! grammar and error texts (a port in `json5/`, which also keeps the byte
-//! range of every value so a [`Diagnostic`] can point at it). Schema errors
+//! grammar and error texts (the port in `connectors_npm_compat::json5`, which
+//! also keeps the byte range of every value so a [`Diagnostic`] can point at it). Schema errors
 //! use zod's wording, but name the actual problem where zod's union would
 //! only say "Invalid input".
 #![deny(missing_docs)]
@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 mod connectors;
 mod diagnostic;
 mod discovery;
-mod json5;
 mod suggest;
 #[cfg(test)]
 mod tests;

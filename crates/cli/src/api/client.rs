@@ -16,22 +16,17 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use connectors_npm_compat::ky::{self, Failure};
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use reqwest::{Method, Url};
 use secrecy::{ExposeSecret, SecretString};
 
-/// How many times a failed attempt may be retried.
-const RETRY_LIMIT: u32 = 2;
-/// Statuses ky retries.
-const RETRY_STATUSES: [u16; 7] = [408, 413, 429, 500, 502, 503, 504];
-/// Statuses whose `Retry-After` ky honours.
-const RETRY_AFTER_STATUSES: [u16; 3] = [413, 429, 503];
 /// ky's default timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The timeout of the three Stripe calls.
 pub const STRIPE_TIMEOUT: Duration = Duration::from_secs(60);
 /// We honour `Retry-After`, but not beyond this: a misconfigured server must
-/// not park the CLI for a day.
+/// not park the CLI for a day (ky itself would wait up to 24.8 days).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
 /// Where the bearer token of a login comes from. [`Http::send`] asks before
@@ -111,78 +106,6 @@ impl TransportError {
             Self::Timeout(m) | Self::Network(m) => m,
         }
     }
-}
-
-/// What one attempt ended with, for [`retry_delay`].
-#[derive(Debug, Clone, Copy)]
-pub enum Attempt<'a> {
-    /// An HTTP response with this status and `Retry-After`-like header.
-    Status(u16, Option<&'a str>),
-    /// No response (network error).
-    Network,
-    /// The attempt timed out.
-    Timeout,
-}
-
-/// ky's retry policy: the delay before retry number `retry` (1-based), or
-/// `None` when the failure is final.
-pub fn retry_delay(
-    method: &Method,
-    retry: u32,
-    attempt: Attempt<'_>,
-    now_ms: f64,
-) -> Option<Duration> {
-    if retry > RETRY_LIMIT {
-        return None;
-    }
-    if !matches!(
-        *method,
-        Method::GET | Method::PUT | Method::HEAD | Method::DELETE | Method::OPTIONS | Method::TRACE
-    ) {
-        return None;
-    }
-    let backoff = Duration::from_millis((300.0 * 2f64.powi(retry as i32 - 1)) as u64);
-    match attempt {
-        Attempt::Timeout => None,
-        Attempt::Network => Some(backoff),
-        Attempt::Status(code, retry_after) => {
-            if !RETRY_STATUSES.contains(&code) {
-                return None;
-            }
-            if let (Some(value), true) = (retry_after, RETRY_AFTER_STATUSES.contains(&code)) {
-                if let Some(ms) = retry_after_ms(value, now_ms) {
-                    let ms = ms.clamp(0.0, MAX_RETRY_AFTER.as_millis() as f64);
-                    return Some(Duration::from_millis(ms as u64));
-                }
-            }
-            if code == 413 {
-                return None;
-            }
-            Some(backoff)
-        }
-    }
-}
-
-/// `Retry-After` in milliseconds: seconds, an epoch timestamp in seconds
-/// (ky treats values at or after 2024-01-01 as one), or an HTTP date.
-fn retry_after_ms(value: &str, now_ms: f64) -> Option<f64> {
-    const JAN_2024_MS: f64 = 1_704_067_200_000.0;
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    if let Ok(secs) = value.parse::<f64>() {
-        let ms = secs * 1000.0;
-        return Some(if ms >= JAN_2024_MS { ms - now_ms } else { ms });
-    }
-    http_date_ms(value).map(|t| t - now_ms)
-}
-
-/// An HTTP date (any of the three forms) as epoch milliseconds.
-fn http_date_ms(value: &str) -> Option<f64> {
-    let time = httpdate::parse_http_date(value).ok()?;
-    let since = time.duration_since(UNIX_EPOCH).ok()?;
-    Some(since.as_millis() as f64)
 }
 
 /// Milliseconds since the epoch.
@@ -270,13 +193,13 @@ impl Http {
                 return outcome.map(|a| a.response);
             }
             retry += 1;
-            let kind = match &outcome {
-                Ok(a) => Attempt::Status(a.status, a.retry_after.as_deref()),
-                Err(TransportError::Timeout(_)) => Attempt::Timeout,
-                Err(TransportError::Network(_)) => Attempt::Network,
+            let failure = match &outcome {
+                Ok(a) => Failure::Status(a.status, a.retry_after.as_deref()),
+                Err(TransportError::Timeout(_)) => Failure::Timeout,
+                Err(TransportError::Network(_)) => Failure::Network,
             };
-            match retry_delay(&method, retry, kind, now_ms()) {
-                Some(delay) => tokio::time::sleep(delay).await,
+            match ky::retry_delay(method.as_str(), retry, failure, now_ms()) {
+                Some(delay) => tokio::time::sleep(delay.min(MAX_RETRY_AFTER)).await,
                 None => return outcome.map(|a| a.response),
             }
         }
@@ -355,15 +278,7 @@ impl Http {
         };
         let content_type = header("content-type");
         let response_id = header("x-request-id");
-        let retry_after = [
-            "retry-after",
-            "ratelimit-reset",
-            "x-ratelimit-retry-after",
-            "x-ratelimit-reset",
-            "x-rate-limit-reset",
-        ]
-        .iter()
-        .find_map(|h| header(h));
+        let retry_after = ky::RETRY_AFTER_HEADERS.iter().find_map(|h| header(h));
         let text = resp.text().await.map_err(|e| describe(&e))?;
         Ok(Attempted {
             status: status.as_u16(),
@@ -402,84 +317,4 @@ fn network_message(e: &reqwest::Error, method: &Method, url: &Url) -> String {
         cause = e.to_string();
     }
     format!("fetch failed ({cause}): {method} {url}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_like_ky() {
-        let get = Method::GET;
-        assert_eq!(
-            retry_delay(&get, 1, Attempt::Status(500, None), 0.0),
-            Some(Duration::from_millis(300))
-        );
-        assert_eq!(
-            retry_delay(&get, 2, Attempt::Status(503, None), 0.0),
-            Some(Duration::from_millis(600))
-        );
-        assert_eq!(retry_delay(&get, 3, Attempt::Status(500, None), 0.0), None);
-        assert_eq!(retry_delay(&get, 1, Attempt::Status(404, None), 0.0), None);
-        assert_eq!(retry_delay(&get, 1, Attempt::Status(401, None), 0.0), None);
-        assert_eq!(
-            retry_delay(&get, 1, Attempt::Network, 0.0),
-            Some(Duration::from_millis(300))
-        );
-        assert_eq!(retry_delay(&get, 1, Attempt::Timeout, 0.0), None);
-        assert_eq!(
-            retry_delay(&Method::POST, 1, Attempt::Status(500, None), 0.0),
-            None
-        );
-        assert_eq!(
-            retry_delay(&Method::PUT, 1, Attempt::Status(502, None), 0.0),
-            Some(Duration::from_millis(300))
-        );
-    }
-
-    #[test]
-    fn retry_after_on_413_429_503_only() {
-        let get = Method::GET;
-        assert_eq!(
-            retry_delay(&get, 1, Attempt::Status(429, Some("2")), 0.0),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            retry_delay(&get, 1, Attempt::Status(500, Some("2")), 0.0),
-            Some(Duration::from_millis(300))
-        );
-        // 413 is retried only when the server says when.
-        assert_eq!(retry_delay(&get, 1, Attempt::Status(413, None), 0.0), None);
-        assert_eq!(
-            retry_delay(&get, 1, Attempt::Status(413, Some("1")), 0.0),
-            Some(Duration::from_secs(1))
-        );
-        // An epoch timestamp and an HTTP date.
-        let now = 1_800_000_000_000.0;
-        assert_eq!(
-            retry_delay(&get, 1, Attempt::Status(503, Some("1800000003")), now),
-            Some(Duration::from_secs(3))
-        );
-        let date_ms = http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(date_ms, 784_111_777_000.0);
-        // The two obsolete forms HTTP still allows.
-        assert_eq!(
-            http_date_ms("Sunday, 06-Nov-94 08:49:37 GMT"),
-            Some(784_111_777_000.0)
-        );
-        assert_eq!(
-            http_date_ms("Sun Nov  6 08:49:37 1994"),
-            Some(784_111_777_000.0)
-        );
-        assert_eq!(http_date_ms("tomorrow"), None);
-        assert_eq!(
-            retry_delay(
-                &get,
-                1,
-                Attempt::Status(503, Some("Sun, 06 Nov 1994 08:49:40 GMT")),
-                date_ms
-            ),
-            Some(Duration::from_secs(3))
-        );
-    }
 }

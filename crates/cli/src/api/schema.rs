@@ -6,360 +6,33 @@
 //! `integration_type` outside `/^[a-z0-9_-]+$/i`, a `status` other than
 //! `"removed"`), and would word its errors differently, so each body is
 //! checked against a [`Schema`] here first and only then deserialized into
-//! its `connectors_wire` type.
+//! its `connectors_wire` type. The zod machinery is `connectors_npm_compat::zod`;
+//! this module holds the CLI's schemas.
 
-use connectors_project::KNOWN_TYPES;
-use serde_json::Value;
-
-/// A zod schema, reduced to what the connector endpoints use.
-#[derive(Debug, Clone)]
-pub enum Schema {
-    /// `z.string()`, with optional `.min(1, message)` and `.url()`/`.email()`.
-    Str {
-        /// `.min(1)`'s message (`None`: no minimum).
-        min1: Option<&'static str>,
-        /// A format check.
-        format: Format,
-    },
-    /// `z.boolean()`.
-    Bool,
-    /// `z.number().int().positive(message)`.
-    PositiveInt(&'static str),
-    /// `z.enum([...])`.
-    Enum(&'static [&'static str]),
-    /// `z.literal(value)`.
-    Literal(&'static str),
-    /// `IntegrationTypeSchema`: a known type or `/^[a-z0-9_-]+$/i`.
-    IntegrationType,
-    /// `.nullable()`.
-    Nullable(Box<Schema>),
-    /// `.optional()`.
-    Optional(Box<Schema>),
-    /// `z.array(item)`.
-    Array(Box<Schema>),
-    /// `z.object({...})` (unknown keys are ignored).
-    Object(Vec<(&'static str, Schema)>),
-}
-
-/// String formats zod checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Any string.
-    Any,
-    /// `z.url(message)`.
-    Url(&'static str),
-    /// `z.email()`.
-    Email,
-}
-
-/// Shorthands that read like the zod source.
-pub mod s {
-    use super::{Format, Schema};
-
-    /// `z.string()`.
-    pub fn string() -> Schema {
-        Schema::Str {
-            min1: None,
-            format: Format::Any,
-        }
-    }
-    /// `z.string().min(1)` with zod's default message.
-    pub fn non_empty() -> Schema {
-        non_empty_msg("Too small: expected string to have >=1 characters")
-    }
-    /// `z.string().min(1, message)`.
-    pub fn non_empty_msg(message: &'static str) -> Schema {
-        Schema::Str {
-            min1: Some(message),
-            format: Format::Any,
-        }
-    }
-    /// `z.url(message)`.
-    pub fn url(message: &'static str) -> Schema {
-        Schema::Str {
-            min1: None,
-            format: Format::Url(message),
-        }
-    }
-    /// `z.email()`.
-    pub fn email() -> Schema {
-        Schema::Str {
-            min1: None,
-            format: Format::Email,
-        }
-    }
-    /// `.nullable()`.
-    pub fn nullable(inner: Schema) -> Schema {
-        Schema::Nullable(Box::new(inner))
-    }
-    /// `.optional()`.
-    pub fn optional(inner: Schema) -> Schema {
-        Schema::Optional(Box::new(inner))
-    }
-    /// `z.array(item)`.
-    pub fn array(item: Schema) -> Schema {
-        Schema::Array(Box::new(item))
-    }
-    /// `z.object(shape)`.
-    pub fn object(shape: Vec<(&'static str, Schema)>) -> Schema {
-        Schema::Object(shape)
-    }
-}
-
-/// One step of an issue's path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
-    /// An object key.
-    Key(String),
-    /// An array index.
-    Index(usize),
-}
-
-/// One validation failure, as zod reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Issue {
-    /// zod's English message.
-    pub message: String,
-    /// Where in the body.
-    pub path: Vec<Seg>,
-}
-
-/// zod's name for the type of a value (`util.parsedType`).
-fn type_name(value: Option<&Value>) -> &'static str {
-    match value {
-        None => "undefined",
-        Some(Value::Null) => "null",
-        Some(Value::Bool(_)) => "boolean",
-        Some(Value::Number(_)) => "number",
-        Some(Value::String(_)) => "string",
-        Some(Value::Array(_)) => "array",
-        Some(Value::Object(_)) => "object",
-    }
-}
-
-fn expected(what: &str, value: Option<&Value>, path: &[Seg]) -> Issue {
-    Issue {
-        message: format!(
-            "Invalid input: expected {what}, received {}",
-            type_name(value)
-        ),
-        path: path.to_vec(),
-    }
-}
-
-/// zod's `z.email()` pattern, by hand.
-pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else {
-        return false;
-    };
-    let local_ok = !local.is_empty()
-        && !local.starts_with('.')
-        && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_'+-.".contains(c))
-        && local
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || "_+-".contains(c));
-    if !local_ok || s.contains("..") {
-        return false;
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 {
-        return false;
-    }
-    let (tld, rest) = labels.split_last().expect("at least two labels");
-    tld.len() >= 2
-        && tld.chars().all(|c| c.is_ascii_alphabetic())
-        && rest.iter().all(|l| {
-            l.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
-fn is_url(s: &str) -> bool {
-    reqwest::Url::parse(s).is_ok()
-}
-
-fn check(schema: &Schema, value: Option<&Value>, path: &mut Vec<Seg>, out: &mut Vec<Issue>) {
-    match schema {
-        Schema::Optional(inner) => {
-            if value.is_some() {
-                check(inner, value, path, out);
-            }
-        }
-        Schema::Nullable(inner) => {
-            if !matches!(value, Some(Value::Null)) {
-                check(inner, value, path, out);
-            }
-        }
-        Schema::Str { min1, format } => match value {
-            Some(Value::String(s)) => {
-                if let (Some(msg), true) = (min1, s.is_empty()) {
-                    out.push(Issue {
-                        message: (*msg).to_string(),
-                        path: path.clone(),
-                    });
-                }
-                let bad = match format {
-                    Format::Any => None,
-                    Format::Url(msg) => (!is_url(s)).then_some(*msg),
-                    Format::Email => (!is_email(s)).then_some("Invalid email address"),
-                };
-                if let Some(msg) = bad {
-                    out.push(Issue {
-                        message: msg.to_string(),
-                        path: path.clone(),
-                    });
-                }
-            }
-            v => out.push(expected("string", v, path)),
-        },
-        Schema::Bool => {
-            if !matches!(value, Some(Value::Bool(_))) {
-                out.push(expected("boolean", value, path));
-            }
-        }
-        Schema::PositiveInt(msg) => match value {
-            Some(Value::Number(n)) => {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                if f.fract() != 0.0 {
-                    out.push(Issue {
-                        message: "Invalid input: expected int, received number".into(),
-                        path: path.clone(),
-                    });
-                } else if f <= 0.0 {
-                    out.push(Issue {
-                        message: (*msg).to_string(),
-                        path: path.clone(),
-                    });
-                }
-            }
-            v => out.push(expected("number", v, path)),
-        },
-        Schema::Enum(values) => {
-            let ok = matches!(value, Some(Value::String(s)) if values.contains(&s.as_str()));
-            if !ok {
-                let list: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
-                out.push(Issue {
-                    message: format!("Invalid option: expected one of {}", list.join("|")),
-                    path: path.clone(),
-                });
-            }
-        }
-        Schema::Literal(lit) => {
-            if !matches!(value, Some(Value::String(s)) if s == lit) {
-                out.push(Issue {
-                    message: format!("Invalid input: expected \"{lit}\""),
-                    path: path.clone(),
-                });
-            }
-        }
-        Schema::IntegrationType => match value {
-            Some(Value::String(s)) if KNOWN_TYPES.contains(&s.as_str()) => {}
-            // zod's union keeps the issues of the one branch that did not
-            // abort: the string branch's length and pattern checks.
-            Some(Value::String(s)) => {
-                if s.is_empty() {
-                    out.push(Issue {
-                        message: "Too small: expected string to have >=1 characters".into(),
-                        path: path.clone(),
-                    });
-                }
-                if !connectors_wire::is_valid_integration_type(s) {
-                    out.push(Issue {
-                        message: "Invalid string: must match pattern /^[a-z0-9_-]+$/i".into(),
-                        path: path.clone(),
-                    });
-                }
-            }
-            _ => out.push(Issue {
-                message: "Invalid input".into(),
-                path: path.clone(),
-            }),
-        },
-        Schema::Array(item) => match value {
-            Some(Value::Array(items)) => {
-                for (i, v) in items.iter().enumerate() {
-                    path.push(Seg::Index(i));
-                    check(item, Some(v), path, out);
-                    path.pop();
-                }
-            }
-            v => out.push(expected("array", v, path)),
-        },
-        Schema::Object(shape) => match value {
-            Some(Value::Object(map)) => {
-                for (key, field) in shape {
-                    path.push(Seg::Key((*key).to_string()));
-                    check(field, map.get(*key), path, out);
-                    path.pop();
-                }
-            }
-            v => out.push(expected("object", v, path)),
-        },
-    }
-}
-
-/// Every issue of `value` against `schema`, in zod's order.
-pub fn validate(schema: &Schema, value: &Value) -> Vec<Issue> {
-    let mut out = Vec::new();
-    check(schema, Some(value), &mut Vec::new(), &mut out);
-    out
-}
-
-/// zod's `toDotPath`.
-fn dot_path(path: &[Seg]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-            Seg::Key(k) => {
-                let plain = !k.is_empty()
-                    && k.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-                if plain {
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(k);
-                } else {
-                    out.push_str(&format!("[{}]", crate::json::js_string(k)));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// zod's `prettifyError`: issues sorted by path length, `✖ message` and
-/// `  → at path` lines.
-pub fn prettify(issues: &[Issue]) -> String {
-    let mut sorted: Vec<&Issue> = issues.iter().collect();
-    sorted.sort_by_key(|i| i.path.len());
-    let mut lines = Vec::new();
-    for issue in sorted {
-        lines.push(format!("✖ {}", issue.message));
-        if !issue.path.is_empty() {
-            lines.push(format!("  → at {}", dot_path(&issue.path)));
-        }
-    }
-    lines.join("\n")
-}
+pub use connectors_npm_compat::zod::{prettify, validate, Issue, Schema};
 
 /// Schemas of the bodies the CLI reads (SRC/core/resources/connector/schema.ts,
 /// SRC/core/auth/schema.ts).
 pub mod bodies {
-    use super::s::*;
-    use super::Schema;
+    use connectors_npm_compat::zod::s::*;
+    use connectors_npm_compat::zod::Schema;
+    use connectors_project::KNOWN_TYPES;
+
+    /// `IntegrationTypeSchema`: a known type, or `CustomTypeSchema`
+    /// (`z.string().min(1).regex(/^[a-z0-9_-]+$/i)`).
+    fn integration_type() -> Schema {
+        union(vec![
+            Schema::Enum(KNOWN_TYPES),
+            non_empty_matching_ci("^[a-z0-9_-]+$"),
+        ])
+    }
 
     /// `GET external-auth/list`.
     pub fn connector_list() -> Schema {
         object(vec![(
             "integrations",
             array(object(vec![
-                ("integration_type", Schema::IntegrationType),
+                ("integration_type", integration_type()),
                 (
                     "status",
                     Schema::Enum(&["active", "disconnected", "expired"]),
@@ -394,7 +67,7 @@ pub mod bodies {
     pub fn remove_connector() -> Schema {
         object(vec![
             ("status", Schema::Literal("removed")),
-            ("integration_type", Schema::IntegrationType),
+            ("integration_type", integration_type()),
         ])
     }
 
@@ -451,11 +124,11 @@ pub mod bodies {
             ("verification_uri", url("Invalid verification URL")),
             (
                 "expires_in",
-                Schema::PositiveInt("Expires in must be a positive integer"),
+                positive_int("Expires in must be a positive integer"),
             ),
             (
                 "interval",
-                Schema::PositiveInt("Interval in must be a positive integer"),
+                positive_int("Interval in must be a positive integer"),
             ),
         ])
     }
@@ -467,7 +140,7 @@ pub mod bodies {
             ("token_type", non_empty_msg("Token type cannot be empty")),
             (
                 "expires_in",
-                Schema::PositiveInt("Expires in must be a positive integer"),
+                positive_int("Expires in must be a positive integer"),
             ),
             (
                 "refresh_token",
@@ -500,7 +173,7 @@ pub mod bodies {
             ),
             (
                 "expiresAt",
-                Schema::PositiveInt("Expires at must be a positive integer"),
+                positive_int("Expires at must be a positive integer"),
             ),
             ("email", email()),
             ("name", non_empty_msg("Name cannot be empty")),
@@ -512,6 +185,7 @@ pub mod bodies {
 mod tests {
     use super::*;
     use serde_json::json;
+    use serde_json::Value;
 
     fn pretty(schema: Schema, v: Value) -> String {
         prettify(&validate(&schema, &v))
@@ -576,15 +250,5 @@ mod tests {
             pretty(bodies::stripe_status(), json!({})),
             "✖ Invalid option: expected one of \"sandbox\"|\"live\"\n  → at stripe_mode"
         );
-    }
-
-    #[test]
-    fn emails() {
-        assert!(is_email("owner@example.com"));
-        assert!(is_email("a.b+c@sub.example.io"));
-        assert!(!is_email("owner"));
-        assert!(!is_email("owner@localhost"));
-        assert!(!is_email(".a@example.com"));
-        assert!(!is_email("a@example.c0"));
     }
 }

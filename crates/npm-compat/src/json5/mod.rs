@@ -1,6 +1,6 @@
 //! A JSON5 parser that accepts, rejects and words its errors exactly as the
-//! `json5` npm package (2.x) used by the npm `base44` CLI, and also records
-//! where every value sits in the text.
+//! `json5` npm package 2.2.3 bundled by the npm `base44` CLI 0.1.18, and also
+//! records where every value sits in the text.
 //!
 //! It is a port of `json5/lib/parse.js`: the same lexer states, the same
 //! parse states, the same `line:column` arithmetic in messages (columns count
@@ -13,7 +13,8 @@ mod tables;
 
 /// A parsed value and the byte range of its text.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
+pub struct Node {
+    /// The value.
     pub value: Value,
     /// Byte offset of the value's first character.
     pub start: usize,
@@ -21,21 +22,29 @@ pub(crate) struct Node {
     pub end: usize,
 }
 
-/// A JSON5 value. Numbers keep only what diagnostics need.
+/// A JSON5 value.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
+pub enum Value {
+    /// `null`.
     Null,
+    /// `true` / `false`.
     Bool(bool),
-    Number { nan: bool },
+    /// A number as JavaScript holds it (`NaN` and `Infinity` included).
+    Number(f64),
+    /// A string (lone surrogates from `\u` escapes become U+FFFD).
     String(String),
+    /// An array.
     Array(Vec<Node>),
+    /// An object.
     Object(Vec<Prop>),
 }
 
 /// One `key: value` of an object, in text order (duplicates kept).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Prop {
+pub struct Prop {
+    /// The key, escapes decoded.
     pub key: String,
+    /// The value.
     pub value: Node,
 }
 
@@ -54,8 +63,8 @@ impl Node {
         match &self.value {
             Value::Null => "null",
             Value::Bool(_) => "boolean",
-            Value::Number { nan: true } => "NaN",
-            Value::Number { nan: false } => "number",
+            Value::Number(n) if n.is_nan() => "NaN",
+            Value::Number(_) => "number",
             Value::String(_) => "string",
             Value::Array(_) => "array",
             Value::Object(_) => "object",
@@ -65,15 +74,17 @@ impl Node {
 
 /// A syntax error: the `json5` package's exact message and the byte offset of
 /// the offending character (the text's length at end of input).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SyntaxError {
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SyntaxError {
     /// For example `JSON5: invalid character ',' at 1:16`.
     pub message: String,
+    /// Where the offending character starts.
     pub offset: usize,
 }
 
 /// Parses `text` as `JSON5.parse` does.
-pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
+pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     Parser::new(text).run()
 }
 
@@ -144,7 +155,7 @@ enum TokenKind {
     Punctuator(char),
     Null,
     Boolean(bool),
-    Numeric { nan: bool },
+    Numeric(f64),
     String(String),
     Identifier(String),
 }
@@ -181,6 +192,8 @@ struct Parser<'a> {
     /// (`\uD83D\uDE00` escapes combine into one character).
     buffer: Vec<u16>,
     double_quote: bool,
+    /// `-1` after a leading `-`, as the original's `sign`.
+    sign: f64,
     c: Option<char>,
     token_start: usize,
     /// Where the current `\u` identifier escape began (for its error).
@@ -203,6 +216,7 @@ impl<'a> Parser<'a> {
             lex_state: LexState::Default,
             buffer: Vec::new(),
             double_quote: false,
+            sign: 1.0,
             c: None,
             token_start: 0,
             escape_start: 0,
@@ -326,6 +340,7 @@ impl<'a> Parser<'a> {
         self.lex_state = LexState::Default;
         self.buffer.clear();
         self.double_quote = false;
+        self.sign = 1.0;
         loop {
             self.c = self.peek();
             if let Some(token) = self.lex_step(self.lex_state)? {
@@ -488,12 +503,14 @@ impl<'a> Parser<'a> {
                 Some('I') => {
                     self.read();
                     self.literal("nfinity")?;
-                    Ok(Some(self.token(TokenKind::Numeric { nan: false })))
+                    Ok(Some(
+                        self.token(TokenKind::Numeric(self.sign * f64::INFINITY)),
+                    ))
                 }
                 Some('N') => {
                     self.read();
                     self.literal("aN")?;
-                    Ok(Some(self.token(TokenKind::Numeric { nan: true })))
+                    Ok(Some(self.token(TokenKind::Numeric(f64::NAN))))
                 }
                 _ => Err(self.invalid_read()),
             },
@@ -729,8 +746,11 @@ impl<'a> Parser<'a> {
                 self.literal("alse")?;
                 Ok(Some(self.token(TokenKind::Boolean(false))))
             }
-            Some('-' | '+') => {
+            Some(sign @ ('-' | '+')) => {
                 self.read();
+                if sign == '-' {
+                    self.sign = -1.0;
+                }
                 self.lex_state = LexState::Sign;
                 Ok(None)
             }
@@ -752,12 +772,12 @@ impl<'a> Parser<'a> {
             Some('I') => {
                 self.read();
                 self.literal("nfinity")?;
-                Ok(Some(self.token(TokenKind::Numeric { nan: false })))
+                Ok(Some(self.token(TokenKind::Numeric(f64::INFINITY))))
             }
             Some('N') => {
                 self.read();
                 self.literal("aN")?;
-                Ok(Some(self.token(TokenKind::Numeric { nan: true })))
+                Ok(Some(self.token(TokenKind::Numeric(f64::NAN))))
             }
             Some(q @ ('"' | '\'')) => {
                 self.read();
@@ -771,8 +791,21 @@ impl<'a> Parser<'a> {
     }
 
     /// A finished numeric literal (`NaN` is lexed separately).
+    /// The number in `buffer` (digits, without the sign), as `Number()` reads it.
     fn number(&self) -> Token {
-        self.token(TokenKind::Numeric { nan: false })
+        let text = self.buffer_string();
+        let magnitude = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            Some(hex) => u128::from_str_radix(hex, 16).map_or_else(
+                |_| {
+                    hex.chars().fold(0.0, |n, d| {
+                        n * 16.0 + f64::from(d.to_digit(16).unwrap_or(0))
+                    })
+                },
+                |n| n as f64,
+            ),
+            None => text.parse().unwrap_or(f64::NAN),
+        };
+        self.token(TokenKind::Numeric(self.sign * magnitude))
     }
 
     fn literal(&mut self, rest: &str) -> Step<()> {
@@ -938,7 +971,7 @@ impl<'a> Parser<'a> {
             TokenKind::Punctuator(_) => None,
             TokenKind::Null => Some(Value::Null),
             TokenKind::Boolean(b) => Some(Value::Bool(b)),
-            TokenKind::Numeric { nan } => Some(Value::Number { nan }),
+            TokenKind::Numeric(n) => Some(Value::Number(n)),
             TokenKind::String(s) => Some(Value::String(s)),
             TokenKind::Identifier(_) | TokenKind::Eof => Some(Value::Null),
         };

@@ -1,12 +1,12 @@
-//! The YAML dump of `connectors list-available`'s human output.
+//! `stringify` of the `yaml` npm package 2.8.2, as the npm CLI's `formatYaml`
+//! calls it (the human output of `connectors list-available`).
 //!
 //! The npm CLI prints each integration with `yaml.stringify(rest, stripEmpty,
 //! {indent: 2})`: null, empty strings, empty arrays and empty objects are
 //! dropped, strings are plain unless YAML would misread them, and long plain
 //! or quoted scalars are folded at 80 columns. This is a port of the parts
-//! of the `yaml` package (v2, `stringifyString.js`, `foldFlowLines.js`,
-//! `stringifyPair.js`) those values reach; multi-line strings, which the
-//! catalogue does not have, are written as literal blocks without folding.
+//! of the package (`stringifyString.js`, `foldFlowLines.js`,
+//! `stringifyPair.js`) that maps, sequences, strings and booleans reach.
 
 /// A value to dump, keys in order.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,5 @@
-//! JSON as JavaScript prints it.
+//! JSON as JavaScript prints it: `JSON.stringify` (ECMAScript, as Node's V8
+//! implements it) and `String(number)`.
 //!
 //! The npm CLI shows an error body it cannot summarise as
 //! `JSON.stringify(body, null, 2)`, which keeps the server's key order;
@@ -23,8 +24,9 @@ pub enum Ordered {
     String(String),
     /// An array.
     Array(Vec<Ordered>),
-    /// An object, keys in document order (a repeated key keeps its first
-    /// position and its last value, as `JSON.parse` does).
+    /// An object, keys in JavaScript's order: array indices (`"0"`, `"7"`)
+    /// ascending, then the others in document order (a repeated key keeps
+    /// its first position and its last value, as `JSON.parse` does).
     Object(Vec<(String, Ordered)>),
 }
 
@@ -73,11 +75,20 @@ impl<'de> Deserialize<'de> for Ordered {
                         entries.push((k, v));
                     }
                 }
+                // JavaScript objects list array-index keys first, ascending.
+                entries.sort_by_key(|(k, _)| array_index(k).map_or(u64::MAX, u64::from));
                 Ok(Ordered::Object(entries))
             }
         }
         d.deserialize_any(V)
     }
+}
+
+/// A key JavaScript treats as an array index: the canonical decimal form
+/// of an integer below 2³² − 1.
+fn array_index(key: &str) -> Option<u32> {
+    let n: u32 = key.parse().ok()?;
+    (n != u32::MAX && n.to_string() == key).then_some(n)
 }
 
 impl Ordered {
@@ -146,25 +157,14 @@ fn newline(out: &mut String, depth: usize) {
     }
 }
 
-/// A number as JavaScript's `String(n)` writes it (integers without `.0`).
+/// A number as `JSON.stringify` writes it: `String(n)` (the shortest
+/// digits that read back, exponent form from 1e21 and below 1e-6, `1e+21`),
+/// and `null` for NaN and the infinities.
 pub fn js_number(n: f64) -> String {
     if !n.is_finite() {
         return "null".into();
     }
-    if n == n.trunc() && n.abs() < 1e21 {
-        return format!("{}", n as i128);
-    }
-    let s = format!("{n}");
-    if n.abs() >= 1e21 || (n != 0.0 && n.abs() < 1e-6) {
-        // JavaScript switches to exponent form here; `{:e}` is close enough
-        // (`1e21`, `1.5e-7`), JavaScript adds an explicit `+` sign.
-        let e = format!("{n:e}");
-        return match e.split_once('e') {
-            Some((m, exp)) if !exp.starts_with('-') => format!("{m}e+{exp}"),
-            _ => e,
-        };
-    }
-    s
+    ryu_js::Buffer::new().format_finite(n).to_string()
 }
 
 /// A string literal as `JSON.stringify` writes it.
@@ -216,5 +216,9 @@ mod tests {
         assert_eq!(js_number(1.0), "1");
         assert_eq!(js_number(-0.5), "-0.5");
         assert_eq!(js_number(1e21), "1e+21");
+        assert_eq!(js_number(2f64.powi(60)), "1152921504606847000");
+        assert_eq!(js_number(1.5e-7), "1.5e-7");
+        assert_eq!(js_number(-0.0), "0");
+        assert_eq!(js_number(f64::NAN), "null");
     }
 }
