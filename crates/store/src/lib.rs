@@ -103,7 +103,7 @@ pub trait Store: Send + Sync + 'static {
     /// All apps, or those of one workspace.
     async fn list_apps(&self, workspace_id: Option<&str>) -> Result<Vec<App>>;
 
-    /// The builder owning a non-revoked API key with this hash; records its use.
+    /// The builder owning a non-revoked API key with this hash.
     async fn builder_by_api_key_hash(&self, key_hash: &str) -> Result<Option<ApiKeyOwner>>;
     /// The app of a non-revoked service token with this hash.
     async fn app_by_service_token_hash(
