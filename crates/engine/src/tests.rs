@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
-use connectors_store::SqliteStore;
+use connectors_store::SqlStore;
 use connectors_vault::{KeyRing, Secret};
 use connectors_wire::ConnectorStatus;
 
@@ -10,7 +10,7 @@ use super::*;
 
 async fn engine_with(keys: KeyRing) -> (Engine, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("db.sqlite"))
+    let store = SqlStore::open_sqlite(&dir.path().join("db.sqlite"))
         .await
         .unwrap();
     let operator: BTreeMap<String, ProviderConfig> = toml::from_str(
@@ -334,7 +334,7 @@ async fn rotation_reseals_and_old_key_can_go() {
         .import_credentials(import(&b.app_id, "acme", None, &[]))
         .await
         .unwrap();
-    let store = SqliteStore::open(&dir.path().join("db.sqlite"))
+    let store = SqlStore::open_sqlite(&dir.path().join("db.sqlite"))
         .await
         .unwrap();
     let rotated = Engine::new(

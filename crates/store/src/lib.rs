@@ -1,31 +1,31 @@
 //! Storage of workspaces, builders, apps, connectors, credentials and OAuth
 //! attempts, behind the [`Store`] trait.
 //!
-//! [`SqliteStore`] is the embedded default; [`PostgresStore`] lets several
-//! server replicas share one database. [`open`] picks one from a database
-//! URL, so nothing above this crate names a backend.
+//! [`SqlStore`] is the one implementation, on embedded SQLite (the default)
+//! or on PostgreSQL, which lets several server replicas share one database.
+//! [`open`] picks the backend from a database URL, so nothing above this
+//! crate names one.
 //! Rows carry secrets only as sealed text (see `connectors-vault`) and API
 //! keys and service tokens only as hashes; this crate never sees a plaintext
 //! secret and never decrypts.
 //!
-//! Central types: [`Store`], [`ConnectorRow`], [`CredentialsRow`], [`AttemptRow`].
+//! Central types: [`Store`], [`SqlStore`], [`ConnectorRow`], [`CredentialsRow`], [`AttemptRow`].
 //! This crate knows nothing of HTTP, providers or encryption keys.
 #![deny(missing_docs)]
 
 mod postgres;
 mod rows;
-mod sql;
+mod sql_store;
 mod sqlite;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use postgres::PostgresStore;
 pub use rows::*;
-pub use sqlite::SqliteStore;
+pub use sql_store::SqlStore;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +36,27 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A uniqueness or reference rule was violated.
+    /// A uniqueness or reference rule was violated, or a race was lost that
+    /// the caller must hear of; the text says which.
     #[error("{0}")]
     Conflict(String),
+    /// A file or directory the database needs could not be created.
+    #[error("cannot create {}: {reason}; check that the path is right and that this user may write there", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why (in the message, so not also a `source` to print twice).
+        reason: std::io::Error,
+    },
+    /// A stored secret could not be re-sealed; the whole re-seal was rolled
+    /// back, so every value is still sealed as before.
+    #[error("cannot re-seal {context}: {reason}; nothing was changed. Check that the configured keys still include the one that sealed it, then run `rotate-keys` again")]
+    Reseal {
+        /// The value's associated-data context (names its row, not its content).
+        context: String,
+        /// Why.
+        reason: String,
+    },
     /// A stored value could not be decoded (a bug or a hand-edited database).
     #[error("corrupt stored value in {0}")]
     Corrupt(&'static str),
@@ -53,13 +71,13 @@ pub enum StoreError {
 /// `sqlite:` URL (e.g. `sqlite::memory:`), or `postgres://` / `postgresql://`.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        return Ok(Arc::new(SqliteStore::open(&PathBuf::from(path)).await?));
+        return Ok(Arc::new(SqlStore::open_sqlite(Path::new(path)).await?));
     }
     if url.starts_with("sqlite:") {
-        return Ok(Arc::new(SqliteStore::open_url(url).await?));
+        return Ok(Arc::new(SqlStore::open_sqlite_url(url).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(PostgresStore::open(url).await?));
+        return Ok(Arc::new(SqlStore::open_postgres(url).await?));
     }
     let scheme = url.split_once(':').map_or(url, |(s, _)| s);
     Err(StoreError::Unreachable(format!(
@@ -103,7 +121,7 @@ pub trait Store: Send + Sync + 'static {
     /// All apps, or those of one workspace.
     async fn list_apps(&self, workspace_id: Option<&str>) -> Result<Vec<App>>;
 
-    /// The builder owning a non-revoked API key with this hash; records its use.
+    /// The builder owning a non-revoked API key with this hash.
     async fn builder_by_api_key_hash(&self, key_hash: &str) -> Result<Option<ApiKeyOwner>>;
     /// The app of a non-revoked service token with this hash.
     async fn app_by_service_token_hash(

@@ -1,7 +1,7 @@
 //! The PostgreSQL backend, for several server replicas on one database.
 //!
-//! Same tables, rules and queries as [`crate::SqliteStore`] (migrations in
-//! `migrations/postgres` mirror `migrations/sqlite`). Everything replicas
+//! Same tables, rules and queries as SQLite ([`crate::SqlStore`] runs both;
+//! migrations in `migrations/postgres` mirror `migrations/sqlite`). Everything replicas
 //! race on is one statement: the refresh lease is taken by a single
 //! `UPDATE … WHERE` (free, expired or ours), refreshed credentials land by a
 //! compare-and-swap on `version` by the lease owner, and an OAuth `state` is
@@ -12,12 +12,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use connectors_wire::{AttemptStatus, ConnectorStatus};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::AnyPool;
 
-use crate::sql::{self, conflict, CONNECTOR_SELECT};
+use crate::sql_store::{conflict, Dialect};
 use crate::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -26,22 +25,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// PostgreSQL's default `max_connections` (100).
 const POOL_SIZE: u32 = 10;
 
-/// A [`Store`] on a PostgreSQL database shared by any number of servers.
-#[derive(Clone)]
-pub struct PostgresStore {
-    pool: PgPool,
-}
+/// Locks the rows a `SELECT` read until the transaction ends.
+pub(crate) const ROW_LOCK: &str = " FOR UPDATE";
 
-impl std::fmt::Debug for PostgresStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore").finish_non_exhaustive()
-    }
-}
-
-impl PostgresStore {
+impl SqlStore {
     /// Connects to a `postgres://` / `postgresql://` URL and applies
     /// migrations (concurrent starts are safe: sqlx takes an advisory lock).
-    pub async fn open(url: &str) -> Result<Self> {
+    pub async fn open_postgres(url: &str) -> Result<Self> {
+        // Parsed here only to refuse a bad URL and to name the place in errors;
+        // the `Any` driver parses the same URL the same way.
         let options = PgConnectOptions::from_str(url).map_err(|e| {
             StoreError::Unreachable(format!(
                 "database_url is not a valid PostgreSQL URL ({}); expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
@@ -49,19 +41,16 @@ impl PostgresStore {
             ))
         })?;
         let place = describe(&options);
-        let pool = PgPoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let any = AnyConnectOptions::from_str(url).map_err(|e| unreachable(&e, &place, url))?;
+        let pool = AnyPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(any)
             .await
             .map_err(|e| unreachable(&e, &place, url))?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
-    }
-
-    /// Closes the pool.
-    pub async fn close(&self) {
-        self.pool.close().await;
+        Ok(SqlStore::new(pool, Dialect::Postgres))
     }
 }
 
@@ -105,29 +94,23 @@ fn unreachable(e: &sqlx::Error, place: &str, url: &str) -> StoreError {
     ))
 }
 
-sql::row_readers!(PgRow);
-
-const FOR_UPDATE: &str = " FOR UPDATE";
-
-sql::impl_store!(PostgresStore, {
-    async fn create_first_workspace(&self, w: &Workspace) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        // Self-conflicting: a second bootstrapper waits, then sees the row.
-        sqlx::query("LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut *tx)
-            .await?;
-        let n = sqlx::query(
-            "INSERT INTO workspaces (id, name, created_at) SELECT $1, $2, $3 \
-             WHERE NOT EXISTS (SELECT 1 FROM workspaces)",
-        )
-        .bind(&w.id)
-        .bind(&w.name)
-        .bind(w.created_at)
+/// Self-conflicting table lock: a second bootstrapper waits, then sees the row.
+pub(crate) async fn create_first_workspace(pool: &AnyPool, w: &Workspace) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict(e, "workspace"))?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(n == 1)
-    }
-});
+        .await?;
+    let n = sqlx::query(
+        "INSERT INTO workspaces (id, name, created_at) SELECT $1, $2, $3 \
+         WHERE NOT EXISTS (SELECT 1 FROM workspaces)",
+    )
+    .bind(&w.id)
+    .bind(&w.name)
+    .bind(w.created_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| conflict(e, "workspace"))?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(n == 1)
+}

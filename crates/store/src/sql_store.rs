@@ -1,0 +1,990 @@
+//! [`SqlStore`]: the one implementation of [`Store`], over sqlx's `Any`
+//! driver so each statement is written once for SQLite and PostgreSQL
+//! (`$N` placeholders, which SQLite binds by number too).
+//!
+//! Only set-up and two statements differ by backend: the first bootstrap
+//! (PostgreSQL takes a table lock, see `postgres.rs`) and the row locks of
+//! [`Store::reseal_all`] ([`Dialect::row_lock`]). Both live in
+//! `sqlite.rs`/`postgres.rs` with each backend's connection set-up.
+
+use async_trait::async_trait;
+use connectors_wire::{AttemptStatus, ConnectorStatus};
+use sqlx::any::AnyRow;
+use sqlx::AnyPool;
+use sqlx::Row;
+
+use crate::*;
+
+/// Which database a [`SqlStore`] talks to, for the few things that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The clause locking selected rows until commit; empty on SQLite,
+    /// which runs one writer at a time.
+    fn row_lock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => postgres::ROW_LOCK,
+        }
+    }
+}
+
+/// A [`Store`] on SQLite ([`SqlStore::open_sqlite`]) or PostgreSQL
+/// ([`SqlStore::open_postgres`]); [`crate::open`] picks one from a URL.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqlStore {
+    pub(crate) fn new(pool: AnyPool, dialect: Dialect) -> Self {
+        Self { pool, dialect }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool (on SQLite this checkpoints the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A uniqueness or reference violation as a [`StoreError::Conflict`] about `what`.
+pub(crate) fn conflict(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(format!("{what} already exists"))
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::Conflict(format!("{what} refers to something that does not exist"))
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
+/// The connector columns, with the authorizing builder's email.
+const CONNECTOR_SELECT: &str =
+    "SELECT c.app_id, c.integration_type, c.scopes, c.granted_scopes, c.status, \
+     c.status_reason, c.authorized_by, b.email AS authorized_by_email, c.connection_config, \
+     c.created_at, c.updated_at \
+     FROM connectors c LEFT JOIN builders b ON b.id = c.authorized_by";
+
+// Row decoders, one per row type; columns are read by name, so a `SELECT *`
+// gaining a column in a later migration does not break them.
+
+fn connector_from_row(row: &AnyRow) -> Result<ConnectorRow> {
+    let status: String = row.try_get("status")?;
+    Ok(ConnectorRow {
+        app_id: row.try_get("app_id")?,
+        integration_type: row.try_get("integration_type")?,
+        scopes: scopes_from_json(&row.try_get::<String, _>("scopes")?)?,
+        granted_scopes: scopes_from_json(&row.try_get::<String, _>("granted_scopes")?)?,
+        status: ConnectorStatus::parse(&status).ok_or(StoreError::Corrupt("connectors.status"))?,
+        status_reason: row.try_get("status_reason")?,
+        authorized_by: row.try_get("authorized_by")?,
+        authorized_by_email: row.try_get("authorized_by_email")?,
+        connection_config: config_from_json(row.try_get("connection_config")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn builder_from_row(row: &AnyRow) -> Result<Builder> {
+    Ok(Builder {
+        id: row.try_get("id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        email: row.try_get("email")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn app_from_row(row: &AnyRow) -> Result<App> {
+    Ok(App {
+        id: row.try_get("id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn attempt_from_row(row: &AnyRow) -> Result<AttemptRow> {
+    let status: String = row.try_get("status")?;
+    Ok(AttemptRow {
+        connection_id: row.try_get("connection_id")?,
+        app_id: row.try_get("app_id")?,
+        integration_type: row.try_get("integration_type")?,
+        scopes: scopes_from_json(&row.try_get::<String, _>("scopes")?)?,
+        builder_id: row.try_get("builder_id")?,
+        status: AttemptStatus::parse(&status)
+            .ok_or(StoreError::Corrupt("oauth_attempts.status"))?,
+        status_reason: row.try_get("status_reason")?,
+        state_hash: row.try_get("state_hash")?,
+        pkce_verifier: row.try_get("pkce_verifier")?,
+        browser_hash: row.try_get("browser_hash")?,
+        connection_config: config_from_json(row.try_get("connection_config")?)?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn credentials_from_row(row: &AnyRow) -> Result<CredentialsRow> {
+    Ok(CredentialsRow {
+        app_id: row.try_get("app_id")?,
+        integration_type: row.try_get("integration_type")?,
+        access_token: row.try_get("access_token")?,
+        refresh_token: row.try_get("refresh_token")?,
+        token_response: row.try_get("token_response")?,
+        expires_at_ms: row.try_get("expires_at_ms")?,
+        version: row.try_get("version")?,
+        updated_at: row.try_get("updated_at")?,
+        refresh_in_flight_since: row.try_get("refresh_in_flight_since")?,
+    })
+}
+
+fn stripe_from_row(row: &AnyRow) -> Result<StripeSandboxRow> {
+    let required = |v: Option<String>| v.ok_or(StoreError::Corrupt("stripe_sandboxes"));
+    Ok(StripeSandboxRow {
+        app_id: row.try_get("app_id")?,
+        sandbox_id: required(row.try_get("sandbox_id")?)?,
+        account_id: row.try_get("account_id")?,
+        secret_key: row.try_get("secret_key")?,
+        publishable_key: row.try_get("publishable_key")?,
+        status: required(row.try_get("status")?)?,
+        claim_url: row.try_get("claim_url")?,
+        claim_url_expires_at: row.try_get("claim_url_expires_at")?,
+        refresh_token: required(row.try_get("refresh_token")?)?,
+        refresh_token_hash: required(row.try_get("refresh_token_hash")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn is_empty(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n == 0)
+    }
+
+    async fn create_workspace(&self, w: &Workspace) -> Result<()> {
+        sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&w.id)
+            .bind(&w.name)
+            .bind(w.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| conflict(e, "workspace"))?;
+        Ok(())
+    }
+
+    // Differs by backend: see `sqlite.rs` and `postgres.rs`.
+    async fn create_first_workspace(&self, w: &Workspace) -> Result<bool> {
+        match self.dialect {
+            Dialect::Sqlite => sqlite::create_first_workspace(&self.pool, w).await,
+            Dialect::Postgres => postgres::create_first_workspace(&self.pool, w).await,
+        }
+    }
+
+    async fn create_builder(&self, b: &Builder) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO builders (id, workspace_id, email, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&b.id)
+        .bind(&b.workspace_id)
+        .bind(&b.email)
+        .bind(b.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, &format!("builder `{}` in this workspace", b.email)))?;
+        Ok(())
+    }
+
+    async fn create_api_key(&self, k: &NewApiKey) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, builder_id, key_hash, display_prefix, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&k.id)
+        .bind(&k.builder_id)
+        .bind(&k.key_hash)
+        .bind(&k.display_prefix)
+        .bind(k.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "API key"))?;
+        Ok(())
+    }
+
+    async fn create_app(&self, a: &App) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO apps (id, workspace_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&a.id)
+        .bind(&a.workspace_id)
+        .bind(&a.name)
+        .bind(a.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "app"))?;
+        Ok(())
+    }
+
+    async fn create_service_token(&self, t: &NewServiceToken) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO service_tokens (id, app_id, token_hash, display_prefix, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&t.id)
+        .bind(&t.app_id)
+        .bind(&t.token_hash)
+        .bind(&t.display_prefix)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "service token"))?;
+        Ok(())
+    }
+
+    async fn list_workspaces(&self) -> Result<Vec<Workspace>> {
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM workspaces ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Workspace {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn get_builder(&self, builder_id: &str) -> Result<Option<Builder>> {
+        sqlx::query("SELECT id, workspace_id, email, created_at FROM builders WHERE id = $1")
+            .bind(builder_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(builder_from_row)
+            .transpose()
+    }
+
+    async fn find_builder(&self, workspace_id: &str, email: &str) -> Result<Option<Builder>> {
+        sqlx::query(
+            "SELECT id, workspace_id, email, created_at FROM builders WHERE workspace_id = $1 AND email = $2",
+        )
+        .bind(workspace_id)
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(builder_from_row)
+        .transpose()
+    }
+
+    async fn list_apps(&self, workspace_id: Option<&str>) -> Result<Vec<App>> {
+        let rows = sqlx::query(
+            "SELECT id, workspace_id, name, created_at FROM apps \
+             WHERE (CAST($1 AS TEXT) IS NULL OR workspace_id = $1) ORDER BY created_at, id",
+        )
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(app_from_row).collect()
+    }
+
+    async fn builder_by_api_key_hash(&self, key_hash: &str) -> Result<Option<ApiKeyOwner>> {
+        let row = sqlx::query(
+            "SELECT b.id, b.workspace_id, b.email, b.created_at, k.key_hash FROM api_keys k \
+             JOIN builders b ON b.id = k.builder_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(|r| {
+                Ok(ApiKeyOwner {
+                    builder: builder_from_row(r)?,
+                    key_hash: r.try_get("key_hash")?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn app_by_service_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<ServiceTokenOwner>> {
+        let row = sqlx::query(
+            "SELECT app_id, token_hash FROM service_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(|r| {
+                Ok(ServiceTokenOwner {
+                    app_id: r.try_get("app_id")?,
+                    token_hash: r.try_get("token_hash")?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn get_app(&self, app_id: &str) -> Result<Option<App>> {
+        sqlx::query("SELECT id, workspace_id, name, created_at FROM apps WHERE id = $1")
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(app_from_row)
+            .transpose()
+    }
+
+    async fn list_connectors(&self, app_id: &str) -> Result<Vec<ConnectorRow>> {
+        let rows = sqlx::query(&format!(
+            "{CONNECTOR_SELECT} WHERE c.app_id = $1 ORDER BY c.integration_type"
+        ))
+        .bind(app_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(connector_from_row).collect()
+    }
+
+    async fn get_connector(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<Option<ConnectorRow>> {
+        sqlx::query(&format!(
+            "{CONNECTOR_SELECT} WHERE c.app_id = $1 AND c.integration_type = $2"
+        ))
+        .bind(app_id)
+        .bind(integration_type)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(connector_from_row)
+        .transpose()
+    }
+
+    async fn upsert_connector_scopes(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<ConnectorRow> {
+        sqlx::query(
+            "INSERT INTO connectors (app_id, integration_type, scopes, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'disconnected', $4, $4) \
+             ON CONFLICT (app_id, integration_type) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at",
+        )
+        .bind(app_id)
+        .bind(integration_type)
+        .bind(to_json(scopes))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "connector"))?;
+        self.get_connector(app_id, integration_type)
+            .await?
+            // Only a delete racing this upsert gets here.
+            .ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "connector `{integration_type}` was deleted while its scopes were being set; try again"
+                ))
+            })
+    }
+
+    async fn delete_connector(&self, app_id: &str, integration_type: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM oauth_attempts WHERE app_id = $1 AND integration_type = $2")
+            .bind(app_id)
+            .bind(integration_type)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM credentials WHERE app_id = $1 AND integration_type = $2")
+            .bind(app_id)
+            .bind(integration_type)
+            .execute(&mut *tx)
+            .await?;
+        let deleted =
+            sqlx::query("DELETE FROM connectors WHERE app_id = $1 AND integration_type = $2")
+                .bind(app_id)
+                .bind(integration_type)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
+
+    async fn set_connector_status(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        status: ConnectorStatus,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE connectors SET status = $1, status_reason = $2, updated_at = $3 \
+             WHERE app_id = $4 AND integration_type = $5",
+        )
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(now)
+        .bind(app_id)
+        .bind(integration_type)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_attempt(&self, a: &AttemptRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oauth_attempts (connection_id, app_id, integration_type, scopes, builder_id, status, \
+             status_reason, state_hash, pkce_verifier, browser_hash, connection_config, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&a.connection_id)
+        .bind(&a.app_id)
+        .bind(&a.integration_type)
+        .bind(to_json(&a.scopes))
+        .bind(&a.builder_id)
+        .bind(a.status.as_str())
+        .bind(&a.status_reason)
+        .bind(&a.state_hash)
+        .bind(&a.pkce_verifier)
+        .bind(&a.browser_hash)
+        .bind(a.connection_config.as_ref().map(to_json))
+        .bind(a.created_at)
+        .bind(a.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "OAuth attempt"))?;
+        Ok(())
+    }
+
+    async fn get_attempt(&self, connection_id: &str) -> Result<Option<AttemptRow>> {
+        sqlx::query("SELECT * FROM oauth_attempts WHERE connection_id = $1")
+            .bind(connection_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(attempt_from_row)
+            .transpose()
+    }
+
+    async fn begin_consent(&self, c: &BeginConsent) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE oauth_attempts SET state_hash = $1, pkce_verifier = $2, browser_hash = $3, \
+             connection_config = $4, expires_at = $5 WHERE connection_id = $6 AND status = 'PENDING' AND expires_at > $7",
+        )
+        .bind(&c.state_hash)
+        .bind(&c.pkce_verifier)
+        .bind(&c.browser_hash)
+        .bind(c.connection_config.as_ref().map(to_json))
+        .bind(c.expires_at)
+        .bind(&c.connection_id)
+        .bind(c.now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn attempt_by_state_hash(&self, state_hash: &str) -> Result<Option<AttemptRow>> {
+        sqlx::query("SELECT * FROM oauth_attempts WHERE state_hash = $1")
+            .bind(state_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(attempt_from_row)
+            .transpose()
+    }
+
+    async fn consume_state(&self, connection_id: &str, state_hash: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE oauth_attempts SET state_hash = NULL \
+             WHERE connection_id = $1 AND state_hash = $2 AND status = 'PENDING'",
+        )
+        .bind(connection_id)
+        .bind(state_hash)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn fail_attempt(&self, connection_id: &str, reason: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE oauth_attempts SET status = 'FAILED', status_reason = $1, state_hash = NULL, \
+             pkce_verifier = NULL, completed_at = $2 WHERE connection_id = $3 AND status = 'PENDING'",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(connection_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn acquire_refresh_lease(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE credentials SET lease_owner = $1, lease_expires_at = $2 \
+             WHERE app_id = $3 AND integration_type = $4 \
+             AND (lease_owner IS NULL OR lease_expires_at <= $5 OR lease_owner = $6)",
+        )
+        .bind(owner)
+        .bind(now + lease_secs)
+        .bind(app_id)
+        .bind(integration_type)
+        .bind(now)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn mark_refresh_in_flight(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE credentials SET refresh_in_flight_since = $1, refresh_in_flight_owner = $2 \
+             WHERE app_id = $3 AND integration_type = $4 AND lease_owner = $2 AND lease_expires_at > $1",
+        )
+        .bind(now)
+        .bind(owner)
+        .bind(app_id)
+        .bind(integration_type)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn release_refresh_lease(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE credentials SET lease_owner = NULL, lease_expires_at = NULL \
+             WHERE app_id = $1 AND integration_type = $2 AND lease_owner = $3",
+        )
+        .bind(app_id)
+        .bind(integration_type)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn store_refreshed(&self, r: &RefreshedCredentials) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE credentials SET access_token = $1, refresh_token = COALESCE($2, refresh_token), \
+             token_response = COALESCE($3, token_response), expires_at_ms = $4, version = version + 1, \
+             lease_owner = NULL, lease_expires_at = NULL, last_refresh_at = $5, last_refresh_error = NULL, \
+             refresh_failures = 0, next_refresh_at = NULL, refresh_in_flight_since = NULL, \
+             refresh_in_flight_owner = NULL, updated_at = $6 \
+             WHERE app_id = $7 AND integration_type = $8 AND version = $9 AND lease_owner = $10",
+        )
+        .bind(&r.access_token)
+        .bind(&r.refresh_token)
+        .bind(&r.token_response)
+        .bind(r.expires_at_ms)
+        .bind(r.now)
+        .bind(r.now)
+        .bind(&r.app_id)
+        .bind(&r.integration_type)
+        .bind(r.expected_version)
+        .bind(&r.owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn record_refresh_failure(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+        owner: &str,
+        reason: &str,
+        retry_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE credentials SET last_refresh_error = $1, refresh_failures = refresh_failures + 1, \
+             next_refresh_at = $2, updated_at = $3, \
+             lease_owner = CASE WHEN lease_owner = $4 THEN NULL ELSE lease_owner END, \
+             lease_expires_at = CASE WHEN lease_owner = $4 THEN NULL ELSE lease_expires_at END, \
+             refresh_in_flight_since = CASE WHEN lease_owner = $4 THEN NULL ELSE refresh_in_flight_since END, \
+             refresh_in_flight_owner = CASE WHEN lease_owner = $4 THEN NULL ELSE refresh_in_flight_owner END \
+             WHERE app_id = $5 AND integration_type = $6",
+        )
+        .bind(reason)
+        .bind(retry_at)
+        .bind(now)
+        .bind(owner)
+        .bind(app_id)
+        .bind(integration_type)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn credentials_due(
+        &self,
+        before_ms: i64,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT cr.app_id, cr.integration_type FROM credentials cr \
+             JOIN connectors c ON c.app_id = cr.app_id AND c.integration_type = cr.integration_type \
+             WHERE c.status = 'active' AND cr.refresh_token IS NOT NULL AND cr.expires_at_ms IS NOT NULL \
+             AND cr.expires_at_ms < $1 AND (cr.lease_owner IS NULL OR cr.lease_expires_at <= $2) \
+             AND (cr.next_refresh_at IS NULL OR cr.next_refresh_at <= $3) \
+             ORDER BY cr.expires_at_ms LIMIT $4",
+        )
+        .bind(before_ms)
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("app_id")?, r.try_get("integration_type")?)))
+            .collect()
+    }
+
+    async fn save_authorization(&self, auth: &Authorization) -> Result<()> {
+        let c = &auth.credentials;
+        let now = c.updated_at;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO connectors (app_id, integration_type, scopes, granted_scopes, status, status_reason, \
+             authorized_by, connection_config, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'active', NULL, $5, $6, $7, $7) \
+             ON CONFLICT (app_id, integration_type) DO UPDATE SET granted_scopes = excluded.granted_scopes, \
+             status = 'active', status_reason = NULL, authorized_by = excluded.authorized_by, \
+             connection_config = excluded.connection_config, updated_at = excluded.updated_at",
+        )
+        .bind(&c.app_id)
+        .bind(&c.integration_type)
+        .bind(to_json(&auth.scopes))
+        .bind(to_json(&auth.granted_scopes))
+        .bind(&auth.builder_id)
+        .bind(auth.connection_config.as_ref().map(to_json))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "connector"))?;
+        sqlx::query(
+            "INSERT INTO credentials (app_id, integration_type, access_token, refresh_token, token_response, \
+             expires_at_ms, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
+             ON CONFLICT (app_id, integration_type) DO UPDATE SET access_token = excluded.access_token, \
+             refresh_token = excluded.refresh_token, token_response = excluded.token_response, \
+             expires_at_ms = excluded.expires_at_ms, version = credentials.version + 1, \
+             lease_owner = NULL, lease_expires_at = NULL, last_refresh_error = NULL, refresh_failures = 0, \
+             next_refresh_at = NULL, refresh_in_flight_since = NULL, refresh_in_flight_owner = NULL, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&c.app_id)
+        .bind(&c.integration_type)
+        .bind(&c.access_token)
+        .bind(&c.refresh_token)
+        .bind(&c.token_response)
+        .bind(c.expires_at_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(id) = &auth.connection_id {
+            sqlx::query(
+                "UPDATE oauth_attempts SET status = 'ACTIVE', status_reason = NULL, completed_at = $1 \
+                 WHERE connection_id = $2",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_credentials(
+        &self,
+        app_id: &str,
+        integration_type: &str,
+    ) -> Result<Option<CredentialsRow>> {
+        sqlx::query("SELECT * FROM credentials WHERE app_id = $1 AND integration_type = $2")
+            .bind(app_id)
+            .bind(integration_type)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(credentials_from_row)
+            .transpose()
+    }
+
+    async fn claim_stripe_provisioning(
+        &self,
+        app_id: &str,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<StripeClaim> {
+        let taken = sqlx::query(
+            "INSERT INTO stripe_sandboxes (app_id, provisioning_owner, provisioning_expires_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (app_id) DO UPDATE SET provisioning_owner = excluded.provisioning_owner, \
+             provisioning_expires_at = excluded.provisioning_expires_at, updated_at = excluded.updated_at, \
+             sandbox_id = NULL, account_id = NULL, secret_key = NULL, publishable_key = NULL, status = NULL, \
+             claim_url = NULL, claim_url_expires_at = NULL, refresh_token = NULL, refresh_token_hash = NULL \
+             WHERE (stripe_sandboxes.sandbox_id IS NULL AND stripe_sandboxes.provisioning_expires_at <= $6) \
+             OR stripe_sandboxes.status = 'expired'",
+        )
+        .bind(app_id)
+        .bind(owner)
+        .bind(now + lease_secs)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "the app"))?
+        .rows_affected();
+        if taken == 1 {
+            return Ok(StripeClaim::Acquired);
+        }
+        Ok(match self.get_stripe_sandbox(app_id).await? {
+            Some(row) => StripeClaim::Installed(Box::new(row)),
+            None => StripeClaim::Busy,
+        })
+    }
+
+    async fn finish_stripe_provisioning(&self, s: &StripeSandboxRow, owner: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE stripe_sandboxes SET provisioning_owner = NULL, provisioning_expires_at = NULL, \
+             sandbox_id = $1, account_id = $2, secret_key = $3, publishable_key = $4, status = $5, \
+             claim_url = $6, claim_url_expires_at = $7, refresh_token = $8, refresh_token_hash = $9, \
+             created_at = $10, updated_at = $11 \
+             WHERE app_id = $12 AND provisioning_owner = $13 AND sandbox_id IS NULL",
+        )
+        .bind(&s.sandbox_id)
+        .bind(&s.account_id)
+        .bind(&s.secret_key)
+        .bind(&s.publishable_key)
+        .bind(&s.status)
+        .bind(&s.claim_url)
+        .bind(s.claim_url_expires_at)
+        .bind(&s.refresh_token)
+        .bind(&s.refresh_token_hash)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .bind(&s.app_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "the Stripe sandbox"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn abandon_stripe_provisioning(&self, app_id: &str, owner: &str) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM stripe_sandboxes WHERE app_id = $1 AND provisioning_owner = $2 AND sandbox_id IS NULL",
+        )
+        .bind(app_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_stripe_sandbox(&self, app_id: &str) -> Result<Option<StripeSandboxRow>> {
+        sqlx::query("SELECT * FROM stripe_sandboxes WHERE app_id = $1 AND sandbox_id IS NOT NULL")
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(stripe_from_row)
+            .transpose()
+    }
+
+    async fn stripe_sandbox_by_refresh_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StripeSandboxRow>> {
+        sqlx::query(
+            "SELECT * FROM stripe_sandboxes WHERE refresh_token_hash = $1 AND sandbox_id IS NOT NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(stripe_from_row)
+        .transpose()
+    }
+
+    async fn update_stripe_sandbox(
+        &self,
+        app_id: &str,
+        sandbox_id: &str,
+        status: &str,
+        claim_url: Option<&str>,
+        claim_url_expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE stripe_sandboxes SET status = $1, claim_url = $2, claim_url_expires_at = $3, updated_at = $4 \
+             WHERE app_id = $5 AND sandbox_id = $6",
+        )
+        .bind(status)
+        .bind(claim_url)
+        .bind(claim_url_expires_at)
+        .bind(now)
+        .bind(app_id)
+        .bind(sandbox_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_stripe_sandbox(&self, app_id: &str) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM stripe_sandboxes WHERE app_id = $1")
+            .bind(app_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn reseal_all(&self, reseal: &ResealFn<'_>) -> Result<usize> {
+        let mut changed = 0;
+        let lock = self.dialect.row_lock();
+        let mut tx = self.pool.begin().await?;
+        // Locked until commit (PostgreSQL; SQLite runs one writer at a time):
+        // a replica storing a refresh meanwhile waits instead of being
+        // overwritten by the re-sealed old value.
+        let creds = sqlx::query(&format!(
+            "SELECT app_id, integration_type, access_token, refresh_token, token_response \
+             FROM credentials{lock}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &creds {
+            let app: String = row.try_get("app_id")?;
+            let ty: String = row.try_get("integration_type")?;
+            for column in ["access_token", "refresh_token", "token_response"] {
+                let Some(sealed) = row.try_get::<Option<String>, _>(column)? else {
+                    continue;
+                };
+                let new = reseal_one(reseal, &credentials_context(&app, &ty, column), &sealed)?;
+                if new != sealed {
+                    sqlx::query(&format!(
+                        "UPDATE credentials SET {column} = $1 WHERE app_id = $2 AND integration_type = $3"
+                    ))
+                    .bind(&new)
+                    .bind(&app)
+                    .bind(&ty)
+                    .execute(&mut *tx)
+                    .await?;
+                    changed += 1;
+                }
+            }
+        }
+        let attempts = sqlx::query(&format!(
+            "SELECT connection_id, pkce_verifier FROM oauth_attempts \
+             WHERE pkce_verifier IS NOT NULL{lock}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &attempts {
+            let id: String = row.try_get("connection_id")?;
+            let sealed: String = row.try_get("pkce_verifier")?;
+            let new = reseal_one(reseal, &attempt_context(&id, "pkce_verifier"), &sealed)?;
+            if new != sealed {
+                sqlx::query(
+                    "UPDATE oauth_attempts SET pkce_verifier = $1 WHERE connection_id = $2",
+                )
+                .bind(&new)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+                changed += 1;
+            }
+        }
+        let sandboxes = sqlx::query(&format!(
+            "SELECT app_id, secret_key, refresh_token FROM stripe_sandboxes \
+             WHERE sandbox_id IS NOT NULL{lock}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &sandboxes {
+            let app: String = row.try_get("app_id")?;
+            for column in ["secret_key", "refresh_token"] {
+                let Some(sealed) = row.try_get::<Option<String>, _>(column)? else {
+                    continue;
+                };
+                let new = reseal_one(reseal, &stripe_context(&app, column), &sealed)?;
+                if new != sealed {
+                    sqlx::query(&format!(
+                        "UPDATE stripe_sandboxes SET {column} = $1 WHERE app_id = $2"
+                    ))
+                    .bind(&new)
+                    .bind(&app)
+                    .execute(&mut *tx)
+                    .await?;
+                    changed += 1;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
+
+/// Re-seals one value; a failure names the value (never its content) and
+/// rolls the whole re-seal back.
+fn reseal_one(reseal: &ResealFn<'_>, context: &str, sealed: &str) -> Result<String> {
+    reseal(context, sealed).map_err(|reason| StoreError::Reseal {
+        context: context.to_string(),
+        reason,
+    })
+}
