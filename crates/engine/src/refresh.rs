@@ -492,7 +492,7 @@ impl Engine {
 /// Test hook, compiled into debug builds only: with
 /// `CONNECTORS_TEST_PAUSE_REFRESH=before_provider` (or `after_provider`) a
 /// refresh stops for good at that point while holding the lease, so that a
-/// test can kill the process there (`crates/server/tests/replicas.rs`).
+/// test can kill the process there (`crates/server/tests/it/replicas.rs`).
 #[cfg(debug_assertions)]
 async fn test_pause(point: &str) {
     if std::env::var("CONNECTORS_TEST_PAUSE_REFRESH").as_deref() == Ok(point) {

@@ -5,99 +5,34 @@
 //! every in-process server and every server directory gets its own fresh
 //! PostgreSQL database (`connectors-testdb`), dropped with it. `scripts/test`
 //! runs this crate's tests once per backend.
-#![allow(dead_code)]
 
-#[allow(unused_imports)] // each test binary uses its own subset
-pub use connectors_testkit::{http_request, js_dir, oidc, raw_http, repo_root};
+pub use connectors_testkit::{http_request, js_dir, oidc};
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, Response};
 use axum::Router;
-use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
-use connectors_engine::{Bootstrap, BootstrapRequest, Engine, EngineConfig};
-use connectors_server::{app, AppState};
-use connectors_testdb::{Backend, TestDatabase};
-use connectors_vault::KeyRing;
+use connectors_engine::BootstrapRequest;
+use connectors_testdb::Backend;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-/// Operator config shared by the tests: a custom provider and a configured built-in.
-pub const PROVIDERS_TOML: &str = r#"
-[providers.acme_crm]
-display_name = "Acme CRM"
-description = "The test suite's custom OAuth 2.0 provider"
-authorization_url = "https://id.acme.test/authorize"
-token_url = "https://id.acme.test/token"
-client_id = "acme-client"
-client_secret = "acme-client-secret-canary"
+pub use connectors_server::testing::{TestServer, PROVIDERS_TOML};
 
-[providers.googlecalendar]
-client_id = "google-client"
-client_secret = "google-secret"
-
-[providers.slack]
-client_id = "slack-client"
-client_secret = "slack-secret"
-"#;
-
-pub struct InProcess {
-    pub router: Router,
-    pub engine: Engine,
-    pub boot: Bootstrap,
-    pub db: TestDatabase,
-}
-
-pub async fn in_process() -> InProcess {
-    let db = TestDatabase::new();
-    let store = connectors_store::open(db.url()).await.unwrap();
-    #[derive(serde::Deserialize)]
-    struct File {
-        providers: BTreeMap<String, ProviderConfig>,
-    }
-    let file: File = toml::from_str(PROVIDERS_TOML).unwrap();
-    let operator = file
-        .providers
-        .into_iter()
-        .map(|(k, v)| (k, v.finish()))
-        .collect();
-    let catalog = Catalog::load(BUILTIN_CATALOG, &operator).unwrap();
-    let keys = KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()]).unwrap();
-    let engine = Engine::new(
-        store,
-        Arc::new(catalog),
-        Arc::new(keys),
-        EngineConfig {
-            public_url: "http://connectors.test".into(),
-            ..EngineConfig::default()
-        },
-    );
-    let boot = engine
-        .bootstrap(&BootstrapRequest {
+/// A bootstrapped server over a fresh database with [`PROVIDERS_TOML`],
+/// driven through its router (no socket).
+pub async fn in_process() -> TestServer {
+    TestServer::builder()
+        .bootstrap(BootstrapRequest {
             workspace_name: "w".into(),
             builder_email: "owner@example.com".into(),
             app_name: "app".into(),
         })
+        .start()
         .await
-        .unwrap()
-        .unwrap();
-    let router = app(
-        AppState {
-            engine: engine.clone(),
-        },
-        64 * 1024,
-    );
-    InProcess {
-        router,
-        engine,
-        boot,
-        db,
-    }
 }
 
 pub struct Answer {

@@ -2,14 +2,14 @@
 //! consents at a real OAuth server (`oidc-provider`), the real SDK reads
 //! tokens, and the server refreshes, classifies failures and revokes.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::oidc::{consent, consent_until_callback, OidcServer};
-use common::{free_port, http_request, js_dir, spread_tokens, start_server_on, ServerProcess};
+use crate::support::oidc::{consent, consent_until_callback, OidcServer};
+use crate::support::{
+    free_port, http_request, js_dir, spread_tokens, start_server_on, ServerProcess,
+};
 use serde_json::{json, Value};
 
 struct Setup {
