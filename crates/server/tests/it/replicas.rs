@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::support::oidc::{consent, consent_until_callback, OidcServer};
 use crate::support::{
     free_port, http_request, spread_tokens, start_replica, start_server_on_with, ServerProcess,
+    TokenServer,
 };
 use connectors_testdb::{Backend, TestDatabase};
 use connectors_vault::KeyRing;

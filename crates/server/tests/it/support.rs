@@ -85,20 +85,6 @@ impl ServerProcess {
         self.dir.path().join("config.toml")
     }
 
-    /// `GET external-auth/tokens/{ty}` with the app's service token, as a
-    /// backend function asks: (status, JSON body or null).
-    pub fn token(&self, ty: &str) -> (u16, serde_json::Value) {
-        let bearer = format!("Bearer {}", self.service_token());
-        let url = format!(
-            "{}/api/apps/{}/external-auth/tokens/{ty}",
-            self.url,
-            self.app_id()
-        );
-        let (status, body) =
-            http_request("GET", &url, &[("authorization", &bearer)], None).unwrap();
-        (status, serde_json::from_str(&body).unwrap_or_default())
-    }
-
     /// Runs an admin subcommand against the same data dir and config.
     pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
         admin_command(&self.data_dir(), &self.config_path(), args, stdin)
@@ -395,11 +381,59 @@ pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
     http_request("GET", url, &[], None)
 }
 
+/// A server a backend function asks for tokens: a process or in process.
+pub trait TokenServer {
+    /// Where it listens.
+    fn url(&self) -> &str;
+    /// The bootstrapped app.
+    fn app_id(&self) -> String;
+    /// The app's service token.
+    fn service_token(&self) -> String;
+
+    /// `GET external-auth/tokens/{ty}` with the app's service token, as a
+    /// backend function asks: (status, JSON body or null).
+    fn token(&self, ty: &str) -> (u16, serde_json::Value) {
+        let bearer = format!("Bearer {}", self.service_token());
+        let url = format!(
+            "{}/api/apps/{}/external-auth/tokens/{ty}",
+            self.url(),
+            self.app_id()
+        );
+        let (status, body) =
+            http_request("GET", &url, &[("authorization", &bearer)], None).unwrap();
+        (status, serde_json::from_str(&body).unwrap_or_default())
+    }
+}
+
+impl TokenServer for ServerProcess {
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn app_id(&self) -> String {
+        ServerProcess::app_id(self)
+    }
+    fn service_token(&self) -> String {
+        ServerProcess::service_token(self)
+    }
+}
+
+impl TokenServer for TestServer {
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn app_id(&self) -> String {
+        TestServer::app_id(self).to_string()
+    }
+    fn service_token(&self) -> String {
+        TestServer::service_token(self).to_string()
+    }
+}
+
 /// `n` concurrent token requests for `ty` spread round-robin over `servers`,
 /// on `client`'s keep-alive connections: (status, access token or "").
-pub async fn spread_tokens(
+pub async fn spread_tokens<S: TokenServer>(
     client: &reqwest::Client,
-    servers: &[&ServerProcess],
+    servers: &[&S],
     ty: &str,
     n: usize,
 ) -> Vec<(u16, String)> {
@@ -408,7 +442,7 @@ pub async fn spread_tokens(
         let server = servers[i % servers.len()];
         let url = format!(
             "{}/api/apps/{}/external-auth/tokens/{ty}",
-            server.url,
+            server.url(),
             server.app_id()
         );
         let bearer = format!("Bearer {}", server.service_token());
