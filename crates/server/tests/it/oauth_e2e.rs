@@ -404,6 +404,7 @@ fn browser_consent_end_to_end_with_npm_cli_and_sdk() {
 fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
     // Tokens refreshed only once expired (no margin): each round moves our
     // clock past the expiry, so exactly one refresh is due per round.
+    let _alone = crate::support::one_load_test_at_a_time();
     let s = setup_in_process("refresh_margin_secs = 0");
     let first = authorize(&s, "oidc_custom", &["contacts.read"], None);
     let runtime = tokio::runtime::Builder::new_multi_thread()

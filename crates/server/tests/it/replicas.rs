@@ -160,6 +160,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn replicas_refresh_exactly_once_across_three_servers() {
+    let _alone = crate::support::one_load_test_at_a_time();
     let c = cluster(3, 4, "", &[]);
     authorize(&c);
     let servers: Vec<&ServerProcess> = c.servers.iter().collect();

@@ -466,3 +466,12 @@ pub async fn spread_tokens<S: TokenServer>(
     }
     out
 }
+
+/// Held by the tests that drive 1,000 concurrent requests per round against
+/// real-time token lifetimes: in one test binary they would otherwise run
+/// at the same time and slow each other's rounds past those lifetimes.
+pub fn one_load_test_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOAD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOAD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
