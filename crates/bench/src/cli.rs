@@ -245,7 +245,7 @@ pub fn run(args: CliArgs) -> anyhow::Result<()> {
     )?;
     std::fs::write(
         project.join("base44/.app.jsonc"),
-        format!("{{\n  \"id\": \"{}\"\n}}\n", server.boot.app_id),
+        format!("{{\n  \"id\": \"{}\"\n}}\n", server.boot().app_id),
     )?;
     for t in &types {
         // What pull writes, so that pull finds every file up to date.
@@ -258,7 +258,7 @@ pub fn run(args: CliArgs) -> anyhow::Result<()> {
     let bench = Bench {
         project,
         api_url: format!("http://{}", server.addr),
-        api_key: server.boot.api_key.expose().to_string(),
+        api_key: server.boot().api_key.expose().to_string(),
     };
     let sides = [
         Side {

@@ -1,24 +1,30 @@
-//! Our server for the benchmarks: `connectors-server`'s router in this
-//! process on loopback, over a fresh database (SQLite or PostgreSQL), with custom providers
-//! whose connectors already hold tokens (imported, as an operator would), so
-//! that nothing waits on a provider or a browser.
+//! Our server for the benchmarks: `connectors-server`'s test server (the
+//! suites' own assembly) in this process on loopback, over the given
+//! database (SQLite or PostgreSQL), with custom providers whose connectors
+//! already hold tokens (imported, as an operator would), so that nothing
+//! waits on a provider or a browser.
 
-use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
-use connectors_catalog::{Catalog, OAuthPatch, ProviderConfig, BUILTIN_CATALOG};
-use connectors_engine::{Bootstrap, BootstrapRequest, Engine, EngineConfig, ImportCredentials};
-use connectors_server::{app, AppState};
-use connectors_vault::{KeyRing, Secret};
+use connectors_engine::{Bootstrap, BootstrapRequest, ImportCredentials};
+use connectors_server::testing::TestServer;
+use connectors_vault::Secret;
 
 /// A running server: where it listens and its bootstrap secrets.
 pub struct Running {
     /// Loopback address.
     pub addr: SocketAddr,
+    /// Serves until dropped.
+    server: TestServer,
+}
+
+impl Running {
     /// The workspace, app, builder API key and service token.
-    pub boot: Bootstrap,
+    pub fn boot(&self) -> &Bootstrap {
+        &self.server.boot
+    }
 }
 
 /// Starts the server on the current tokio runtime with one custom provider
@@ -28,31 +34,22 @@ pub async fn start(
     types: &[String],
     scopes: &[String],
 ) -> anyhow::Result<Running> {
-    let store = connectors_store::open(database_url).await?;
-    let operator: BTreeMap<_, _> = types
-        .iter()
-        .map(|t| (t.clone(), provider(t).finish()))
-        .collect();
-    let catalog = Catalog::load(BUILTIN_CATALOG, &operator)?;
-    let keys = KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()])?;
-    let engine = Engine::new(
-        store,
-        Arc::new(catalog),
-        Arc::new(keys),
-        EngineConfig::default(),
-    );
-    let boot = engine
-        .bootstrap(&BootstrapRequest {
+    let server = TestServer::builder()
+        .providers(&providers(types))
+        .database_url(database_url)
+        .bootstrap(BootstrapRequest {
             workspace_name: "bench".into(),
             builder_email: "bench@example.com".into(),
             app_name: "bench".into(),
         })
-        .await?
-        .context("fresh database")?;
+        .serve()
+        .start()
+        .await;
     for t in types {
-        engine
+        server
+            .engine
             .import_credentials(ImportCredentials {
-                app_id: boot.app_id.clone(),
+                app_id: server.boot.app_id.clone(),
                 integration_type: t.clone(),
                 builder_email: None,
                 access_token: Secret::new("bench-access-token"),
@@ -64,25 +61,24 @@ pub async fn start(
             .await
             .with_context(|| format!("importing a token for {t}"))?;
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = app(AppState { engine }, 64 * 1024);
-    tokio::spawn(async move {
-        let _ = connectors_server::serve(listener, router, std::future::pending()).await;
-    });
-    Ok(Running { addr, boot })
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .context("the test server's address")?;
+    Ok(Running { addr, server })
 }
 
-/// A custom OAuth provider that is never called (its connectors hold tokens).
-fn provider(t: &str) -> ProviderConfig {
-    ProviderConfig {
-        display_name: Some(format!("Bench {t}")),
-        client_id: Some("bench".into()),
-        oauth: OAuthPatch {
-            authorization_url: Some("https://bench.invalid/authorize".into()),
-            token_url: Some("https://bench.invalid/token".into()),
-            ..Default::default()
-        },
-        ..Default::default()
+/// Custom OAuth providers that are never called (their connectors hold tokens).
+fn providers(types: &[String]) -> String {
+    let mut toml = String::new();
+    for t in types {
+        let _ = write!(
+            toml,
+            "[providers.{t}]\ndisplay_name = \"Bench {t}\"\nclient_id = \"bench\"\n\
+             authorization_url = \"https://bench.invalid/authorize\"\n\
+             token_url = \"https://bench.invalid/token\"\n\n"
+        );
     }
+    toml
 }

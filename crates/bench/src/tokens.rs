@@ -99,12 +99,12 @@ async fn connectors_server(database_url: &str) -> anyhow::Result<(SocketAddr, St
     let server = crate::server::start(database_url, &["bench".to_string()], &[]).await?;
     let path = format!(
         "/api/apps/{}/external-auth/tokens/bench",
-        server.boot.app_id
+        server.boot().app_id
     );
     Ok((
         server.addr,
         path,
-        format!("Bearer {}", server.boot.service_token.expose()),
+        format!("Bearer {}", server.boot().service_token.expose()),
     ))
 }
 

@@ -12,7 +12,7 @@ use connectors_vault::{generate_token, hash_token, Secret};
 use rand::RngCore;
 
 use crate::principal::{API_KEY_PREFIX, SERVICE_TOKEN_PREFIX};
-use crate::{now, Engine, EngineError, Result};
+use crate::{Engine, EngineError, Result};
 
 /// A secret created for someone, shown once and never stored in the clear.
 #[derive(Debug)]
@@ -104,7 +104,7 @@ impl Engine {
             .create_first_workspace(&Workspace {
                 id: workspace_id.clone(),
                 name: request.workspace_name.clone(),
-                created_at: now(),
+                created_at: self.now(),
             })
             .await?
         {
@@ -130,7 +130,7 @@ impl Engine {
         let workspace = Workspace {
             id: hex_id(12),
             name: name.to_string(),
-            created_at: now(),
+            created_at: self.now(),
         };
         self.store().create_workspace(&workspace).await?;
         Ok(workspace)
@@ -143,7 +143,7 @@ impl Engine {
             id: uuid::Uuid::new_v4().simple().to_string(),
             workspace_id: workspace_id.to_string(),
             email: email.to_string(),
-            created_at: now(),
+            created_at: self.now(),
         };
         self.store().create_builder(&builder).await?;
         Ok(builder)
@@ -155,7 +155,7 @@ impl Engine {
             id: hex_id(12),
             workspace_id: workspace_id.to_string(),
             name: name.to_string(),
-            created_at: now(),
+            created_at: self.now(),
         };
         self.store().create_app(&app).await?;
         Ok(app)
@@ -171,7 +171,7 @@ impl Engine {
                 builder_id: builder_id.to_string(),
                 key_hash: hash_token(secret.expose()),
                 display_prefix: secret.expose().chars().take(10).collect(),
-                created_at: now(),
+                created_at: self.now(),
             })
             .await?;
         Ok(IssuedSecret { id, secret })
@@ -187,7 +187,7 @@ impl Engine {
                 app_id: app_id.to_string(),
                 token_hash: hash_token(secret.expose()),
                 display_prefix: secret.expose().chars().take(10).collect(),
-                created_at: now(),
+                created_at: self.now(),
             })
             .await?;
         Ok(IssuedSecret { id, secret })
@@ -217,7 +217,7 @@ impl Engine {
         };
         let (app_id, ty) = (&import.app_id, &integration.integration_type);
         let keys = self.keys();
-        let now = now();
+        let now = self.now();
         self.store()
             .save_authorization(&Authorization {
                 connection_id: None,
@@ -236,7 +236,7 @@ impl Engine {
                         keys.seal_secret(&t, &credentials_context(app_id, ty, "refresh_token"))
                     }),
                     token_response: None,
-                    expires_at_ms: import.expires_in.map(|s| crate::now_ms() + s * 1000),
+                    expires_at_ms: import.expires_in.map(|s| self.now_ms() + s * 1000),
                     version: 1,
                     updated_at: now,
                     refresh_in_flight_since: None,

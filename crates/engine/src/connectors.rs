@@ -10,7 +10,7 @@ use connectors_wire::{
     DIFFERENT_USER, STRIPE,
 };
 
-use crate::{now, provider_env_prefix, Engine, EngineError, Result};
+use crate::{provider_env_prefix, Engine, EngineError, Result};
 
 /// At most this many scopes per connector.
 const MAX_SCOPES: usize = 200;
@@ -95,7 +95,7 @@ impl Engine {
         if let Some(c) = &existing {
             if c.status == ConnectorStatus::Active && covers(&c.granted_scopes, &scopes) {
                 self.store()
-                    .upsert_connector_scopes(app_id, integration_type, &scopes, now())
+                    .upsert_connector_scopes(app_id, integration_type, &scopes, self.now())
                     .await?;
                 return Ok(SetConnectorResponse {
                     already_authorized: true,
@@ -119,7 +119,7 @@ impl Engine {
                 provider_env_prefix(integration_type),
             ));
         }
-        let now = now();
+        let now = self.now();
         self.store()
             .upsert_connector_scopes(app_id, integration_type, &scopes, now)
             .await?;
@@ -172,7 +172,7 @@ impl Engine {
             return Err(not_found());
         }
         let status = match attempt.status {
-            AttemptStatus::Pending if attempt.expires_at <= now() => AttemptStatus::Failed,
+            AttemptStatus::Pending if attempt.expires_at <= self.now() => AttemptStatus::Failed,
             s => s,
         };
         Ok(OAuthStatusResponse { status })

@@ -13,7 +13,7 @@ use connectors_store::{
 use connectors_vault::{ct_eq, generate_token, hash_token, Secret};
 use connectors_wire::{AttemptStatus, ConnectionConfigField};
 
-use crate::{now, Engine, EngineError};
+use crate::{Engine, EngineError};
 
 /// Path of the one redirect URI registered at every provider.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
@@ -187,7 +187,7 @@ impl Engine {
             }
             AttemptStatus::Failed => return Err(ConsentError::Finished("authorization failed")),
         }
-        let now = now();
+        let now = self.now();
         if attempt.expires_at <= now {
             return Err(ConsentError::Expired);
         }
@@ -295,7 +295,7 @@ impl Engine {
         if !browser_ok {
             return Err(ConsentError::WrongBrowser);
         }
-        let now = now();
+        let now = self.now();
         if attempt.expires_at <= now {
             self.store()
                 .fail_attempt(&id, "the consent took longer than allowed", now)
@@ -411,7 +411,7 @@ impl Engine {
                             &credentials_context(app, ty, "token_response"),
                         ),
                     ),
-                    expires_at_ms: tokens.expires_in.map(|s| crate::now_ms() + s * 1000),
+                    expires_at_ms: tokens.expires_in.map(|s| self.now_ms() + s * 1000),
                     version: 1,
                     updated_at: now,
                     refresh_in_flight_since: None,

@@ -19,6 +19,7 @@ mod stripe;
 use std::sync::Arc;
 
 use connectors_catalog::Catalog;
+pub use connectors_clock::{Clock, TestClock};
 use connectors_store::Store;
 use connectors_vault::KeyRing;
 
@@ -49,6 +50,8 @@ pub struct EngineConfig {
     pub provider_timeout: std::time::Duration,
     /// Stripe's platform account, when the operator configured one.
     pub stripe: Option<StripeSettings>,
+    /// Where "now" comes from for expiries, TTLs and leases (tests advance it).
+    pub clock: Clock,
 }
 
 impl Default for EngineConfig {
@@ -62,6 +65,7 @@ impl Default for EngineConfig {
             refresh_attempts: 3,
             provider_timeout: std::time::Duration::from_secs(10),
             stripe: None,
+            clock: Clock::system(),
         }
     }
 }
@@ -106,7 +110,8 @@ impl Engine {
                 store,
                 catalog,
                 keys,
-                oauth: connectors_oauth::OAuthClient::new(config.provider_timeout),
+                oauth: connectors_oauth::OAuthClient::new(config.provider_timeout)
+                    .with_clock(config.clock.clone()),
                 config,
                 single_flight: refresh::SingleFlight::default(),
                 owner_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
@@ -138,22 +143,16 @@ impl Engine {
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
     }
-}
 
-/// Current Unix time in seconds.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+    /// Unix time in seconds, by the engine's clock.
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.config.clock.now_secs()
+    }
 
-/// Current Unix time in milliseconds (token expiries need the precision).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    /// Unix time in milliseconds (token expiries need the precision).
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.config.clock.now_ms()
+    }
 }
 
 /// The environment-variable prefix for a provider's client settings,

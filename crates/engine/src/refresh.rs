@@ -24,7 +24,7 @@ use connectors_vault::Secret;
 use connectors_wire::ConnectorStatus;
 use rand::Rng;
 
-use crate::{now, now_ms, Engine, EngineError, Result};
+use crate::{Engine, EngineError, Result};
 
 /// The last credentials this process refreshed or read fresh for a
 /// connector, guarded by the connector's single-flight mutex: waiters that
@@ -80,7 +80,7 @@ impl Engine {
             .get_credentials(app_id, integration_type)
             .await?
             .ok_or_else(not_found)?;
-        if !is_stale(&current, now_ms(), margin) {
+        if !is_stale(&current, self.now_ms(), margin) {
             return Ok(current);
         }
         let slot = self.inner.single_flight.lock_for(app_id, integration_type);
@@ -88,7 +88,7 @@ impl Engine {
         // Someone in this process may have refreshed while we waited.
         if let Some(row) = last.as_ref() {
             let same_grant = row.version >= current.version && row.updated_at >= current.updated_at;
-            if same_grant && !is_stale(row, now_ms(), margin) {
+            if same_grant && !is_stale(row, self.now_ms(), margin) {
                 return Ok(row.clone());
             }
         }
@@ -97,7 +97,7 @@ impl Engine {
             .get_credentials(app_id, integration_type)
             .await?
             .ok_or_else(not_found)?;
-        let row = if is_stale(&current, now_ms(), margin) {
+        let row = if is_stale(&current, self.now_ms(), margin) {
             self.refresh_under_lease(app_id, integration_type).await?
         } else {
             current
@@ -120,7 +120,7 @@ impl Engine {
         let deadline =
             tokio::time::Instant::now() + Duration::from_secs((lease_secs * 2 + 5) as u64);
         loop {
-            let t = now();
+            let t = self.now();
             if self
                 .store()
                 .acquire_refresh_lease(app_id, integration_type, owner, t, lease_secs)
@@ -136,7 +136,7 @@ impl Engine {
                 .get_credentials(app_id, integration_type)
                 .await?
                 .ok_or_else(not_found)?;
-            if !is_stale(&current, now_ms(), margin) {
+            if !is_stale(&current, self.now_ms(), margin) {
                 return Ok(current);
             }
             self.ensure_active(app_id, integration_type).await?;
@@ -190,12 +190,12 @@ impl Engine {
             .get_credentials(app_id, integration_type)
             .await?
             .ok_or_else(not_found)?;
-        if !is_stale(&current, now_ms(), margin) {
+        if !is_stale(&current, self.now_ms(), margin) {
             return Ok(current);
         }
         self.ensure_active(app_id, integration_type).await?;
         let Some(sealed_refresh) = current.refresh_token.clone() else {
-            if current.expires_at_ms.is_some_and(|e| e <= now_ms()) {
+            if current.expires_at_ms.is_some_and(|e| e <= self.now_ms()) {
                 let reason = "the access token expired and the provider gave no refresh token";
                 self.expire(app_id, integration_type, reason).await?;
                 return Err(EngineError::NeedsReauthorization {
@@ -226,7 +226,7 @@ impl Engine {
                 })
             }
             Outcome::Transient(reason) => {
-                let t = now();
+                let t = self.now();
                 self.store()
                     .record_refresh_failure(
                         app_id,
@@ -238,7 +238,7 @@ impl Engine {
                     )
                     .await?;
                 // A token that has not expired yet is still worth handing out.
-                if current.expires_at_ms.is_some_and(|e| e > now_ms()) {
+                if current.expires_at_ms.is_some_and(|e| e > self.now_ms()) {
                     return Ok(current);
                 }
                 Err(EngineError::ProviderUnavailable {
@@ -250,7 +250,7 @@ impl Engine {
     }
 
     async fn expire(&self, app_id: &str, integration_type: &str, reason: &str) -> Result<()> {
-        let t = now();
+        let t = self.now();
         tracing::warn!(
             app_id,
             integration_type,
@@ -312,7 +312,7 @@ impl Engine {
         let interrupted = current.refresh_in_flight_since.is_some();
         if !self
             .store()
-            .mark_refresh_in_flight(app_id, integration_type, &self.inner.owner_id, now())
+            .mark_refresh_in_flight(app_id, integration_type, &self.inner.owner_id, self.now())
             .await?
         {
             return Ok(Outcome::Transient(
@@ -331,7 +331,7 @@ impl Engine {
             match self.oauth().exchange(&spec, client, &grant, &config).await {
                 Ok(tokens) => {
                     test_pause("after_provider").await;
-                    let t = now();
+                    let t = self.now();
                     let keys = self.keys();
                     let ctx = |c| credentials_context(app_id, integration_type, c);
                     let stored = self
@@ -350,7 +350,7 @@ impl Engine {
                             token_response: Some(
                                 keys.seal_secret(&tokens.raw, &ctx("token_response")),
                             ),
-                            expires_at_ms: tokens.expires_in.map(|s| now_ms() + s * 1000),
+                            expires_at_ms: tokens.expires_in.map(|s| self.now_ms() + s * 1000),
                             now: t,
                         })
                         .await?;
@@ -407,10 +407,10 @@ impl Engine {
     /// Refreshes credentials that expire within `window_secs`; returns how
     /// many were attempted. Meant for a periodic background task.
     pub async fn refresh_due(&self, window_secs: i64, limit: i64) -> Result<usize> {
-        let t = now();
+        let t = self.now();
         let due = self
             .store()
-            .credentials_due(now_ms() + window_secs * 1000, t, limit)
+            .credentials_due(self.now_ms() + window_secs * 1000, t, limit)
             .await?;
         for (app_id, integration_type) in &due {
             let slot = self.inner.single_flight.lock_for(app_id, integration_type);
@@ -438,7 +438,7 @@ impl Engine {
                 app_id,
                 integration_type,
                 owner,
-                now(),
+                self.now(),
                 self.config().lease_secs,
             )
             .await?
@@ -453,7 +453,7 @@ impl Engine {
                 .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
             if current
                 .expires_at_ms
-                .is_none_or(|e| e > now_ms() + window_secs * 1000)
+                .is_none_or(|e| e > self.now_ms() + window_secs * 1000)
             {
                 return Ok(());
             }
@@ -472,7 +472,7 @@ impl Engine {
                 Outcome::Refreshed => Ok(()),
                 Outcome::Permanent(reason) => self.expire(app_id, integration_type, &reason).await,
                 Outcome::Transient(reason) => {
-                    let t = now();
+                    let t = self.now();
                     self.store()
                         .record_refresh_failure(app_id, integration_type, owner, &reason, t + 60, t)
                         .await?;
@@ -492,7 +492,7 @@ impl Engine {
 /// Test hook, compiled into debug builds only: with
 /// `CONNECTORS_TEST_PAUSE_REFRESH=before_provider` (or `after_provider`) a
 /// refresh stops for good at that point while holding the lease, so that a
-/// test can kill the process there (`crates/server/tests/replicas.rs`).
+/// test can kill the process there (`crates/server/tests/it/replicas.rs`).
 #[cfg(debug_assertions)]
 async fn test_pause(point: &str) {
     if std::env::var("CONNECTORS_TEST_PAUSE_REFRESH").as_deref() == Ok(point) {

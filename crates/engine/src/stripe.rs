@@ -17,7 +17,7 @@ use connectors_wire::{
     StripeStatusResponse, STRIPE,
 };
 
-use crate::{now, Engine, EngineError, Result};
+use crate::{Engine, EngineError, Result};
 
 /// Where Stripe sends a claimer whose onboarding link has expired.
 pub const STRIPE_CLAIM_PATH: &str = "/stripe/claim";
@@ -59,8 +59,8 @@ fn claim_url_of(row: &StripeSandboxRow) -> Option<String> {
         .flatten()
 }
 
-fn link_is_stale(url: Option<&str>, expires_at: Option<i64>) -> bool {
-    url.is_none() || expires_at.is_some_and(|t| t <= now() + LINK_RENEW_MARGIN_SECS)
+fn link_is_stale(url: Option<&str>, expires_at: Option<i64>, now: i64) -> bool {
+    url.is_none() || expires_at.is_some_and(|t| t <= now + LINK_RENEW_MARGIN_SECS)
 }
 
 impl Engine {
@@ -95,7 +95,7 @@ impl Engine {
         loop {
             match self
                 .store()
-                .claim_stripe_provisioning(&app.id, owner, now(), PROVISIONING_LEASE_SECS)
+                .claim_stripe_provisioning(&app.id, owner, self.now(), PROVISIONING_LEASE_SECS)
                 .await?
             {
                 StripeClaim::Acquired => break,
@@ -167,7 +167,7 @@ impl Engine {
         token: &connectors_vault::Secret,
     ) -> Result<StripeSandboxRow> {
         let keys = self.keys();
-        let time = now();
+        let time = self.now();
         Ok(StripeSandboxRow {
             app_id: app_id.to_string(),
             sandbox_id: sandbox.id.clone(),
@@ -228,7 +228,11 @@ impl Engine {
             Err(e) => return Err(stripe_failed(e)),
         };
         if fresh.status == SandboxStatus::Unclaimed
-            && link_is_stale(fresh.onboarding_url.as_deref(), fresh.onboarding_expires_at)
+            && link_is_stale(
+                fresh.onboarding_url.as_deref(),
+                fresh.onboarding_expires_at,
+                self.now(),
+            )
         {
             fresh = settings
                 .client
@@ -240,7 +244,7 @@ impl Engine {
             status: fresh.status.as_str().to_string(),
             claim_url: fresh.onboarding_url.clone(),
             claim_url_expires_at: fresh.onboarding_expires_at,
-            updated_at: now(),
+            updated_at: self.now(),
             ..row.clone()
         };
         if updated != *row {

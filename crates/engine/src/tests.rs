@@ -2,17 +2,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
-use connectors_store::SqlStore;
+use connectors_testdb::TestDatabase;
 use connectors_vault::{KeyRing, Secret};
 use connectors_wire::ConnectorStatus;
 
 use super::*;
 
-async fn engine_with(keys: KeyRing) -> (Engine, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open_sqlite(&dir.path().join("db.sqlite"))
-        .await
-        .unwrap();
+/// The engine's one test assembly: the catalog with a custom `acme`, over a
+/// fresh database of the backend `CONNECTORS_TEST_BACKEND` names.
+async fn engine_with(keys: KeyRing, clock: Clock) -> (Engine, TestDatabase) {
+    let db = TestDatabase::new();
+    let store = connectors_store::open(db.url()).await.unwrap();
     let operator: BTreeMap<String, ProviderConfig> = toml::from_str(
         r#"
         [acme]
@@ -25,20 +25,27 @@ async fn engine_with(keys: KeyRing) -> (Engine, tempfile::TempDir) {
     let operator = operator.into_iter().map(|(k, v)| (k, v.finish())).collect();
     let catalog = Catalog::load(BUILTIN_CATALOG, &operator).unwrap();
     let engine = Engine::new(
-        Arc::new(store),
+        store,
         Arc::new(catalog),
         Arc::new(keys),
-        EngineConfig::default(),
+        EngineConfig {
+            clock,
+            ..EngineConfig::default()
+        },
     );
-    (engine, dir)
+    (engine, db)
 }
 
 fn ring() -> KeyRing {
     KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()]).unwrap()
 }
 
-async fn bootstrapped() -> (Engine, Bootstrap, tempfile::TempDir) {
-    let (engine, dir) = engine_with(ring()).await;
+async fn bootstrapped() -> (Engine, Bootstrap, TestDatabase) {
+    bootstrapped_at(Clock::system()).await
+}
+
+async fn bootstrapped_at(clock: Clock) -> (Engine, Bootstrap, TestDatabase) {
+    let (engine, dir) = engine_with(ring(), clock).await;
     let b = engine
         .bootstrap(&BootstrapRequest {
             workspace_name: "w".into(),
@@ -257,7 +264,7 @@ async fn expired_connector_asks_for_reauthorization() {
             "acme",
             ConnectorStatus::Expired,
             Some("invalid_grant"),
-            now(),
+            engine.now(),
         )
         .await
         .unwrap();
@@ -320,7 +327,11 @@ async fn principals_reach_only_what_they_own() {
 async fn rotation_reseals_and_old_key_can_go() {
     let old = KeyRing::generate_spec("k1");
     let new = KeyRing::generate_spec("k2");
-    let (engine, dir) = engine_with(KeyRing::from_specs(&[old.expose()]).unwrap()).await;
+    let (engine, db) = engine_with(
+        KeyRing::from_specs(&[old.expose()]).unwrap(),
+        Clock::system(),
+    )
+    .await;
     let b = engine
         .bootstrap(&BootstrapRequest {
             workspace_name: "w".into(),
@@ -334,11 +345,9 @@ async fn rotation_reseals_and_old_key_can_go() {
         .import_credentials(import(&b.app_id, "acme", None, &[]))
         .await
         .unwrap();
-    let store = SqlStore::open_sqlite(&dir.path().join("db.sqlite"))
-        .await
-        .unwrap();
+    let store = connectors_store::open(db.url()).await.unwrap();
     let rotated = Engine::new(
-        Arc::new(store.clone()),
+        store.clone(),
         Arc::new(engine.catalog().clone()),
         Arc::new(KeyRing::from_specs(&[new.expose(), old.expose()]).unwrap()),
         EngineConfig::default(),
@@ -346,7 +355,7 @@ async fn rotation_reseals_and_old_key_can_go() {
     assert_eq!(rotated.rotate_keys().await.unwrap(), 2);
     assert_eq!(rotated.rotate_keys().await.unwrap(), 0);
     let new_only = Engine::new(
-        Arc::new(store),
+        store,
         Arc::new(engine.catalog().clone()),
         Arc::new(KeyRing::from_specs(&[new.expose()]).unwrap()),
         EngineConfig::default(),
@@ -359,4 +368,46 @@ async fn rotation_reseals_and_old_key_can_go() {
             .access_token,
         "at-1"
     );
+}
+
+#[tokio::test]
+async fn a_consent_link_fails_once_the_clock_passes_its_ttl() {
+    let time = TestClock::new();
+    let (engine, b, _db) = bootstrapped_at(time.clock()).await;
+    let me = builder(&engine, &b.api_key).await;
+    let id = engine
+        .set_connector(&me, &b.app_id, "acme", vec!["read".into()])
+        .await
+        .unwrap()
+        .connection_id
+        .unwrap();
+    let status = || engine.attempt_status(&b.app_id, "acme", &id);
+    let ttl = engine.config().attempt_ttl_secs.unsigned_abs();
+    time.advance(std::time::Duration::from_secs(ttl - 60));
+    assert_eq!(
+        status().await.unwrap().status,
+        connectors_wire::AttemptStatus::Pending
+    );
+    time.advance(std::time::Duration::from_secs(61));
+    assert_eq!(
+        status().await.unwrap().status,
+        connectors_wire::AttemptStatus::Failed
+    );
+}
+
+#[tokio::test]
+async fn a_token_without_refresh_token_expires_by_the_engine_clock() {
+    let time = TestClock::new();
+    let (engine, b, _db) = bootstrapped_at(time.clock()).await;
+    let mut no_refresh = import(&b.app_id, "acme", None, &[]);
+    no_refresh.refresh_token = None;
+    engine.import_credentials(no_refresh).await.unwrap();
+    time.advance(std::time::Duration::from_secs(3000));
+    let token = engine.connector_token(&b.app_id, "acme").await.unwrap();
+    assert_eq!(token.access_token, "at-1");
+    time.advance(std::time::Duration::from_secs(601));
+    let err = engine.connector_token(&b.app_id, "acme").await.unwrap_err();
+    assert_eq!(err.code(), Some("REAUTHORIZATION_REQUIRED"), "{err}");
+    let list = engine.list_connectors(&b.app_id).await.unwrap();
+    assert_eq!(list.integrations[0].status, ConnectorStatus::Expired);
 }

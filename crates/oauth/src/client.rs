@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use connectors_catalog::{ClientCredentials, OAuthSpec};
+use connectors_clock::Clock;
 use connectors_vault::Secret;
 
 use crate::response::failure;
 use crate::token::revocation_request;
-use crate::{parse_token_response, token_request, Grant, TokenError, TokenRequest, TokenSet};
+use crate::{parse_token_response_at, token_request, Grant, TokenError, TokenRequest, TokenSet};
 
 /// Largest response body read from a provider.
 const MAX_BODY: usize = 1024 * 1024;
@@ -19,6 +20,8 @@ const MAX_BODY: usize = 1024 * 1024;
 pub struct OAuthClient {
     http: reqwest::Client,
     timeout: Duration,
+    /// Turns a provider's absolute `expires_at` into a lifetime.
+    clock: Clock,
 }
 
 impl OAuthClient {
@@ -37,7 +40,17 @@ impl OAuthClient {
             .user_agent(concat!("connectors-oauth/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the rustls HTTP client builds");
-        Self { http, timeout }
+        Self {
+            http,
+            timeout,
+            clock: Clock::system(),
+        }
+    }
+
+    /// The same client reading "now" from `clock` (tests move it forward).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Trades `grant` for tokens at the provider's token endpoint.
@@ -54,7 +67,7 @@ impl OAuthClient {
     ) -> Result<TokenSet, TokenError> {
         let request = token_request(spec, client, grant, connection_config)?;
         let (status, body) = self.send(request).await?;
-        parse_token_response(spec, status, &body)
+        parse_token_response_at(spec, status, &body, self.clock.now_secs())
     }
 
     /// Revokes `token` (RFC 7009) with the same client authentication as

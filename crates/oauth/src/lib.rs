@@ -33,7 +33,7 @@ mod token;
 pub use authorize::{authorization_url, AuthorizationRequest};
 pub use client::OAuthClient;
 pub use error::{OAuthError, TokenError};
-pub use response::{parse_token_response, TokenSet};
+pub use response::{parse_token_response, parse_token_response_at, TokenSet};
 pub use template::fill_template;
 pub use token::{token_request, Grant, TokenRequest};
 

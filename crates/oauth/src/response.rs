@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use connectors_catalog::OAuthSpec;
+use connectors_clock::Clock;
 use connectors_vault::Secret;
 use serde_json::Value;
 
@@ -69,6 +70,17 @@ pub fn parse_token_response(
     status: u16,
     body: &[u8],
 ) -> Result<TokenSet, TokenError> {
+    parse_token_response_at(spec, status, body, Clock::system().now_secs())
+}
+
+/// [`parse_token_response`] at `now_secs` (Unix seconds), which turns an
+/// absolute `expires_at` into `expires_in`.
+pub fn parse_token_response_at(
+    spec: &OAuthSpec,
+    status: u16,
+    body: &[u8],
+    now_secs: i64,
+) -> Result<TokenSet, TokenError> {
     let json: Option<Value> = serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object);
@@ -110,7 +122,7 @@ pub fn parse_token_response(
         .and_then(as_seconds)
         .or_else(|| {
             let at = lookup(&json, paths.expires_at.as_deref()?).and_then(as_instant)?;
-            Some(at - now_secs())
+            Some(at - now_secs)
         });
     let scope = lookup_or_top(&json, &paths.scope).and_then(as_scopes);
     let connection_config = paths
@@ -138,12 +150,6 @@ pub fn parse_token_response(
         adapter.token_set(&mut set);
     }
     Ok(set)
-}
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// An absolute time: RFC 3339 text, or Unix seconds (number or numeric text).

@@ -15,6 +15,8 @@ pub mod extract;
 pub mod routes;
 pub mod setup;
 pub mod state;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use std::future::Future;
 use std::time::Duration;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use connectors_catalog::{Catalog, BUILTIN_CATALOG};
-use connectors_engine::{Engine, EngineConfig, StripeSettings};
+use connectors_engine::{Clock, Engine, EngineConfig, StripeSettings};
 use connectors_store::{Store, StoreError};
 use connectors_stripe::StripeClient;
 use connectors_vault::{KeyRing, Secret};
@@ -59,6 +59,15 @@ pub fn key_ring(config: &ServerConfig) -> anyhow::Result<KeyRing> {
 
 /// Builds the engine for `config`; `public_url` is the address clients reach.
 pub async fn engine(config: &ServerConfig, public_url: &str) -> anyhow::Result<Engine> {
+    engine_with_clock(config, public_url, Clock::system()).await
+}
+
+/// [`engine`] reading the time from `clock` (tests move it forward).
+pub async fn engine_with_clock(
+    config: &ServerConfig,
+    public_url: &str,
+    clock: Clock,
+) -> anyhow::Result<Engine> {
     let catalog = Catalog::load(BUILTIN_CATALOG, &config.providers)
         .context("loading the [providers] configuration")?;
     let keys = key_ring(config)?;
@@ -76,6 +85,7 @@ pub async fn engine(config: &ServerConfig, public_url: &str) -> anyhow::Result<E
             refresh_attempts: config.oauth.refresh_attempts,
             provider_timeout: std::time::Duration::from_secs(config.oauth.provider_timeout_secs),
             stripe: stripe_settings(&config.stripe),
+            clock,
         },
     ))
 }

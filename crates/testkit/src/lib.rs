@@ -1,8 +1,12 @@
 //! Test parts shared by the suites of several crates: a bare HTTP/1.1
-//! client (no dependency on the code under test) and the Node tools of
-//! `tests/js` — a real OAuth server and the headless-Chromium consent driver.
+//! client (no dependency on the code under test), the Node tools of
+//! `tests/js` — a real OAuth server and the headless-Chromium consent driver —
+//! and [`serve`], the one port-0 server guard.
 
 pub mod oidc;
+mod serve;
+
+pub use serve::{runtime, serve, serve_on, Served};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! that nothing secret leaks through `Debug` or error texts.
 
 use connectors_catalog::{Catalog, OAuthSpec};
-use connectors_oauth::{parse_token_response, TokenError, TokenSet};
+use connectors_oauth::{parse_token_response, parse_token_response_at, TokenError, TokenSet};
 use serde_json::json;
 
 fn spec(t: &str) -> OAuthSpec {
@@ -259,26 +259,20 @@ fn numbers_and_booleans_in_connection_config_are_stringified() {
 
 #[test]
 fn square_lifetime_comes_from_expires_at() {
-    let in_30_days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        + 30 * 86_400;
+    // A fixed "now", so the lifetime is exact.
+    let now = 1_750_000_000;
+    let in_30_days = now + 30 * 86_400;
     let at = time::OffsetDateTime::from_unix_timestamp(in_30_days)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let set = parse(
-        "square",
-        200,
-        json!({"access_token": AT, "token_type": "bearer", "expires_at": at, "merchant_id": "M1", "refresh_token": RT}),
-    )
-    .unwrap();
-    let lifetime = set.expires_in.unwrap();
-    assert!(
-        (30 * 86_400 - 5..=30 * 86_400).contains(&lifetime),
-        "{lifetime}"
-    );
+    let body = json!({"access_token": AT, "token_type": "bearer", "expires_at": at, "merchant_id": "M1", "refresh_token": RT});
+    let set =
+        parse_token_response_at(&spec("square"), 200, body.to_string().as_bytes(), now).unwrap();
+    assert_eq!(set.expires_in, Some(30 * 86_400));
+    // Without a given time, the system clock's.
+    let set = parse("square", 200, body).unwrap();
+    assert!(set.expires_in.unwrap() < 0, "{:?}", set.expires_in);
     assert_eq!(set.connection_config["merchant_id"], "M1");
     // expires_in wins where both come; others ignore expires_at.
     let set = parse(

@@ -15,21 +15,19 @@
 //!    CLI waits: it prints `Skipped: oidc_custom`.
 //!
 //! Waits are generous (a loaded 2-core CI machine); nothing asserts timing.
-//! Run: `cargo test -p base44-cli --test interactive` (needs
+//! Run: `cargo test -p base44-cli --test it interactive::` (needs
 //! `scripts/install-test-deps` and Chromium from `scripts/ensure-system-deps`).
-
-mod support;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::{our_cli, start_real_server, write_file, RealServer};
 use connectors_testkit::js_dir;
 use connectors_testkit::oidc::OidcServer;
 use rexpect::reader::Options;
 use rexpect::session::{spawn_with_options, PtySession};
 use serde_json::{json, Value};
-use support::{our_cli, start_real_server, write_file, RealServer};
 
 /// Longest wait for any one expected text. The consent (a cold Chromium on a
 /// busy machine) is the slowest step; the CLI itself gives up after 2 min.

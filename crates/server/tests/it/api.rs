@@ -1,10 +1,8 @@
 //! The HTTP API in process: shapes, the authorization matrix and bad input.
 
-mod common;
-
+use crate::support::{call, in_process, TestServer};
 use axum::body::Body;
 use axum::http::Request;
-use common::{call, in_process, InProcess};
 use connectors_engine::ImportCredentials;
 use connectors_vault::Secret;
 
@@ -22,7 +20,7 @@ fn req(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -
     }
 }
 
-async fn seed_credentials(t: &InProcess, ty: &str) {
+async fn seed_credentials(t: &TestServer, ty: &str) {
     t.engine
         .import_credentials(ImportCredentials {
             app_id: t.boot.app_id.clone(),

@@ -2,14 +2,13 @@
 //! (in-process axum on `127.0.0.1:0`), a runner for either CLI (the npm
 //! `base44` 0.1.18 or ours) in fresh temporary directories, and the
 //! normalisations used to compare their runs.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -21,10 +20,9 @@ use serde_json::Value;
 
 pub mod fake_stripe;
 
-pub use connectors_testkit::{http, repo_root};
+pub use connectors_server::testing::{TestServer, PROVIDERS_TOML};
+pub use connectors_testkit::{http, repo_root, runtime};
 
-/// The app id of every scripted scenario.
-pub const APP_ID: &str = "app-parity";
 /// The workspace API key both CLIs get (`BASE44_API_KEY`).
 pub const API_KEY: &str = "b44k_parity_test_key";
 /// Prefix of app-scoped paths; patterns without a leading `/` are relative to it.
@@ -198,24 +196,13 @@ struct ServerState {
     log: Arc<Mutex<Vec<Recorded>>>,
 }
 
-/// One shared runtime for every scripted server of the test binary.
-pub fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
-    })
-}
-
 /// A scripted server; stops when dropped.
 pub struct ScriptedServer {
     /// `http://127.0.0.1:<port>`.
     pub origin: String,
     log: Arc<Mutex<Vec<Recorded>>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Stops the server when dropped.
+    _served: connectors_testkit::Served,
 }
 
 impl ScriptedServer {
@@ -227,37 +214,17 @@ impl ScriptedServer {
         };
         let log = state.log.clone();
         let router = Router::new().fallback(handle).with_state(state);
-        let rt = runtime();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        rt.spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let served = connectors_testkit::serve(router);
         ScriptedServer {
-            origin: format!("http://{addr}"),
+            origin: served.url.clone(),
             log,
-            shutdown: Some(tx),
+            _served: served,
         }
     }
 
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for ScriptedServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
@@ -787,11 +754,7 @@ pub struct RealServer {
     pub service_token: String,
     /// The server's engine, for set-up the API does not offer.
     pub engine: connectors_engine::Engine,
-    /// Holds `config.toml` and `data/`.
-    pub dir: tempfile::TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    /// SQLite, or PostgreSQL with `CONNECTORS_TEST_BACKEND=postgres`.
-    db: connectors_testdb::TestDatabase,
+    server: TestServer,
 }
 
 impl RealServer {
@@ -812,29 +775,9 @@ impl RealServer {
         list["integrations"].as_array().cloned().unwrap_or_default()
     }
 
-    /// Whether the server's database holds `needle` anywhere (SQLite: the
-    /// files, WAL included; PostgreSQL: every row).
+    /// Whether the server's database holds `needle` anywhere.
     pub fn database_holds(&self, needle: &str) -> bool {
-        if self.db.is_postgres() {
-            return connectors_testdb::postgres_dump(self.db.url())
-                .expect("dump the test database")
-                .contains(needle);
-        }
-        let file = Path::new(self.db.url().trim_start_matches("sqlite://"));
-        std::fs::read_dir(file.parent().unwrap())
-            .unwrap()
-            .any(|entry| {
-                let bytes = std::fs::read(entry.unwrap().path()).unwrap_or_default();
-                bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-            })
-    }
-}
-
-impl Drop for RealServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.server.database_holds(needle)
     }
 }
 
@@ -844,63 +787,13 @@ impl Drop for RealServer {
 /// database of the backend `CONNECTORS_TEST_BACKEND` names (SQLite by
 /// default), one bootstrapped workspace/app/builder.
 pub fn start_real_server(config: impl FnOnce(&str) -> String) -> RealServer {
-    use connectors_server::config::{Overrides, ServerConfig};
-    let dir = tempfile::tempdir().unwrap();
-    let rt = runtime();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let origin = format!("http://{addr}");
-    let config_path = dir.path().join("config.toml");
-    std::fs::write(&config_path, config(&origin)).unwrap();
-    let data_dir = dir.path().join("data");
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let db = connectors_testdb::TestDatabase::new();
-    let config = ServerConfig::resolve(&Overrides {
-        config: Some(config_path),
-        bind: Some(addr.to_string()),
-        data_dir: Some(data_dir),
-        public_url: Some(origin.clone()),
-        database_url: Some(db.url().to_string()),
-    })
-    .expect("server config");
-    let (engine, boot) = rt.block_on(async {
-        let engine = connectors_server::setup::engine(&config, &origin)
-            .await
-            .expect("engine");
-        let boot = engine
-            .bootstrap(&connectors_engine::BootstrapRequest {
-                workspace_name: "tests".into(),
-                builder_email: "owner@example.com".into(),
-                app_name: "test app".into(),
-            })
-            .await
-            .expect("bootstrap")
-            .expect("first bootstrap");
-        (engine, boot)
-    });
-    let router = connectors_server::app(
-        connectors_server::AppState {
-            engine: engine.clone(),
-        },
-        config.max_body_bytes,
-    );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(async move {
-        let _ = connectors_server::serve(listener, router, async {
-            let _ = rx.await;
-        })
-        .await;
-    });
+    let server = runtime().block_on(TestServer::builder().config(config).serve().start());
     RealServer {
-        origin,
-        app_id: boot.app_id.clone(),
-        api_key: boot.api_key.expose().to_string(),
-        service_token: boot.service_token.expose().to_string(),
-        engine,
-        dir,
-        shutdown: Some(tx),
-        db,
+        origin: server.url.clone(),
+        app_id: server.app_id().to_string(),
+        api_key: server.api_key().to_string(),
+        service_token: server.service_token().to_string(),
+        engine: server.engine.clone(),
+        server,
     }
 }

@@ -2,17 +2,15 @@
 //! `@base44/sdk` against `connectors-server`, which provisions claimable
 //! sandboxes at a fake Stripe speaking the v2 wire format.
 
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
-use connectors_vault::Secret;
-use serde_json::{json, Value};
-use support::fake_stripe::{publishable_key_of, secret_key_of, FakeStripe, PLATFORM_KEY};
-use support::{
+use crate::support::fake_stripe::{publishable_key_of, secret_key_of, FakeStripe, PLATFORM_KEY};
+use crate::support::{
     exec, http, repo_root, runtime, start_real_server, Invocation, RealServer, Run, Side,
 };
+use connectors_vault::Secret;
+use serde_json::{json, Value};
 
 const GCAL_SCOPE: &str = "https://www.googleapis.com/auth/calendar.readonly";
 
@@ -57,11 +55,11 @@ impl Project {
             .unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let project = Self { server, tmp };
-        support::write_file(
+        crate::support::write_file(
             &project.work().join("base44/config.jsonc"),
             "{\n  \"name\": \"Stripe E2E\"\n}\n",
         );
-        support::write_file(
+        crate::support::write_file(
             &project.work().join("base44/.app.jsonc"),
             &format!("{{\"id\": \"{}\"}}\n", project.server.app_id),
         );
@@ -81,7 +79,7 @@ impl Project {
     }
 
     fn write(&self, file: &str, text: &str) {
-        support::write_file(&self.connector(file), text);
+        crate::support::write_file(&self.connector(file), text);
     }
 
     fn run(&self, side: Side, argv: &str) -> Run {

@@ -17,8 +17,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::runtime;
-
 /// The platform key the server under test must send.
 pub const PLATFORM_KEY: &str = "sk_test_platform_canary_5Ja9";
 
@@ -53,7 +51,6 @@ struct Inner {
     create_delay: Duration,
     link_ttl_secs: i64,
     links: u32,
-    created: u32,
 }
 
 /// The fake; stops when dropped.
@@ -61,15 +58,8 @@ pub struct FakeStripe {
     /// `http://127.0.0.1:<port>`, for `[stripe] api_base`.
     pub origin: String,
     inner: Arc<Mutex<Inner>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for FakeStripe {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
+    /// Stops the fake when dropped.
+    _served: connectors_testkit::Served,
 }
 
 fn unix_now() -> i64 {
@@ -152,23 +142,11 @@ impl FakeStripe {
             })
             .layer(axum::middleware::from_fn_with_state(inner.clone(), check))
             .with_state(inner.clone());
-        let rt = runtime();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        rt.spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let served = connectors_testkit::serve(router);
         Self {
-            origin,
+            origin: served.url.clone(),
             inner,
-            shutdown: Some(tx),
+            _served: served,
         }
     }
 

@@ -1,12 +1,10 @@
 //! The real npm `base44` CLI 0.1.18 and the real `@base44/sdk` 0.8.50
 //! against the server binary, started as the README says.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{http_request, js_dir, start_server, ServerProcess, PROVIDERS_TOML};
+use crate::support::{http_request, js_dir, start_server, ServerProcess, PROVIDERS_TOML};
 
 struct CliRun {
     code: i32,

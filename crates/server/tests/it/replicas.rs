@@ -8,14 +8,13 @@
 //! Every test here is named `replicas_*`: `scripts/test` skips them in its
 //! second (PostgreSQL) pass, since they use PostgreSQL in both.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::oidc::{consent, consent_until_callback, OidcServer};
-use common::{
+use crate::support::oidc::{consent, consent_until_callback, OidcServer};
+use crate::support::{
     free_port, http_request, spread_tokens, start_replica, start_server_on_with, ServerProcess,
+    TokenServer,
 };
 use connectors_testdb::{Backend, TestDatabase};
 use connectors_vault::KeyRing;
@@ -161,6 +160,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn replicas_refresh_exactly_once_across_three_servers() {
+    let _alone = crate::support::one_load_test_at_a_time();
     let c = cluster(3, 4, "", &[]);
     authorize(&c);
     let servers: Vec<&ServerProcess> = c.servers.iter().collect();
@@ -436,7 +436,7 @@ fn replicas_consent_started_on_one_completes_on_another() {
 #[test]
 fn replicas_unreachable_database_stops_the_start_with_what_to_check() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(common::server_bin())
+    let out = std::process::Command::new(crate::support::server_bin())
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .args([
@@ -474,7 +474,7 @@ fn replicas_starting_together_on_an_empty_database_bootstrap_once() {
         .iter()
         .zip(&ports)
         .map(|(dir, port)| {
-            std::process::Command::new(common::server_bin())
+            std::process::Command::new(crate::support::server_bin())
                 .args([
                     "serve",
                     "--bind",
@@ -495,7 +495,7 @@ fn replicas_starting_together_on_an_empty_database_bootstrap_once() {
     let deadline = Instant::now() + Duration::from_secs(30);
     for port in &ports {
         while !matches!(
-            common::http_get(&format!("http://127.0.0.1:{port}/healthz")),
+            crate::support::http_get(&format!("http://127.0.0.1:{port}/healthz")),
             Ok((200, _))
         ) {
             assert!(Instant::now() < deadline, "replica on {port} not healthy");

@@ -2,19 +2,25 @@
 //! consents at a real OAuth server (`oidc-provider`), the real SDK reads
 //! tokens, and the server refreshes, classifies failures and revokes.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::oidc::{consent, consent_until_callback, OidcServer};
-use common::{free_port, http_request, js_dir, spread_tokens, start_server_on, ServerProcess};
+use connectors_engine::TestClock;
+use connectors_testkit::runtime;
+
+use crate::support::oidc::{consent, consent_until_callback, OidcServer};
+use crate::support::{
+    free_port, http_request, js_dir, spread_tokens, start_server_on, ServerProcess, TestServer,
+    TokenServer,
+};
 use serde_json::{json, Value};
 
-struct Setup {
+struct Setup<S> {
     oidc: OidcServer,
-    server: ServerProcess,
+    server: S,
+    /// Our server's clock, when it runs in this process.
+    time: Option<TestClock>,
 }
 
 const CLIENTS: [(&str, &str, &str); 3] = [
@@ -23,26 +29,30 @@ const CLIENTS: [(&str, &str, &str); 3] = [
     ("sp-client", "sp-secret", "client_secret_post"),
 ];
 
-/// An OAuth server plus our server configured with a custom provider
-/// (`oidc_custom`) and two built-ins pointed at it (`googlecalendar`,
-/// `share_point`, the latter with its required site-path field).
-fn setup(access_ttl: u64, rotate: bool, extra_oauth: &str) -> Setup {
-    let port = free_port();
-    let redirect = format!("http://127.0.0.1:{port}/oauth/callback");
+/// An OAuth server told our callback at `public_url`, with its tokens
+/// living `access_ttl` seconds.
+fn oidc_for(public_url: &str, access_ttl: u64, rotate: bool) -> OidcServer {
+    let redirect = format!("{public_url}/oauth/callback");
     let clients: Vec<Value> = CLIENTS
         .iter()
         .map(|(id, secret, method)| {
             json!({"client_id": id, "client_secret": secret, "redirect_uris": [redirect], "token_endpoint_auth_method": method})
         })
         .collect();
-    let oidc = OidcServer::start(json!({
+    OidcServer::start(json!({
         "port": 0,
         "clients": clients,
         "scopes": ["openid", "offline_access", "contacts.read", "calendar.read", "files.read"],
         "accessTokenTtl": access_ttl,
         "rotateRefreshToken": rotate,
         "pkceRequired": true,
-    }));
+    }))
+}
+
+/// Our config: a custom provider (`oidc_custom`) and two built-ins pointed
+/// at `oidc` (`googlecalendar`, `share_point`, the latter with its required
+/// site-path field).
+fn config_for(oidc: &OidcServer, public_url: &str, extra_oauth: &str) -> String {
     let (auth, token, revoke) = (
         oidc.endpoint("authorization_endpoint"),
         oidc.endpoint("token_endpoint"),
@@ -56,9 +66,9 @@ fn setup(access_ttl: u64, rotate: bool, extra_oauth: &str) -> Setup {
     let endpoints = format!(
         "authorization_url = \"{auth}\"\ntoken_url = \"{token}\"\nrevocation_url = \"{revoke}\"\n"
     );
-    let config = format!(
+    format!(
         r#"
-public_url = "http://127.0.0.1:{port}"
+public_url = "{public_url}"
 
 [oauth]
 {background}
@@ -85,17 +95,98 @@ client_secret = "sp-secret"
 client_auth = "client_secret_post"
 required_scopes = ["openid", "offline_access"]
 "#
-    );
-    let server = start_server_on(port, &config);
-    Setup { oidc, server }
+    )
 }
 
-fn cli(server: &ServerProcess, cwd: &Path, args: &[&str]) -> Value {
+/// The OAuth server and the real `connectors-server` binary: the one
+/// end-to-end run where a real process is the point.
+fn setup(access_ttl: u64, rotate: bool, extra_oauth: &str) -> Setup<ServerProcess> {
+    let port = free_port();
+    let public_url = format!("http://127.0.0.1:{port}");
+    let oidc = oidc_for(&public_url, access_ttl, rotate);
+    let server = start_server_on(port, &config_for(&oidc, &public_url, extra_oauth));
+    Setup {
+        oidc,
+        server,
+        time: None,
+    }
+}
+
+/// The OAuth server and our server in this process with a test clock:
+/// expiries and TTLs pass when the test advances the clock, not by sleeping.
+/// The provider's tokens live an hour (its own clock is real); ours decide.
+fn setup_in_process(extra_oauth: &str) -> Setup<InProcess> {
+    let time = TestClock::new();
+    let mut oidc = None;
+    let mut builder = TestServer::builder()
+        .config(|public_url| {
+            let server = oidc_for(public_url, 3600, true);
+            let config = config_for(&server, public_url, extra_oauth);
+            oidc = Some(server);
+            config
+        })
+        .clock(time.clock())
+        .serve();
+    if extra_oauth.contains("background_refresh = true") {
+        builder = builder.background_refresh();
+    }
+    let server = runtime().block_on(builder.start());
+    Setup {
+        oidc: oidc.expect("the OAuth server started with ours"),
+        server: InProcess(server),
+        time: Some(time),
+    }
+}
+
+impl<S> Setup<S> {
+    /// Moves our server's clock past the expiry of the tokens `setup_in_process` gets.
+    fn expire_tokens(&self) {
+        self.advance(Duration::from_secs(3601));
+    }
+
+    fn advance(&self, by: Duration) {
+        self.time.as_ref().expect("an in-process setup").advance(by);
+    }
+}
+
+/// Our server in this process, seen through the API only.
+struct InProcess(TestServer);
+
+/// What the helpers below need of either server.
+trait Api: TokenServer {
+    fn api_key(&self) -> String;
+}
+
+impl Api for ServerProcess {
+    fn api_key(&self) -> String {
+        ServerProcess::api_key(self)
+    }
+}
+
+impl TokenServer for InProcess {
+    fn url(&self) -> &str {
+        &self.0.url
+    }
+    fn app_id(&self) -> String {
+        self.0.app_id().to_string()
+    }
+    fn service_token(&self) -> String {
+        self.0.service_token().to_string()
+    }
+}
+
+impl Api for InProcess {
+    fn api_key(&self) -> String {
+        self.0.api_key().to_string()
+    }
+}
+
+fn cli(server: &impl Api, cwd: &Path, args: &[&str]) -> Value {
     let out = Command::new(js_dir().join("node_modules/.bin/base44"))
         .args(args)
         .current_dir(cwd)
         .env("HOME", cwd.join(".home"))
-        .env("BASE44_API_URL", &server.url)
+        .env("BASE44_API_URL", server.url())
         .env("BASE44_DISABLE_TELEMETRY", "1")
         .env("BASE44_CLI_TEST_OVERRIDES", r#"{"latestVersion":null}"#)
         .env("BASE44_API_KEY", server.api_key())
@@ -111,8 +202,8 @@ fn cli(server: &ServerProcess, cwd: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap()
 }
 
-fn sdk_token(server: &ServerProcess, ty: &str) -> Value {
-    let args = json!({"serverUrl": server.url, "appId": server.app_id(), "serviceToken": server.service_token(),
+fn sdk_token(server: &impl Api, ty: &str) -> Value {
+    let args = json!({"serverUrl": server.url(), "appId": server.app_id(), "serviceToken": server.service_token(),
         "token": null, "call": "getConnection", "type": ty});
     let out = Command::new("node")
         .arg(js_dir().join("sdk.mjs"))
@@ -122,11 +213,11 @@ fn sdk_token(server: &ServerProcess, ty: &str) -> Value {
     serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
 }
 
-fn builder_get(server: &ServerProcess, path: &str) -> (u16, Value) {
+fn builder_get(server: &impl Api, path: &str) -> (u16, Value) {
     let key = server.api_key();
     let (status, body) = http_request(
         "GET",
-        &format!("{}/api/apps/{}/{path}", server.url, server.app_id()),
+        &format!("{}/api/apps/{}/{path}", server.url(), server.app_id()),
         &[("api_key", &key)],
         None,
     )
@@ -134,13 +225,13 @@ fn builder_get(server: &ServerProcess, path: &str) -> (u16, Value) {
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
-fn put_connector(server: &ServerProcess, ty: &str, scopes: &[&str]) -> Value {
+fn put_connector(server: &impl Api, ty: &str, scopes: &[&str]) -> Value {
     let key = server.api_key();
     let (status, body) = http_request(
         "PUT",
         &format!(
             "{}/api/apps/{}/external-auth/integrations/{ty}",
-            server.url,
+            server.url(),
             server.app_id()
         ),
         &[("api_key", &key)],
@@ -151,7 +242,7 @@ fn put_connector(server: &ServerProcess, ty: &str, scopes: &[&str]) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-fn list_status(server: &ServerProcess, ty: &str) -> Option<String> {
+fn list_status(server: &impl Api, ty: &str) -> Option<String> {
     let (_, list) = builder_get(server, "external-auth/list");
     list["integrations"]
         .as_array()
@@ -161,7 +252,7 @@ fn list_status(server: &ServerProcess, ty: &str) -> Option<String> {
         .map(|i| i["status"].as_str().unwrap().to_string())
 }
 
-fn attempt_status(server: &ServerProcess, ty: &str, id: &str) -> String {
+fn attempt_status(server: &impl Api, ty: &str, id: &str) -> String {
     let (_, body) = builder_get(
         server,
         &format!("external-auth/status?integration_type={ty}&connection_id={id}"),
@@ -170,7 +261,7 @@ fn attempt_status(server: &ServerProcess, ty: &str, id: &str) -> String {
 }
 
 /// Consents for one connector through the browser; returns its access token.
-fn authorize(s: &Setup, ty: &str, scopes: &[&str], config: Option<Value>) -> String {
+fn authorize<S: Api>(s: &Setup<S>, ty: &str, scopes: &[&str], config: Option<Value>) -> String {
     let answer = put_connector(&s.server, ty, scopes);
     let url = answer["redirect_url"].as_str().unwrap();
     let page = consent(json!({"url": url, "login": "alice", "config": config, "timeoutMs": 30000}));
@@ -309,15 +400,12 @@ fn browser_consent_end_to_end_with_npm_cli_and_sdk() {
     assert_eq!(s.server.token("oidc_custom").0, 404);
 }
 
-fn wait_until_expired(seconds: u64) {
-    std::thread::sleep(Duration::from_millis(seconds * 1000 + 1100));
-}
-
 #[test]
 fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
-    // 2 s tokens refreshed only once expired (no margin): each round has
-    // the token's whole lifetime before a second refresh would be due.
-    let s = setup(2, true, "refresh_margin_secs = 0");
+    // Tokens refreshed only once expired (no margin): each round moves our
+    // clock past the expiry, so exactly one refresh is due per round.
+    let _alone = crate::support::one_load_test_at_a_time();
+    let s = setup_in_process("refresh_margin_secs = 0");
     let first = authorize(&s, "oidc_custom", &["contacts.read"], None);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -329,8 +417,7 @@ fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
         .pool_max_idle_per_host(1000)
         .build()
         .unwrap();
-    // Warming up may outlast the first token on a loaded machine, so it may
-    // refresh; only what follows the reset is counted.
+    // Only what follows the reset is counted.
     let warm = runtime.block_on(spread_tokens(&client, &[&s.server], "oidc_custom", 1000));
     assert!(warm.iter().all(|(status, _)| *status == 200));
     let mut previous = s.server.token("oidc_custom").1["access_token"]
@@ -341,7 +428,7 @@ fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
     s.oidc.control("POST", "reset", None);
     let rounds = 50;
     for round in 1..=rounds {
-        wait_until_expired(2);
+        s.expire_tokens();
         let started = Instant::now();
         let answers = runtime.block_on(spread_tokens(&client, &[&s.server], "oidc_custom", 1000));
         eprintln!("round {round}: 1000 requests in {:?}", started.elapsed());
@@ -386,9 +473,9 @@ fn refresh_exactly_once_under_a_thousand_concurrent_requests() {
 
 #[test]
 fn attacks_are_rejected_without_changing_anything() {
-    let s = setup(3600, true, "state_ttl_secs = 20");
+    let s = setup_in_process("");
     let ty = "oidc_custom";
-    let start = |s: &Setup| {
+    let start = |s: &Setup<InProcess>| {
         let answer = put_connector(&s.server, ty, &["contacts.read"]);
         let url = answer["redirect_url"].as_str().unwrap().to_string();
         let (callback, cookie) = consent_until_callback(&url);
@@ -402,7 +489,7 @@ fn attacks_are_rejected_without_changing_anything() {
         let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("cookie", c)]).unwrap_or_default();
         http_request("GET", url, &headers, None).unwrap()
     };
-    let unchanged = |s: &Setup| {
+    let unchanged = |s: &Setup<InProcess>| {
         assert_eq!(list_status(&s.server, ty).as_deref(), Some("disconnected"));
         assert_eq!(s.server.token(ty).0, 404);
     };
@@ -442,7 +529,7 @@ fn attacks_are_rejected_without_changing_anything() {
         "DELETE",
         &format!(
             "{}/api/apps/{}/external-auth/integrations/{ty}/remove",
-            s.server.url,
+            s.server.url(),
             s.server.app_id()
         ),
         &[("api_key", &key)],
@@ -510,10 +597,9 @@ fn attacks_are_rejected_without_changing_anything() {
     assert_eq!(attempt_status(&s.server, ty, &id_b), "FAILED");
     unchanged(&s);
 
-    // Expired state. The test server accepts states for 20 s: long enough for a
-    // browser consent on a loaded machine, short enough to wait out here.
+    // Expired state: our clock moves past the state's lifetime (600 s).
     let (id, callback, cookie) = start(&s);
-    std::thread::sleep(Duration::from_secs(21));
+    s.advance(Duration::from_secs(601));
     let (status, page) = hit(&callback, Some(&cookie));
     assert_eq!(status, 400);
     assert!(page.contains("expired"), "{page}");
@@ -523,13 +609,13 @@ fn attacks_are_rejected_without_changing_anything() {
 
 #[test]
 fn permanent_and_transient_provider_failures() {
-    let s = setup(2, true, "");
+    let s = setup_in_process("");
     let work = tempfile::tempdir().unwrap();
     authorize(&s, "oidc_custom", &["contacts.read"], None);
 
     // Transient: 500s, a hanging token endpoint, garbage — clear 503, status unchanged, recovery after.
     for mode in ["500", "timeout", "garbage"] {
-        wait_until_expired(2);
+        s.expire_tokens();
         s.oidc.control("POST", "fault", Some(json!({"mode": mode})));
         let (status, body) = s.server.token("oidc_custom");
         assert_eq!(status, 503, "{mode}: {body}");
@@ -551,7 +637,7 @@ fn permanent_and_transient_provider_failures() {
 
     // Permanent: the grant is revoked at the provider.
     s.oidc.control("POST", "revoke-grants", None);
-    wait_until_expired(2);
+    s.expire_tokens();
     let (status, body) = s.server.token("oidc_custom");
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["code"], "REAUTHORIZATION_REQUIRED");
@@ -592,22 +678,30 @@ fn permanent_and_transient_provider_failures() {
 
 #[test]
 fn tokens_close_to_expiry_are_refreshed_in_the_background() {
-    let s = setup(
-        3,
-        true,
+    let s = setup_in_process(
         "background_refresh = true\nbackground_interval_secs = 1\nbackground_window_secs = 2",
     );
     let first = authorize(&s, "oidc_custom", &["contacts.read"], None);
     s.oidc.control("POST", "reset", None);
-    // No token requests at all: the background task refreshes on its own,
-    // once per lifetime, and the stored token stays usable.
-    std::thread::sleep(Duration::from_secs(5));
-    let refreshes = s.oidc.stats()["token_requests"]["refresh_token"]
-        .as_u64()
-        .unwrap();
+    // No token requests at all: once our clock brings the token within the
+    // window, the background task refreshes it on its own, once per
+    // lifetime, and the stored token stays usable.
+    let refreshes = || {
+        s.oidc.stats()["token_requests"]["refresh_token"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    assert_eq!(refreshes(), 0);
+    s.advance(Duration::from_secs(3599));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while refreshes() == 0 {
+        assert!(Instant::now() < deadline, "no background refresh");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let refreshes = refreshes();
     assert!(
         (1..=3).contains(&refreshes),
-        "{refreshes} background refreshes in 5 s of a 3 s token"
+        "{refreshes} background refreshes of one token"
     );
     let (status, body) = s.server.token("oidc_custom");
     assert_eq!(status, 200, "{body}");

@@ -5,99 +5,34 @@
 //! every in-process server and every server directory gets its own fresh
 //! PostgreSQL database (`connectors-testdb`), dropped with it. `scripts/test`
 //! runs this crate's tests once per backend.
-#![allow(dead_code)]
 
-#[allow(unused_imports)] // each test binary uses its own subset
-pub use connectors_testkit::{http_request, js_dir, oidc, raw_http, repo_root};
+pub use connectors_testkit::{http_request, js_dir, oidc};
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, Response};
 use axum::Router;
-use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
-use connectors_engine::{Bootstrap, BootstrapRequest, Engine, EngineConfig};
-use connectors_server::{app, AppState};
-use connectors_testdb::{Backend, TestDatabase};
-use connectors_vault::KeyRing;
+use connectors_engine::BootstrapRequest;
+use connectors_testdb::Backend;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-/// Operator config shared by the tests: a custom provider and a configured built-in.
-pub const PROVIDERS_TOML: &str = r#"
-[providers.acme_crm]
-display_name = "Acme CRM"
-description = "The test suite's custom OAuth 2.0 provider"
-authorization_url = "https://id.acme.test/authorize"
-token_url = "https://id.acme.test/token"
-client_id = "acme-client"
-client_secret = "acme-client-secret-canary"
+pub use connectors_server::testing::{TestServer, PROVIDERS_TOML};
 
-[providers.googlecalendar]
-client_id = "google-client"
-client_secret = "google-secret"
-
-[providers.slack]
-client_id = "slack-client"
-client_secret = "slack-secret"
-"#;
-
-pub struct InProcess {
-    pub router: Router,
-    pub engine: Engine,
-    pub boot: Bootstrap,
-    pub db: TestDatabase,
-}
-
-pub async fn in_process() -> InProcess {
-    let db = TestDatabase::new();
-    let store = connectors_store::open(db.url()).await.unwrap();
-    #[derive(serde::Deserialize)]
-    struct File {
-        providers: BTreeMap<String, ProviderConfig>,
-    }
-    let file: File = toml::from_str(PROVIDERS_TOML).unwrap();
-    let operator = file
-        .providers
-        .into_iter()
-        .map(|(k, v)| (k, v.finish()))
-        .collect();
-    let catalog = Catalog::load(BUILTIN_CATALOG, &operator).unwrap();
-    let keys = KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()]).unwrap();
-    let engine = Engine::new(
-        store,
-        Arc::new(catalog),
-        Arc::new(keys),
-        EngineConfig {
-            public_url: "http://connectors.test".into(),
-            ..EngineConfig::default()
-        },
-    );
-    let boot = engine
-        .bootstrap(&BootstrapRequest {
+/// A bootstrapped server over a fresh database with [`PROVIDERS_TOML`],
+/// driven through its router (no socket).
+pub async fn in_process() -> TestServer {
+    TestServer::builder()
+        .bootstrap(BootstrapRequest {
             workspace_name: "w".into(),
             builder_email: "owner@example.com".into(),
             app_name: "app".into(),
         })
+        .start()
         .await
-        .unwrap()
-        .unwrap();
-    let router = app(
-        AppState {
-            engine: engine.clone(),
-        },
-        64 * 1024,
-    );
-    InProcess {
-        router,
-        engine,
-        boot,
-        db,
-    }
 }
 
 pub struct Answer {
@@ -148,20 +83,6 @@ impl ServerProcess {
     }
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("config.toml")
-    }
-
-    /// `GET external-auth/tokens/{ty}` with the app's service token, as a
-    /// backend function asks: (status, JSON body or null).
-    pub fn token(&self, ty: &str) -> (u16, serde_json::Value) {
-        let bearer = format!("Bearer {}", self.service_token());
-        let url = format!(
-            "{}/api/apps/{}/external-auth/tokens/{ty}",
-            self.url,
-            self.app_id()
-        );
-        let (status, body) =
-            http_request("GET", &url, &[("authorization", &bearer)], None).unwrap();
-        (status, serde_json::from_str(&body).unwrap_or_default())
     }
 
     /// Runs an admin subcommand against the same data dir and config.
@@ -460,11 +381,59 @@ pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
     http_request("GET", url, &[], None)
 }
 
+/// A server a backend function asks for tokens: a process or in process.
+pub trait TokenServer {
+    /// Where it listens.
+    fn url(&self) -> &str;
+    /// The bootstrapped app.
+    fn app_id(&self) -> String;
+    /// The app's service token.
+    fn service_token(&self) -> String;
+
+    /// `GET external-auth/tokens/{ty}` with the app's service token, as a
+    /// backend function asks: (status, JSON body or null).
+    fn token(&self, ty: &str) -> (u16, serde_json::Value) {
+        let bearer = format!("Bearer {}", self.service_token());
+        let url = format!(
+            "{}/api/apps/{}/external-auth/tokens/{ty}",
+            self.url(),
+            self.app_id()
+        );
+        let (status, body) =
+            http_request("GET", &url, &[("authorization", &bearer)], None).unwrap();
+        (status, serde_json::from_str(&body).unwrap_or_default())
+    }
+}
+
+impl TokenServer for ServerProcess {
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn app_id(&self) -> String {
+        ServerProcess::app_id(self)
+    }
+    fn service_token(&self) -> String {
+        ServerProcess::service_token(self)
+    }
+}
+
+impl TokenServer for TestServer {
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn app_id(&self) -> String {
+        TestServer::app_id(self).to_string()
+    }
+    fn service_token(&self) -> String {
+        TestServer::service_token(self).to_string()
+    }
+}
+
 /// `n` concurrent token requests for `ty` spread round-robin over `servers`,
 /// on `client`'s keep-alive connections: (status, access token or "").
-pub async fn spread_tokens(
+pub async fn spread_tokens<S: TokenServer>(
     client: &reqwest::Client,
-    servers: &[&ServerProcess],
+    servers: &[&S],
     ty: &str,
     n: usize,
 ) -> Vec<(u16, String)> {
@@ -473,7 +442,7 @@ pub async fn spread_tokens(
         let server = servers[i % servers.len()];
         let url = format!(
             "{}/api/apps/{}/external-auth/tokens/{ty}",
-            server.url,
+            server.url(),
             server.app_id()
         );
         let bearer = format!("Bearer {}", server.service_token());
@@ -496,4 +465,13 @@ pub async fn spread_tokens(
         out.push(t.await.unwrap());
     }
     out
+}
+
+/// Held by the tests that drive 1,000 concurrent requests per round against
+/// real-time token lifetimes: in one test binary they would otherwise run
+/// at the same time and slow each other's rounds past those lifetimes.
+pub fn one_load_test_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOAD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOAD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

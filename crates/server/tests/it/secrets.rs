@@ -2,11 +2,9 @@
 //! SQLite files, WAL included, or every row of the PostgreSQL database) or
 //! the logs; keys rotate without losing tokens.
 
-mod common;
-
 use std::path::Path;
 
-use common::{http_request, restart, start_server, ServerProcess, PROVIDERS_TOML};
+use crate::support::{http_request, restart, start_server, ServerProcess, PROVIDERS_TOML};
 use connectors_vault::KeyRing;
 
 const ACCESS: &str = "canary-access-7f3a9c";
@@ -171,7 +169,7 @@ fn key_rotation_reencrypts_and_still_serves_tokens() {
         config(&[k2.expose(), k1.expose()]),
     )
     .unwrap();
-    let out = common::admin_command(
+    let out = crate::support::admin_command(
         &dir.path().join("data"),
         &dir.path().join("config.toml"),
         &["rotate-keys"],

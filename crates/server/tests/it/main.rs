@@ -1,0 +1,14 @@
+//! The server's integration tests, in one binary (one link step; the
+//! shared `support` module compiled once).
+//!
+//! The database is SQLite unless `CONNECTORS_TEST_BACKEND=postgres`
+//! (`scripts/test` runs this crate's tests once per backend); the
+//! `replicas_*` tests always need PostgreSQL.
+
+mod api;
+mod npm_clients;
+mod oauth_e2e;
+mod openapi;
+mod replicas;
+mod secrets;
+mod support;
