@@ -40,7 +40,8 @@ impl OAuthClient {
         Self { http, timeout }
     }
 
-    /// Trades `grant` for tokens at the provider's token endpoint.
+    /// Trades `grant` for tokens at the provider's token endpoint; the grant
+    /// (with its single-use verifier) is used up.
     ///
     /// A request that cannot be built (missing placeholder, missing client
     /// secret, …) is a [`TokenError::Transient`] whose reason says what to
@@ -49,10 +50,10 @@ impl OAuthClient {
         &self,
         spec: &OAuthSpec,
         client: &ClientCredentials,
-        grant: &Grant<'_>,
+        grant: Grant<'_>,
         connection_config: &BTreeMap<String, String>,
     ) -> Result<TokenSet, TokenError> {
-        let request = token_request(spec, client, grant, connection_config)?;
+        let request = token_request(spec, client, &grant, connection_config)?;
         let (status, body) = self.send(request).await?;
         parse_token_response(spec, status, &body)
     }
