@@ -185,14 +185,10 @@ impl Catalog {
         }
     }
 
-    /// Known types closest to `unknown`, for "did you mean" hints.
+    /// The known type `unknown` is probably a misspelling of, for "did you
+    /// mean" hints (the rule the CLI uses too: [`connectors_wire::suggest_type`]).
     pub fn suggest(&self, unknown: &str) -> Option<&str> {
-        self.iter()
-            .map(|i| i.integration_type.as_str())
-            .map(|t| (edit_distance(t, unknown), t))
-            .filter(|(d, t)| *d <= 2.max(t.len() / 4))
-            .min()
-            .map(|(_, t)| t)
+        connectors_wire::suggest_type(unknown, self.iter().map(|i| i.integration_type.as_str()))
     }
 }
 
@@ -202,21 +198,6 @@ pub fn is_operator_type(value: &str) -> bool {
         && value
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 impl Integration {
@@ -237,9 +218,10 @@ impl Integration {
 
     fn validate(&self) -> Result<(), CatalogError> {
         let t = &self.integration_type;
-        if !connectors_wire::is_valid_integration_type(t) {
+        if connectors_wire::IntegrationType::new(t.as_str()).is_err() {
             return Err(CatalogError::Invalid(format!(
-                "integration type `{t}` does not match ^[a-z0-9_-]+$"
+                "integration type `{t}` does not match ^[a-z0-9_-]+$ or is longer than {} bytes",
+                connectors_wire::IntegrationType::MAX_LEN
             )));
         }
         if self.oauth_patch.authorization_url.is_none() || self.oauth_patch.token_url.is_none() {

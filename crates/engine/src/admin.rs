@@ -1,6 +1,6 @@
 //! The operator's administration: bootstrap, apps, builders, keys, tokens,
-//! credential import and key rotation. Raw secrets leave only as
-//! [`IssuedSecret`], to be printed once.
+//! credential import, key rotation, listing and health. Raw secrets leave
+//! only as [`IssuedSecret`], to be printed once.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +9,7 @@ use connectors_store::{
     Workspace,
 };
 use connectors_vault::{generate_token, hash_token, Secret};
+use connectors_wire::IntegrationType;
 use rand::RngCore;
 
 use crate::principal::{API_KEY_PREFIX, SERVICE_TOKEN_PREFIX};
@@ -68,6 +69,55 @@ pub struct ImportCredentials {
     pub scopes: Vec<String>,
     /// Values fixed at consent.
     pub connection_config: Option<BTreeMap<String, String>>,
+}
+
+/// Why an administration command was refused; each text says what to run.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No workspace was named and none exists.
+    #[error("no workspace exists yet; run `connectors-server serve` once (it bootstraps one) or `create-workspace`")]
+    NoWorkspace,
+    /// No workspace was named and there are several.
+    #[error("there are {0} workspaces; pass --workspace-id (see `connectors-server list`)")]
+    AmbiguousWorkspace(usize),
+    /// No builder with that email in the workspace.
+    #[error("no builder `{email}` in workspace {workspace_id}; create one with `create-builder`")]
+    NoBuilder {
+        /// The email asked for.
+        email: String,
+        /// The workspace searched.
+        workspace_id: String,
+    },
+    /// No app with that id.
+    #[error("no app `{0}`; see `connectors-server list`")]
+    NoApp(String),
+    /// The use case itself refused or failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<connectors_store::StoreError> for AdminError {
+    fn from(e: connectors_store::StoreError) -> Self {
+        Self::Engine(e.into())
+    }
+}
+
+/// A workspace and its apps, as `list` shows them.
+#[derive(Debug)]
+pub struct WorkspaceApps {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// Its apps.
+    pub apps: Vec<App>,
+}
+
+/// Whether the server can answer: `/healthz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// The database answers.
+    Ok,
+    /// The database does not answer (the cause is logged).
+    DatabaseUnavailable,
 }
 
 /// A random lowercase hex id of `bytes` bytes (apps use 12, like Base44's).
@@ -193,9 +243,79 @@ impl Engine {
         Ok(IssuedSecret { id, secret })
     }
 
+    /// The workspace an administration command acts on: the given one, or
+    /// the only one there is.
+    pub async fn default_workspace(
+        &self,
+        given: Option<String>,
+    ) -> std::result::Result<String, AdminError> {
+        if let Some(id) = given {
+            return Ok(id);
+        }
+        let all = self.store().list_workspaces().await?;
+        match all.as_slice() {
+            [only] => Ok(only.id.clone()),
+            [] => Err(AdminError::NoWorkspace),
+            _ => Err(AdminError::AmbiguousWorkspace(all.len())),
+        }
+    }
+
+    /// Issues another API key for the builder with `email` in a workspace.
+    pub async fn create_api_key_for(
+        &self,
+        workspace_id: &str,
+        email: &str,
+    ) -> std::result::Result<IssuedSecret, AdminError> {
+        let builder = self
+            .store()
+            .find_builder(workspace_id, email)
+            .await?
+            .ok_or_else(|| AdminError::NoBuilder {
+                email: email.to_string(),
+                workspace_id: workspace_id.to_string(),
+            })?;
+        Ok(self.create_api_key(&builder.id).await?)
+    }
+
+    /// Issues another service token for an existing app.
+    pub async fn create_service_token_for(
+        &self,
+        app_id: &str,
+    ) -> std::result::Result<IssuedSecret, AdminError> {
+        self.store()
+            .get_app(app_id)
+            .await?
+            .ok_or_else(|| AdminError::NoApp(app_id.to_string()))?;
+        Ok(self.create_service_token(app_id).await?)
+    }
+
+    /// Every workspace with its apps.
+    pub async fn describe(&self) -> Result<Vec<WorkspaceApps>> {
+        let mut all = Vec::new();
+        for workspace in self.store().list_workspaces().await? {
+            let apps = self.store().list_apps(Some(&workspace.id)).await?;
+            all.push(WorkspaceApps { workspace, apps });
+        }
+        Ok(all)
+    }
+
+    /// Whether the database answers; a failure is logged here, since the
+    /// answer to the prober must not carry its cause.
+    pub async fn health(&self) -> Health {
+        match self.store().is_empty().await {
+            Ok(_) => Health::Ok,
+            Err(e) => {
+                tracing::error!(error = %e, "health check: database unavailable");
+                Health::DatabaseUnavailable
+            }
+        }
+    }
+
     /// Stores credentials for a connector as if consent had just succeeded.
+    /// The type comes from the operator's command line, so it is checked here.
     pub async fn import_credentials(&self, import: ImportCredentials) -> Result<()> {
-        let integration = self.integration(&import.integration_type)?;
+        let integration_type = IntegrationType::new(import.integration_type.as_str())?;
+        let integration = self.integration(&integration_type)?;
         let app = self
             .store()
             .get_app(&import.app_id)
@@ -244,6 +364,11 @@ impl Engine {
             })
             .await?;
         Ok(())
+    }
+
+    /// The id of the key new secrets are sealed with.
+    pub fn active_key_id(&self) -> &str {
+        self.keys().active_id()
     }
 
     /// Re-encrypts every stored secret under the active key; how many changed.

@@ -5,28 +5,17 @@ use std::collections::BTreeSet;
 use connectors_catalog::Integration;
 use connectors_store::{credentials_context, AttemptRow, Builder, ConnectorRow};
 use connectors_wire::{
-    is_valid_integration_type, AttemptStatus, ConnectorList, ConnectorListItem, ConnectorStatus,
-    ConnectorTokenResponse, OAuthStatusResponse, RemoveConnectorResponse, SetConnectorResponse,
-    DIFFERENT_USER, STRIPE,
+    AttemptStatus, AvailableIntegrations, ConnectorList, ConnectorListItem, ConnectorStatus,
+    ConnectorTokenResponse, IntegrationType, OAuthStatusResponse, RemoveConnectorResponse,
+    SetConnectorResponse, DIFFERENT_USER, STRIPE,
 };
 
-use crate::{provider_env_prefix, Engine, EngineError, Result};
+use crate::{provider_env_prefix, AuthorizedApp, Engine, EngineError, Result, ServiceApp};
 
 /// At most this many scopes per connector.
 const MAX_SCOPES: usize = 200;
 /// At most this many bytes per scope.
 const MAX_SCOPE_LEN: usize = 512;
-
-/// Rejects types that cannot be a connector type at all.
-pub(crate) fn check_type(integration_type: &str) -> Result<()> {
-    if is_valid_integration_type(integration_type) && integration_type.len() <= 100 {
-        Ok(())
-    } else {
-        Err(EngineError::InvalidType(
-            integration_type.chars().take(100).collect(),
-        ))
-    }
-}
 
 fn check_scopes(scopes: &[String]) -> Result<()> {
     if scopes.len() > MAX_SCOPES {
@@ -50,9 +39,8 @@ fn check_scopes(scopes: &[String]) -> Result<()> {
 
 impl Engine {
     /// The catalog entry of an OAuth type, or the reason there is none.
-    pub fn integration(&self, integration_type: &str) -> Result<&Integration> {
-        check_type(integration_type)?;
-        if integration_type == STRIPE {
+    pub(crate) fn integration(&self, integration_type: &IntegrationType) -> Result<&Integration> {
+        if integration_type.is_stripe() {
             return Err(EngineError::StripeIsNotOAuth);
         }
         self.catalog()
@@ -63,9 +51,14 @@ impl Engine {
             })
     }
 
+    /// `GET external-auth/available-integrations`: the catalog, which is public.
+    pub fn available_integrations(&self) -> AvailableIntegrations {
+        self.catalog().available()
+    }
+
     /// `GET external-auth/list`: the app's connectors (never `stripe`).
-    pub async fn list_connectors(&self, app_id: &str) -> Result<ConnectorList> {
-        let rows = self.store().list_connectors(app_id).await?;
+    pub async fn list_connectors(&self, app: &AuthorizedApp) -> Result<ConnectorList> {
+        let rows = self.store().list_connectors(app.app_id()).await?;
         Ok(ConnectorList {
             integrations: rows
                 .into_iter()
@@ -84,11 +77,11 @@ impl Engine {
     /// unless the active connector already has them.
     pub async fn set_connector(
         &self,
-        builder: &Builder,
-        app_id: &str,
-        integration_type: &str,
+        app: &AuthorizedApp,
+        integration_type: &IntegrationType,
         scopes: Vec<String>,
     ) -> Result<SetConnectorResponse> {
+        let (builder, app_id) = (app.builder(), app.app_id());
         let integration = self.integration(integration_type)?;
         check_scopes(&scopes)?;
         let existing = self.store().get_connector(app_id, integration_type).await?;
@@ -154,11 +147,10 @@ impl Engine {
     /// `GET external-auth/status`: the state of one consent attempt.
     pub async fn attempt_status(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        app: &AuthorizedApp,
+        integration_type: &IntegrationType,
         connection_id: &str,
     ) -> Result<OAuthStatusResponse> {
-        check_type(integration_type)?;
         let not_found = || EngineError::AttemptNotFound {
             integration_type: integration_type.to_string(),
             connection_id: connection_id.chars().take(100).collect(),
@@ -168,7 +160,7 @@ impl Engine {
             .get_attempt(connection_id)
             .await?
             .ok_or_else(not_found)?;
-        if attempt.app_id != app_id || attempt.integration_type != integration_type {
+        if attempt.app_id != app.app_id() || attempt.integration_type != integration_type.as_str() {
             return Err(not_found());
         }
         let status = match attempt.status {
@@ -181,10 +173,10 @@ impl Engine {
     /// `DELETE external-auth/integrations/{type}/remove`.
     pub async fn remove_connector(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        app: &AuthorizedApp,
+        integration_type: &IntegrationType,
     ) -> Result<RemoveConnectorResponse> {
-        check_type(integration_type)?;
+        let (app_id, integration_type) = (app.app_id(), integration_type.as_str());
         let credentials = self
             .store()
             .get_credentials(app_id, integration_type)
@@ -258,13 +250,14 @@ impl Engine {
     /// `GET external-auth/tokens/{type}`: a usable token for the app's functions.
     pub async fn connector_token(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        app: &ServiceApp,
+        integration_type: &IntegrationType,
     ) -> Result<ConnectorTokenResponse> {
-        check_type(integration_type)?;
-        if integration_type == STRIPE {
+        let app_id = app.app_id();
+        if integration_type.is_stripe() {
             return self.stripe_token(app_id).await;
         }
+        let integration_type = integration_type.as_str();
         let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
         let connector = self
             .store()

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use connectors_catalog::Integration;
 use connectors_oauth::{
-    authorization_url, new_pkce, new_state, AuthorizationRequest, Grant, TokenError,
+    authorization_url, new_pkce, new_state, AuthorizationRequest, Grant, OAuthState, PkceVerifier,
+    TokenError,
 };
 use connectors_store::{
     attempt_context, credentials_context, AttemptRow, Authorization, BeginConsent, CredentialsRow,
@@ -72,21 +73,23 @@ pub enum ConnectPage {
         /// What was wrong with them.
         error: Option<String>,
     },
-    /// Send the browser to the provider, binding it with a cookie.
+    /// Send the browser to the provider, binding it to the attempt (the
+    /// server keeps `binding` in a cookie per attempt, so parallel consents
+    /// do not collide).
     Redirect {
         /// The provider's authorization URL.
         url: String,
-        /// Cookie name (per attempt, so parallel consents do not collide).
-        cookie_name: String,
-        /// Cookie value.
-        cookie_value: Secret,
-        /// Cookie lifetime in seconds.
-        max_age: i64,
+        /// The attempt the browser is bound to.
+        connection_id: String,
+        /// The value the browser must present at the callback.
+        binding: Secret,
+        /// How long the binding is accepted, in seconds.
+        binding_ttl_secs: i64,
     },
 }
 
-/// The query of the provider's callback.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+/// What the provider's callback carried.
+#[derive(Debug, Default)]
 pub struct CallbackParams {
     /// Our state.
     pub state: Option<String>,
@@ -105,13 +108,8 @@ pub struct Completed {
     pub integration_type: String,
     /// Display name.
     pub display_name: String,
-    /// Name of the cookie to clear.
-    pub cookie_name: String,
-}
-
-/// The browser-binding cookie of an attempt.
-pub fn cookie_name(connection_id: &str) -> String {
-    format!("b44c_{connection_id}")
+    /// The attempt whose browser binding is no longer needed.
+    pub connection_id: String,
 }
 
 fn validate_form(
@@ -240,10 +238,10 @@ impl Engine {
             .store()
             .begin_consent(&BeginConsent {
                 connection_id: connection_id.to_string(),
-                state_hash: hash_token(state.expose()),
-                pkce_verifier: pkce.as_ref().map(|p| {
+                state_hash: state.into_hash(),
+                pkce_verifier: pkce.map(|p| {
                     self.keys().seal_secret(
-                        &p.verifier,
+                        p.verifier.secret(),
                         &attempt_context(connection_id, "pkce_verifier"),
                     )
                 }),
@@ -259,25 +257,26 @@ impl Engine {
         }
         Ok(ConnectPage::Redirect {
             url: url.to_string(),
-            cookie_name: cookie_name(connection_id),
-            cookie_value: browser,
-            max_age: ttl,
+            connection_id: connection_id.to_string(),
+            binding: browser,
+            binding_ttl_secs: ttl,
         })
     }
 
     /// `GET /oauth/callback`: checks state, browser and expiry, exchanges the
-    /// code and stores the credentials. `cookie` reads a request cookie by name.
+    /// code and stores the credentials. `binding` gives the browser binding
+    /// the request carries for a connection id, if any.
     pub async fn finish_consent(
         &self,
-        params: &CallbackParams,
-        cookie: impl Fn(&str) -> Option<String>,
+        params: CallbackParams,
+        binding: impl Fn(&str) -> Option<String>,
     ) -> Result<Completed, ConsentError> {
         let state = params
             .state
-            .as_deref()
             .filter(|s| !s.is_empty())
+            .map(OAuthState::new)
             .ok_or(ConsentError::InvalidState)?;
-        let state_hash = hash_token(state);
+        let state_hash = state.into_hash();
         let attempt = self
             .store()
             .attempt_by_state_hash(&state_hash)
@@ -285,8 +284,7 @@ impl Engine {
             .map_err(EngineError::from)?
             .ok_or(ConsentError::InvalidState)?;
         let id = attempt.connection_id.clone();
-        let name = cookie_name(&id);
-        let browser_ok = match (cookie(&name), &attempt.browser_hash) {
+        let browser_ok = match (binding(&id), &attempt.browser_hash) {
             (Some(value), Some(expected)) => {
                 ct_eq(hash_token(&value).as_bytes(), expected.as_bytes())
             }
@@ -346,11 +344,11 @@ impl Engine {
             .as_ref()
             .expect("checked by consent_integration");
         let verifier = match &attempt.pkce_verifier {
-            Some(sealed) => Some(
+            Some(sealed) => Some(PkceVerifier::new(
                 self.keys()
                     .open_secret(sealed, &attempt_context(&id, "pkce_verifier"))
                     .map_err(EngineError::from)?,
-            ),
+            )),
             None => None,
         };
         let config = attempt.connection_config.clone().unwrap_or_default();
@@ -358,9 +356,9 @@ impl Engine {
         let grant = Grant::AuthorizationCode {
             code,
             redirect_uri: &redirect_uri,
-            pkce_verifier: verifier.as_ref(),
+            pkce_verifier: verifier,
         };
-        let tokens = match self.oauth().exchange(&spec, client, &grant, &config).await {
+        let tokens = match self.oauth().exchange(&spec, client, grant, &config).await {
             Ok(t) => t,
             Err(e) => {
                 let reason = match &e {
@@ -422,7 +420,7 @@ impl Engine {
         Ok(Completed {
             integration_type: ty.clone(),
             display_name: integration.display_name.clone(),
-            cookie_name: name,
+            connection_id: id,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use connectors_store::StoreError;
 use connectors_vault::VaultError;
+use connectors_wire::InvalidIntegrationType;
 
 /// Why a use case refused or failed. `Display` texts are shown to callers
 /// (except for the internal variants) and say what to do next.
@@ -78,9 +79,13 @@ pub enum EngineError {
     /// A request was invalid in a way not covered above.
     #[error("{0}")]
     BadRequest(String),
-    /// Storage failed.
+    /// The request lost a race or collides with existing data (a uniqueness
+    /// rule of the database); the text says which.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed (never a conflict: those become [`EngineError::Conflict`]).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// Encryption failed.
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -104,18 +109,29 @@ impl EngineError {
             Self::ProviderNotConfigured(..) => "PROVIDER_NOT_CONFIGURED",
             Self::NeedsReauthorization { .. } => "REAUTHORIZATION_REQUIRED",
             Self::ProviderUnavailable { .. } => "PROVIDER_UNAVAILABLE",
-            Self::Store(StoreError::Conflict(_)) => "CONFLICT",
+            Self::Conflict(_) => "CONFLICT",
             Self::Store(_) | Self::Vault(_) => "INTERNAL_ERROR",
         })
     }
 
     /// Whether this is our fault (logged, not echoed).
     pub fn is_internal(&self) -> bool {
-        matches!(
-            self,
-            Self::Store(StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_))
-                | Self::Vault(_)
-        )
+        matches!(self, Self::Store(_) | Self::Vault(_))
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(text) => Self::Conflict(text),
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<InvalidIntegrationType> for EngineError {
+    fn from(e: InvalidIntegrationType) -> Self {
+        Self::InvalidType(e.value)
     }
 }
 

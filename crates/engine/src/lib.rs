@@ -23,12 +23,15 @@ pub use connectors_clock::{Clock, TestClock};
 use connectors_store::Store;
 use connectors_vault::KeyRing;
 
-pub use admin::{Bootstrap, BootstrapRequest, ImportCredentials, IssuedSecret};
-pub use consent::{
-    cookie_name, CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH,
+pub use admin::{
+    AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
+/// The records administration creates and returns.
+pub use connectors_store::{App, Builder, Workspace};
+pub use connectors_wire::{IntegrationType, InvalidIntegrationType};
+pub use consent::{CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH};
 pub use error::{EngineError, Result};
-pub use principal::{Credential, Principal};
+pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
 
 /// Settings the engine needs beyond its parts.
@@ -124,18 +127,26 @@ impl Engine {
         &self.inner.catalog
     }
 
-    /// The store in use.
+    /// The store in use: not API, since every use case goes through the
+    /// engine; tests reach it with the `test-support` feature for set-up
+    /// the API does not offer.
+    #[cfg(feature = "test-support")]
     pub fn store(&self) -> &dyn Store {
         &*self.inner.store
     }
 
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) fn store(&self) -> &dyn Store {
+        &*self.inner.store
+    }
+
     /// The key ring in use.
-    pub fn keys(&self) -> &KeyRing {
+    pub(crate) fn keys(&self) -> &KeyRing {
         &self.inner.keys
     }
 
     /// The client that talks to providers.
-    pub fn oauth(&self) -> &connectors_oauth::OAuthClient {
+    pub(crate) fn oauth(&self) -> &connectors_oauth::OAuthClient {
         &self.inner.oauth
     }
 

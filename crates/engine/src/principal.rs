@@ -1,7 +1,16 @@
-//! Who is calling: builders (API key or bearer) and app service tokens.
+//! Who is calling, and what a check grants: builders (API key or bearer)
+//! reach the apps of their workspace, app service tokens reach their app's
+//! tokens.
+//!
+//! A check returns a value ([`AuthorizedApp`], [`ServiceApp`]) that only this
+//! module can build, and the use cases take that value instead of a bare app
+//! id: a use case cannot be called without the check having been made.
+//! A new kind of principal (builder session, app user, workspace connector)
+//! is a new [`Principal`] variant plus an arm in the checks below; handlers
+//! never match on a principal.
 
 use connectors_store::{App, Builder};
-use connectors_vault::{ct_eq, hash_token};
+use connectors_vault::hash_token;
 
 use crate::{Engine, EngineError, Result};
 
@@ -21,8 +30,10 @@ pub enum Credential<'a> {
     None,
 }
 
-/// A checked caller.
+/// A checked caller. Non-exhaustive so that new kinds of caller can be added
+/// without touching code outside the engine.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Principal {
     /// A builder, reaching the apps of their workspace.
     Builder(Builder),
@@ -33,39 +44,68 @@ pub enum Principal {
     },
 }
 
+/// Proof that a builder may act on an app: the builder use cases require it.
+#[derive(Debug, Clone)]
+pub struct AuthorizedApp {
+    builder: Builder,
+    app: App,
+}
+
+impl AuthorizedApp {
+    /// The builder acting.
+    pub fn builder(&self) -> &Builder {
+        &self.builder
+    }
+
+    /// The app acted on, in the builder's workspace.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// The app's id.
+    pub fn app_id(&self) -> &str {
+        &self.app.id
+    }
+}
+
+/// Proof that the caller is an app's own service token: the token use cases
+/// require it.
+#[derive(Debug, Clone)]
+pub struct ServiceApp {
+    app_id: String,
+}
+
+impl ServiceApp {
+    /// The app whose tokens may be handed out.
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+}
+
 impl Engine {
     /// Checks a presented credential. Unknown, revoked or malformed → `Unauthorized`.
+    ///
+    /// Tokens are looked up by their SHA-256 hash, so no comparison of the
+    /// secret itself happens here.
     pub async fn authenticate(&self, credential: Credential<'_>) -> Result<Principal> {
         let token = match credential {
             Credential::ApiKey(t) | Credential::Bearer(t) => t.trim(),
             Credential::None => return Err(EngineError::Unauthorized),
         };
         if token.starts_with(API_KEY_PREFIX) {
-            let hash = hash_token(token);
             let owner = self
-                .inner
-                .store
-                .builder_by_api_key_hash(&hash)
+                .store()
+                .builder_by_api_key_hash(&hash_token(token))
                 .await?
                 .ok_or(EngineError::Unauthorized)?;
-            // The lookup is by hash; re-check in constant time so equality
-            // never depends on a short-circuiting comparison.
-            if !ct_eq(owner.key_hash.as_bytes(), hash.as_bytes()) {
-                return Err(EngineError::Unauthorized);
-            }
             return Ok(Principal::Builder(owner.builder));
         }
         if token.starts_with(SERVICE_TOKEN_PREFIX) && matches!(credential, Credential::Bearer(_)) {
-            let hash = hash_token(token);
             let owner = self
-                .inner
-                .store
-                .app_by_service_token_hash(&hash)
+                .store()
+                .app_by_service_token_hash(&hash_token(token))
                 .await?
                 .ok_or(EngineError::Unauthorized)?;
-            if !ct_eq(owner.token_hash.as_bytes(), hash.as_bytes()) {
-                return Err(EngineError::Unauthorized);
-            }
             return Ok(Principal::Service {
                 app_id: owner.app_id,
             });
@@ -73,24 +113,28 @@ impl Engine {
         Err(EngineError::Unauthorized)
     }
 
-    /// The app a builder endpoint acts on, if the principal may reach it.
-    pub async fn builder_app(&self, principal: &Principal, app_id: &str) -> Result<(Builder, App)> {
+    /// The app a builder endpoint acts on, if the principal may reach it:
+    /// another workspace's app is "not found", a service token is refused.
+    pub async fn builder_app(&self, principal: &Principal, app_id: &str) -> Result<AuthorizedApp> {
         let builder = match principal {
             Principal::Builder(b) => b,
             Principal::Service { .. } => return Err(EngineError::BuilderOnly),
         };
-        match self.inner.store.get_app(app_id).await? {
-            Some(app) if app.workspace_id == builder.workspace_id => Ok((builder.clone(), app)),
+        match self.store().get_app(app_id).await? {
+            Some(app) if app.workspace_id == builder.workspace_id => Ok(AuthorizedApp {
+                builder: builder.clone(),
+                app,
+            }),
             _ => Err(EngineError::AppNotFound(app_id.to_string())),
         }
     }
 
     /// Checks that the principal is the app's own service token.
-    pub fn service_app(&self, principal: &Principal, app_id: &str) -> Result<()> {
+    pub fn service_app(&self, principal: &Principal, app_id: &str) -> Result<ServiceApp> {
         match principal {
-            Principal::Service { app_id: own } if ct_eq(own.as_bytes(), app_id.as_bytes()) => {
-                Ok(())
-            }
+            Principal::Service { app_id: own } if own == app_id => Ok(ServiceApp {
+                app_id: own.clone(),
+            }),
             Principal::Service { .. } => Err(EngineError::Unauthorized),
             Principal::Builder(_) => Err(EngineError::ServiceOnly),
         }

@@ -304,7 +304,8 @@ impl Engine {
         };
         let spec = integration.oauth();
         let config = connector.connection_config.clone().unwrap_or_default();
-        let grant = Grant::RefreshToken {
+        // A refresh token is sent again on a transient failure: one grant per call.
+        let grant = || Grant::RefreshToken {
             refresh_token,
             scopes: spec.refresh_scopes.then_some(&connector.scopes[..]),
         };
@@ -328,7 +329,7 @@ impl Engine {
                 let jitter = rand::thread_rng().gen_range(0..=base / 2);
                 tokio::time::sleep(Duration::from_millis(base + jitter)).await;
             }
-            match self.oauth().exchange(&spec, client, &grant, &config).await {
+            match self.oauth().exchange(&spec, client, grant(), &config).await {
                 Ok(tokens) => {
                     test_pause("after_provider").await;
                     let t = self.now();

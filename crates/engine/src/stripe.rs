@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use connectors_store::{stripe_context, App, Builder, StripeClaim, StripeSandboxRow};
+use connectors_store::{stripe_context, StripeClaim, StripeSandboxRow};
 use connectors_stripe::{Prefill, Sandbox, SandboxStatus, StripeClient, StripeError};
 use connectors_vault::{generate_token, hash_token};
 use connectors_wire::{
@@ -17,7 +17,7 @@ use connectors_wire::{
     StripeStatusResponse, STRIPE,
 };
 
-use crate::{Engine, EngineError, Result};
+use crate::{AuthorizedApp, Engine, EngineError, Result};
 
 /// Where Stripe sends a claimer whose onboarding link has expired.
 pub const STRIPE_CLAIM_PATH: &str = "/stripe/claim";
@@ -84,11 +84,8 @@ impl Engine {
     }
 
     /// `POST payments/stripe/install`: provisions the app's sandbox once.
-    pub async fn install_stripe(
-        &self,
-        builder: &Builder,
-        app: &App,
-    ) -> Result<StripeInstallResponse> {
+    pub async fn install_stripe(&self, app: &AuthorizedApp) -> Result<StripeInstallResponse> {
+        let (builder, app) = (app.builder(), app.app());
         let settings = self.stripe()?;
         let owner = &self.inner.owner_id;
         let deadline = Instant::now() + PROVISIONING_WAIT;
@@ -263,7 +260,8 @@ impl Engine {
     }
 
     /// `GET payments/stripe/status`.
-    pub async fn stripe_status(&self, app: &App) -> Result<StripeStatusResponse> {
+    pub async fn stripe_status(&self, app: &AuthorizedApp) -> Result<StripeStatusResponse> {
+        let app = app.app();
         let Some(row) = self.store().get_stripe_sandbox(&app.id).await? else {
             return Ok(StripeStatusResponse {
                 stripe_mode: None,
@@ -282,7 +280,8 @@ impl Engine {
 
     /// `DELETE payments/stripe`: forgets the app's sandbox (Stripe keeps it;
     /// an unclaimed one expires there on its own).
-    pub async fn remove_stripe(&self, app: &App) -> Result<StripeRemoveResponse> {
+    pub async fn remove_stripe(&self, app: &AuthorizedApp) -> Result<StripeRemoveResponse> {
+        let app = app.app();
         let success = self.store().delete_stripe_sandbox(&app.id).await?;
         if success {
             tracing::info!(app_id = %app.id, "Stripe sandbox forgotten");

@@ -69,6 +69,28 @@ async fn builder(engine: &Engine, key: &Secret) -> connectors_store::Builder {
     }
 }
 
+/// The bootstrap builder's checked access to the bootstrap app.
+async fn authorized(engine: &Engine, b: &Bootstrap) -> AuthorizedApp {
+    let me = engine
+        .authenticate(Credential::ApiKey(b.api_key.expose()))
+        .await
+        .unwrap();
+    engine.builder_app(&me, &b.app_id).await.unwrap()
+}
+
+/// The bootstrap app's service token, checked.
+async fn service(engine: &Engine, b: &Bootstrap) -> ServiceApp {
+    let caller = engine
+        .authenticate(Credential::Bearer(b.service_token.expose()))
+        .await
+        .unwrap();
+    engine.service_app(&caller, &b.app_id).unwrap()
+}
+
+fn ty(t: &str) -> IntegrationType {
+    t.parse().unwrap()
+}
+
 fn import(app_id: &str, ty: &str, email: Option<&str>, scopes: &[&str]) -> ImportCredentials {
     ImportCredentials {
         app_id: app_id.into(),
@@ -99,23 +121,23 @@ async fn bootstrap_runs_once() {
 #[tokio::test]
 async fn new_connector_needs_consent_and_is_listed_disconnected() {
     let (engine, b, _dir) = bootstrapped().await;
-    let me = builder(&engine, &b.api_key).await;
+    let me = authorized(&engine, &b).await;
     let answer = engine
-        .set_connector(&me, &b.app_id, "acme", vec!["read".into()])
+        .set_connector(&me, &ty("acme"), vec!["read".into()])
         .await
         .unwrap();
     let url = answer.redirect_url.unwrap();
     let id = answer.connection_id.unwrap();
     assert_eq!(url, format!("http://127.0.0.1:8044/connect/{id}"));
     assert!(!answer.already_authorized);
-    let list = engine.list_connectors(&b.app_id).await.unwrap();
+    let list = engine.list_connectors(&me).await.unwrap();
     assert_eq!(list.integrations.len(), 1);
     assert_eq!(list.integrations[0].status, ConnectorStatus::Disconnected);
     assert_eq!(list.integrations[0].user_email, None);
-    let status = engine.attempt_status(&b.app_id, "acme", &id).await.unwrap();
+    let status = engine.attempt_status(&me, &ty("acme"), &id).await.unwrap();
     assert_eq!(status.status, connectors_wire::AttemptStatus::Pending);
     assert!(engine
-        .attempt_status(&b.app_id, "googlecalendar", &id)
+        .attempt_status(&me, &ty("googlecalendar"), &id)
         .await
         .is_err());
 }
@@ -123,7 +145,7 @@ async fn new_connector_needs_consent_and_is_listed_disconnected() {
 #[tokio::test]
 async fn granted_scopes_are_already_authorized_and_others_need_consent() {
     let (engine, b, _dir) = bootstrapped().await;
-    let me = builder(&engine, &b.api_key).await;
+    let me = authorized(&engine, &b).await;
     engine
         .import_credentials(import(
             &b.app_id,
@@ -134,18 +156,21 @@ async fn granted_scopes_are_already_authorized_and_others_need_consent() {
         .await
         .unwrap();
     let answer = engine
-        .set_connector(&me, &b.app_id, "acme", vec!["a".into()])
+        .set_connector(&me, &ty("acme"), vec!["a".into()])
         .await
         .unwrap();
     assert!(answer.already_authorized);
     assert_eq!(answer.redirect_url, None);
     let answer = engine
-        .set_connector(&me, &b.app_id, "acme", vec!["c".into()])
+        .set_connector(&me, &ty("acme"), vec!["c".into()])
         .await
         .unwrap();
     assert!(answer.redirect_url.is_some());
     // Re-scoping keeps the old credentials working until new consent succeeds.
-    let token = engine.connector_token(&b.app_id, "acme").await.unwrap();
+    let token = engine
+        .connector_token(&service(&engine, &b).await, &ty("acme"))
+        .await
+        .unwrap();
     assert_eq!(token.access_token, "at-1");
     assert_eq!(token.connection_config.unwrap()["team"], "t1");
 }
@@ -164,9 +189,9 @@ async fn another_builders_connector_is_different_user() {
         .import_credentials(import(&b.app_id, "acme", Some("other@example.com"), &["a"]))
         .await
         .unwrap();
-    let me = builder(&engine, &b.api_key).await;
+    let me = authorized(&engine, &b).await;
     let answer = engine
-        .set_connector(&me, &b.app_id, "acme", vec!["z".into()])
+        .set_connector(&me, &ty("acme"), vec!["z".into()])
         .await
         .unwrap();
     assert_eq!(answer.error.as_deref(), Some("different_user"));
@@ -177,7 +202,7 @@ async fn another_builders_connector_is_different_user() {
     assert!(answer.error_message.unwrap().contains("other@example.com"));
     // The same scopes are fine for anyone: nothing to consent.
     let answer = engine
-        .set_connector(&me, &b.app_id, "acme", vec!["a".into()])
+        .set_connector(&me, &ty("acme"), vec!["a".into()])
         .await
         .unwrap();
     assert!(answer.already_authorized);
@@ -187,9 +212,9 @@ async fn another_builders_connector_is_different_user() {
 #[tokio::test]
 async fn unconfigured_builtin_and_unknown_types_are_refused_clearly() {
     let (engine, b, _dir) = bootstrapped().await;
-    let me = builder(&engine, &b.api_key).await;
+    let me = authorized(&engine, &b).await;
     let err = engine
-        .set_connector(&me, &b.app_id, "googlecalendar", vec![])
+        .set_connector(&me, &ty("googlecalendar"), vec![])
         .await
         .unwrap_err();
     assert!(
@@ -201,7 +226,7 @@ async fn unconfigured_builtin_and_unknown_types_are_refused_clearly() {
         .to_string()
         .contains("CONNECTORS_PROVIDER_GOOGLECALENDAR_CLIENT_ID"));
     let err = engine
-        .set_connector(&me, &b.app_id, "googlecalender", vec![])
+        .set_connector(&me, &ty("googlecalender"), vec![])
         .await
         .unwrap_err();
     assert!(
@@ -209,17 +234,17 @@ async fn unconfigured_builtin_and_unknown_types_are_refused_clearly() {
         "{err}"
     );
     let err = engine
-        .set_connector(&me, &b.app_id, "stripe", vec![])
+        .set_connector(&me, &ty("stripe"), vec![])
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::StripeIsNotOAuth));
     let err = engine
-        .set_connector(&me, &b.app_id, "acme", vec!["a b".into()])
+        .set_connector(&me, &ty("acme"), vec!["a b".into()])
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::InvalidScopes(_)));
     assert!(engine
-        .list_connectors(&b.app_id)
+        .list_connectors(&me)
         .await
         .unwrap()
         .integrations
@@ -233,7 +258,8 @@ async fn remove_deletes_connector_and_credentials() {
         .import_credentials(import(&b.app_id, "acme", None, &[]))
         .await
         .unwrap();
-    engine.remove_connector(&b.app_id, "acme").await.unwrap();
+    let me = authorized(&engine, &b).await;
+    engine.remove_connector(&me, &ty("acme")).await.unwrap();
     assert!(engine
         .store()
         .get_credentials(&b.app_id, "acme")
@@ -241,11 +267,13 @@ async fn remove_deletes_connector_and_credentials() {
         .unwrap()
         .is_none());
     assert!(matches!(
-        engine.connector_token(&b.app_id, "acme").await,
+        engine
+            .connector_token(&service(&engine, &b).await, &ty("acme"))
+            .await,
         Err(EngineError::ConnectorNotFound(_))
     ));
     assert!(matches!(
-        engine.remove_connector(&b.app_id, "acme").await,
+        engine.remove_connector(&me, &ty("acme")).await,
         Err(EngineError::ConnectorNotFound(_))
     ));
 }
@@ -268,7 +296,10 @@ async fn expired_connector_asks_for_reauthorization() {
         )
         .await
         .unwrap();
-    let err = engine.connector_token(&b.app_id, "acme").await.unwrap_err();
+    let err = engine
+        .connector_token(&service(&engine, &b).await, &ty("acme"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("base44 connectors push"), "{err}");
     assert_eq!(err.code(), Some("REAUTHORIZATION_REQUIRED"));
 }
@@ -362,7 +393,7 @@ async fn rotation_reseals_and_old_key_can_go() {
     );
     assert_eq!(
         new_only
-            .connector_token(&b.app_id, "acme")
+            .connector_token(&service(&new_only, &b).await, &ty("acme"))
             .await
             .unwrap()
             .access_token,
@@ -374,14 +405,15 @@ async fn rotation_reseals_and_old_key_can_go() {
 async fn a_consent_link_fails_once_the_clock_passes_its_ttl() {
     let time = TestClock::new();
     let (engine, b, _db) = bootstrapped_at(time.clock()).await;
-    let me = builder(&engine, &b.api_key).await;
+    let me = authorized(&engine, &b).await;
     let id = engine
-        .set_connector(&me, &b.app_id, "acme", vec!["read".into()])
+        .set_connector(&me, &ty("acme"), vec!["read".into()])
         .await
         .unwrap()
         .connection_id
         .unwrap();
-    let status = || engine.attempt_status(&b.app_id, "acme", &id);
+    let acme = ty("acme");
+    let status = || engine.attempt_status(&me, &acme, &id);
     let ttl = engine.config().attempt_ttl_secs.unsigned_abs();
     time.advance(std::time::Duration::from_secs(ttl - 60));
     assert_eq!(
@@ -403,11 +435,20 @@ async fn a_token_without_refresh_token_expires_by_the_engine_clock() {
     no_refresh.refresh_token = None;
     engine.import_credentials(no_refresh).await.unwrap();
     time.advance(std::time::Duration::from_secs(3000));
-    let token = engine.connector_token(&b.app_id, "acme").await.unwrap();
+    let token = engine
+        .connector_token(&service(&engine, &b).await, &ty("acme"))
+        .await
+        .unwrap();
     assert_eq!(token.access_token, "at-1");
     time.advance(std::time::Duration::from_secs(601));
-    let err = engine.connector_token(&b.app_id, "acme").await.unwrap_err();
+    let err = engine
+        .connector_token(&service(&engine, &b).await, &ty("acme"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("REAUTHORIZATION_REQUIRED"), "{err}");
-    let list = engine.list_connectors(&b.app_id).await.unwrap();
+    let list = engine
+        .list_connectors(&authorized(&engine, &b).await)
+        .await
+        .unwrap();
     assert_eq!(list.integrations[0].status, ConnectorStatus::Expired);
 }

@@ -53,7 +53,8 @@ impl OAuthClient {
         self
     }
 
-    /// Trades `grant` for tokens at the provider's token endpoint.
+    /// Trades `grant` for tokens at the provider's token endpoint; the grant
+    /// (with its single-use verifier) is used up.
     ///
     /// A request that cannot be built (missing placeholder, missing client
     /// secret, …) is a [`TokenError::Transient`] whose reason says what to
@@ -62,10 +63,10 @@ impl OAuthClient {
         &self,
         spec: &OAuthSpec,
         client: &ClientCredentials,
-        grant: &Grant<'_>,
+        grant: Grant<'_>,
         connection_config: &BTreeMap<String, String>,
     ) -> Result<TokenSet, TokenError> {
-        let request = token_request(spec, client, grant, connection_config)?;
+        let request = token_request(spec, client, &grant, connection_config)?;
         let (status, body) = self.send(request).await?;
         parse_token_response_at(spec, status, &body, self.clock.now_secs())
     }

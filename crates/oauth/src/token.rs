@@ -13,10 +13,12 @@ use url::form_urlencoded;
 use crate::adapters::Adapter;
 use crate::authorize::set_param;
 use crate::template::endpoint;
-use crate::OAuthError;
+use crate::{OAuthError, PkceVerifier};
 
 /// What is traded for tokens at the token endpoint. `Debug` redacts the code.
-#[derive(Clone, Copy)]
+///
+/// Not `Clone`: an authorization-code grant owns its single-use verifier and
+/// is consumed by [`crate::OAuthClient::exchange`].
 pub enum Grant<'a> {
     /// The code from the consent callback.
     AuthorizationCode {
@@ -25,7 +27,7 @@ pub enum Grant<'a> {
         /// The same `redirect_uri` as in the consent link.
         redirect_uri: &'a str,
         /// The attempt's PKCE verifier; required when `spec.pkce`, ignored otherwise.
-        pkce_verifier: Option<&'a Secret>,
+        pkce_verifier: Option<PkceVerifier>,
     },
     /// A refresh token.
     RefreshToken {
@@ -119,8 +121,13 @@ pub fn token_request(
             params.push(("code".into(), (*code).to_owned()));
             params.push(("redirect_uri".into(), (*redirect_uri).to_owned()));
             if spec.pkce {
-                let verifier = pkce_verifier.ok_or(OAuthError::MissingPkce { what: "verifier" })?;
-                params.push(("code_verifier".into(), verifier.expose().to_owned()));
+                let verifier = pkce_verifier
+                    .as_ref()
+                    .ok_or(OAuthError::MissingPkce { what: "verifier" })?;
+                params.push((
+                    "code_verifier".into(),
+                    verifier.secret().expose().to_owned(),
+                ));
             }
         }
         Grant::RefreshToken {

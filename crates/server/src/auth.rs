@@ -1,11 +1,15 @@
-//! Extracting the caller from request headers.
+//! Extracting the caller and its authorization from a request, so that a
+//! handler's signature proves the check: a builder handler takes
+//! [`BuilderApp`], the token handler takes [`ServiceApp`].
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use connectors_engine::{Credential, EngineError, Principal};
+use connectors_engine::{AuthorizedApp, Credential, EngineError, IntegrationType, Principal};
+use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::extract::Path;
 use crate::state::AppState;
 
 /// The authenticated caller of a request.
@@ -45,5 +49,73 @@ impl FromRequestParts<AppState> for Caller {
     ) -> Result<Self, Self::Rejection> {
         let credential = credential(parts)?;
         Ok(Caller(state.engine.authenticate(credential).await?))
+    }
+}
+
+/// The `{app_id}` segment of `/api/apps/{app_id}/…`.
+#[derive(Deserialize)]
+struct AppSegment {
+    app_id: String,
+}
+
+/// The `{integration_type}` segment of a route.
+#[derive(Deserialize)]
+struct TypeSegment {
+    integration_type: String,
+}
+
+/// A builder allowed to act on the app of the path: 401 without a valid
+/// credential, 403 for a service token, 404 for another workspace's app.
+#[derive(Debug, Clone)]
+pub struct BuilderApp(pub AuthorizedApp);
+
+impl FromRequestParts<AppState> for BuilderApp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+        let Path(AppSegment { app_id }) = Path::from_request_parts(parts, state).await?;
+        Ok(BuilderApp(
+            state.engine.builder_app(&caller, &app_id).await?,
+        ))
+    }
+}
+
+/// The app of the path, called by its own service token: 401 for another
+/// app's token, 403 for a builder credential.
+#[derive(Debug, Clone)]
+pub struct ServiceApp(pub connectors_engine::ServiceApp);
+
+impl FromRequestParts<AppState> for ServiceApp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+        let Path(AppSegment { app_id }) = Path::from_request_parts(parts, state).await?;
+        Ok(ServiceApp(state.engine.service_app(&caller, &app_id)?))
+    }
+}
+
+/// The `{integration_type}` of the path, checked once here; an invalid one
+/// is a 400 `INVALID_INPUT` naming the rule.
+#[derive(Debug, Clone)]
+pub struct TypeParam(pub IntegrationType);
+
+impl FromRequestParts<AppState> for TypeParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(TypeSegment { integration_type }) = Path::from_request_parts(parts, state).await?;
+        let parsed = IntegrationType::new(integration_type).map_err(EngineError::from)?;
+        Ok(TypeParam(parsed))
     }
 }

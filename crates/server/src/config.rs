@@ -109,6 +109,33 @@ pub struct StripeConfig {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+/// Byte offset of the key at `path` (e.g. `["oauth", "lease_secs"]`), or of
+/// the table itself when the key is not written, from toml's own parser:
+/// a key's text may also appear earlier (in a comment, another table).
+fn key_offset(text: &str, path: &[&str]) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let (last, parents) = path.split_last()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut table_span = None;
+    for name in parents {
+        let item = table.get(name)?;
+        table_span = item.span().or(table_span);
+        if let Some(t) = item.as_table() {
+            table_span = t.span().or(table_span);
+        }
+        table = item.as_table_like()?;
+    }
+    match table.get_key_value(last) {
+        Some((key, _)) => key.span().map(|s| s.start),
+        None => table_span.map(|s| s.start),
+    }
+}
+
+/// 1-based line and column of the key at `path`; 1:1 when it cannot be found.
+fn key_line_col(text: &str, path: &[&str]) -> (usize, usize) {
+    key_offset(text, path).map_or((1, 1), |o| line_col(text, o))
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -153,21 +180,15 @@ impl FileConfig {
             ))
         })?;
         if let Some(key) = unknown.first() {
-            let leaf = key.rsplit('.').next().unwrap_or(key);
-            let (line, col) = text
-                .find(&format!("{leaf} "))
-                .or_else(|| text.find(&format!("{leaf}=")))
-                .or_else(|| text.find(leaf))
-                .map_or((1, 1), |o| line_col(text, o));
+            let path: Vec<&str> = key.split('.').collect();
+            let (line, col) = key_line_col(text, &path);
             return Err(ConfigError(format!(
                 "{origin}:{line}:{col}: unknown key `{key}`; remove it or check its spelling (see README.md, \"Configuration\")"
             )));
         }
         for (name, provider) in &config.providers {
             if !connectors_catalog::is_operator_type(name) {
-                let (line, col) = text
-                    .find(name.as_str())
-                    .map_or((1, 1), |o| line_col(text, o));
+                let (line, col) = key_line_col(text, &["providers", name]);
                 return Err(ConfigError(format!(
                     "{origin}:{line}:{col}: provider name `{name}` must match ^[a-z0-9_-]+$"
                 )));
@@ -181,10 +202,7 @@ impl FileConfig {
     /// Values the types allow but the server cannot use.
     fn check_values(&self, text: &str, origin: &str) -> Result<(), ConfigError> {
         let at = |section: &str, key: &str, problem: &str| {
-            let from = text.find(&format!("[{section}]")).unwrap_or(0);
-            let (line, col) = text[from..]
-                .find(key)
-                .map_or((1, 1), |o| line_col(text, from + o));
+            let (line, col) = key_line_col(text, &[section, key]);
             ConfigError(format!(
                 "{origin}:{line}:{col}: [{section}] {key} {problem}; fix the config file"
             ))
@@ -419,6 +437,25 @@ mod tests {
         .unwrap_err();
         assert!(err.0.starts_with("cfg.toml:3:1: unknown"), "{err}");
         assert!(err.0.contains("client_idd"), "{err}");
+    }
+
+    #[test]
+    fn keys_are_located_where_written_not_where_first_mentioned() {
+        let text = "# lease_secs and country are tuned below; client_idd was a typo\n\
+                    [oauth]\n# refresh_margin_secs = 60\nlease_secs = 30\nrefresh_margin_secs = -5\n\
+                    [providers.acme]\nclient_idd = \"a\"\n";
+        let err = FileConfig::parse(text, "cfg.toml").unwrap_err();
+        assert!(err.0.starts_with("cfg.toml:7:1: unknown"), "{err}");
+        let text = "# country = \"usa\" is refused\n[stripe]\n  country = \"usa\"\n";
+        let err = FileConfig::parse(text, "cfg.toml").unwrap_err();
+        assert!(err.0.starts_with("cfg.toml:3:3: [stripe] country"), "{err}");
+        let text = "# [oauth] refresh_margin_secs must not be negative\n[oauth]\nrefresh_margin_secs = -5\n";
+        let err = FileConfig::parse(text, "cfg.toml").unwrap_err();
+        assert!(
+            err.0
+                .starts_with("cfg.toml:3:1: [oauth] refresh_margin_secs"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -64,10 +64,8 @@ fn engine_status(e: &EngineError) -> StatusCode {
         | StripeIsNotOAuth => StatusCode::BAD_REQUEST,
         ProviderNotConfigured(..) | StripeNotConfigured => StatusCode::UNPROCESSABLE_ENTITY,
         StripeFailed(_) => StatusCode::BAD_GATEWAY,
-        StripeBusy => StatusCode::CONFLICT,
-        NeedsReauthorization { .. } => StatusCode::CONFLICT,
+        StripeBusy | NeedsReauthorization { .. } | Conflict(_) => StatusCode::CONFLICT,
         ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        Store(connectors_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
         Store(_) | Vault(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -8,11 +8,13 @@
 //! `connectors-engine`.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod run;
 pub mod setup;
 pub mod state;
 #[cfg(feature = "test-support")]

@@ -3,41 +3,67 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
-use connectors_catalog::{Catalog, BUILTIN_CATALOG};
+use connectors_catalog::{Catalog, CatalogError, BUILTIN_CATALOG};
 use connectors_engine::{Clock, Engine, EngineConfig, StripeSettings};
 use connectors_store::{Store, StoreError};
 use connectors_stripe::StripeClient;
-use connectors_vault::{KeyRing, Secret};
+use connectors_vault::{KeyRing, Secret, VaultError};
 
 use crate::config::ServerConfig;
 
 /// Name of the generated key file inside the data directory.
 pub const KEY_FILE: &str = "encryption.keys";
 
+/// Why the engine could not be assembled; each text names the setting or
+/// file to check, and the cause follows as its `source()` (the binary prints
+/// the chain).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The `[providers]` sections do not make a usable catalog.
+    #[error("loading the [providers] configuration")]
+    Providers(#[source] CatalogError),
+    /// The configured keys do not parse.
+    #[error("reading [encryption] keys (or CONNECTORS_ENCRYPTION_KEYS)")]
+    Keys(#[source] VaultError),
+    /// The key file could not be read or created.
+    #[error(transparent)]
+    KeyFile(VaultError),
+    /// The database cannot be reached; the text names the host (never the
+    /// password) and what to check.
+    #[error(transparent)]
+    Unreachable(StoreError),
+    /// The database was reached but could not be opened or migrated.
+    #[error("opening the {what}")]
+    Database {
+        /// Which database, e.g. "SQLite database ./data/connectors.db".
+        what: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+}
+
 /// Opens the database named by `database_url` (SQLite file or PostgreSQL).
-pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, SetupError> {
     match connectors_store::open(database_url).await {
         Ok(store) => Ok(store),
-        // Already names the host (never the password) and what to check.
-        Err(e @ StoreError::Unreachable(_)) => Err(e.into()),
-        Err(e) => match database_url.strip_prefix("sqlite://") {
-            Some(path) => Err(anyhow::Error::new(e).context(format!(
-                "opening the SQLite database {}",
-                PathBuf::from(path).display()
-            ))),
-            None => Err(anyhow::Error::new(e).context("opening the database of database_url")),
-        },
+        Err(e @ StoreError::Unreachable(_)) => Err(SetupError::Unreachable(e)),
+        Err(source) => Err(SetupError::Database {
+            what: match database_url.strip_prefix("sqlite://") {
+                Some(path) => format!("SQLite database {}", PathBuf::from(path).display()),
+                None => "database of database_url".into(),
+            },
+            source,
+        }),
     }
 }
 
 /// The key ring: configured keys, or the key file in the data directory
 /// (created with one new key, mode 0600, on first start).
-pub fn key_ring(config: &ServerConfig) -> anyhow::Result<KeyRing> {
+pub fn key_ring(config: &ServerConfig) -> Result<KeyRing, SetupError> {
     if !config.encryption_keys.is_empty() {
         let specs: Vec<&str> = config.encryption_keys.iter().map(Secret::expose).collect();
-        return KeyRing::from_specs(&specs)
-            .context("reading [encryption] keys (or CONNECTORS_ENCRYPTION_KEYS)");
+        return KeyRing::from_specs(&specs).map_err(SetupError::Keys);
     }
     let path = config.data_dir.join(KEY_FILE);
     if config.database_url.starts_with("postgres") {
@@ -46,7 +72,7 @@ pub fn key_ring(config: &ServerConfig) -> anyhow::Result<KeyRing> {
             "encryption keys come from this machine's key file; every replica sharing the PostgreSQL database needs the same keys: set [encryption] keys (see docs/deployment.md)"
         );
     }
-    let (ring, created) = KeyRing::load_or_create_file(&path)?;
+    let (ring, created) = KeyRing::load_or_create_file(&path).map_err(SetupError::KeyFile)?;
     if created {
         tracing::warn!(
             path = %path.display(),
@@ -58,7 +84,7 @@ pub fn key_ring(config: &ServerConfig) -> anyhow::Result<KeyRing> {
 }
 
 /// Builds the engine for `config`; `public_url` is the address clients reach.
-pub async fn engine(config: &ServerConfig, public_url: &str) -> anyhow::Result<Engine> {
+pub async fn engine(config: &ServerConfig, public_url: &str) -> Result<Engine, SetupError> {
     engine_with_clock(config, public_url, Clock::system()).await
 }
 
@@ -67,9 +93,9 @@ pub async fn engine_with_clock(
     config: &ServerConfig,
     public_url: &str,
     clock: Clock,
-) -> anyhow::Result<Engine> {
-    let catalog = Catalog::load(BUILTIN_CATALOG, &config.providers)
-        .context("loading the [providers] configuration")?;
+) -> Result<Engine, SetupError> {
+    let catalog =
+        Catalog::load(BUILTIN_CATALOG, &config.providers).map_err(SetupError::Providers)?;
     let keys = key_ring(config)?;
     let store = open_store(&config.database_url).await?;
     Ok(Engine::new(

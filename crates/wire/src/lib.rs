@@ -132,6 +132,72 @@ impl PartialEq<&str> for IntegrationType {
     }
 }
 
+impl std::ops::Deref for IntegrationType {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The candidate that `typed` is probably a misspelling of, for "did you
+/// mean" hints; `None` when `typed` is one of them or close to none.
+///
+/// The one rule behind the server's and the CLI's hints. Case, `_`, `-` and
+/// spaces are ignored first (`Google_Calendar` → `googlecalendar`). Then a
+/// candidate of 8 or more letters is suggested within 2 edits (insertions,
+/// deletions, substitutions or swaps of adjacent letters: optimal string
+/// alignment); a shorter one only for one insertion, deletion or swap, since
+/// a single substitution turns real names into known ones (`email`, `motion`).
+/// The closest candidate wins; ties go to the earlier one.
+pub fn suggest_type<'a>(
+    typed: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let normalize = |t: &str| -> String {
+        t.chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    if typed.is_empty() {
+        return None;
+    }
+    let wanted = normalize(typed);
+    let mut best: Option<(usize, &'a str)> = None;
+    for candidate in candidates {
+        if candidate == typed {
+            return None;
+        }
+        let known = normalize(candidate);
+        let distance = strsim::osa_distance(&wanted, &known);
+        let long = known.chars().count() >= 8;
+        let close = match distance {
+            0 => true,
+            1 if !long => {
+                wanted.chars().count() != known.chars().count() || is_swap(&wanted, &known)
+            }
+            d => long && d <= 2,
+        };
+        if close && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+/// Whether `a` is `b` with two adjacent letters swapped.
+fn is_swap(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let diffs: Vec<usize> = (0..a.len().min(b.len()))
+        .filter(|&i| a[i] != b[i])
+        .collect();
+    a.len() == b.len()
+        && diffs.len() == 2
+        && diffs[1] == diffs[0] + 1
+        && a[diffs[0]] == b[diffs[1]]
+        && a[diffs[1]] == b[diffs[0]]
+}
+
 /// The one integration type that is provisioned rather than authorized.
 pub const STRIPE: &str = "stripe";
 
@@ -453,6 +519,24 @@ mod tests {
         }
         .to_string()
         .contains("letters, digits"));
+    }
+
+    #[test]
+    fn suggestions_follow_one_rule() {
+        let known = ["googlecalendar", "slack", "gmail", "notion", "acme_crm"];
+        let s = |t: &str| suggest_type(t, known);
+        assert_eq!(s("googlecalender"), Some("googlecalendar"));
+        assert_eq!(s("Google_Calendar"), Some("googlecalendar"));
+        assert_eq!(s("slakc"), Some("slack"));
+        assert_eq!(s("SLACK"), Some("slack"));
+        assert_eq!(s("acmecrm"), Some("acme_crm"));
+        for t in ["", "slack", "email", "motion", "slackbot", "zzzzzzzzzzzzzz"] {
+            assert_eq!(s(t), None, "{t}");
+        }
+        // Optimal string alignment: an adjacent swap is one edit.
+        assert_eq!(strsim::osa_distance("slakc", "slack"), 1);
+        assert_eq!(strsim::osa_distance("", "abc"), 3);
+        assert_eq!(strsim::osa_distance("kitten", "sitting"), 3);
     }
 
     #[test]

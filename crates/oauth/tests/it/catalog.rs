@@ -9,7 +9,8 @@ use connectors_catalog::{
     BodyFormat, Catalog, ClientAuth, ClientCredentials, Integration, OAuthSpec,
 };
 use connectors_oauth::{
-    authorization_url, token_request, AuthorizationRequest, Grant, OAuthError, Secret, TokenRequest,
+    authorization_url, token_request, AuthorizationRequest, Grant, OAuthError, PkceVerifier,
+    Secret, TokenRequest,
 };
 use url::Url;
 
@@ -90,14 +91,13 @@ fn auth_url(integration: &Integration, scopes: &[String]) -> Url {
 
 fn code_request(integration: &Integration) -> TokenRequest {
     let spec = integration.oauth();
-    let verifier = Secret::new(VERIFIER);
     token_request(
         &spec,
         &client(),
         &Grant::AuthorizationCode {
             code: "CODE",
             redirect_uri: REDIRECT,
-            pkce_verifier: Some(&verifier),
+            pkce_verifier: Some(PkceVerifier::new(Secret::new(VERIFIER))),
         },
         &example_config(integration),
     )
@@ -534,7 +534,7 @@ fn templated_hosts_need_their_value() {
             &Grant::AuthorizationCode {
                 code: "CODE",
                 redirect_uri: REDIRECT,
-                pkce_verifier: Some(&Secret::new(VERIFIER)),
+                pkce_verifier: Some(PkceVerifier::new(Secret::new(VERIFIER))),
             },
             &empty,
         );
@@ -553,11 +553,10 @@ fn templated_hosts_need_their_value() {
 
 #[test]
 fn client_secret_rules() {
-    let verifier = Secret::new(VERIFIER);
     let grant = Grant::AuthorizationCode {
         code: "CODE",
         redirect_uri: REDIRECT,
-        pkce_verifier: Some(&verifier),
+        pkce_verifier: Some(PkceVerifier::new(Secret::new(VERIFIER))),
     };
     let public = ClientCredentials {
         client_id: CLIENT_ID.into(),

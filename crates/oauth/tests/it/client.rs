@@ -14,7 +14,7 @@ use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use connectors_catalog::{BodyFormat, ClientAuth, ClientCredentials, OAuthPatch, OAuthSpec};
-use connectors_oauth::{Grant, OAuthClient, Secret, TokenError};
+use connectors_oauth::{Grant, OAuthClient, PkceVerifier, Secret, TokenError};
 use tokio::net::TcpListener;
 
 /// One request as the endpoint saw it.
@@ -111,15 +111,15 @@ const TOKENS: &str = r#"{"access_token":"AT-123","refresh_token":"RT-456","expir
 async fn exchange_sends_basic_auth_and_a_form() {
     let (addr, seen) = serve(StatusCode::OK, TOKENS, None).await;
     let spec = spec(addr, ClientAuth::ClientSecretBasic, BodyFormat::Form);
-    let verifier = Secret::new("VERIFIER");
+    let verifier = PkceVerifier::new(Secret::new("VERIFIER"));
     let set = oauth()
         .exchange(
             &spec,
             &client(),
-            &Grant::AuthorizationCode {
+            Grant::AuthorizationCode {
                 code: "CODE",
                 redirect_uri: "https://me.example/cb",
-                pkce_verifier: Some(&verifier),
+                pkce_verifier: Some(verifier),
             },
             &BTreeMap::new(),
         )
@@ -167,7 +167,7 @@ async fn refresh_posts_credentials_in_a_json_body() {
         .exchange(
             &spec,
             &client(),
-            &Grant::RefreshToken {
+            Grant::RefreshToken {
                 refresh_token: &refresh,
                 scopes: None,
             },
@@ -194,7 +194,7 @@ async fn refresh_posts_credentials_in_a_json_body() {
 #[tokio::test]
 async fn provider_refusal_is_permanent_and_outage_transient() {
     let refresh = Secret::new("RT-OLD");
-    let grant = Grant::RefreshToken {
+    let grant = || Grant::RefreshToken {
         refresh_token: &refresh,
         scopes: None,
     };
@@ -206,7 +206,7 @@ async fn provider_refusal_is_permanent_and_outage_transient() {
     .await;
     let spec_ = spec(addr, ClientAuth::ClientSecretBasic, BodyFormat::Form);
     let err = oauth()
-        .exchange(&spec_, &client(), &grant, &BTreeMap::new())
+        .exchange(&spec_, &client(), grant(), &BTreeMap::new())
         .await
         .unwrap_err();
     assert_eq!(
@@ -220,7 +220,7 @@ async fn provider_refusal_is_permanent_and_outage_transient() {
     let (addr, _) = serve(StatusCode::SERVICE_UNAVAILABLE, "<html>down</html>", None).await;
     let spec_ = spec(addr, ClientAuth::ClientSecretBasic, BodyFormat::Form);
     let err = oauth()
-        .exchange(&spec_, &client(), &grant, &BTreeMap::new())
+        .exchange(&spec_, &client(), grant(), &BTreeMap::new())
         .await
         .unwrap_err();
     assert!(matches!(err, TokenError::Transient { .. }), "{err:?}");
@@ -243,7 +243,7 @@ async fn redirects_are_not_followed() {
         .exchange(
             &spec,
             &client(),
-            &Grant::RefreshToken {
+            Grant::RefreshToken {
                 refresh_token: &refresh,
                 scopes: None,
             },
@@ -278,7 +278,7 @@ async fn a_silent_server_times_out_quickly() {
         .exchange(
             &spec,
             &client(),
-            &Grant::RefreshToken {
+            Grant::RefreshToken {
                 refresh_token: &refresh,
                 scopes: None,
             },
@@ -310,7 +310,7 @@ async fn a_closed_port_is_transient() {
         .exchange(
             &spec,
             &client(),
-            &Grant::RefreshToken {
+            Grant::RefreshToken {
                 refresh_token: &refresh,
                 scopes: None,
             },
@@ -337,7 +337,7 @@ async fn configuration_errors_are_transient_and_say_what_to_set() {
         .exchange(
             &spec,
             &client(),
-            &Grant::RefreshToken {
+            Grant::RefreshToken {
                 refresh_token: &refresh,
                 scopes: None,
             },

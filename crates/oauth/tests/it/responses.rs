@@ -450,15 +450,16 @@ fn secret_bearing_values_redact_debug() {
         connection_config: &config,
     };
     let debug = format!("{req:?} {pkce:?} {state:?}");
+    let verifier = pkce.verifier.secret().expose().to_owned();
     assert!(!debug.contains(state.expose()), "{debug}");
-    assert!(!debug.contains(pkce.verifier.expose()), "{debug}");
+    assert!(!debug.contains(&verifier), "{debug}");
 
     let refresh = Secret::new(RT);
     let grants = [
         Grant::AuthorizationCode {
             code: "AUTH-CODE-0123",
             redirect_uri: "https://me.example/cb",
-            pkce_verifier: Some(&pkce.verifier),
+            pkce_verifier: Some(pkce.verifier),
         },
         Grant::RefreshToken {
             refresh_token: &refresh,
@@ -472,12 +473,7 @@ fn secret_bearing_values_redact_debug() {
     for grant in &grants {
         let request = token_request(&spec, &client, grant, &config).unwrap();
         let debug = format!("{grant:?} {request:?} {client:?}");
-        for secret in [
-            "AUTH-CODE-0123",
-            RT,
-            pkce.verifier.expose(),
-            "CLIENT-SECRET-0123",
-        ] {
+        for secret in ["AUTH-CODE-0123", RT, &verifier, "CLIENT-SECRET-0123"] {
             assert!(!debug.contains(secret), "{debug}");
         }
     }

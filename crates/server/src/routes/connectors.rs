@@ -3,14 +3,15 @@
 use axum::extract::State;
 use axum::routing::{delete, get, put};
 use axum::{Json, Router};
+use connectors_engine::IntegrationType;
 use connectors_wire::{
     AvailableIntegrations, ConnectorList, OAuthStatusQuery, OAuthStatusResponse,
     RemoveConnectorResponse, SetConnectorRequest, SetConnectorResponse,
 };
 
-use crate::auth::Caller;
+use crate::auth::{BuilderApp, TypeParam};
 use crate::error::ApiError;
-use crate::extract::{Json as Body, Path, Query};
+use crate::extract::{Json as Body, Query};
 use crate::state::AppState;
 
 /// Routes relative to `/api/apps/{app_id}/external-auth`.
@@ -25,65 +26,61 @@ pub fn router() -> Router<AppState> {
 
 /// `GET /api/external-auth/available-integrations`: the catalog is public.
 pub async fn available_integrations(State(state): State<AppState>) -> Json<AvailableIntegrations> {
-    Json(state.engine.catalog().available())
+    Json(state.engine.available_integrations())
 }
 
+/// The same catalog, for a builder of the app (the npm CLI's path).
 async fn app_available_integrations(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(app_id): Path<String>,
-) -> Result<Json<AvailableIntegrations>, ApiError> {
-    state.engine.builder_app(&caller, &app_id).await?;
-    Ok(Json(state.engine.catalog().available()))
+    _: BuilderApp,
+) -> Json<AvailableIntegrations> {
+    Json(state.engine.available_integrations())
 }
 
 async fn list(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(app_id): Path<String>,
+    BuilderApp(app): BuilderApp,
 ) -> Result<Json<ConnectorList>, ApiError> {
-    state.engine.builder_app(&caller, &app_id).await?;
-    Ok(Json(state.engine.list_connectors(&app_id).await?))
+    Ok(Json(state.engine.list_connectors(&app).await?))
 }
 
 async fn set(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path((app_id, integration_type)): Path<(String, String)>,
+    BuilderApp(app): BuilderApp,
+    TypeParam(integration_type): TypeParam,
     Body(request): Body<SetConnectorRequest>,
 ) -> Result<Json<SetConnectorResponse>, ApiError> {
-    let (builder, app) = state.engine.builder_app(&caller, &app_id).await?;
     let answer = state
         .engine
-        .set_connector(&builder, &app.id, &integration_type, request.scopes)
+        .set_connector(&app, &integration_type, request.scopes)
         .await?;
     Ok(Json(answer))
 }
 
 async fn remove(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path((app_id, integration_type)): Path<(String, String)>,
+    BuilderApp(app): BuilderApp,
+    TypeParam(integration_type): TypeParam,
 ) -> Result<Json<RemoveConnectorResponse>, ApiError> {
-    state.engine.builder_app(&caller, &app_id).await?;
     Ok(Json(
         state
             .engine
-            .remove_connector(&app_id, &integration_type)
+            .remove_connector(&app, &integration_type)
             .await?,
     ))
 }
 
 async fn status(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(app_id): Path<String>,
+    BuilderApp(app): BuilderApp,
     Query(query): Query<OAuthStatusQuery>,
 ) -> Result<Json<OAuthStatusResponse>, ApiError> {
-    state.engine.builder_app(&caller, &app_id).await?;
+    // The query is a wire type (a plain string), so the type is checked here.
+    let integration_type = IntegrationType::new(query.integration_type)
+        .map_err(connectors_engine::EngineError::from)?;
     let answer = state
         .engine
-        .attempt_status(&app_id, &query.integration_type, &query.connection_id)
+        .attempt_status(&app, &integration_type, &query.connection_id)
         .await?;
     Ok(Json(answer))
 }

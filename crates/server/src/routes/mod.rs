@@ -11,6 +11,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 
+use connectors_engine::Health;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -47,18 +49,16 @@ pub fn routes() -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
+/// `{status, detail?}` rather than the error shape: probers read `status`.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.engine.store().is_empty().await {
-        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    serde_json::json!({"status": "unavailable", "detail": "the database does not answer"}),
-                ),
-            )
-        }
+    match state.engine.health().await {
+        Health::Ok => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Health::DatabaseUnavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                serde_json::json!({"status": "unavailable", "detail": "the database does not answer"}),
+            ),
+        ),
     }
 }
 

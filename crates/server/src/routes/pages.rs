@@ -3,15 +3,63 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::State;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use connectors_engine::{CallbackParams, ConnectPage, ConsentError};
+use connectors_engine::{CallbackParams, ConnectPage, ConsentError, CALLBACK_PATH};
 
-use crate::extract::Path;
+use crate::extract::{PageForm, PageQuery, Path};
 use crate::state::AppState;
+
+/// The browser-binding cookie of a consent attempt: one per attempt, so
+/// parallel consents do not collide, sent only to the callback.
+fn cookie_name(connection_id: &str) -> String {
+    format!("b44c_{connection_id}")
+}
+
+/// The query of the provider's callback.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// A page request that could not be read: answered with the HTML failure
+/// page, since a person in a browser reads it.
+#[derive(Debug)]
+pub struct FailurePage {
+    status: StatusCode,
+    message: &'static str,
+}
+
+impl IntoResponse for FailurePage {
+    fn into_response(self) -> Response {
+        failure(self.status, self.message)
+    }
+}
+
+impl From<FormRejection> for FailurePage {
+    fn from(rejection: FormRejection) -> Self {
+        tracing::info!(reason = %rejection.body_text(), "unreadable consent form");
+        FailurePage {
+            status: StatusCode::BAD_REQUEST,
+            message: "The form could not be read (send it from the authorization page, as a URL-encoded form). Open the authorization link again, or start again with `base44 connectors push`.",
+        }
+    }
+}
+
+impl From<QueryRejection> for FailurePage {
+    fn from(_: QueryRejection) -> Self {
+        FailurePage {
+            status: StatusCode::BAD_REQUEST,
+            message: "The provider sent the browser back with a query this server cannot read (a parameter repeated or badly encoded). Start again with `base44 connectors push`.",
+        }
+    }
+}
 
 /// `GET /connect/{connection_id}`: the config form, or straight to the provider.
 pub async fn connect(State(state): State<AppState>, Path(connection_id): Path<String>) -> Response {
@@ -26,7 +74,7 @@ pub async fn connect(State(state): State<AppState>, Path(connection_id): Path<St
 pub async fn connect_form(
     State(state): State<AppState>,
     Path(connection_id): Path<String>,
-    Form(values): Form<BTreeMap<String, String>>,
+    PageForm(values): PageForm<BTreeMap<String, String>>,
 ) -> Response {
     render(
         &state,
@@ -46,9 +94,9 @@ fn render(
     match result {
         Ok(ConnectPage::Redirect {
             url,
-            cookie_name,
-            cookie_value,
-            max_age,
+            connection_id,
+            binding,
+            binding_ttl_secs,
         }) => {
             let secure = if state.engine.config().public_url.starts_with("https://") {
                 "; Secure"
@@ -56,9 +104,9 @@ fn render(
                 ""
             };
             let cookie = format!(
-                "{cookie_name}={}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
-                cookie_value.expose(),
-                connectors_engine::CALLBACK_PATH
+                "{}={}; Path={CALLBACK_PATH}; Max-Age={binding_ttl_secs}; HttpOnly; SameSite=Lax{secure}",
+                cookie_name(&connection_id),
+                binding.expose(),
             );
             let mut response = StatusCode::FOUND.into_response();
             let headers = response.headers_mut();
@@ -83,13 +131,12 @@ fn render(
             for field in &fields {
                 let value = values.get(&field.name).map(String::as_str).unwrap_or("");
                 inputs.push_str(&format!(
-                    "<label>{label}{req}<br><input name=\"{name}\" value=\"{value}\" placeholder=\"{ph}\"{pattern}{required}></label><p class=\"help\">{help}</p>",
+                    "<label>{label}{req}<br><input name=\"{name}\" value=\"{value}\" placeholder=\"{ph}\"{required}></label><p class=\"help\">{help}</p>",
                     label = escape(&field.display_name),
                     req = if field.required { " *" } else { "" },
                     name = escape(&field.name),
                     value = escape(value),
                     ph = escape(&field.placeholder),
-                    pattern = "",
                     required = if field.required { " required" } else { "" },
                     help = escape(&field.description),
                 ));
@@ -145,16 +192,16 @@ fn failure(status: StatusCode, message: &str) -> Response {
 pub async fn callback(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<CallbackParams>, QueryRejection>,
+    PageQuery(query): PageQuery<CallbackQuery>,
 ) -> Response {
-    let Ok(Query(params)) = query else {
-        return failure(
-            StatusCode::BAD_REQUEST,
-            "The provider sent the browser back with a query this server cannot read (a parameter repeated or badly encoded). Start again with `base44 connectors push`.",
-        );
+    let params = CallbackParams {
+        state: query.state,
+        code: query.code,
+        error: query.error,
+        error_description: query.error_description,
     };
-    let cookie = |name: &str| read_cookie(&headers, name);
-    match state.engine.finish_consent(&params, cookie).await {
+    let binding = |connection_id: &str| read_cookie(&headers, &cookie_name(connection_id));
+    match state.engine.finish_consent(params, binding).await {
         Ok(done) => {
             let body = format!(
                 "{} is connected. You can close this window and return to the terminal.",
@@ -163,9 +210,8 @@ pub async fn callback(
             let mut response =
                 (StatusCode::OK, Html(page("Authorization complete", &body))).into_response();
             let clear = format!(
-                "{}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
-                done.cookie_name,
-                connectors_engine::CALLBACK_PATH
+                "{}=; Path={CALLBACK_PATH}; Max-Age=0; HttpOnly; SameSite=Lax",
+                cookie_name(&done.connection_id),
             );
             if let Ok(v) = HeaderValue::from_str(&clear) {
                 response.headers_mut().insert(SET_COOKIE, v);

@@ -7,21 +7,19 @@ use axum::response::IntoResponse;
 use axum::Json;
 use connectors_wire::ConnectorTokenResponse;
 
-use crate::auth::Caller;
+use crate::auth::{ServiceApp, TypeParam};
 use crate::error::ApiError;
-use crate::extract::Path;
 use crate::state::AppState;
 
 /// Answers a fresh token; `Cache-Control: no-store` keeps it out of caches.
 pub async fn token(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path((app_id, integration_type)): Path<(String, String)>,
+    ServiceApp(app): ServiceApp,
+    TypeParam(integration_type): TypeParam,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.engine.service_app(&caller, &app_id)?;
     let answer: ConnectorTokenResponse = state
         .engine
-        .connector_token(&app_id, &integration_type)
+        .connector_token(&app, &integration_type)
         .await?;
     Ok(([(CACHE_CONTROL, "no-store")], Json(answer)))
 }

@@ -1,0 +1,209 @@
+//! The operator's commands other than `serve`: each parses its input, calls
+//! one engine use case and prints what was created. Secrets are printed once
+//! on stdout and never logged.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use clap::Subcommand;
+use connectors_engine::{AdminError, EngineError, ImportCredentials};
+use connectors_vault::Secret;
+
+use crate::config::ServerConfig;
+use crate::setup::{self, SetupError};
+
+/// Administration subcommands of `connectors-server`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a workspace.
+    CreateWorkspace {
+        /// Workspace name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Create an app in a workspace and print its service token once.
+    CreateApp {
+        /// Workspace id (default: the only workspace).
+        #[arg(long)]
+        workspace_id: Option<String>,
+        /// App name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a builder in a workspace and print an API key once.
+    CreateBuilder {
+        /// Workspace id (default: the only workspace).
+        #[arg(long)]
+        workspace_id: Option<String>,
+        /// The builder's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Issue another API key for a builder and print it once.
+    CreateApiKey {
+        /// Workspace id (default: the only workspace).
+        #[arg(long)]
+        workspace_id: Option<String>,
+        /// The builder's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Issue another service token for an app and print it once.
+    CreateServiceToken {
+        /// The app.
+        #[arg(long)]
+        app_id: String,
+    },
+    /// List workspaces and apps.
+    List,
+    /// Store credentials for a connector, read as JSON from stdin:
+    /// {"access_token", "refresh_token"?, "expires_in"?, "scopes"?, "connection_config"?}.
+    ImportCredentials {
+        /// The app.
+        #[arg(long)]
+        app_id: String,
+        /// The connector type.
+        #[arg(long = "type")]
+        integration_type: String,
+        /// Attribute the connector to this builder.
+        #[arg(long)]
+        builder_email: Option<String>,
+    },
+    /// Re-encrypt every stored secret under the first configured key.
+    RotateKeys,
+}
+
+/// Why an administration command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminCommandError {
+    /// The engine could not be assembled from the configuration.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The command was refused (unknown workspace, builder or app).
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    /// The use case refused or failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Stdin could not be read.
+    #[error("reading credentials JSON from stdin")]
+    Stdin(#[source] std::io::Error),
+    /// Stdin is not the credentials JSON.
+    #[error("stdin must be JSON {{\"access_token\", \"refresh_token\"?, \"expires_in\"?, \"scopes\"?, \"connection_config\"?}}")]
+    ImportJson(#[source] serde_json::Error),
+    /// Stdout could not be written.
+    #[error("writing to stdout")]
+    Output(#[from] std::io::Error),
+}
+
+/// The stdin of `import-credentials`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportJson {
+    access_token: Secret,
+    refresh_token: Option<Secret>,
+    expires_in: Option<i64>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    connection_config: Option<BTreeMap<String, String>>,
+}
+
+/// Runs `command` against the configured database; `stdin` supplies the
+/// credentials of `import-credentials`, results go to `out`.
+pub async fn run(
+    config: &ServerConfig,
+    command: AdminCommand,
+    stdin: impl std::io::Read,
+    out: &mut impl Write,
+) -> Result<(), AdminCommandError> {
+    let public_url = config
+        .public_url
+        .as_deref()
+        .unwrap_or("http://127.0.0.1:8044");
+    let engine = setup::engine(config, public_url).await?;
+    match command {
+        AdminCommand::CreateWorkspace { name } => {
+            let w = engine.create_workspace(&name).await?;
+            writeln!(out, "workspace_id: {}", w.id)?;
+        }
+        AdminCommand::CreateApp { workspace_id, name } => {
+            let ws = engine.default_workspace(workspace_id).await?;
+            let app = engine.create_app(&ws, &name).await?;
+            let token = engine.create_service_token(&app.id).await?;
+            writeln!(out, "app_id:        {}", app.id)?;
+            writeln!(
+                out,
+                "service_token: {}   (shown once)",
+                token.secret.expose()
+            )?;
+        }
+        AdminCommand::CreateBuilder {
+            workspace_id,
+            email,
+        } => {
+            let ws = engine.default_workspace(workspace_id).await?;
+            let builder = engine.create_builder(&ws, &email).await?;
+            let key = engine.create_api_key(&builder.id).await?;
+            writeln!(out, "builder_email: {}", builder.email)?;
+            writeln!(out, "api_key:       {}   (shown once)", key.secret.expose())?;
+        }
+        AdminCommand::CreateApiKey {
+            workspace_id,
+            email,
+        } => {
+            let ws = engine.default_workspace(workspace_id).await?;
+            let key = engine.create_api_key_for(&ws, &email).await?;
+            writeln!(out, "api_key: {}   (shown once)", key.secret.expose())?;
+        }
+        AdminCommand::CreateServiceToken { app_id } => {
+            let token = engine.create_service_token_for(&app_id).await?;
+            writeln!(
+                out,
+                "service_token: {}   (shown once)",
+                token.secret.expose()
+            )?;
+        }
+        AdminCommand::List => {
+            for entry in engine.describe().await? {
+                let w = &entry.workspace;
+                writeln!(out, "workspace {} ({})", w.id, w.name)?;
+                for app in &entry.apps {
+                    writeln!(out, "  app {} ({})", app.id, app.name)?;
+                }
+            }
+        }
+        AdminCommand::ImportCredentials {
+            app_id,
+            integration_type,
+            builder_email,
+        } => {
+            let json: ImportJson =
+                serde_json::from_reader(stdin).map_err(|e| match e.io_error_kind() {
+                    Some(_) => AdminCommandError::Stdin(e.into()),
+                    None => AdminCommandError::ImportJson(e),
+                })?;
+            engine
+                .import_credentials(ImportCredentials {
+                    app_id,
+                    integration_type: integration_type.clone(),
+                    builder_email,
+                    access_token: json.access_token,
+                    refresh_token: json.refresh_token,
+                    expires_in: json.expires_in,
+                    scopes: json.scopes,
+                    connection_config: json.connection_config,
+                })
+                .await?;
+            writeln!(out, "stored credentials for `{integration_type}`")?;
+        }
+        AdminCommand::RotateKeys => {
+            let n = engine.rotate_keys().await?;
+            writeln!(
+                out,
+                "re-encrypted {n} values under key `{}`",
+                engine.active_key_id()
+            )?;
+        }
+    }
+    Ok(())
+}
