@@ -124,7 +124,7 @@ async fn deadline(limit: Duration, request: Request, next: Next) -> Response {
     let page = routes::is_page_path(request.uri().path());
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) if page => routes::pages::too_slow(limit).into_response(),
+        Err(_) if page => routes::pages::too_slow().into_response(),
         Err(_) => ApiError::too_slow(limit).into_response(),
     }
 }
@@ -186,6 +186,40 @@ mod tests {
             errors[0].contains("req-4711") && errors[0].contains("no encryption key `k9`"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_deadline_gets_503_in_the_error_shape_or_the_page() {
+        let http = HttpTuning {
+            request_timeout_secs: 0.2,
+            ..HttpTuning::default()
+        };
+        let stuck = get(std::future::pending::<&'static str>);
+        let routes: Router = Router::new()
+            .route("/api/stuck", stuck.clone())
+            .route("/connect/{id}", stuck);
+        let router = with_middleware(routes, &http, 1024);
+        let api = router
+            .clone()
+            .oneshot(Request::get("/api/stuck").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(api.status(), 503);
+        let body = axum::body::to_bytes(api.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["code"], "TIMEOUT");
+        assert!(json["detail"].as_str().unwrap().contains("0.2 s"), "{json}");
+        let page = router
+            .oneshot(Request::get("/connect/x").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 503);
+        assert!(page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
     }
 
     #[test]

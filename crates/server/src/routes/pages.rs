@@ -87,7 +87,7 @@ pub fn not_found() -> FailurePage {
 }
 
 /// A page request that took longer than the server allows one.
-pub fn too_slow(_limit: std::time::Duration) -> FailurePage {
+pub fn too_slow() -> FailurePage {
     FailurePage {
         status: StatusCode::SERVICE_UNAVAILABLE,
         message: "The server took too long to answer. Reload this page in a minute.",
