@@ -10,5 +10,6 @@ mod npm_clients;
 mod oauth_e2e;
 mod openapi;
 mod replicas;
+mod scope_rule;
 mod secrets;
 mod support;
