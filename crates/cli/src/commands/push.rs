@@ -360,6 +360,9 @@ fn print_summary(env: &Env, app: &App, results: &[SyncResult], outcomes: &[(Stri
     }
 }
 
+/// A plan line shows at most this many characters of its note.
+const PLAN_NOTE_CHARS: usize = 100;
+
 /// One step of a `--dry-run` plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanItem {
@@ -561,9 +564,14 @@ async fn dry_run(env: &Env, app: &App, local: &[ConnectorFile]) -> Result<Outcom
             "refused" => "!",
             _ => "=",
         };
+        // A note lists scopes, which may be long: one terminal line at most.
+        let mut note: String = i.note.chars().take(PLAN_NOTE_CHARS).collect();
+        if note.len() < i.note.len() {
+            note.push('…');
+        }
         let line = format!(
-            "  {sign} {:<10} {:<width$}  {}",
-            i.action, i.integration_type, i.note
+            "  {sign} {:<10} {:<width$}  {note}",
+            i.action, i.integration_type
         );
         text.push_str(line.trim_end());
         text.push('\n');

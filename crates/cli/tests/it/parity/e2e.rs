@@ -304,6 +304,11 @@ fn dry_run_refuses_what_the_server_refuses() {
         "{}",
         run.dump()
     );
+    assert!(
+        run.stdout.len() < 1_000,
+        "the long scope is cut\n{}",
+        run.dump()
+    );
     assert!(run.stdout.contains("! refused    slak"), "{}", run.dump());
 
     let run = ours("connectors push --dry-run --json");
