@@ -12,5 +12,6 @@ mod oauth_e2e;
 mod openapi;
 mod pages;
 mod replicas;
+mod scope_rule;
 mod secrets;
 mod support;
