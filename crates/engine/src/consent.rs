@@ -48,8 +48,8 @@ pub enum ConsentError {
     /// The callback has no code.
     #[error("The provider's answer has no authorization code. Run `base44 connectors push` to try again.")]
     MissingCode,
-    /// The code exchange failed.
-    #[error("Exchanging the authorization code with the provider failed: {0}. Run `base44 connectors push` to try again.")]
+    /// The code exchange failed; the text names the provider.
+    #[error("Exchanging the authorization code failed: {0}. The connector is unchanged; run `base44 connectors push` to try again.")]
     Exchange(String),
     /// The server cannot run this integration's consent.
     #[error("{0}")]
@@ -361,15 +361,24 @@ impl Engine {
         let tokens = match self.oauth().exchange(&spec, client, grant, &config).await {
             Ok(t) => t,
             Err(e) => {
+                // Named by its display name: the person in the browser may
+                // not know the integration type.
+                let provider = &integration.display_name;
                 let reason = match &e {
                     TokenError::Permanent { error, description } => match description {
-                        Some(d) => format!("{error} ({d})"),
-                        None => error.clone(),
+                        Some(d) => format!("{provider} refused the code: {error} ({d})"),
+                        None => format!("{provider} refused the code: {error}"),
                     },
-                    TokenError::Transient { reason } => {
-                        format!("the provider is unavailable ({reason})")
+                    TokenError::Transient { reason, .. } => {
+                        format!("{provider} is unavailable ({reason})")
                     }
                 };
+                tracing::warn!(
+                    app_id = %attempt.app_id,
+                    integration_type = %attempt.integration_type,
+                    reason,
+                    "code exchange failed"
+                );
                 let reason: String = reason.chars().take(300).collect();
                 self.store()
                     .fail_attempt(&id, &reason, now)

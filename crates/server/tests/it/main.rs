@@ -9,6 +9,7 @@ mod api;
 mod npm_clients;
 mod oauth_e2e;
 mod openapi;
+mod provider_faults;
 mod replicas;
 mod secrets;
 mod support;
