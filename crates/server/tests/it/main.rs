@@ -6,6 +6,7 @@
 //! `replicas_*` tests always need PostgreSQL.
 
 mod api;
+mod crash;
 mod npm_clients;
 mod oauth_e2e;
 mod openapi;
