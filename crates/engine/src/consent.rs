@@ -99,6 +99,15 @@ pub struct CallbackParams {
     pub error: Option<String>,
     /// The provider's explanation.
     pub error_description: Option<String>,
+    /// The rest of the query: values a provider sends beside the code
+    /// (QuickBooks' `realmId`), kept when its `callback_params` names them.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Whether a callback value may go into `connection_config` (which
+/// functions receive and URL templates may use): short, printable.
+fn plausible_callback_value(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 200 && !value.chars().any(char::is_control)
 }
 
 /// A finished consent.
@@ -389,6 +398,15 @@ impl Engine {
         };
         let mut connection_config = config;
         connection_config.extend(tokens.connection_config.clone());
+        for (key, param) in &spec.callback_params {
+            if let Some(value) = params
+                .extra
+                .get(param)
+                .filter(|v| plausible_callback_value(v))
+            {
+                connection_config.insert(key.clone(), value.clone());
+            }
+        }
         let granted = tokens
             .scope
             .clone()

@@ -8,7 +8,6 @@ use connectors_clock::Clock;
 use connectors_vault::Secret;
 use serde_json::Value;
 
-use crate::adapters::Adapter;
 use crate::TokenError;
 
 /// The tokens and metadata of a successful token response.
@@ -134,18 +133,14 @@ pub fn parse_token_response_at(
             Some((key.clone(), value))
         })
         .collect();
-    let mut set = TokenSet {
+    Ok(TokenSet {
         access_token,
         refresh_token,
         expires_in,
         scope,
         connection_config,
         raw: Secret::new(String::from_utf8_lossy(body)),
-    };
-    if let Some(adapter) = Adapter::for_spec(spec) {
-        adapter.token_set(&mut set);
-    }
-    Ok(set)
+    })
 }
 
 /// An absolute time: RFC 3339 text, or Unix seconds (number or numeric text).

@@ -11,6 +11,7 @@ mod npm_clients;
 mod oauth_e2e;
 mod openapi;
 mod provider_faults;
+mod quirks;
 mod replicas;
 mod secrets;
 mod support;
