@@ -437,6 +437,8 @@ fn collect_request_secrets(request: &Message, out: &mut BTreeSet<String>) {
         .header("authorization")
         .and_then(|v| v.strip_prefix("Basic "))
     {
+        // The header as sent is a secret too.
+        out.insert(basic.trim().to_string());
         if let Ok(pair) = base64::engine::general_purpose::STANDARD.decode(basic.trim()) {
             let pair = String::from_utf8_lossy(&pair).into_owned();
             if let Some((_, secret)) = pair.split_once(':') {
