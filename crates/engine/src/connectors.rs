@@ -213,16 +213,35 @@ impl Engine {
             else {
                 return;
             };
-            match engine
-                .oauth()
-                .revoke(&spec, client, &token, hint, &config)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(app_id = %app, integration_type = %ty, "revoked removed connector's token")
-                }
-                Err(e) => {
-                    tracing::warn!(app_id = %app, integration_type = %ty, error = ?e, "revocation failed (connector removed anyway)")
+            let provider = &integration.display_name;
+            // Transient failures are retried like refreshes (a token left
+            // live at the provider is the cost of giving up).
+            let attempts = engine.config().refresh_attempts.max(1);
+            for attempt in 1..=attempts {
+                match engine
+                    .oauth()
+                    .revoke(&spec, client, &token, hint, &config)
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(app_id = %app, integration_type = %ty, "revoked removed connector's token");
+                        return;
+                    }
+                    Err(e) => {
+                        let retry = !e.is_permanent()
+                            && attempt < attempts
+                            && e.retry_after_secs().is_none_or(|s| s <= 5);
+                        tracing::warn!(app_id = %app, integration_type = %ty, provider = %provider, attempt, error = %e,
+                            "revocation failed (connector removed anyway){}", if retry { "; retrying" } else { "" });
+                        if !retry {
+                            return;
+                        }
+                        let pause = e.retry_after_secs().map_or(
+                            std::time::Duration::from_millis(200 << (attempt - 1).min(5)),
+                            std::time::Duration::from_secs,
+                        );
+                        tokio::time::sleep(pause).await;
+                    }
                 }
             }
         });

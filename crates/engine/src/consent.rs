@@ -48,8 +48,8 @@ pub enum ConsentError {
     /// The callback has no code.
     #[error("The provider's answer has no authorization code. Run `base44 connectors push` to try again.")]
     MissingCode,
-    /// The code exchange failed.
-    #[error("Exchanging the authorization code with the provider failed: {0}. Run `base44 connectors push` to try again.")]
+    /// The code exchange failed; the text names the provider.
+    #[error("Exchanging the authorization code failed: {0}. The connector is unchanged; run `base44 connectors push` to try again.")]
     Exchange(String),
     /// The server cannot run this integration's consent.
     #[error("{0}")]
@@ -99,6 +99,15 @@ pub struct CallbackParams {
     pub error: Option<String>,
     /// The provider's explanation.
     pub error_description: Option<String>,
+    /// The rest of the query: values a provider sends beside the code
+    /// (QuickBooks' `realmId`), kept when its `callback_params` names them.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Whether a callback value may go into `connection_config` (which
+/// functions receive and URL templates may use): short, printable.
+fn plausible_callback_value(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 200 && !value.chars().any(char::is_control)
 }
 
 /// A finished consent.
@@ -361,15 +370,24 @@ impl Engine {
         let tokens = match self.oauth().exchange(&spec, client, grant, &config).await {
             Ok(t) => t,
             Err(e) => {
+                // Named by its display name: the person in the browser may
+                // not know the integration type.
+                let provider = &integration.display_name;
                 let reason = match &e {
                     TokenError::Permanent { error, description } => match description {
-                        Some(d) => format!("{error} ({d})"),
-                        None => error.clone(),
+                        Some(d) => format!("{provider} refused the code: {error} ({d})"),
+                        None => format!("{provider} refused the code: {error}"),
                     },
-                    TokenError::Transient { reason } => {
-                        format!("the provider is unavailable ({reason})")
+                    TokenError::Transient { reason, .. } => {
+                        format!("{provider} is unavailable ({reason})")
                     }
                 };
+                tracing::warn!(
+                    app_id = %attempt.app_id,
+                    integration_type = %attempt.integration_type,
+                    reason,
+                    "code exchange failed"
+                );
                 let reason: String = reason.chars().take(300).collect();
                 self.store()
                     .fail_attempt(&id, &reason, now)
@@ -380,6 +398,15 @@ impl Engine {
         };
         let mut connection_config = config;
         connection_config.extend(tokens.connection_config.clone());
+        for (key, param) in &spec.callback_params {
+            if let Some(value) = params
+                .extra
+                .get(param)
+                .filter(|v| plausible_callback_value(v))
+            {
+                connection_config.insert(key.clone(), value.clone());
+            }
+        }
         let granted = tokens
             .scope
             .clone()

@@ -63,8 +63,16 @@ pub(crate) fn is_stale(credentials: &CredentialsRow, now_ms: i64, margin_secs: i
 enum Outcome {
     Refreshed,
     Permanent(String),
-    Transient(String),
+    /// What failed, and when to try again at the earliest (Unix seconds).
+    Transient(String, i64),
 }
+
+/// The longest `Retry-After` a refresh waits for before its next try; a
+/// provider asking for more is not called again in this request.
+const MAX_RETRY_AFTER_WAIT_SECS: u64 = 5;
+
+/// The earliest a background refresh tries again after a transient failure.
+const TRANSIENT_BACKOFF_SECS: i64 = 30;
 
 impl Engine {
     /// A usable access token for an active connector, refreshing if needed.
@@ -225,7 +233,7 @@ impl Engine {
                     reason,
                 })
             }
-            Outcome::Transient(reason) => {
+            Outcome::Transient(reason, retry_at) => {
                 let t = self.now();
                 self.store()
                     .record_refresh_failure(
@@ -233,7 +241,7 @@ impl Engine {
                         integration_type,
                         &self.inner.owner_id,
                         &reason,
-                        t + 30,
+                        retry_at,
                         t,
                     )
                     .await?;
@@ -292,16 +300,19 @@ impl Engine {
             .get_connector(app_id, integration_type)
             .await?
             .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+        let later =
+            |reason: String| Outcome::Transient(reason, self.now() + TRANSIENT_BACKOFF_SECS);
         let Some(integration) = self.catalog().get(integration_type) else {
-            return Ok(Outcome::Transient(format!(
+            return Ok(later(format!(
                 "`{integration_type}` is not in this server's catalog"
             )));
         };
         let Some(client) = integration.client.as_ref() else {
-            return Ok(Outcome::Transient(format!(
+            return Ok(later(format!(
                 "`{integration_type}` has no OAuth client configured on this server"
             )));
         };
+        let provider = &integration.display_name;
         let spec = integration.oauth();
         let config = connector.connection_config.clone().unwrap_or_default();
         // A refresh token is sent again on a transient failure: one grant per call.
@@ -316,18 +327,26 @@ impl Engine {
             .mark_refresh_in_flight(app_id, integration_type, &self.inner.owner_id, self.now())
             .await?
         {
-            return Ok(Outcome::Transient(
+            return Ok(later(
                 "the refresh lease expired before the provider was called".into(),
             ));
         }
         test_pause("before_provider").await;
         let attempts = self.config().refresh_attempts.max(1);
         let mut last = String::new();
+        // The provider's `Retry-After` of the last failure, if it gave one.
+        let mut asked_wait: Option<u64> = None;
         for attempt in 0..attempts {
             if attempt > 0 {
-                let base = 200u64 << (attempt - 1).min(5);
-                let jitter = rand::thread_rng().gen_range(0..=base / 2);
-                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                let pause = match asked_wait {
+                    Some(secs) => Duration::from_secs(secs),
+                    None => {
+                        let base = 200u64 << (attempt - 1).min(5);
+                        let jitter = rand::thread_rng().gen_range(0..=base / 2);
+                        Duration::from_millis(base + jitter)
+                    }
+                };
+                tokio::time::sleep(pause).await;
             }
             match self.oauth().exchange(&spec, client, grant(), &config).await {
                 Ok(tokens) => {
@@ -363,9 +382,7 @@ impl Engine {
                             integration_type,
                             "refresh result discarded: the lease was lost during the provider call"
                         );
-                        return Ok(Outcome::Transient(
-                            "the refresh took longer than its lease".into(),
-                        ));
+                        return Ok(later("the refresh took longer than its lease".into()));
                     }
                     tracing::info!(app_id, integration_type, "refreshed access token");
                     return Ok(Outcome::Refreshed);
@@ -385,24 +402,42 @@ impl Engine {
                         return Ok(Outcome::Permanent(format!(
                             "a server stopped in the middle of refreshing this token, after the provider \
                              may have rotated the refresh token, and the provider now refuses the stored \
-                             one ({said}); the builder must authorize the connector again"
+                             one ({provider}: {said}); the builder must authorize the connector again"
                         )));
                     }
-                    return Ok(Outcome::Permanent(said));
+                    return Ok(Outcome::Permanent(format!(
+                        "{provider} refused the refresh: {said}"
+                    )));
                 }
-                Err(TokenError::Transient { reason }) => {
+                Err(TokenError::Transient {
+                    reason,
+                    retry_after_secs,
+                }) => {
                     tracing::warn!(
                         app_id,
                         integration_type,
+                        provider = %provider,
                         attempt,
                         reason,
-                        "refresh failed, will retry"
+                        retry_after_secs,
+                        "refresh failed"
                     );
-                    last = reason;
+                    last = format!("{provider}: {reason}");
+                    asked_wait = retry_after_secs;
+                    if let Some(secs) = retry_after_secs.filter(|s| *s > MAX_RETRY_AFTER_WAIT_SECS)
+                    {
+                        // Not worth holding the caller; nor calling again sooner.
+                        let reason = format!("{last}; it asks to retry after {secs} s");
+                        let retry_at = self.now() + secs.min(i64::MAX as u64 / 2) as i64;
+                        return Ok(Outcome::Transient(
+                            reason.chars().take(300).collect(),
+                            retry_at.max(self.now() + TRANSIENT_BACKOFF_SECS),
+                        ));
+                    }
                 }
             }
         }
-        Ok(Outcome::Transient(last.chars().take(300).collect()))
+        Ok(later(last.chars().take(300).collect()))
     }
 
     /// Refreshes credentials that expire within `window_secs`; returns how
@@ -472,10 +507,17 @@ impl Engine {
             {
                 Outcome::Refreshed => Ok(()),
                 Outcome::Permanent(reason) => self.expire(app_id, integration_type, &reason).await,
-                Outcome::Transient(reason) => {
+                Outcome::Transient(reason, retry_at) => {
                     let t = self.now();
                     self.store()
-                        .record_refresh_failure(app_id, integration_type, owner, &reason, t + 60, t)
+                        .record_refresh_failure(
+                            app_id,
+                            integration_type,
+                            owner,
+                            &reason,
+                            retry_at.max(t + 60),
+                            t,
+                        )
                         .await?;
                     Ok(())
                 }

@@ -6,11 +6,14 @@
 //! `replicas_*` tests always need PostgreSQL.
 
 mod api;
+mod crash;
 mod http_limits;
 mod npm_clients;
 mod oauth_e2e;
 mod openapi;
 mod pages;
+mod provider_faults;
+mod quirks;
 mod replicas;
 mod scope_rule;
 mod secrets;
