@@ -9,6 +9,7 @@ mod api;
 mod npm_clients;
 mod oauth_e2e;
 mod openapi;
+mod races;
 mod replicas;
 mod secrets;
 mod support;
