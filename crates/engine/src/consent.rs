@@ -258,7 +258,18 @@ impl Engine {
             .await
             .map_err(EngineError::from)?;
         if !begun {
-            return Err(ConsentError::Expired);
+            // Ended since it was read: removed with its connector, or expired.
+            let now_removed = self
+                .store()
+                .get_attempt(connection_id)
+                .await
+                .map_err(EngineError::from)?
+                .is_none_or(|a| a.was_cancelled_by_removal());
+            return Err(if now_removed {
+                ConsentError::ConnectorRemoved
+            } else {
+                ConsentError::Expired
+            });
         }
         Ok(ConnectPage::Redirect {
             url: url.to_string(),

@@ -221,8 +221,15 @@ impl Engine {
         }
     }
 
+    /// Marks the connector expired; a connector removed meanwhile (whose
+    /// removal revoked the grant, hence the refusal) is not found instead.
     async fn expire(&self, key: &ConnectorKey, reason: &str) -> Result<()> {
         let t = self.now();
+        if self.store().get_connector(key).await?.is_none() {
+            return Err(EngineError::ConnectorNotFound(
+                key.integration_type.to_string(),
+            ));
+        }
         tracing::warn!(app_id = %key.app_id, integration_type = %key.integration_type,
             reason,
             "connector expired: the provider refused the refresh"

@@ -306,3 +306,86 @@ client_secret = "slow-secret"
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Stripe's `POST /v2/core/claimable_sandboxes`, answering when the test
+/// says so (the wire format of `crates/stripe`).
+fn slow_stripe(arrived: Arc<Notify>, release: Arc<Notify>) -> connectors_testkit::Served {
+    let router = Router::new().route(
+        "/v2/core/claimable_sandboxes",
+        post(move || {
+            let (a, r) = (arrived.clone(), release.clone());
+            async move {
+                a.notify_one();
+                r.notified().await;
+                axum::Json(serde_json::json!({
+                    "id": "clmsbx_race",
+                    "object": "v2.core.claimable_sandbox",
+                    "created": "2026-01-01T00:00:00.000Z",
+                    "livemode": false,
+                    "status": "unclaimed",
+                    "onboarding_link_details": {
+                        "url": "https://dashboard.stripe.com/onboard_sandbox/race",
+                        "expires_at": "2099-01-01T00:00:00.000Z"
+                    },
+                    "sandbox_details": {"account": "acct_race", "api_keys": {
+                        "secret": {"id": "sk_id", "secret_key": {"token": "sk_test_race_canary"}},
+                        "publishable": {"id": "pk_id", "publishable_key": {"token": "pk_test_race"}}
+                    }}
+                }))
+            }
+        }),
+    );
+    connectors_testkit::serve(router)
+}
+
+/// `DELETE payments/stripe` while an install is creating the sandbox at
+/// Stripe: the install still answers (it comes after the removal) and its
+/// sandbox is the app's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stripe_install_outliving_a_removal_still_installs() {
+    let (arrived, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let stripe = slow_stripe(arrived.clone(), release.clone());
+    let base = stripe.url.clone();
+    let t = TestServer::builder()
+        .config(move |_| {
+            format!("[stripe]\napi_key = \"sk_test_platform\"\napi_base = \"{base}\"\ntimeout_secs = 5\n")
+        })
+        .start()
+        .await;
+    let app = t.app_id().to_string();
+    let install = request(
+        &t,
+        "POST",
+        &format!("/api/apps/{app}/payments/stripe/install"),
+        None,
+    );
+    let router = t.router.clone();
+    let pending = tokio::spawn(async move { call(&router, install).await });
+    arrived.notified().await;
+    let removed = call(
+        &t.router,
+        request(
+            &t,
+            "DELETE",
+            &format!("/api/apps/{app}/payments/stripe"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    release.notify_one();
+    let installed = pending.await.unwrap();
+    assert_eq!(installed.status, 200, "{}", installed.text);
+    assert_eq!(installed.json()["already_installed"], false);
+    let token = call(
+        &t.router,
+        Request::builder()
+            .uri(format!("/api/apps/{app}/external-auth/tokens/stripe"))
+            .header("authorization", format!("Bearer {}", t.service_token()))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(token.status, 200, "{}", token.text);
+    assert_eq!(token.json()["access_token"], "sk_test_race_canary");
+}
