@@ -2,10 +2,17 @@
 //! driver so each statement is written once for SQLite and PostgreSQL
 //! (`$N` placeholders, which SQLite binds by number too).
 //!
-//! Only set-up and two statements differ by backend: the first bootstrap
-//! (PostgreSQL takes a table lock, see `postgres.rs`) and the row locks of
-//! [`Store::reseal_all`] ([`Dialect::row_lock`]). Both live in
-//! `sqlite.rs`/`postgres.rs` with each backend's connection set-up.
+//! Only set-up and a few clauses differ by backend: the first bootstrap
+//! (PostgreSQL takes a table lock, see `postgres.rs`), the row locks of
+//! [`Store::reseal_all`] and [`Store::delete_connector`]
+//! ([`Dialect::row_lock`]), and how a writing transaction begins
+//! ([`Dialect::begin_write`]). They live in `sqlite.rs`/`postgres.rs` with
+//! each backend's connection set-up.
+//!
+//! A use case that writes several rows is one transaction, and every such
+//! transaction takes its locks in one order: the connector row, then its
+//! credentials, then its attempts. So a PUT, a DELETE and a consent of one
+//! connector serialize instead of interleaving, and never deadlock.
 
 use async_trait::async_trait;
 use connectors_wire::{AttemptStatus, ConnectorStatus, IntegrationType};
@@ -73,9 +80,9 @@ impl SqlStore {
 
     /// A transaction that will write: one use case's statements land
     /// together or not at all, and concurrent ones queue (see
-    /// [`Dialect::begin_write`]). Locks are taken in one order everywhere,
-    /// the connector row before its attempts and credentials, so two such
-    /// transactions never deadlock.
+    /// [`Dialect::begin_write`]). Locks are taken in one order everywhere
+    /// (connector, credentials, attempts), so two such transactions never
+    /// deadlock.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(self.pool.begin_with(self.dialect.begin_write()).await?)
     }
@@ -759,9 +766,10 @@ impl Store for SqlStore {
         let mut tx = self.begin_write().await?;
         // The connector row first (the lock order of every transaction).
         match &auth.connection_id {
-            Some(id) => {
+            Some(_) => {
                 // A consent: the connector must still be there (a removal
-                // meanwhile cancelled the attempt), and so must the attempt.
+                // meanwhile cancelled the attempt), and so must the attempt
+                // (checked after the credentials, in lock order).
                 let updated = sqlx::query(
                     "UPDATE connectors SET granted_scopes = $1, status = 'active', status_reason = NULL, \
                      authorized_by = $2, connection_config = $3, updated_at = $4 \
@@ -777,20 +785,7 @@ impl Store for SqlStore {
                 .await
                 .map_err(|e| conflict(e, "connector"))?
                 .rows_affected();
-                let finished = updated == 1
-                    && sqlx::query(
-                        "UPDATE oauth_attempts SET status = 'ACTIVE', status_reason = NULL, completed_at = $1 \
-                         WHERE connection_id = $2 AND app_id = $3 AND integration_type = $4 AND status = 'PENDING'",
-                    )
-                    .bind(now)
-                    .bind(id)
-                    .bind(&c.app_id)
-                    .bind(c.integration_type.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        == 1;
-                if !finished {
+                if updated == 0 {
                     tx.rollback().await?;
                     return Ok(false);
                 }
@@ -835,6 +830,25 @@ impl Store for SqlStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if let Some(id) = &auth.connection_id {
+            let finished = sqlx::query(
+                "UPDATE oauth_attempts SET status = 'ACTIVE', status_reason = NULL, completed_at = $1 \
+                 WHERE connection_id = $2 AND app_id = $3 AND integration_type = $4 AND status = 'PENDING'",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(&c.app_id)
+            .bind(c.integration_type.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if finished == 0 {
+                // Cancelled by a removal (and the connector re-created by a
+                // later PUT since): this consent is not that connector's.
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -615,4 +615,28 @@ async fn delete_cancels_pending_attempts_and_a_late_consent_saves_nothing() {
     assert!(!saved, "a consent never brings back a removed connector");
     assert_eq!(store.get_connector(&key()).await.unwrap(), None);
     assert!(store.get_credentials(&key()).await.unwrap().is_none());
+
+    // A later PUT re-creates the connector: the old consent is still not its.
+    store.start_attempt(&attempt("c2", 3)).await.unwrap();
+    let late = Authorization {
+        connection_id: Some("c".into()),
+        builder_id: None,
+        scopes: vec!["read".into()],
+        granted_scopes: vec!["read".into()],
+        connection_config: None,
+        credentials: creds("sealed-a1", Some("sealed-r1")),
+    };
+    assert!(!store.save_authorization(&late).await.unwrap());
+    let connector = store.get_connector(&key()).await.unwrap().unwrap();
+    assert_eq!(connector.status, ConnectorStatus::Disconnected);
+    assert!(store.get_credentials(&key()).await.unwrap().is_none());
+    let current = Authorization {
+        connection_id: Some("c2".into()),
+        ..late
+    };
+    assert!(store.save_authorization(&current).await.unwrap());
+    assert_eq!(
+        store.get_connector(&key()).await.unwrap().unwrap().status,
+        ConnectorStatus::Active
+    );
 }
