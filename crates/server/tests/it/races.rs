@@ -218,11 +218,10 @@ fn slow_provider() -> SlowProvider {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_connector_removed_during_its_refresh_stays_removed_and_its_new_grant_is_revoked() {
-    let provider = slow_provider();
+/// A server whose `slowco` integration talks to `provider`.
+async fn server_for(provider: &SlowProvider) -> TestServer {
     let base = provider.served.url.clone();
-    let t = TestServer::builder()
+    TestServer::builder()
         .providers(&format!(
             r#"
 [providers.slowco]
@@ -236,7 +235,26 @@ client_secret = "slow-secret"
 "#
         ))
         .start()
-        .await;
+        .await
+}
+
+/// Waits until the provider has seen `n` revocations.
+async fn revocations(provider: &SlowProvider, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while provider.revoked.load(Ordering::SeqCst) < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "revocations seen: {}",
+            provider.revoked.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_connector_removed_during_its_refresh_stays_removed_and_its_new_grant_is_revoked() {
+    let provider = slow_provider();
+    let t = server_for(&provider).await;
     t.engine
         .import_credentials(ImportCredentials {
             app_id: t.app_id().to_string(),
@@ -296,15 +314,85 @@ client_secret = "slow-secret"
     .await;
     assert!(!lists(&list, "slowco"), "{}", list.text);
     // Both grants are revoked: the removed one and the one the refresh got.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while provider.revoked.load(Ordering::SeqCst) < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "revocations seen: {}",
-            provider.revoked.load(Ordering::SeqCst)
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    revocations(&provider, 2).await;
+}
+
+/// A removal while the callback exchanges the code: the page says the
+/// connector was removed, the connector stays removed, and the grant the
+/// exchange obtained is revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_connector_removed_during_the_code_exchange_stays_removed() {
+    let provider = slow_provider();
+    let t = server_for(&provider).await;
+    let app = t.app_id().to_string();
+    let put = call(
+        &t.router,
+        request(
+            &t,
+            "PUT",
+            &format!("/api/apps/{app}/external-auth/integrations/slowco"),
+            Some(r#"{"scopes":["read"]}"#.into()),
+        ),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let id = put.json()["connection_id"].as_str().unwrap().to_string();
+    let opened = call(
+        &t.router,
+        Request::builder()
+            .uri(format!("/connect/{id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!((300..400).contains(&opened.status), "{}", opened.text);
+    let location = opened.headers["location"].to_str().unwrap().to_string();
+    let state = location
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("state="))
+        .unwrap()
+        .to_string();
+    let cookie = opened.headers["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let callback = Request::builder()
+        .uri(format!("/oauth/callback?state={state}&code=the-code"))
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap();
+    let router = t.router.clone();
+    let pending = tokio::spawn(async move { call(&router, callback).await });
+    provider.arrived.notified().await;
+    let removed = call(
+        &t.router,
+        request(
+            &t,
+            "DELETE",
+            &format!("/api/apps/{app}/external-auth/integrations/slowco/remove"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    provider.release.notify_one();
+    let page = pending.await.unwrap();
+    assert!(
+        (400..500).contains(&page.status) && page.text.contains("removed"),
+        "{} {}",
+        page.status,
+        page.text
+    );
+    let list = call(
+        &t.router,
+        request(
+            &t,
+            "GET",
+            &format!("/api/apps/{app}/external-auth/list"),
+            None,
+        ),
+    )
+    .await;
+    assert!(!lists(&list, "slowco"), "{}", list.text);
+    revocations(&provider, 1).await;
 }
 
 /// Stripe's `POST /v2/core/claimable_sandboxes`, answering when the test
