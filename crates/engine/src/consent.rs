@@ -8,9 +8,7 @@ use connectors_oauth::{
     authorization_url, new_pkce, new_state, AuthorizationRequest, Grant, OAuthState, PkceVerifier,
     TokenError,
 };
-use connectors_store::{
-    attempt_context, credentials_context, AttemptRow, Authorization, BeginConsent, CredentialsRow,
-};
+use connectors_store::{attempt_context, AttemptRow, Authorization, BeginConsent, CredentialsRow};
 use connectors_vault::{ct_eq, generate_token, hash_token, Secret};
 use connectors_wire::{AttemptStatus, ConnectionConfigField};
 
@@ -29,6 +27,10 @@ pub enum ConsentError {
     /// The attempt already ended.
     #[error("This authorization link was already used ({0}). Run `base44 connectors push` again if the connector still needs authorization.")]
     Finished(&'static str),
+    /// The connector was removed from the app while its consent was pending
+    /// (or in progress); nothing was saved.
+    #[error("This connector was removed from the app while it was being authorized, so this authorization was not saved. If the app still needs it, run `base44 connectors push` again for a new link.")]
+    ConnectorRemoved,
     /// The attempt or its state is too old.
     #[error(
         "This authorization link has expired. Run `base44 connectors push` again for a new link."
@@ -187,6 +189,9 @@ impl Engine {
             .await
             .map_err(EngineError::from)?
             .ok_or(ConsentError::UnknownLink)?;
+        if attempt.was_cancelled_by_removal() {
+            return Err(ConsentError::ConnectorRemoved);
+        }
         match attempt.status {
             AttemptStatus::Pending => {}
             AttemptStatus::Active => {
@@ -262,7 +267,18 @@ impl Engine {
             .await
             .map_err(EngineError::from)?;
         if !begun {
-            return Err(ConsentError::Expired);
+            // Ended since it was read: removed with its connector, or expired.
+            let now_removed = self
+                .store()
+                .get_attempt(connection_id)
+                .await
+                .map_err(EngineError::from)?
+                .is_none_or(|a| a.was_cancelled_by_removal());
+            return Err(if now_removed {
+                ConsentError::ConnectorRemoved
+            } else {
+                ConsentError::Expired
+            });
         }
         Ok(ConnectPage::Redirect {
             url: url.to_string(),
@@ -301,6 +317,9 @@ impl Engine {
         };
         if !browser_ok {
             return Err(ConsentError::WrongBrowser);
+        }
+        if attempt.was_cancelled_by_removal() {
+            return Err(ConsentError::ConnectorRemoved);
         }
         let now = self.now();
         if attempt.expires_at <= now {
@@ -411,41 +430,50 @@ impl Engine {
             .scope
             .clone()
             .unwrap_or_else(|| attempt.scopes.clone());
-        let (app, ty) = (&attempt.app_id, &attempt.integration_type);
+        let key = attempt.key();
         let keys = self.keys();
-        self.store()
+        let credentials = CredentialsRow {
+            app_id: key.app_id.clone(),
+            integration_type: key.integration_type.clone(),
+            access_token: keys.seal_secret(
+                &tokens.access_token,
+                &key.credentials_context("access_token"),
+            ),
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|t| keys.seal_secret(t, &key.credentials_context("refresh_token"))),
+            token_response: Some(
+                keys.seal_secret(&tokens.raw, &key.credentials_context("token_response")),
+            ),
+            expires_at_ms: tokens.expires_in.map(|s| self.now_ms() + s * 1000),
+            version: 1,
+            updated_at: now,
+            refresh_in_flight_since: None,
+        };
+        let connection_config = (!connection_config.is_empty()).then_some(connection_config);
+        let saved = self
+            .store()
             .save_authorization(&Authorization {
                 connection_id: Some(id.clone()),
                 builder_id: attempt.builder_id.clone(),
                 scopes: attempt.scopes.clone(),
                 granted_scopes: granted,
-                connection_config: (!connection_config.is_empty()).then_some(connection_config),
-                credentials: CredentialsRow {
-                    app_id: app.clone(),
-                    integration_type: ty.clone(),
-                    access_token: keys.seal_secret(
-                        &tokens.access_token,
-                        &credentials_context(app, ty, "access_token"),
-                    ),
-                    refresh_token: tokens.refresh_token.as_ref().map(|t| {
-                        keys.seal_secret(t, &credentials_context(app, ty, "refresh_token"))
-                    }),
-                    token_response: Some(
-                        keys.seal_secret(
-                            &tokens.raw,
-                            &credentials_context(app, ty, "token_response"),
-                        ),
-                    ),
-                    expires_at_ms: tokens.expires_in.map(|s| self.now_ms() + s * 1000),
-                    version: 1,
-                    updated_at: now,
-                    refresh_in_flight_since: None,
-                },
+                connection_config: connection_config.clone(),
+                credentials: credentials.clone(),
             })
             .await
             .map_err(EngineError::from)?;
+        if !saved {
+            // The connector was removed during the exchange (which cancelled
+            // this attempt): the grant just obtained is nobody's.
+            tracing::info!(app_id = %key.app_id, integration_type = %key.integration_type,
+                "consent finished after its connector was removed; revoking the new grant");
+            self.revoke_in_background(credentials, connection_config.unwrap_or_default());
+            return Err(ConsentError::ConnectorRemoved);
+        }
         Ok(Completed {
-            integration_type: ty.clone(),
+            integration_type: key.integration_type.to_string(),
             display_name: integration.display_name.clone(),
             connection_id: id,
         })

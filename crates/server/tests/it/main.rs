@@ -14,6 +14,7 @@ mod openapi;
 mod pages;
 mod provider_faults;
 mod quirks;
+mod races;
 mod replicas;
 mod scope_rule;
 mod secrets;

@@ -225,7 +225,10 @@ required_scopes = ["openid", "offline_access"]
     fn version(&self) -> Option<i64> {
         let store = self.server.engine.store();
         self.rt
-            .block_on(store.get_credentials(self.server.app_id(), TYPE))
+            .block_on(store.get_credentials(&connectors_store::ConnectorKey::new(
+                self.server.app_id(),
+                TYPE.parse().expect("a valid type"),
+            )))
             .unwrap()
             .map(|c| c.version)
     }
