@@ -73,6 +73,17 @@ pub struct Pattern {
 
 impl Pattern {
     fn matches(&self, s: &str) -> bool {
+        if self.case_insensitive && self.source.is_ascii() {
+            // JavaScript's `/i` without the `u` flag folds by upper-casing and
+            // never maps a non-ASCII letter onto an ASCII one (so `/k/i` does
+            // not match the Kelvin sign, which Unicode folding would); for an
+            // ASCII pattern that is ASCII-only folding over bytes.
+            return regex::bytes::RegexBuilder::new(self.source)
+                .case_insensitive(true)
+                .unicode(false)
+                .build()
+                .is_ok_and(|re| re.is_match(s.as_bytes()));
+        }
         let flags = if self.case_insensitive { "(?i)" } else { "" };
         regex::Regex::new(&format!("{flags}{}", self.source)).is_ok_and(|re| re.is_match(s))
     }

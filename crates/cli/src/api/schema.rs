@@ -274,6 +274,9 @@ mod tests {
             "slack\n",
             "a\u{0}b",
             "ＡＢ",
+            "\u{212A}",
+            "slac\u{212A}",
+            "\u{17F}lack",
         ]
         .iter()
         .map(|s| s.to_string())

@@ -775,7 +775,22 @@ fn zod_value(rng: &mut Rng, schema: &Schema, depth: usize) -> Option<Value> {
 
 pub fn zod_cases(rng: &mut Rng) -> Vec<(Schema, Value)> {
     let schemas = zod_schemas();
-    let mut cases = Vec::new();
+    // Case folding: JavaScript's `/i` without the `u` flag never folds a
+    // non-ASCII letter onto an ASCII one (the Kelvin sign, the long s).
+    let mut cases: Vec<(Schema, Value)> = [
+        "\u{212A}",
+        "\u{17F}",
+        "slac\u{212A}",
+        "\u{17F}lack",
+        "ß",
+        "İ",
+        "ı",
+        "SLACK",
+        "\u{212B}",
+    ]
+    .into_iter()
+    .map(|t| (integration_type(), json!(t)))
+    .collect();
     while cases.len() < 700 {
         let schema = rng.pick(&schemas).clone();
         let value = zod_value(rng, &schema, 0).unwrap_or(Value::Null);
