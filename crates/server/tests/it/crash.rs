@@ -440,6 +440,10 @@ async fn check_rows(
             "SELECT COUNT(*) FROM oauth_attempts WHERE state_hash IS NOT NULL AND browser_hash IS NULL",
         ),
         (
+            "pending attempts whose connector is gone (removal cancels them)",
+            "SELECT COUNT(*) FROM oauth_attempts a LEFT JOIN connectors k ON k.app_id = a.app_id AND k.integration_type = a.integration_type WHERE a.status = 'PENDING' AND k.app_id IS NULL",
+        ),
+        (
             "in-flight marks without an owner",
             "SELECT COUNT(*) FROM credentials WHERE refresh_in_flight_since IS NOT NULL AND refresh_in_flight_owner IS NULL",
         ),
