@@ -215,6 +215,35 @@ fn operations_are_complete() {
 
 /// The browser pages answer HTML: every documented answer is a redirect or
 /// has a `text/html` body, and the redirects set the binding cookie.
+/// Query parameters without which the server always refuses are required
+/// (issue #10.5: the callback's `state` was documented as optional).
+#[test]
+fn parameters_the_server_needs_are_required() {
+    let doc = doc();
+    for (path, method, name) in [
+        ("/oauth/callback", "get", "state"),
+        (
+            "/api/apps/{app_id}/external-auth/status",
+            "get",
+            "integration_type",
+        ),
+        (
+            "/api/apps/{app_id}/external-auth/status",
+            "get",
+            "connection_id",
+        ),
+    ] {
+        let parameter = doc["paths"][path][method]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .map(|p| deref(&doc, p))
+            .find(|p| p["in"] == "query" && p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path}: no query parameter {name}"));
+        assert_eq!(parameter["required"], true, "{method} {path}: {name}");
+    }
+}
+
 #[test]
 fn pages_answer_html() {
     let doc = doc();
