@@ -122,7 +122,7 @@ pub struct PushArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
 
-    /// Print what push would change (add, re-scope, remove, provision Stripe) and change nothing
+    /// Print what push would change (add, re-scope, remove, provision Stripe) and change nothing. Stricter than push: exits 1 when the server would refuse a connector's type (not in list-available) or scopes
     #[arg(long = "dry-run")]
     pub dry_run: bool,
 }

@@ -12,29 +12,10 @@ use connectors_wire::{
 
 use crate::{provider_env_prefix, AuthorizedApp, Engine, EngineError, Result, ServiceApp};
 
-/// At most this many scopes per connector.
-const MAX_SCOPES: usize = 200;
-/// At most this many bytes per scope.
-const MAX_SCOPE_LEN: usize = 512;
-
+/// The one scope rule of `connectors_wire::scope`, which `openapi.json`
+/// states and `base44 connectors push --dry-run` predicts.
 fn check_scopes(scopes: &[String]) -> Result<()> {
-    if scopes.len() > MAX_SCOPES {
-        return Err(EngineError::InvalidScopes(format!(
-            "{} scopes given, at most {MAX_SCOPES} are allowed",
-            scopes.len()
-        )));
-    }
-    for scope in scopes {
-        if scope.is_empty()
-            || scope.len() > MAX_SCOPE_LEN
-            || scope.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(EngineError::InvalidScopes(format!(
-                "scope {scope:?} must be 1 to {MAX_SCOPE_LEN} characters without spaces; list each scope as its own string"
-            )));
-        }
-    }
-    Ok(())
+    connectors_wire::scope::check_all(scopes).map_err(|e| EngineError::InvalidScopes(e.to_string()))
 }
 
 impl Engine {

@@ -320,7 +320,8 @@ impl Engine {
     /// onboarding link. `None` when the token is unknown or there is nothing
     /// left to claim.
     pub async fn stripe_claim_link(&self, token: &str) -> Result<Option<String>> {
-        let settings = self.stripe()?;
+        // The token first: only a link we handed out may make us call Stripe
+        // (or fail for want of it).
         let Some(row) = self
             .store()
             .stripe_sandbox_by_refresh_hash(&hash_token(token))
@@ -328,6 +329,7 @@ impl Engine {
         else {
             return Ok(None);
         };
+        let settings = self.stripe()?;
         let row = self.sync_with_stripe(settings, &row).await?;
         Ok(claim_url_of(&row))
     }

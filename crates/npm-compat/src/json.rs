@@ -12,6 +12,10 @@ use std::fmt::Write as _;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// A JSON value that remembers object key order.
+///
+/// [`Ordered::parse`] reads through serde_json, whose recursion limit (128
+/// levels) refuses deeper text before any value exists, so the recursive
+/// [`Ordered::pretty`], drop and clone of a parsed value are bounded too.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ordered {
     /// `null`.
@@ -209,6 +213,17 @@ mod tests {
             v.pretty(),
             "{\n  \"z\": 1,\n  \"a\": [],\n  \"m\": {\n    \"k\": \"v\\n\"\n  },\n  \"e\": {}\n}"
         );
+    }
+
+    /// A deep server answer is refused by serde_json's limit, not parsed.
+    #[test]
+    fn parse_refuses_deep_nesting() {
+        let n = 200_000;
+        let deep = format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let e = Ordered::parse(&deep).unwrap_err();
+        assert!(e.to_string().contains("recursion limit exceeded"), "{e}");
+        let ok = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        assert!(Ordered::parse(&ok).is_ok());
     }
 
     #[test]

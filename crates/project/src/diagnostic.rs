@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::Diagnostic;
-use connectors_npm_compat::json5::SyntaxError;
+use connectors_npm_compat::json5::{ErrorKind, SyntaxError, MAX_DEPTH};
 
 impl Diagnostic {
     /// A diagnostic with a code and a message, and nothing else yet.
@@ -77,6 +77,11 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, text[line_start..offset].chars().count() + 1)
 }
 
+/// At most this many characters of the line are shown on each side of the
+/// problem's start; the rest is cut and marked with `…`, so a minified
+/// one-line file never prints whole.
+const SNIPPET_CONTEXT: usize = 60;
+
 /// The line holding `start`, and a marker under `start..end` (cut at the end
 /// of that line; one `^` at least), with a line-number gutter:
 ///
@@ -84,6 +89,9 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
 ///  3 |   "type": "bad type",
 ///    |           ^^^^^^^^^^
 /// ```
+///
+/// A long line is cut to [`SNIPPET_CONTEXT`] characters either side of
+/// `start`, at character boundaries, with `…` where text was left out.
 pub(crate) fn snippet(text: &str, start: usize, end: usize) -> String {
     let start = floor_char_boundary(text, start);
     let end = floor_char_boundary(text, end.max(start));
@@ -93,15 +101,36 @@ pub(crate) fn snippet(text: &str, start: usize, end: usize) -> String {
     let line = &text[line_start..line_end];
     let shown = line.strip_suffix('\r').unwrap_or(line);
 
-    let indent: String = text[line_start..start]
+    // Before `start`: its last SNIPPET_CONTEXT characters.
+    let before = &shown[..(start - line_start).min(shown.len())];
+    let (before, cut_before) = match before.char_indices().rev().nth(SNIPPET_CONTEXT - 1) {
+        Some((i, _)) if i > 0 => (&before[i..], true),
+        _ => (before, false),
+    };
+    // From `start`: its first SNIPPET_CONTEXT characters.
+    let after = &shown[(start - line_start).min(shown.len())..];
+    let (after, cut_after) = match after.char_indices().nth(SNIPPET_CONTEXT) {
+        Some((i, _)) => (&after[..i], true),
+        None => (after, false),
+    };
+
+    let ellipsis = |cut: bool| if cut { "…" } else { "" };
+    let indent: String = ellipsis(cut_before)
         .chars()
+        .chain(before.chars())
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
-    let underlined = text[start..end.min(line_end)].chars().count().max(1);
+    let underlined = text[start..end.min(line_end)]
+        .chars()
+        .count()
+        .min(after.chars().count())
+        .max(1);
     let number = line_number.to_string();
     let gutter = " ".repeat(number.len());
     format!(
-        " {number} | {shown}\n {gutter} | {indent}{}",
+        " {number} | {}{before}{after}{}\n {gutter} | {indent}{}",
+        ellipsis(cut_before),
+        ellipsis(cut_after),
         "^".repeat(underlined)
     )
 }
@@ -114,12 +143,28 @@ fn floor_char_boundary(text: &str, offset: usize) -> usize {
     offset
 }
 
-/// The npm CLI's `readJsonFile` error for a JSON5 syntax error (`ConfigInvalidError`).
+/// The npm CLI's `readJsonFile` error for a JSON5 syntax error (`ConfigInvalidError`),
+/// or ours for a file nested deeper than the parser reads.
 pub(crate) fn invalid_json(path: &Path, text: &str, error: &SyntaxError) -> Diagnostic {
     let width = text[floor_char_boundary(text, error.offset)..]
         .chars()
         .next()
         .map_or(0, char::len_utf8);
+    if error.kind == ErrorKind::TooDeep {
+        return Diagnostic::new(
+            "CONFIG_INVALID",
+            format!(
+                "File nests arrays and objects too deeply: {} (more than {MAX_DEPTH} levels)",
+                path.display()
+            ),
+        )
+        .with_hint(format!(
+            "Remove the extra nesting from {}: at most {MAX_DEPTH} levels of arrays and objects are read (a connector file needs two)",
+            path.display()
+        ))
+        .in_file(path)
+        .at(text, error.offset, error.offset + width);
+    }
     Diagnostic::new(
         "CONFIG_INVALID",
         format!(
@@ -235,6 +280,35 @@ mod tests {
         // A span running past the line is cut; an empty one still gets a caret.
         assert_eq!(snippet(text, 0, text.len()), " 1 | {\n   | ^");
         assert_eq!(snippet(text, text.len(), text.len()), " 3 | }\n   |  ^");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_problem() {
+        // Multibyte text on both sides, so a byte-wise cut would split a character.
+        let text = format!("{}@{}", "é".repeat(100), "ü".repeat(100));
+        let at = text.find('@').unwrap();
+        let s = snippet(&text, at, at + 1);
+        let (line, marker) = s.split_once('\n').unwrap();
+        assert_eq!(
+            line,
+            format!(" 1 | …{}@{}…", "é".repeat(60), "ü".repeat(59))
+        );
+        // The caret sits under the `@`, counted in characters.
+        let caret = marker.chars().position(|c| c == '^').unwrap();
+        assert_eq!(line.chars().nth(caret), Some('@'));
+        assert_eq!(marker.matches('^').count(), 1);
+
+        // Near the start of a line nothing is cut on the left; a long span is
+        // underlined only as far as it is shown.
+        let text = format!("ab{}", "x".repeat(500));
+        let s = snippet(&text, 1, text.len());
+        assert_eq!(
+            s,
+            format!(" 1 | ab{}…\n   |  {}", "x".repeat(59), "^".repeat(60))
+        );
+        // Exactly 60 characters on each side: nothing to cut.
+        let text = format!("{}!{}", "a".repeat(60), "b".repeat(59));
+        assert!(!snippet(&text, 60, 61).contains('…'));
     }
 
     #[test]

@@ -360,6 +360,53 @@ fn invalid_json5_names_file_line_and_column() {
     assert_eq!(d.position, Some((3, 1)));
 }
 
+/// Issue 10: a syntax error on a 1 MB line printed the whole line.
+#[test]
+fn a_syntax_error_on_a_huge_line_shows_a_short_snippet() {
+    let filler = "é".repeat(250_000);
+    let text = format!("{{type: 'slack', scopes: ['{filler}' '{filler}']}}");
+    assert!(text.len() > 1_000_000);
+    let (d, _) = bad_file(&text);
+    let column = 26 + 250_000 + 3;
+    assert_eq!(d.position, Some((1, column)));
+    let snippet = d.snippet.unwrap();
+    assert!(snippet.len() < 500, "{} bytes", snippet.len());
+    let (line, marker) = snippet.split_once('\n').unwrap();
+    let caret = marker.chars().position(|c| c == '^').unwrap();
+    assert_eq!(line.chars().nth(caret), Some('\''), "{snippet}");
+    assert!(
+        line.starts_with(" 1 | …é") && line.ends_with("é…"),
+        "{snippet}"
+    );
+}
+
+/// Issue 10: 200k levels of `[` overflowed the stack (exit 134) when the
+/// parsed tree was freed. Now the bracket one level too deep is reported.
+#[test]
+fn deeply_nested_files_are_refused_with_a_position() {
+    let n = 200_000;
+    let deep = format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let (d, path) = bad_file(&format!("{{\n  type: 'slack',\n  scopes: {deep}\n}}"));
+    assert_eq!(d.code, "CONFIG_INVALID");
+    assert_eq!(
+        d.message,
+        format!("File nests arrays and objects too deeply: {path} (more than 128 levels)")
+    );
+    // The root object is level 1, so the 128th `[` is the 129th level.
+    assert_eq!(d.position, Some((3, 11 + 127)));
+    assert!(d.hints[0].contains("at most 128 levels"), "{:?}", d.hints);
+
+    let (_guard, root) = tmp();
+    write(&root.join("base44/config.jsonc"), &deep);
+    write(&root.join("base44/.app.jsonc"), &format!("{{id: {deep}}}"));
+    let d = connectors_dir(&project(&root)).unwrap_err();
+    assert_eq!(d.position, Some((1, 129)));
+    assert_eq!(d.file, Some(root.join("base44/config.jsonc")));
+    let d = read_app_id(&project(&root)).unwrap_err();
+    assert_eq!(d.position, Some((1, 6 + 127)));
+    assert_eq!(d.file, Some(root.join("base44/.app.jsonc")));
+}
+
 fn schema_message(path: &str, issues: &str) -> String {
     format!("Invalid connector file in {path}:\n{issues}")
 }

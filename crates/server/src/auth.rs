@@ -58,6 +58,16 @@ struct AppSegment {
     app_id: String,
 }
 
+/// The two inputs of every app check: who calls, and the path's app id.
+async fn caller_and_app(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<(Principal, String), ApiError> {
+    let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+    let Path(AppSegment { app_id }) = Path::from_request_parts(parts, state).await?;
+    Ok((caller, app_id))
+}
+
 /// The `{integration_type}` segment of a route.
 #[derive(Deserialize)]
 struct TypeSegment {
@@ -76,8 +86,7 @@ impl FromRequestParts<AppState> for BuilderApp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
-        let Path(AppSegment { app_id }) = Path::from_request_parts(parts, state).await?;
+        let (caller, app_id) = caller_and_app(parts, state).await?;
         Ok(BuilderApp(
             state.engine.builder_app(&caller, &app_id).await?,
         ))
@@ -96,8 +105,7 @@ impl FromRequestParts<AppState> for ServiceApp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
-        let Path(AppSegment { app_id }) = Path::from_request_parts(parts, state).await?;
+        let (caller, app_id) = caller_and_app(parts, state).await?;
         Ok(ServiceApp(state.engine.service_app(&caller, &app_id)?))
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use connectors_catalog::ProviderConfig;
 use connectors_vault::Secret;
@@ -38,6 +39,63 @@ pub struct FileConfig {
     /// OAuth flow and refresh tuning.
     #[serde(default)]
     pub oauth: OAuthTuning,
+    /// Connection timeouts and shutdown.
+    #[serde(default)]
+    pub http: HttpTuning,
+}
+
+/// `[http]`: how long the server waits for clients, and for itself on
+/// shutdown, so that no client can hold a connection (or a SIGTERM) forever.
+/// Seconds, fractions allowed; the defaults suit production.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpTuning {
+    /// Time to receive a whole request head, counted from when the server
+    /// starts waiting for one: from accept on a new connection, from the end
+    /// of the previous response on a keep-alive one. So this is also the
+    /// keep-alive idle timeout (hyper has one timer for both).
+    pub header_read_timeout_secs: f64,
+    /// Longest pause while a request body arrives; then 408.
+    pub body_read_timeout_secs: f64,
+    /// Longest time to answer one request; then 503.
+    pub request_timeout_secs: f64,
+    /// On SIGTERM: how long open requests may finish before the connections
+    /// left are closed.
+    pub shutdown_drain_secs: f64,
+}
+
+impl Default for HttpTuning {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 20.0,
+            body_read_timeout_secs: 20.0,
+            request_timeout_secs: 30.0,
+            shutdown_drain_secs: 20.0,
+        }
+    }
+}
+
+/// The longest any `[http]` duration may be: an hour (and within what a
+/// `Duration` holds).
+const MAX_HTTP_SECS: f64 = 3600.0;
+
+impl HttpTuning {
+    /// [`Self::header_read_timeout_secs`].
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.header_read_timeout_secs)
+    }
+    /// [`Self::body_read_timeout_secs`].
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.body_read_timeout_secs)
+    }
+    /// [`Self::request_timeout_secs`].
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.request_timeout_secs)
+    }
+    /// [`Self::shutdown_drain_secs`].
+    pub fn shutdown_drain(&self) -> Duration {
+        Duration::from_secs_f64(self.shutdown_drain_secs)
+    }
 }
 
 /// `[oauth]`: timings of consent and refresh. The defaults suit production.
@@ -230,6 +288,29 @@ impl FileConfig {
                 ));
             }
         }
+        let h = &self.http;
+        for (key, value, min) in [
+            ("header_read_timeout_secs", h.header_read_timeout_secs, None),
+            ("body_read_timeout_secs", h.body_read_timeout_secs, None),
+            ("request_timeout_secs", h.request_timeout_secs, None),
+            ("shutdown_drain_secs", h.shutdown_drain_secs, Some(0.0)),
+        ] {
+            let fits = match min {
+                Some(min) => value >= min,
+                None => value > 0.0,
+            };
+            if !(fits && value <= MAX_HTTP_SECS) {
+                let lowest = match min {
+                    Some(_) => "at least 0",
+                    None => "more than 0",
+                };
+                return Err(at(
+                    "http",
+                    key,
+                    &format!("is {value}; it must be {lowest} and at most {MAX_HTTP_SECS} seconds"),
+                ));
+            }
+        }
         let stripe = &self.stripe;
         if let Some(base) = &stripe.api_base {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -279,6 +360,8 @@ pub struct ServerConfig {
     pub stripe: StripeConfig,
     /// OAuth tuning.
     pub oauth: OAuthTuning,
+    /// Connection timeouts and shutdown.
+    pub http: HttpTuning,
 }
 
 /// Values given on the command line, which win over everything.
@@ -414,6 +497,7 @@ impl ServerConfig {
             providers,
             stripe,
             oauth: file.oauth,
+            http: file.http,
         })
     }
 }
@@ -494,5 +578,31 @@ mod tests {
         let err =
             FileConfig::parse("[stripe]\napi_base = \"api.stripe.com\"\n", "cfg.toml").unwrap_err();
         assert!(err.0.contains("must start with https://"), "{err}");
+        let err =
+            FileConfig::parse("[http]\nbody_read_timeout_secs = 0\n", "cfg.toml").unwrap_err();
+        assert_eq!(
+            err.0,
+            "cfg.toml:2:1: [http] body_read_timeout_secs is 0; it must be more than 0 and at most 3600 seconds; fix the config file"
+        );
+        let err = FileConfig::parse("[http]\n shutdown_drain_secs = -1\n", "cfg.toml").unwrap_err();
+        assert!(
+            err.0
+                .starts_with("cfg.toml:2:2: [http] shutdown_drain_secs is -1"),
+            "{err}"
+        );
+        let err = FileConfig::parse("[http]\nheader_read_timeout = 5\n", "cfg.toml").unwrap_err();
+        assert!(err.0.starts_with("cfg.toml:2:1: unknown"), "{err}");
+    }
+
+    #[test]
+    fn http_timeouts_take_seconds_and_fractions() {
+        let config = FileConfig::parse(
+            "[http]\nheader_read_timeout_secs = 5\nbody_read_timeout_secs = 0.25\n",
+            "cfg.toml",
+        )
+        .unwrap();
+        assert_eq!(config.http.header_read_timeout(), Duration::from_secs(5));
+        assert_eq!(config.http.body_read_timeout(), Duration::from_millis(250));
+        assert_eq!(config.http.shutdown_drain(), Duration::from_secs(20));
     }
 }

@@ -1,4 +1,8 @@
 //! One error type for every handler: a status and an [`ErrorBody`].
+//!
+//! Turning an error into a response has no side effect: the cause of a
+//! server-side failure rides in the response as an [`ErrorCause`], and the
+//! trace middleware (`crate::app`) logs it once, with the request id.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
@@ -6,6 +10,34 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use connectors_engine::EngineError;
 use connectors_wire::ErrorBody;
+
+/// Why a 5xx happened, in words for the server log (never sent to the
+/// client: it may name tables or keys, never secrets).
+#[derive(Debug, Clone)]
+pub struct ErrorCause(pub String);
+
+impl ErrorCause {
+    /// Attaches `cause` to `response` for the log.
+    pub fn attach(mut response: Response, cause: impl ToString) -> Response {
+        response
+            .extensions_mut()
+            .insert(ErrorCause(cause.to_string()));
+        response
+    }
+}
+
+/// Whether `error` (or one of its sources) is a request body that stopped
+/// arriving for longer than the body-read timeout.
+pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
 
 /// What a handler answers when it cannot answer normally.
 #[derive(Debug)]
@@ -36,6 +68,27 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "INVALID_INPUT",
             detail: detail.into(),
+        }
+    }
+
+    /// A 408: the request body stopped arriving.
+    pub fn body_timeout() -> Self {
+        Self::Request {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "REQUEST_TIMEOUT",
+            detail: "the request body stopped arriving before it was complete; send the whole body (as long as its content-length says) without pausing, and retry".into(),
+        }
+    }
+
+    /// A 503: the request took longer than the server allows one.
+    pub fn too_slow(limit: std::time::Duration) -> Self {
+        Self::Request {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "TIMEOUT",
+            detail: format!(
+                "the server could not answer within {} s; retry later, and if it keeps happening the operator can find the cause in the server log under this request's X-Request-ID",
+                limit.as_secs_f64()
+            ),
         }
     }
 
@@ -72,27 +125,31 @@ fn engine_status(e: &EngineError) -> StatusCode {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
+        match self {
             ApiError::Engine(e) => {
                 let status = engine_status(&e);
                 if e.is_internal() || status == StatusCode::INTERNAL_SERVER_ERROR {
-                    // The cause may name tables or keys; log it, never echo it.
-                    tracing::error!(error = %e, "internal error");
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        ErrorBody {
-                            detail: "internal server error; the operator can find the cause in the server log under this request's X-Request-ID".into(),
-                            code: Some("INTERNAL_ERROR".into()),
-                        },
+                    // The cause may name tables or keys: for the log, never
+                    // for the client.
+                    let body = ErrorBody {
+                        detail: "internal server error; the operator can find the cause in the server log under this request's X-Request-ID".into(),
+                        code: Some("INTERNAL_ERROR".into()),
+                    };
+                    ErrorCause::attach(
+                        (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response(),
+                        &e,
                     )
                 } else {
-                    (
-                        status,
-                        ErrorBody {
-                            detail: e.to_string(),
-                            code: e.code().map(str::to_string),
-                        },
-                    )
+                    let body = ErrorBody {
+                        detail: e.to_string(),
+                        code: e.code().map(str::to_string),
+                    };
+                    let response = (status, Json(body)).into_response();
+                    if status.is_server_error() {
+                        ErrorCause::attach(response, &e)
+                    } else {
+                        response
+                    }
                 }
             }
             ApiError::Request {
@@ -101,18 +158,21 @@ impl IntoResponse for ApiError {
                 detail,
             } => (
                 status,
-                ErrorBody {
+                Json(ErrorBody {
                     detail,
                     code: Some(code.into()),
-                },
-            ),
-        };
-        (status, Json(body)).into_response()
+                }),
+            )
+                .into_response(),
+        }
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if is_body_timeout(&rejection) {
+            return ApiError::body_timeout();
+        }
         let status = rejection.status();
         let (code, hint) = match status {
             StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "send a smaller body"),

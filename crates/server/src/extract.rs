@@ -31,3 +31,9 @@ pub struct PageForm<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(FailurePage))]
 pub struct PageQuery<T>(pub T);
+
+/// `axum::extract::Path` for a browser page, rejecting with the HTML
+/// failure page.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(FailurePage))]
+pub struct PagePath<T>(pub T);

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod http;
 pub mod routes;
 pub mod run;
 pub mod setup;
@@ -20,76 +21,220 @@ pub mod state;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-use std::future::Future;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderName;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::config::HttpTuning;
+use crate::error::ErrorCause;
 
 pub use error::ApiError;
+pub use http::{serve, shutdown_signal};
 pub use state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router with its middleware, outermost first: request id (kept from
 /// the client when sent, as the npm CLI does), tracing (method, path, status,
-/// latency and request id; never headers or bodies), timeout, body limit.
-pub fn app(state: AppState, max_body_bytes: usize) -> Router {
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let request_id = request
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-    });
-    routes::routes()
+/// latency and request id; never headers or bodies; the one log line of a
+/// 5xx), the body-read timeout (a pause longer than it fails the body read,
+/// which the extractors answer with 408), the per-request timeout, the body
+/// limit.
+pub fn app(state: AppState, http: &HttpTuning, max_body_bytes: usize) -> Router {
+    with_middleware(routes::routes(), http, max_body_bytes).with_state(state)
+}
+
+fn with_middleware<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    http: &HttpTuning,
+    max_body_bytes: usize,
+) -> Router<S> {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let request_id = request
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        })
+        .on_response(log_response)
+        // `log_response` already logs every 5xx once.
+        .on_failure(());
+    let request_timeout = http.request_timeout();
+    routes
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            deadline(request_timeout, request, next)
+        }))
+        .layer(RequestBodyTimeoutLayer::new(http.body_read_timeout()))
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets
-/// in-flight requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Logs the end of a request inside its span (so with its request id): a
+/// 5xx once, with the cause its response carries ([`ErrorCause`]), at
+/// `error` for a 500 and `warn` for an upstream's failure; the rest at
+/// `debug`, as tower-http does.
+fn log_response(response: &Response, latency: Duration, _span: &Span) {
+    let status = response.status();
+    let latency_ms = latency.as_millis();
+    let cause = response
+        .extensions()
+        .get::<ErrorCause>()
+        .map(|c| c.0.as_str());
+    if status.is_server_error() {
+        let cause = cause.unwrap_or("-");
+        if status == axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(
+                status = status.as_u16(),
+                latency_ms,
+                cause,
+                "request failed"
+            );
+        } else {
+            tracing::warn!(
+                status = status.as_u16(),
+                latency_ms,
+                cause,
+                "request failed"
+            );
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    } else {
+        tracing::debug!(
+            status = status.as_u16(),
+            latency_ms,
+            "finished processing request"
+        );
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Answers 503 in the error shape (or the failure page, on a page route)
+/// when the request takes longer than `limit`.
+async fn deadline(limit: Duration, request: Request, next: Next) -> Response {
+    let page = routes::is_page_path(request.uri().path());
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) if page => routes::pages::too_slow().into_response(),
+        Err(_) => ApiError::too_slow(limit).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use connectors_engine::EngineError;
+    use connectors_vault::VaultError;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Log lines, as the server's `fmt` subscriber writes them.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_error_is_logged_once_with_its_request_id_and_cause() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let routes: Router = Router::new().route(
+            "/boom",
+            get(|| async {
+                ApiError::Engine(EngineError::Vault(VaultError::UnknownKey("k9".into())))
+            }),
+        );
+        let router = with_middleware(routes, &HttpTuning::default(), 1024);
+        let request = Request::get("/boom")
+            .header("x-request-id", "req-4711")
+            .body(Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{text}");
+        assert!(
+            errors[0].contains("req-4711") && errors[0].contains("no encryption key `k9`"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_deadline_gets_503_in_the_error_shape_or_the_page() {
+        let http = HttpTuning {
+            request_timeout_secs: 0.2,
+            ..HttpTuning::default()
+        };
+        let stuck = get(std::future::pending::<&'static str>);
+        let routes: Router = Router::new()
+            .route("/api/stuck", stuck.clone())
+            .route("/connect/{id}", stuck);
+        let router = with_middleware(routes, &http, 1024);
+        let api = router
+            .clone()
+            .oneshot(Request::get("/api/stuck").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(api.status(), 503);
+        let body = axum::body::to_bytes(api.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["code"], "TIMEOUT");
+        assert!(json["detail"].as_str().unwrap().contains("0.2 s"), "{json}");
+        let page = router
+            .oneshot(Request::get("/connect/x").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 503);
+        assert!(page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+    }
+
+    #[test]
+    fn turning_an_error_into_a_response_logs_nothing() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let response = tracing::subscriber::with_default(subscriber, || {
+            ApiError::Engine(EngineError::Vault(VaultError::Corrupt)).into_response()
+        });
+        assert_eq!(response.status(), 500);
+        assert!(response.extensions().get::<ErrorCause>().is_some());
+        assert!(logs.0.lock().unwrap().is_empty());
+    }
 }

@@ -53,7 +53,8 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Runs the server until a shutdown signal, then lets requests finish.
+/// Runs the server until a shutdown signal, then lets requests finish for
+/// at most `[http] shutdown_drain_secs`.
 pub async fn run(config: ServerConfig, options: ServeOptions) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -94,9 +95,9 @@ pub async fn run(config: ServerConfig, options: ServeOptions) -> Result<(), Serv
             stop_rx,
         ))
     });
-    let router = app(AppState { engine }, config.max_body_bytes);
+    let router = app(AppState { engine }, &config.http, config.max_body_bytes);
     tracing::info!(bind = %local, public_url, "connectors server listening");
-    serve(listener, router, shutdown_signal()).await?;
+    serve(listener, router, &config.http, shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     if let Some(task) = refresher {
         let _ = task.await;

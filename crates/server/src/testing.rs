@@ -11,7 +11,6 @@ use std::path::Path;
 use axum::Router;
 use connectors_engine::{Bootstrap, BootstrapRequest, Clock, Engine};
 use connectors_testdb::TestDatabase;
-use connectors_testkit::Served;
 
 use crate::config::{Overrides, ServerConfig};
 use crate::{app, AppState};
@@ -55,8 +54,8 @@ pub struct TestServerBuilder<'a> {
 /// A bootstrapped server over a fresh database; everything stops on drop.
 pub struct TestServer {
     // Dropped first: the socket and the background task stop before the
-    // database goes away.
-    served: Option<Served>,
+    // database goes away. Sending (or dropping) stops `crate::serve`.
+    served: Option<tokio::sync::oneshot::Sender<()>>,
     background: Option<tokio::sync::watch::Sender<bool>>,
     /// Where clients reach it: the socket's origin, or the configured URL.
     pub url: String,
@@ -240,9 +239,25 @@ impl<'a> TestServerBuilder<'a> {
             AppState {
                 engine: engine.clone(),
             },
+            &config.http,
             config.max_body_bytes,
         );
-        let served = listener.map(|l| connectors_testkit::serve_on(l, router.clone()));
+        // Served the way `serve` serves: with the configured `[http]` timeouts.
+        let served = listener.map(|listener| {
+            listener
+                .set_nonblocking(true)
+                .expect("non-blocking listener");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let (router, http) = (router.clone(), config.http.clone());
+            spawn(async move {
+                let _ = crate::serve(listener, router, &http, async {
+                    let _ = rx.await;
+                })
+                .await;
+            });
+            tx
+        });
         let background = self.background_refresh.then(|| {
             let (tx, rx) = tokio::sync::watch::channel(false);
             spawn(crate::setup::background_refresh(
@@ -275,7 +290,9 @@ impl Drop for TestServer {
         if let Some(tx) = self.background.take() {
             let _ = tx.send(true);
         }
-        self.served.take();
+        if let Some(tx) = self.served.take() {
+            let _ = tx.send(());
+        }
         self.db.take();
     }
 }

@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod scope;
+
 /// The pattern every integration type must match (`/^[a-z0-9_-]+$/i` in the
 /// npm CLI). Kept as a function so callers need no regex engine.
 pub fn is_valid_integration_type(value: &str) -> bool {

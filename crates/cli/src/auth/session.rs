@@ -47,18 +47,11 @@ impl TokenSource for Session {
         if now_ms() < current.expires_at as f64 - REFRESH_BUFFER_MS {
             return Some(current.access_token);
         }
-        match refresh_and_save(&self.http, &self.file, &current).await {
-            Some(new) => {
-                let token = new.access_token.clone();
-                *state = Some(new);
-                Some(token)
-            }
-            None => {
-                *state = None;
-                // As the npm CLI: this request still carries the old token.
-                Some(current.access_token)
-            }
-        }
+        // As the npm CLI: when the refresh fails, this request still
+        // carries the old token.
+        self.renew(&mut state, &current)
+            .await
+            .or(Some(current.access_token))
     }
 
     /// After a 401 on `used`: a new token, or `None` when the refresh failed
@@ -70,17 +63,23 @@ impl TokenSource for Session {
             // Another request refreshed while this one was in flight.
             return Some(current.access_token);
         }
-        match refresh_and_save(&self.http, &self.file, &current).await {
-            Some(new) => {
-                let token = new.access_token.clone();
-                *state = Some(new);
-                Some(token)
-            }
-            None => {
-                *state = None;
-                None
-            }
-        }
+        self.renew(&mut state, &current).await
+    }
+}
+
+impl Session {
+    /// Refreshes `current` (held under the lock as `state`), keeps the
+    /// result in `state` and returns its token; a failed refresh forgets
+    /// the login (`state` becomes `None`) and returns `None`.
+    async fn renew(
+        &self,
+        state: &mut Option<AuthData>,
+        current: &AuthData,
+    ) -> Option<SecretString> {
+        let new = refresh_and_save(&self.http, &self.file, current).await;
+        let token = new.as_ref().map(|n| n.access_token.clone());
+        *state = new;
+        token
     }
 }
 

@@ -4,20 +4,27 @@
 //! a DELETE per remote-only connector, `GET payments/stripe/status`, then the
 //! Stripe install or removal. Our improvement: the PUTs run concurrently
 //! (at most [`PUT_CONCURRENCY`] at a time); results are still reported in
-//! file order. `--dry-run` stops after the two GETs and prints the plan.
+//! file order. `--dry-run` stops after the GETs and prints the plan; it is
+//! stricter than push: a type or scopes the server would refuse (checked
+//! against `list-available` and `connectors_wire::scope`) fail it, where
+//! push reports a per-connector error and exits 0 as the npm CLI does.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use connectors_project::ConnectorFile;
-use connectors_wire::{ConnectorList, SetConnectorResponse, DIFFERENT_USER, STRIPE};
+use connectors_wire::{
+    scope, suggest_type, AvailableIntegrations, ConnectorList, IntegrationType,
+    SetConnectorResponse, DIFFERENT_USER, STRIPE,
+};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::{fetch_remote, local_connectors, App, Env, Outcome};
 use crate::api::AppClient;
 use crate::args::PushArgs;
-use crate::error::CliError;
+use crate::error::{CliError, Hint};
 use crate::json;
 use crate::oauth_prompt::{prompt_oauth_flows, FlowStatus, Pending};
 
@@ -353,6 +360,9 @@ fn print_summary(env: &Env, app: &App, results: &[SyncResult], outcomes: &[(Stri
     }
 }
 
+/// A plan line shows at most this many characters of its note.
+const PLAN_NOTE_CHARS: usize = 100;
+
 /// One step of a `--dry-run` plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanItem {
@@ -368,6 +378,75 @@ fn scope_set(scopes: &[String]) -> Vec<&str> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// A local connector the server would refuse, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The connector file.
+    pub file: PathBuf,
+    /// Its type.
+    pub integration_type: String,
+    /// The server's reason, with what to do.
+    pub reason: String,
+}
+
+/// What the server's PUT would refuse among the local OAuth connectors: a
+/// type that is not an [`IntegrationType`] or that `list-available` does not
+/// offer (with a "did you mean" from [`suggest_type`]), and scopes that
+/// break [`scope::check_all`], the rule the server applies.
+pub fn refusals(local: &[ConnectorFile], available: &AvailableIntegrations) -> Vec<Refusal> {
+    let known = || {
+        available
+            .integrations
+            .iter()
+            .map(|i| i.integration_type.as_str())
+    };
+    local
+        .iter()
+        .filter(|c| c.integration_type != STRIPE)
+        .filter_map(|c| {
+            let t = &c.integration_type;
+            let reason = if let Err(e) = IntegrationType::new(t.as_str()) {
+                e.to_string()
+            } else if !known().any(|k| k == t) {
+                let suggestion = suggest_type(t, known())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                format!(
+                    "unknown integration type `{t}`{suggestion}: this server does not offer it; run `base44 connectors list-available` to see the types it offers and fix `type` in the file, or ask the operator to add [providers.{t}] to the server config"
+                )
+            } else if let Err(e) = scope::check_all(&c.scopes) {
+                format!("invalid scopes: {e}")
+            } else {
+                return None;
+            };
+            Some(Refusal {
+                file: c.path.clone(),
+                integration_type: t.clone(),
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// The `--dry-run` failure: every refusal, one `✖ <file>: <reason>` line each.
+fn refused_error(refused: &[Refusal]) -> CliError {
+    let lines: Vec<String> = refused
+        .iter()
+        .map(|r| format!("✖ {}: {}", r.file.display(), r.reason))
+        .collect();
+    CliError::InvalidInput {
+        message: format!(
+            "Dry run: the server would refuse {} connector(s); nothing was changed:\n{}",
+            refused.len(),
+            lines.join("\n")
+        ),
+        hints: vec![Hint::with_command(
+            "Fix the files above, then check again",
+            "base44 connectors push --dry-run",
+        )],
+    }
 }
 
 /// What push would do, from the remote list and whether Stripe is installed.
@@ -424,11 +503,37 @@ pub fn plan(
     out
 }
 
-/// `--dry-run`: read-only requests, then the plan.
+/// `--dry-run`: read-only requests, then the plan; an error (exit 1) when
+/// the server would refuse a connector.
 async fn dry_run(env: &Env, app: &App, local: &[ConnectorFile]) -> Result<Outcome, CliError> {
     let ui = &env.ui;
     let (remote, stripe) = fetch_remote(env, app, local).await?;
-    let items = plan(local, &remote, stripe);
+    let refused = if local.iter().any(|c| c.integration_type != STRIPE) {
+        let (available, _) = ui
+            .task(
+                "Checking connector types and scopes",
+                Some("Connector types and scopes checked"),
+                Some("Failed to fetch the available integrations"),
+                app.client.available_integrations(),
+            )
+            .await?;
+        refusals(local, &available)
+    } else {
+        vec![]
+    };
+    let mut items = plan(local, &remote, stripe);
+    for item in &mut items {
+        if refused
+            .iter()
+            .any(|r| r.integration_type == item.integration_type)
+        {
+            item.action = "refused";
+            item.note = "the server would refuse it (see below)".into();
+        }
+    }
+    if ui.json && !refused.is_empty() {
+        return Err(refused_error(&refused));
+    }
     let changes = items.iter().filter(|i| i.action != "unchanged").count();
     let outro = if changes == 0 {
         "Dry run: nothing to change.".to_string()
@@ -456,11 +561,17 @@ async fn dry_run(env: &Env, app: &App, local: &[ConnectorFile]) -> Result<Outcom
             "add" | "provision" => "+",
             "remove" => "-",
             "re-scope" => "~",
+            "refused" => "!",
             _ => "=",
         };
+        // A note lists scopes, which may be long: one terminal line at most.
+        let mut note: String = i.note.chars().take(PLAN_NOTE_CHARS).collect();
+        if note.len() < i.note.len() {
+            note.push('…');
+        }
         let line = format!(
-            "  {sign} {:<10} {:<width$}  {}",
-            i.action, i.integration_type, i.note
+            "  {sign} {:<10} {:<width$}  {note}",
+            i.action, i.integration_type
         );
         text.push_str(line.trim_end());
         text.push('\n');
@@ -470,6 +581,9 @@ async fn dry_run(env: &Env, app: &App, local: &[ConnectorFile]) -> Result<Outcom
     }
     // The plan is the command's data: stdout, before the status line.
     crate::output::print_stdout(&text);
+    if !refused.is_empty() {
+        return Err(refused_error(&refused));
+    }
     Ok(Outcome::outro(outro))
 }
 
@@ -586,6 +700,50 @@ mod tests {
         );
         let none = plan(&[], &remote_empty(), true);
         assert_eq!(none[0].action, "remove");
+    }
+
+    #[test]
+    fn refusals_follow_list_available_and_the_scope_rule() {
+        let available: AvailableIntegrations = serde_json::from_value(serde_json::json!({
+            "integrations": [
+                {"integration_type": "slack", "display_name": "Slack", "description": "",
+                 "connection_config_fields": []},
+                {"integration_type": "googlecalendar", "display_name": "Calendar",
+                 "description": "", "connection_config_fields": []}
+            ]
+        }))
+        .unwrap();
+        let long_type = "a".repeat(101);
+        let local = vec![
+            file("slak", &[]),
+            file("googlecalendar", &["a\u{7f}b"]),
+            file("slack", &[&"é".repeat(512)]),
+            file("stripe", &[]),
+            file(&long_type, &[]),
+        ];
+        let refused = refusals(&local, &available);
+        let got: Vec<(&str, &str)> = refused
+            .iter()
+            .map(|r| (r.integration_type.as_str(), r.reason.as_str()))
+            .collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0].0, "slak");
+        assert!(got[0]
+            .1
+            .starts_with("unknown integration type `slak` (did you mean `slack`?)"));
+        assert_eq!(
+            got[1],
+            (
+                "googlecalendar",
+                format!("invalid scopes: {}", scope::check("a\u{7f}b").unwrap_err()).as_str()
+            )
+        );
+        assert!(
+            got[2].1.contains("is not an integration type"),
+            "{}",
+            got[2].1
+        );
+        assert_eq!(refused[0].file, PathBuf::from("/c/slak.jsonc"));
     }
 
     fn remote_empty() -> ConnectorList {

@@ -1,9 +1,11 @@
 //! The CLI's integration tests, in one binary (one link step; the shared
 //! `support` module compiled once): the parity suite against the npm CLI
 //! (`parity`, with the bad-files and end-to-end suites), the interactive
-//! path on a pseudo-terminal (`interactive`) and Stripe (`stripe`).
+//! path on a pseudo-terminal (`interactive`), the stored login's refresh
+//! (`session`) and Stripe (`stripe`).
 
 mod interactive;
 mod parity;
+mod session;
 mod stripe;
 mod support;

@@ -7,9 +7,23 @@
 //! UTF-16 code units, a newline read by the failing `read()` moves to
 //! `<next line>:0`). What it adds is byte offsets, so callers can point at the
 //! offending token.
+//!
+//! One deliberate difference: nesting deeper than [`MAX_DEPTH`] is refused
+//! ([`ErrorKind::TooDeep`]), where the package parses any depth. The parser
+//! itself keeps open containers on a heap stack, but the tree it returns is
+//! dropped, cloned, compared and printed recursively, so an unbounded depth
+//! would overflow the thread's stack (a 135k-level `[` file did).
 
 #[rustfmt::skip]
 mod tables;
+
+/// How deeply arrays and objects may nest: a value inside [`MAX_DEPTH`]
+/// brackets is accepted, one more bracket is an [`ErrorKind::TooDeep`] error.
+///
+/// serde_json's default limit is the same size. Real files are shallow (a
+/// connector file nests two levels), and every recursive walk of a parsed
+/// [`Node`] (drop, clone, compare, debug) is bounded by it.
+pub const MAX_DEPTH: usize = 128;
 
 /// A parsed value and the byte range of its text.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +95,19 @@ pub struct SyntaxError {
     pub message: String,
     /// Where the offending character starts.
     pub offset: usize,
+    /// Which rule the text broke.
+    pub kind: ErrorKind,
+}
+
+/// Which rule a text broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The JSON5 grammar; the message is the `json5` package's.
+    Syntax,
+    /// More than [`MAX_DEPTH`] nested arrays and objects, which the package
+    /// would accept; `offset` is the bracket that went one level too deep.
+    TooDeep,
 }
 
 /// Parses `text` as `JSON5.parse` does.
@@ -286,7 +313,11 @@ impl<'a> Parser<'a> {
                 self.column
             ),
         };
-        SyntaxError { message, offset }
+        SyntaxError {
+            message,
+            offset,
+            kind: ErrorKind::Syntax,
+        }
     }
 
     fn invalid_eof(&self) -> SyntaxError {
@@ -296,6 +327,7 @@ impl<'a> Parser<'a> {
                 self.line, self.column
             ),
             offset: self.source.len(),
+            kind: ErrorKind::Syntax,
         }
     }
 
@@ -307,6 +339,7 @@ impl<'a> Parser<'a> {
                 self.line, self.column
             ),
             offset: self.escape_start,
+            kind: ErrorKind::Syntax,
         }
     }
 
@@ -915,7 +948,7 @@ impl<'a> Parser<'a> {
                 if token.kind == TokenKind::Eof {
                     return Err(self.invalid_eof());
                 }
-                self.push(token);
+                self.push(token)?;
             }
             ParseState::BeforePropertyName => match token.kind {
                 TokenKind::Identifier(name) | TokenKind::String(name) => {
@@ -936,7 +969,7 @@ impl<'a> Parser<'a> {
                 if token.kind == TokenKind::Eof {
                     return Err(self.invalid_eof());
                 }
-                self.push(token);
+                self.push(token)?;
             }
             ParseState::BeforeArrayValue => {
                 if token.kind == TokenKind::Eof {
@@ -945,7 +978,7 @@ impl<'a> Parser<'a> {
                 if token.kind == TokenKind::Punctuator(']') {
                     self.pop(token.end);
                 } else {
-                    self.push(token);
+                    self.push(token)?;
                 }
             }
             ParseState::AfterPropertyValue => match token.kind {
@@ -965,7 +998,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn push(&mut self, token: Token) {
+    fn push(&mut self, token: Token) -> Step<()> {
         let is_array = token.kind == TokenKind::Punctuator('[');
         let scalar = match token.kind {
             TokenKind::Punctuator(_) => None,
@@ -987,6 +1020,9 @@ impl<'a> Parser<'a> {
                 self.after_value();
             }
             None => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(self.too_deep(token.start));
+                }
                 let (content, state) = if is_array {
                     (Container::Array(Vec::new()), ParseState::BeforeArrayValue)
                 } else {
@@ -1007,6 +1043,19 @@ impl<'a> Parser<'a> {
                 });
                 self.parse_state = state;
             }
+        }
+        Ok(())
+    }
+
+    /// The bracket at `offset` (just read) opens level [`MAX_DEPTH`] + 1.
+    fn too_deep(&self, offset: usize) -> SyntaxError {
+        SyntaxError {
+            message: format!(
+                "arrays and objects nested more than {MAX_DEPTH} levels deep at {}:{}",
+                self.line, self.column
+            ),
+            offset,
+            kind: ErrorKind::TooDeep,
         }
     }
 
@@ -1287,6 +1336,146 @@ b"]"#,
         };
         assert_eq!(items[0].value, Value::String("Aé😀\n'".into()));
         assert_eq!(items[1].value, Value::String("ab".into()));
+    }
+
+    /// How deeply `node` nests, counted without recursion.
+    fn depth(node: &Node) -> usize {
+        let mut deepest = 0;
+        let mut todo = vec![(node, 0)];
+        while let Some((node, level)) = todo.pop() {
+            let children: Vec<&Node> = match &node.value {
+                Value::Array(items) => items.iter().collect(),
+                Value::Object(props) => props.iter().map(|p| &p.value).collect(),
+                _ => continue,
+            };
+            deepest = deepest.max(level + 1);
+            todo.extend(children.into_iter().map(|c| (c, level + 1)));
+        }
+        deepest
+    }
+
+    /// Runs `f` on a thread with a small stack: recursion that grows with
+    /// the input's depth would overflow it long before 200k levels.
+    fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn nesting_is_limited_to_max_depth() {
+        on_small_stack(|| {
+            let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+            assert_eq!(depth(&parse(&ok).unwrap()), MAX_DEPTH);
+
+            // 200k levels, as in issue 10: refused at the bracket one level
+            // too deep, and nothing deep is ever built (or dropped).
+            let n = 200_000;
+            for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+                let text = format!("{}{}", open.repeat(n), close.repeat(n));
+                let e = parse(&text).unwrap_err();
+                assert_eq!(e.kind, ErrorKind::TooDeep);
+                assert_eq!(e.offset, MAX_DEPTH * open.len());
+                let column = MAX_DEPTH * open.len() + 1;
+                assert_eq!(
+                    e.message,
+                    format!("arrays and objects nested more than 128 levels deep at 1:{column}")
+                );
+            }
+            let e = parse(&format!("{{type: 'x', scopes: {}}}", "[".repeat(n))).unwrap_err();
+            assert_eq!((e.kind, e.offset), (ErrorKind::TooDeep, 20 + MAX_DEPTH - 1));
+        });
+    }
+
+    /// Random nestings of arrays and objects, with siblings, comments and
+    /// line breaks: a text parses exactly when it nests at most
+    /// [`MAX_DEPTH`] levels, the error points at the first bracket that
+    /// goes deeper, and no parsed tree is deeper than the limit. All on a
+    /// small stack, so no step recurses per level.
+    #[test]
+    fn no_parse_goes_deeper_than_the_limit() {
+        on_small_stack(|| {
+            let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+            let mut next = move |below: u64| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed % below
+            };
+            for _ in 0..300 {
+                let target = 1 + next(2 * MAX_DEPTH as u64 + 40) as usize;
+                let mut text = String::new();
+                let mut level = 0;
+                let mut deepest = 0;
+                let mut first_too_deep = None;
+                let mut open = |text: &mut String, level: &mut usize, bracket: char| {
+                    if *level == MAX_DEPTH && first_too_deep.is_none() {
+                        first_too_deep = Some(text.len());
+                    }
+                    text.push(bracket);
+                    *level += 1;
+                    deepest = deepest.max(*level);
+                };
+                let mut kinds = Vec::new();
+                for _ in 0..target {
+                    if next(5) == 0 {
+                        text.push_str(" /* c */\n");
+                    }
+                    let array = next(2) == 0;
+                    open(&mut text, &mut level, if array { '[' } else { '{' });
+                    kinds.push(array);
+                    // Siblings before the next level: scalars, or empty
+                    // containers one level deeper.
+                    let sibling = next(4);
+                    if array {
+                        match sibling {
+                            0 => text.push_str("1, "),
+                            1 => {
+                                open(&mut text, &mut level, '[');
+                                text.push_str("], ");
+                                level -= 1;
+                            }
+                            _ => {}
+                        }
+                    } else {
+                        match sibling {
+                            0 => text.push_str("a: 1, "),
+                            1 => {
+                                text.push_str("b: ");
+                                open(&mut text, &mut level, '{');
+                                text.push_str("}, ");
+                                level -= 1;
+                            }
+                            _ => {}
+                        }
+                        text.push_str("k: ");
+                    }
+                }
+                text.push_str("null");
+                while let Some(array) = kinds.pop() {
+                    text.push_str(match (array, next(3)) {
+                        (true, 0) => ", 2]",
+                        (true, _) => "]",
+                        (false, 0) => ", z: 2}",
+                        (false, _) => "}",
+                    });
+                }
+                match parse(&text) {
+                    Ok(node) => {
+                        assert!(deepest <= MAX_DEPTH, "accepted {deepest} levels");
+                        assert_eq!(depth(&node), deepest);
+                    }
+                    Err(e) if e.kind == ErrorKind::TooDeep => {
+                        assert!(deepest > MAX_DEPTH);
+                        assert_eq!(Some(e.offset), first_too_deep, "{text}");
+                    }
+                    Err(e) => panic!("{}: {text}", e.message),
+                }
+            }
+        });
     }
 
     #[test]

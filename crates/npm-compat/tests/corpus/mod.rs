@@ -216,6 +216,19 @@ pub fn json5_texts(rng: &mut Rng) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // Deep nesting, up to our port's limit (`json5::MAX_DEPTH`; the package
+    // has none). Accepted values stay some levels below it, because this
+    // harness reads Node's answers with serde_json, whose own limit is 128
+    // levels including the answer's wrapping; errors are short strings.
+    let depth = connectors_npm_compat::json5::MAX_DEPTH;
+    texts.push(format!(
+        "{}{}",
+        "[".repeat(depth - 8),
+        "]".repeat(depth - 8)
+    ));
+    texts.push(format!("{}1{}", "{a: [".repeat(20), "]}".repeat(20)));
+    texts.push(format!("{}x{}", "[".repeat(depth), "]".repeat(depth)));
+    texts.push(format!("{}{}x", "[".repeat(depth), "]".repeat(depth)));
     while texts.len() < 700 {
         let mut text = format!(
             "{}{}{}",

@@ -7,7 +7,7 @@ pub mod tokens;
 
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -38,12 +38,17 @@ pub fn routes() -> Router<AppState> {
         .nest("/api/apps/{app_id}", app_routes)
         .route(
             "/connect/{connection_id}",
-            get(pages::connect).post(pages::connect_form),
+            get(pages::connect)
+                .post(pages::connect_form)
+                .fallback(pages::method_not_allowed),
         )
-        .route(connectors_engine::CALLBACK_PATH, get(pages::callback))
+        .route(
+            connectors_engine::CALLBACK_PATH,
+            get(pages::callback).fallback(pages::method_not_allowed),
+        )
         .route(
             &format!("{}/{{token}}", connectors_engine::STRIPE_CLAIM_PATH),
-            get(pages::stripe_claim),
+            get(pages::stripe_claim).fallback(pages::method_not_allowed),
         )
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
@@ -66,8 +71,21 @@ async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
-async fn fallback(method: Method, uri: Uri) -> ApiError {
-    ApiError::no_route(method.as_str(), uri.path())
+/// Whether `path` is under a browser page's prefix, so a failure there is
+/// answered with the HTML failure page rather than JSON.
+pub fn is_page_path(path: &str) -> bool {
+    path.starts_with("/connect/")
+        || path == "/connect"
+        || path.starts_with(connectors_engine::CALLBACK_PATH)
+        || path.starts_with(connectors_engine::STRIPE_CLAIM_PATH)
+}
+
+async fn fallback(method: Method, uri: Uri) -> Response {
+    if is_page_path(uri.path()) {
+        pages::not_found().into_response()
+    } else {
+        ApiError::no_route(method.as_str(), uri.path()).into_response()
+    }
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

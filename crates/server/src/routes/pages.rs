@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::State;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use connectors_engine::{CallbackParams, ConnectPage, ConsentError, CALLBACK_PATH};
+use connectors_engine::{CallbackParams, ConnectPage, ConsentError, EngineError, CALLBACK_PATH};
 
-use crate::extract::{PageForm, PageQuery, Path};
+use crate::error::{is_body_timeout, ErrorCause};
+use crate::extract::{PageForm, PagePath, PageQuery};
 use crate::state::AppState;
 
 /// The browser-binding cookie of a consent attempt: one per attempt, so
@@ -45,10 +46,59 @@ impl IntoResponse for FailurePage {
 impl From<FormRejection> for FailurePage {
     fn from(rejection: FormRejection) -> Self {
         tracing::info!(reason = %rejection.body_text(), "unreadable consent form");
+        if is_body_timeout(&rejection) {
+            return FailurePage {
+                status: StatusCode::REQUEST_TIMEOUT,
+                message: "The form stopped arriving before it was complete. Check the connection and send the form again.",
+            };
+        }
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => FailurePage {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: "The form is larger than this server accepts. Shorten the values and send it again.",
+            },
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => FailurePage {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                message: "The form was not sent as a URL-encoded form. Send it from the authorization page, or start again with `base44 connectors push`.",
+            },
+            _ => FailurePage {
+                status: StatusCode::BAD_REQUEST,
+                message: "The form could not be read (send it from the authorization page, as a URL-encoded form). Open the authorization link again, or start again with `base44 connectors push`.",
+            },
+        }
+    }
+}
+
+impl From<PathRejection> for FailurePage {
+    fn from(_: PathRejection) -> Self {
         FailurePage {
             status: StatusCode::BAD_REQUEST,
-            message: "The form could not be read (send it from the authorization page, as a URL-encoded form). Open the authorization link again, or start again with `base44 connectors push`.",
+            message: "This link is damaged (it does not decode as text). Open the link from the terminal again, or start again with `base44 connectors push`.",
         }
+    }
+}
+
+/// A page path that names no page.
+pub fn not_found() -> FailurePage {
+    FailurePage {
+        status: StatusCode::NOT_FOUND,
+        message: "There is no page at this address. Open the link from the terminal again, or start again with `base44 connectors push`.",
+    }
+}
+
+/// A page request that took longer than the server allows one.
+pub fn too_slow() -> FailurePage {
+    FailurePage {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        message: "The server took too long to answer. Reload this page in a minute.",
+    }
+}
+
+/// A method a page does not take (`PUT /connect/…`).
+pub async fn method_not_allowed() -> FailurePage {
+    FailurePage {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: "This page is opened in a browser (GET), or sent from its own form (POST). Open the link from the terminal again.",
     }
 }
 
@@ -62,7 +112,10 @@ impl From<QueryRejection> for FailurePage {
 }
 
 /// `GET /connect/{connection_id}`: the config form, or straight to the provider.
-pub async fn connect(State(state): State<AppState>, Path(connection_id): Path<String>) -> Response {
+pub async fn connect(
+    State(state): State<AppState>,
+    PagePath(connection_id): PagePath<String>,
+) -> Response {
     render(
         &state,
         state.engine.open_consent(&connection_id, None).await,
@@ -73,7 +126,7 @@ pub async fn connect(State(state): State<AppState>, Path(connection_id): Path<St
 /// `POST /connect/{connection_id}`: the config form's values.
 pub async fn connect_form(
     State(state): State<AppState>,
-    Path(connection_id): Path<String>,
+    PagePath(connection_id): PagePath<String>,
     PageForm(values): PageForm<BTreeMap<String, String>>,
 ) -> Response {
     render(
@@ -170,10 +223,13 @@ fn consent_failure(e: ConsentError) -> Response {
     let status = match &e {
         ConsentError::UnknownLink => StatusCode::NOT_FOUND,
         ConsentError::Internal(inner) => {
-            tracing::error!(error = %inner, "consent failed on our side");
-            return failure(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on the server; the operator can find the cause in its log. Try again with `base44 connectors push`.",
+            // Logged once by the trace middleware, with the request id.
+            return ErrorCause::attach(
+                failure(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on the server; the operator can find the cause in its log. Try again with `base44 connectors push`.",
+                ),
+                inner,
             );
         }
         ConsentError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -224,7 +280,10 @@ pub async fn callback(
 
 /// `GET /stripe/claim/{token}`: Stripe's `refresh_url`, where it sends a
 /// claimer whose onboarding link expired; we renew the link and go on.
-pub async fn stripe_claim(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn stripe_claim(
+    State(state): State<AppState>,
+    PagePath(token): PagePath<String>,
+) -> Response {
     match state.engine.stripe_claim_link(&token).await {
         Ok(Some(url)) => match HeaderValue::from_str(&url) {
             Ok(location) => {
@@ -241,13 +300,18 @@ pub async fn stripe_claim(State(state): State<AppState>, Path(token): Path<Strin
             StatusCode::NOT_FOUND,
             "There is no unclaimed Stripe sandbox behind this link: it was already claimed, or removed from the app. Run `base44 connectors push` with a stripe connector file to get a current claim link.",
         ),
-        Err(e) => {
-            tracing::warn!(error = %e, "renewing a Stripe claim link failed");
+        Err(EngineError::StripeNotConfigured) => stripe_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "This server cannot reach Stripe to renew the claim link: its operator has not configured Stripe. Ask the operator, or run `base44 connectors push` later.",
+        ),
+        // Logged once by the trace middleware, with the request id.
+        Err(e) => ErrorCause::attach(
             stripe_page(
                 StatusCode::BAD_GATEWAY,
                 "Stripe could not renew the claim link right now; reload this page in a minute.",
-            )
-        }
+            ),
+            &e,
+        ),
     }
 }
 

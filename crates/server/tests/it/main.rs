@@ -6,9 +6,12 @@
 //! `replicas_*` tests always need PostgreSQL.
 
 mod api;
+mod http_limits;
 mod npm_clients;
 mod oauth_e2e;
 mod openapi;
+mod pages;
 mod replicas;
+mod scope_rule;
 mod secrets;
 mod support;

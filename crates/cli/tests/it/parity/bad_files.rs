@@ -223,3 +223,98 @@ fn misspelled_known_type_suggests_the_known_one() {
         run.dump()
     );
 }
+
+/// Issue 10: 200k levels of `[` in a connector file, `config.jsonc` or
+/// `.app.jsonc` crashed our CLI (exit 134: the stack overflowed while the
+/// parsed tree was freed). Now each is refused (exit 1, no request) at the
+/// bracket that opens level 129, with what to do. The npm CLI parses any
+/// depth (its `json5` keeps a heap stack), so this is ours alone.
+#[test]
+fn deeply_nested_files_are_refused_with_a_position() {
+    let n = 200_000;
+    let deep = format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let connector = format!("{{\"type\": \"slack\", \"scopes\": {deep}}}");
+    let config = format!("{{\"name\": {deep}}}");
+    let app = format!("{{\"id\": {deep}}}");
+    // The root object is level 1: the 128th `[` goes one level too deep.
+    // (name, files, location)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, String);
+    let cases: [Case; 3] = [
+        (
+            "connector file",
+            vec![CONFIG, APP, ("base44/connectors/deep.jsonc", &connector)],
+            format!("deep.jsonc:1:{}", 29 + 127),
+        ),
+        (
+            "config.jsonc",
+            vec![("base44/config.jsonc", &config), APP],
+            format!("config.jsonc:1:{}", 10 + 127),
+        ),
+        (
+            ".app.jsonc",
+            vec![CONFIG, ("base44/.app.jsonc", &app)],
+            format!(".app.jsonc:1:{}", 8 + 127),
+        ),
+    ];
+    let jobs: Vec<(&Case, bool)> = cases.iter().flat_map(|c| [(c, false), (c, true)]).collect();
+    let results = parallel(jobs, 2, |((name, files, location), json)| {
+        let mut argv = vec!["connectors", "push", "-y"];
+        if json {
+            argv.push("--json");
+        }
+        let invocation = Invocation {
+            files: loose(files),
+            cwd: String::new(),
+            argv: argv.into_iter().map(str::to_string).collect(),
+            env: Vec::new(),
+        };
+        let run = run_cli(Side::Ours, &invocation, &push_routes());
+        let text = if json {
+            run.stdout.clone()
+        } else {
+            run.stderr.clone()
+        };
+        let ok = run.code == 1
+            && run.requests.is_empty()
+            && text.contains(location.as_str())
+            && text.contains("too deeply")
+            && text.contains("at most 128 levels")
+            && text.len() < 2_000;
+        (!ok).then(|| format!("{name} (json: {json}):\n{}", run.dump()))
+    });
+    let failures: Vec<String> = results.into_iter().flatten().collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Issue 10, the other way in: a server answering 200k levels of `[` (as a
+/// success body and as an error body). serde_json's own limit (128 levels)
+/// refuses it before any deep value exists, so the CLI fails cleanly.
+#[test]
+fn deeply_nested_server_answers_fail_cleanly() {
+    let n = 200_000;
+    let deep = format!("{{\"integrations\": {}{}}}", "[".repeat(n), "]".repeat(n));
+    for (status, expected) in [(200, "SCHEMA_INVALID"), (500, "API_ERROR")] {
+        let routes = [
+            on(
+                "GET",
+                "external-auth/list",
+                Reply::raw(status, Some("application/json"), &deep),
+            ),
+            put_synced(),
+            stripe_status(None),
+        ];
+        let invocation = Invocation {
+            files: project(&[NOTION]),
+            cwd: String::new(),
+            argv: ["connectors", "push", "-y", "--json"]
+                .map(str::to_string)
+                .to_vec(),
+            env: Vec::new(),
+        };
+        let run = run_cli(Side::Ours, &invocation, &routes);
+        assert_eq!(run.code, 1, "{}", run.dump());
+        let envelope = run.json().unwrap();
+        assert_eq!(envelope["code"], expected, "{envelope}");
+        assert!(run.stdout.len() < 2_000, "{} bytes", run.stdout.len());
+    }
+}

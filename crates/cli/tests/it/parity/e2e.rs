@@ -203,3 +203,142 @@ fn end_to_end_against_connectors_server() {
         Some(json!(["contacts.read", "contacts.write"]))
     );
 }
+
+/// Issue 10: `push --dry-run` planned types and scopes the server refuses.
+/// Now it checks them against the server's `list-available` and the one
+/// scope rule, names each file with the server's own reason, and exits 1
+/// without changing anything; the same files pass once fixed.
+#[test]
+fn dry_run_refuses_what_the_server_refuses() {
+    let server = start_real_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let work = tmp.path().join("work");
+    let connectors = work.join("base44/connectors");
+    let ours = |argv: &str| {
+        let invocation = Invocation {
+            files: Vec::new(),
+            cwd: String::new(),
+            argv: argv.split_whitespace().map(str::to_string).collect(),
+            env: Vec::new(),
+        };
+        exec(
+            Side::Ours,
+            &work,
+            &home,
+            &invocation,
+            &server.origin,
+            &server.api_key,
+        )
+    };
+    support::write_file(&work.join("base44/config.jsonc"), "{\"name\": \"E2E\"}");
+    support::write_file(
+        &work.join("base44/.app.jsonc"),
+        &format!("{{\"id\": \"{}\"}}", server.app_id),
+    );
+    // 512 two-byte characters pass; 513 and a control character do not.
+    let at_limit = "é".repeat(512);
+    let over_limit = "é".repeat(513);
+    support::write_file(
+        &connectors.join("googlecalendar.json"),
+        &format!("{{\"type\": \"googlecalendar\", \"scopes\": [\"{at_limit}\"]}}"),
+    );
+    support::write_file(&connectors.join("slak.jsonc"), "{\"type\": \"slak\"}");
+    support::write_file(
+        &connectors.join("acme_crm.jsonc"),
+        "{\"type\": \"acme_crm\", \"scopes\": [\"chat:\\u0001write\"]}",
+    );
+    support::write_file(
+        &connectors.join("slack.json"),
+        &format!("{{\"type\": \"slack\", \"scopes\": [\"{over_limit}\"]}}"),
+    );
+
+    // What the server answers to the same scopes: the CLI must say the same.
+    let server_detail = |ty: &str, scope: &str| -> String {
+        let (status, _, body) = http(
+            "PUT",
+            &format!(
+                "{}/api/apps/{}/external-auth/integrations/{ty}",
+                server.origin, server.app_id
+            ),
+            &[
+                ("api_key", &server.api_key),
+                ("content-type", "application/json"),
+            ],
+            Some(&json!({ "scopes": [scope] }).to_string()),
+        )
+        .unwrap();
+        assert_eq!(status, 400, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        body["detail"].as_str().unwrap().to_string()
+    };
+    let control = server_detail("acme_crm", "chat:\u{1}write");
+    let too_long = server_detail("slack", &over_limit);
+    assert!(
+        control.starts_with("invalid scopes: scope \"chat:\\u{1}write\""),
+        "{control}"
+    );
+
+    let run = ours("connectors push --dry-run");
+    assert_eq!(run.code, 1, "{}", run.dump());
+    let dir = "<WORK>/base44/connectors";
+    for line in [
+        format!("✖ {dir}/acme_crm.jsonc: {control}"),
+        format!("✖ {dir}/slack.json: {too_long}"),
+        format!("✖ {dir}/slak.jsonc: unknown integration type `slak` (did you mean `slack`?)"),
+        "base44 connectors push --dry-run".to_string(),
+    ] {
+        assert!(
+            run.stderr.contains(&line),
+            "{line:?} missing\n{}",
+            run.dump()
+        );
+    }
+    assert!(
+        !run.stderr.contains("googlecalendar.json:"),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        run.stdout.contains("+ add        googlecalendar"),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        run.stdout.len() < 1_000,
+        "the long scope is cut\n{}",
+        run.dump()
+    );
+    assert!(run.stdout.contains("! refused    slak"), "{}", run.dump());
+
+    let run = ours("connectors push --dry-run --json");
+    assert_eq!(run.code, 1, "{}", run.dump());
+    let envelope = run.json().unwrap();
+    assert_eq!(envelope["code"], "INVALID_INPUT", "{envelope}");
+    let error = envelope["error"].as_str().unwrap();
+    assert!(error.contains("would refuse 3 connector(s)"), "{error}");
+    assert!(error.contains(&control), "{error}");
+    assert!(server.remote_list().is_empty(), "a dry run changes nothing");
+
+    // Fixed files: the dry run passes and plans the three additions.
+    std::fs::remove_file(connectors.join("slak.jsonc")).unwrap();
+    support::write_file(
+        &connectors.join("acme_crm.jsonc"),
+        "{\"type\": \"acme_crm\", \"scopes\": [\"chat:write\"]}",
+    );
+    support::write_file(
+        &connectors.join("slack.json"),
+        "{\"type\": \"slack\", \"scopes\": [\"chat:write\"]}",
+    );
+    let run = ours("connectors push --dry-run --json");
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let plan = run.json().unwrap()["plan"].clone();
+    assert_eq!(
+        plan,
+        json!([
+            {"type": "acme_crm", "action": "add"},
+            {"type": "googlecalendar", "action": "add"},
+            {"type": "slack", "action": "add"},
+        ])
+    );
+}
