@@ -116,8 +116,9 @@ pub struct OAuthPatch {
     pub refresh_scopes: Option<bool>,
     /// Extra headers on token requests (GitHub: `Accept: application/json`).
     pub token_headers: Option<BTreeMap<String, String>>,
-    /// Name of a code adapter for what data cannot describe.
-    pub adapter: Option<String>,
+    /// `connection_config` keys filled from the consent callback's query
+    /// (key → parameter), e.g. QuickBooks' company id `realmId`.
+    pub callback_params: Option<BTreeMap<String, String>>,
 }
 
 macro_rules! overlay_fields {
@@ -132,7 +133,7 @@ impl OAuthPatch {
         overlay_fields!(self, top; authorization_url, token_url, revocation_url,
             scope_separator, scope_param, client_id_param, client_auth, token_body, pkce,
             authorization_params, token_params, required_scopes, placeholder_defaults,
-            rotating_refresh_tokens, refresh_scopes, token_headers, adapter);
+            rotating_refresh_tokens, refresh_scopes, token_headers, callback_params);
         if let Some(top_tr) = &top.token_response {
             let mut tr = self.token_response.take().unwrap_or_default();
             overlay_fields!(tr, top_tr; access_token, refresh_token, expires_in, expires_at, scope, success_flag);
@@ -175,7 +176,7 @@ impl OAuthPatch {
             rotating_refresh_tokens: self.rotating_refresh_tokens.unwrap_or(false),
             refresh_scopes: self.refresh_scopes.unwrap_or(false),
             token_headers: self.token_headers.clone().unwrap_or_default(),
-            adapter: self.adapter.clone(),
+            callback_params: self.callback_params.clone().unwrap_or_default(),
         }
     }
 }
@@ -217,8 +218,8 @@ pub struct OAuthSpec {
     pub refresh_scopes: bool,
     /// Extra headers on token requests.
     pub token_headers: BTreeMap<String, String>,
-    /// Name of a code adapter, if any.
-    pub adapter: Option<String>,
+    /// `connection_config` keys read from the callback's query (key → parameter).
+    pub callback_params: BTreeMap<String, String>,
 }
 
 /// Resolved token-response paths.

@@ -315,7 +315,7 @@ impl Engine {
     /// The type comes from the operator's command line, so it is checked here.
     pub async fn import_credentials(&self, import: ImportCredentials) -> Result<()> {
         let integration_type = IntegrationType::new(import.integration_type.as_str())?;
-        let integration = self.integration(&integration_type)?;
+        self.integration(&integration_type)?;
         let app = self
             .store()
             .get_app(&import.app_id)
@@ -335,7 +335,7 @@ impl Engine {
             ),
             None => None,
         };
-        let (app_id, ty) = (&import.app_id, &integration.integration_type);
+        let (app_id, ty) = (&import.app_id, &integration_type);
         let keys = self.keys();
         let now = self.now();
         self.store()

@@ -3,14 +3,18 @@
 use std::collections::BTreeSet;
 
 use connectors_catalog::Integration;
-use connectors_store::{credentials_context, AttemptRow, Builder, ConnectorRow};
+use connectors_store::{AttemptRow, Builder, ConnectorKey, ConnectorRow, CredentialsRow};
 use connectors_wire::{
     AttemptStatus, AvailableIntegrations, ConnectorList, ConnectorListItem, ConnectorStatus,
     ConnectorTokenResponse, IntegrationType, OAuthStatusResponse, RemoveConnectorResponse,
-    SetConnectorResponse, DIFFERENT_USER, STRIPE,
+    SetConnectorResponse, DIFFERENT_USER,
 };
 
 use crate::{provider_env_prefix, AuthorizedApp, Engine, EngineError, Result, ServiceApp};
+
+/// How often `set_connector` re-reads a connector that changed between its
+/// read and its write before it gives up with a conflict.
+const SET_CONNECTOR_TRIES: usize = 3;
 
 /// The one scope rule of `connectors_wire::scope`, which `openapi.json`
 /// states and `base44 connectors push --dry-run` predicts.
@@ -43,9 +47,9 @@ impl Engine {
         Ok(ConnectorList {
             integrations: rows
                 .into_iter()
-                .filter(|c| c.integration_type != STRIPE)
+                .filter(|c| !c.integration_type.is_stripe())
                 .map(|c| ConnectorListItem {
-                    integration_type: c.integration_type,
+                    integration_type: c.integration_type.into(),
                     status: c.status,
                     scopes: c.scopes,
                     user_email: c.authorized_by_email,
@@ -56,73 +60,85 @@ impl Engine {
 
     /// `PUT external-auth/integrations/{type}`: declare scopes; start consent
     /// unless the active connector already has them.
+    ///
+    /// Each write is one statement or one transaction, so a concurrent
+    /// removal lands wholly before it (the PUT then creates the connector
+    /// anew) or after it (and cancels the attempt this PUT started).
     pub async fn set_connector(
         &self,
         app: &AuthorizedApp,
         integration_type: &IntegrationType,
         scopes: Vec<String>,
     ) -> Result<SetConnectorResponse> {
-        let (builder, app_id) = (app.builder(), app.app_id());
+        let builder = app.builder();
+        let key = ConnectorKey::new(app.app_id(), integration_type.clone());
         let integration = self.integration(integration_type)?;
         check_scopes(&scopes)?;
-        let existing = self.store().get_connector(app_id, integration_type).await?;
-        if let Some(c) = &existing {
-            if c.status == ConnectorStatus::Active && covers(&c.granted_scopes, &scopes) {
-                self.store()
-                    .upsert_connector_scopes(app_id, integration_type, &scopes, self.now())
-                    .await?;
-                return Ok(SetConnectorResponse {
-                    already_authorized: true,
-                    ..Default::default()
-                });
+        for _ in 0..SET_CONNECTOR_TRIES {
+            let existing = self.store().get_connector(&key).await?;
+            if let Some(c) = &existing {
+                if c.status == ConnectorStatus::Active && covers(&c.granted_scopes, &scopes) {
+                    if self
+                        .store()
+                        .update_active_scopes(&key, &scopes, self.now())
+                        .await?
+                    {
+                        return Ok(SetConnectorResponse {
+                            already_authorized: true,
+                            ..Default::default()
+                        });
+                    }
+                    // Expired or removed since the read: decide again.
+                    continue;
+                }
+                if let Some(other) = other_owner(c, builder) {
+                    return Ok(SetConnectorResponse {
+                        error: Some(DIFFERENT_USER.into()),
+                        error_message: Some(format!(
+                            "`{integration_type}` is already connected by {other}; ask them to update it, or remove the connector first (delete its file and run `base44 connectors push`)"
+                        )),
+                        other_user_email: Some(other),
+                        ..Default::default()
+                    });
+                }
             }
-            if let Some(other) = other_owner(c, builder) {
-                return Ok(SetConnectorResponse {
-                    error: Some(DIFFERENT_USER.into()),
-                    error_message: Some(format!(
-                        "`{integration_type}` is already connected by {other}; ask them to update it, or remove the connector first (delete its file and run `base44 connectors push`)"
-                    )),
-                    other_user_email: Some(other),
-                    ..Default::default()
-                });
+            if integration.client.is_none() {
+                return Err(EngineError::ProviderNotConfigured(
+                    integration_type.to_string(),
+                    provider_env_prefix(integration_type),
+                ));
             }
+            let now = self.now();
+            let connection_id = uuid::Uuid::new_v4().simple().to_string();
+            self.store()
+                .start_attempt(&AttemptRow {
+                    connection_id: connection_id.clone(),
+                    app_id: key.app_id.clone(),
+                    integration_type: integration_type.clone(),
+                    scopes,
+                    builder_id: Some(builder.id.clone()),
+                    status: AttemptStatus::Pending,
+                    status_reason: None,
+                    state_hash: None,
+                    pkce_verifier: None,
+                    browser_hash: None,
+                    connection_config: None,
+                    created_at: now,
+                    expires_at: now + self.config().attempt_ttl_secs,
+                })
+                .await?;
+            return Ok(SetConnectorResponse {
+                redirect_url: Some(format!(
+                    "{}/connect/{connection_id}",
+                    self.config().public_url
+                )),
+                connection_id: Some(connection_id),
+                ..Default::default()
+            });
         }
-        if integration.client.is_none() {
-            return Err(EngineError::ProviderNotConfigured(
-                integration_type.to_string(),
-                provider_env_prefix(integration_type),
-            ));
-        }
-        let now = self.now();
-        self.store()
-            .upsert_connector_scopes(app_id, integration_type, &scopes, now)
-            .await?;
-        let connection_id = uuid::Uuid::new_v4().simple().to_string();
-        self.store()
-            .create_attempt(&AttemptRow {
-                connection_id: connection_id.clone(),
-                app_id: app_id.to_string(),
-                integration_type: integration_type.to_string(),
-                scopes,
-                builder_id: Some(builder.id.clone()),
-                status: AttemptStatus::Pending,
-                status_reason: None,
-                state_hash: None,
-                pkce_verifier: None,
-                browser_hash: None,
-                connection_config: None,
-                created_at: now,
-                expires_at: now + self.config().attempt_ttl_secs,
-            })
-            .await?;
-        Ok(SetConnectorResponse {
-            redirect_url: Some(format!(
-                "{}/connect/{connection_id}",
-                self.config().public_url
-            )),
-            connection_id: Some(connection_id),
-            ..Default::default()
-        })
+        Err(EngineError::Conflict(format!(
+            "`{integration_type}` kept changing while its scopes were being set (another push or removal of it is running); run `base44 connectors push` again"
+        )))
     }
 
     /// `GET external-auth/status`: the state of one consent attempt.
@@ -141,7 +157,7 @@ impl Engine {
             .get_attempt(connection_id)
             .await?
             .ok_or_else(not_found)?;
-        if attempt.app_id != app.app_id() || attempt.integration_type != integration_type.as_str() {
+        if attempt.app_id != app.app_id() || attempt.integration_type != *integration_type {
             return Err(not_found());
         }
         let status = match attempt.status {
@@ -151,27 +167,25 @@ impl Engine {
         Ok(OAuthStatusResponse { status })
     }
 
-    /// `DELETE external-auth/integrations/{type}/remove`.
+    /// `DELETE external-auth/integrations/{type}/remove`: one transaction
+    /// removes the connector and its credentials and cancels its pending
+    /// consents; the credentials it removed are then revoked.
     pub async fn remove_connector(
         &self,
         app: &AuthorizedApp,
         integration_type: &IntegrationType,
     ) -> Result<RemoveConnectorResponse> {
-        let (app_id, integration_type) = (app.app_id(), integration_type.as_str());
-        let credentials = self
+        let key = ConnectorKey::new(app.app_id(), integration_type.clone());
+        let removed = self
             .store()
-            .get_credentials(app_id, integration_type)
-            .await?;
-        let connector = self.store().get_connector(app_id, integration_type).await?;
-        if !self
-            .store()
-            .delete_connector(app_id, integration_type)
+            .delete_connector(&key, self.now())
             .await?
-        {
-            return Err(EngineError::ConnectorNotFound(integration_type.to_string()));
-        }
-        if let (Some(credentials), Some(connector)) = (credentials, connector) {
-            self.revoke_in_background(credentials, connector.connection_config.unwrap_or_default());
+            .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+        if let Some(credentials) = removed.credentials {
+            self.revoke_in_background(
+                credentials,
+                removed.connector.connection_config.unwrap_or_default(),
+            );
         }
         Ok(RemoveConnectorResponse {
             status: "removed".into(),
@@ -181,14 +195,15 @@ impl Engine {
 
     /// Revokes removed credentials at the provider, best effort: the removal
     /// never waits for it or fails because of it.
-    fn revoke_in_background(
+    pub(crate) fn revoke_in_background(
         &self,
-        credentials: connectors_store::CredentialsRow,
+        credentials: CredentialsRow,
         config: std::collections::BTreeMap<String, String>,
     ) {
         let engine = self.clone();
         tokio::spawn(async move {
-            let (app, ty) = (&credentials.app_id, &credentials.integration_type);
+            let key = credentials.key();
+            let (app, ty) = (&key.app_id, &key.integration_type);
             let Some(integration) = engine.catalog().get(ty) else {
                 return;
             };
@@ -209,20 +224,39 @@ impl Engine {
             };
             let Ok(token) = engine
                 .keys()
-                .open_secret(&sealed, &credentials_context(app, ty, column))
+                .open_secret(&sealed, &key.credentials_context(column))
             else {
                 return;
             };
-            match engine
-                .oauth()
-                .revoke(&spec, client, &token, hint, &config)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(app_id = %app, integration_type = %ty, "revoked removed connector's token")
-                }
-                Err(e) => {
-                    tracing::warn!(app_id = %app, integration_type = %ty, error = ?e, "revocation failed (connector removed anyway)")
+            let provider = &integration.display_name;
+            // Transient failures are retried like refreshes (a token left
+            // live at the provider is the cost of giving up).
+            let attempts = engine.config().refresh_attempts.max(1);
+            for attempt in 1..=attempts {
+                match engine
+                    .oauth()
+                    .revoke(&spec, client, &token, hint, &config)
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(app_id = %app, integration_type = %ty, "revoked removed connector's token");
+                        return;
+                    }
+                    Err(e) => {
+                        let retry = !e.is_permanent()
+                            && attempt < attempts
+                            && e.retry_after_secs().is_none_or(|s| s <= 5);
+                        tracing::warn!(app_id = %app, integration_type = %ty, provider = %provider, attempt, error = %e,
+                            "revocation failed (connector removed anyway){}", if retry { "; retrying" } else { "" });
+                        if !retry {
+                            return;
+                        }
+                        let pause = e.retry_after_secs().map_or(
+                            std::time::Duration::from_millis(200 << (attempt - 1).min(5)),
+                            std::time::Duration::from_secs,
+                        );
+                        tokio::time::sleep(pause).await;
+                    }
                 }
             }
         });
@@ -238,11 +272,11 @@ impl Engine {
         if integration_type.is_stripe() {
             return self.stripe_token(app_id).await;
         }
-        let integration_type = integration_type.as_str();
+        let key = ConnectorKey::new(app_id, integration_type.clone());
         let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
         let connector = self
             .store()
-            .get_connector(app_id, integration_type)
+            .get_connector(&key)
             .await?
             .ok_or_else(not_found)?;
         match connector.status {
@@ -257,10 +291,10 @@ impl Engine {
             }
             ConnectorStatus::Disconnected => return Err(not_found()),
         }
-        let credentials = self.fresh_credentials(app_id, integration_type).await?;
+        let credentials = self.fresh_credentials(&key).await?;
         let access_token = self.keys().open_secret(
             &credentials.access_token,
-            &credentials_context(app_id, integration_type, "access_token"),
+            &key.credentials_context("access_token"),
         )?;
         Ok(ConnectorTokenResponse {
             access_token: access_token.expose().to_string(),

@@ -8,9 +8,7 @@ use connectors_oauth::{
     authorization_url, new_pkce, new_state, AuthorizationRequest, Grant, OAuthState, PkceVerifier,
     TokenError,
 };
-use connectors_store::{
-    attempt_context, credentials_context, AttemptRow, Authorization, BeginConsent, CredentialsRow,
-};
+use connectors_store::{attempt_context, AttemptRow, Authorization, BeginConsent, CredentialsRow};
 use connectors_vault::{ct_eq, generate_token, hash_token, Secret};
 use connectors_wire::{AttemptStatus, ConnectionConfigField};
 
@@ -29,6 +27,10 @@ pub enum ConsentError {
     /// The attempt already ended.
     #[error("This authorization link was already used ({0}). Run `base44 connectors push` again if the connector still needs authorization.")]
     Finished(&'static str),
+    /// The connector was removed from the app while its consent was pending
+    /// (or in progress); nothing was saved.
+    #[error("This connector was removed from the app while it was being authorized, so this authorization was not saved. If the app still needs it, run `base44 connectors push` again for a new link.")]
+    ConnectorRemoved,
     /// The attempt or its state is too old.
     #[error(
         "This authorization link has expired. Run `base44 connectors push` again for a new link."
@@ -48,8 +50,8 @@ pub enum ConsentError {
     /// The callback has no code.
     #[error("The provider's answer has no authorization code. Run `base44 connectors push` to try again.")]
     MissingCode,
-    /// The code exchange failed.
-    #[error("Exchanging the authorization code with the provider failed: {0}. Run `base44 connectors push` to try again.")]
+    /// The code exchange failed; the text names the provider.
+    #[error("Exchanging the authorization code failed: {0}. The connector is unchanged; run `base44 connectors push` to try again.")]
     Exchange(String),
     /// The server cannot run this integration's consent.
     #[error("{0}")]
@@ -99,6 +101,15 @@ pub struct CallbackParams {
     pub error: Option<String>,
     /// The provider's explanation.
     pub error_description: Option<String>,
+    /// The rest of the query: values a provider sends beside the code
+    /// (QuickBooks' `realmId`), kept when its `callback_params` names them.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Whether a callback value may go into `connection_config` (which
+/// functions receive and URL templates may use): short, printable.
+fn plausible_callback_value(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 200 && !value.chars().any(char::is_control)
 }
 
 /// A finished consent.
@@ -178,6 +189,9 @@ impl Engine {
             .await
             .map_err(EngineError::from)?
             .ok_or(ConsentError::UnknownLink)?;
+        if attempt.was_cancelled_by_removal() {
+            return Err(ConsentError::ConnectorRemoved);
+        }
         match attempt.status {
             AttemptStatus::Pending => {}
             AttemptStatus::Active => {
@@ -253,7 +267,18 @@ impl Engine {
             .await
             .map_err(EngineError::from)?;
         if !begun {
-            return Err(ConsentError::Expired);
+            // Ended since it was read: removed with its connector, or expired.
+            let now_removed = self
+                .store()
+                .get_attempt(connection_id)
+                .await
+                .map_err(EngineError::from)?
+                .is_none_or(|a| a.was_cancelled_by_removal());
+            return Err(if now_removed {
+                ConsentError::ConnectorRemoved
+            } else {
+                ConsentError::Expired
+            });
         }
         Ok(ConnectPage::Redirect {
             url: url.to_string(),
@@ -292,6 +317,9 @@ impl Engine {
         };
         if !browser_ok {
             return Err(ConsentError::WrongBrowser);
+        }
+        if attempt.was_cancelled_by_removal() {
+            return Err(ConsentError::ConnectorRemoved);
         }
         let now = self.now();
         if attempt.expires_at <= now {
@@ -361,15 +389,24 @@ impl Engine {
         let tokens = match self.oauth().exchange(&spec, client, grant, &config).await {
             Ok(t) => t,
             Err(e) => {
+                // Named by its display name: the person in the browser may
+                // not know the integration type.
+                let provider = &integration.display_name;
                 let reason = match &e {
                     TokenError::Permanent { error, description } => match description {
-                        Some(d) => format!("{error} ({d})"),
-                        None => error.clone(),
+                        Some(d) => format!("{provider} refused the code: {error} ({d})"),
+                        None => format!("{provider} refused the code: {error}"),
                     },
-                    TokenError::Transient { reason } => {
-                        format!("the provider is unavailable ({reason})")
+                    TokenError::Transient { reason, .. } => {
+                        format!("{provider} is unavailable ({reason})")
                     }
                 };
+                tracing::warn!(
+                    app_id = %attempt.app_id,
+                    integration_type = %attempt.integration_type,
+                    reason,
+                    "code exchange failed"
+                );
                 let reason: String = reason.chars().take(300).collect();
                 self.store()
                     .fail_attempt(&id, &reason, now)
@@ -380,45 +417,63 @@ impl Engine {
         };
         let mut connection_config = config;
         connection_config.extend(tokens.connection_config.clone());
+        for (key, param) in &spec.callback_params {
+            if let Some(value) = params
+                .extra
+                .get(param)
+                .filter(|v| plausible_callback_value(v))
+            {
+                connection_config.insert(key.clone(), value.clone());
+            }
+        }
         let granted = tokens
             .scope
             .clone()
             .unwrap_or_else(|| attempt.scopes.clone());
-        let (app, ty) = (&attempt.app_id, &attempt.integration_type);
+        let key = attempt.key();
         let keys = self.keys();
-        self.store()
+        let credentials = CredentialsRow {
+            app_id: key.app_id.clone(),
+            integration_type: key.integration_type.clone(),
+            access_token: keys.seal_secret(
+                &tokens.access_token,
+                &key.credentials_context("access_token"),
+            ),
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|t| keys.seal_secret(t, &key.credentials_context("refresh_token"))),
+            token_response: Some(
+                keys.seal_secret(&tokens.raw, &key.credentials_context("token_response")),
+            ),
+            expires_at_ms: tokens.expires_in.map(|s| self.now_ms() + s * 1000),
+            version: 1,
+            updated_at: now,
+            refresh_in_flight_since: None,
+        };
+        let connection_config = (!connection_config.is_empty()).then_some(connection_config);
+        let saved = self
+            .store()
             .save_authorization(&Authorization {
                 connection_id: Some(id.clone()),
                 builder_id: attempt.builder_id.clone(),
                 scopes: attempt.scopes.clone(),
                 granted_scopes: granted,
-                connection_config: (!connection_config.is_empty()).then_some(connection_config),
-                credentials: CredentialsRow {
-                    app_id: app.clone(),
-                    integration_type: ty.clone(),
-                    access_token: keys.seal_secret(
-                        &tokens.access_token,
-                        &credentials_context(app, ty, "access_token"),
-                    ),
-                    refresh_token: tokens.refresh_token.as_ref().map(|t| {
-                        keys.seal_secret(t, &credentials_context(app, ty, "refresh_token"))
-                    }),
-                    token_response: Some(
-                        keys.seal_secret(
-                            &tokens.raw,
-                            &credentials_context(app, ty, "token_response"),
-                        ),
-                    ),
-                    expires_at_ms: tokens.expires_in.map(|s| self.now_ms() + s * 1000),
-                    version: 1,
-                    updated_at: now,
-                    refresh_in_flight_since: None,
-                },
+                connection_config: connection_config.clone(),
+                credentials: credentials.clone(),
             })
             .await
             .map_err(EngineError::from)?;
+        if !saved {
+            // The connector was removed during the exchange (which cancelled
+            // this attempt): the grant just obtained is nobody's.
+            tracing::info!(app_id = %key.app_id, integration_type = %key.integration_type,
+                "consent finished after its connector was removed; revoking the new grant");
+            self.revoke_in_background(credentials, connection_config.unwrap_or_default());
+            return Err(ConsentError::ConnectorRemoved);
+        }
         Ok(Completed {
-            integration_type: ty.clone(),
+            integration_type: key.integration_type.to_string(),
             display_name: integration.display_name.clone(),
             connection_id: id,
         })

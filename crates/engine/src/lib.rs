@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use connectors_catalog::Catalog;
 pub use connectors_clock::{Clock, TestClock};
-use connectors_store::Store;
+use connectors_store::{Store, StoreError};
 use connectors_vault::KeyRing;
 
 pub use admin::{
@@ -122,6 +122,21 @@ impl Engine {
         }
     }
 
+    /// Opens the database named by `database_url` (`sqlite://<path>`,
+    /// another `sqlite:` URL, or `postgres://…`), applies its migrations and
+    /// assembles the engine over it: callers never name the store.
+    pub async fn open(
+        database_url: &str,
+        catalog: Arc<Catalog>,
+        keys: Arc<KeyRing>,
+        config: EngineConfig,
+    ) -> std::result::Result<Self, DatabaseError> {
+        let store = connectors_store::open(database_url)
+            .await
+            .map_err(|e| DatabaseError::new(database_url, e))?;
+        Ok(Self::new(store, catalog, keys, config))
+    }
+
     /// The catalog in use.
     pub fn catalog(&self) -> &Catalog {
         &self.inner.catalog
@@ -163,6 +178,41 @@ impl Engine {
     /// Unix time in milliseconds (token expiries need the precision).
     pub(crate) fn now_ms(&self) -> i64 {
         self.inner.config.clock.now_ms()
+    }
+}
+
+/// Why [`Engine::open`] could not open the database; each text names the
+/// database (never a password) and what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    /// The URL is wrong or names a database that cannot be reached.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The database was reached but could not be opened or migrated.
+    #[error("opening the {what}")]
+    Open {
+        /// Which database, e.g. "SQLite database ./data/connectors.db".
+        what: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl DatabaseError {
+    fn new(database_url: &str, e: StoreError) -> Self {
+        match e {
+            StoreError::Unreachable(text) => Self::Unreachable(text),
+            source => Self::Open {
+                what: match database_url.strip_prefix("sqlite://") {
+                    Some(path) => {
+                        format!("SQLite database {}", std::path::Path::new(path).display())
+                    }
+                    None => "database of database_url".into(),
+                },
+                source: Box::new(source),
+            },
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use connectors_oauth::{Grant, TokenError};
-use connectors_store::{credentials_context, CredentialsRow, RefreshedCredentials};
+use connectors_store::{ConnectorKey, CredentialsRow, RefreshedCredentials};
 use connectors_vault::Secret;
 use connectors_wire::ConnectorStatus;
 use rand::Rng;
@@ -34,15 +34,13 @@ type Slot = Arc<tokio::sync::Mutex<Option<CredentialsRow>>>;
 /// Per-connector async mutexes of this process.
 #[derive(Default)]
 pub(crate) struct SingleFlight {
-    locks: Mutex<HashMap<(String, String), Slot>>,
+    locks: Mutex<HashMap<ConnectorKey, Slot>>,
 }
 
 impl SingleFlight {
-    fn lock_for(&self, app_id: &str, integration_type: &str) -> Slot {
+    fn lock_for(&self, key: &ConnectorKey) -> Slot {
         let mut map = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry((app_id.to_string(), integration_type.to_string()))
-            .or_default()
-            .clone()
+        map.entry(key.clone()).or_default().clone()
     }
 }
 
@@ -63,27 +61,31 @@ pub(crate) fn is_stale(credentials: &CredentialsRow, now_ms: i64, margin_secs: i
 enum Outcome {
     Refreshed,
     Permanent(String),
-    Transient(String),
+    /// What failed, and when to try again at the earliest (Unix seconds).
+    Transient(String, i64),
 }
+
+/// The longest `Retry-After` a refresh waits for before its next try; a
+/// provider asking for more is not called again in this request.
+const MAX_RETRY_AFTER_WAIT_SECS: u64 = 5;
+
+/// The earliest a background refresh tries again after a transient failure.
+const TRANSIENT_BACKOFF_SECS: i64 = 30;
 
 impl Engine {
     /// A usable access token for an active connector, refreshing if needed.
-    pub(crate) async fn fresh_credentials(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-    ) -> Result<CredentialsRow> {
-        let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
+    pub(crate) async fn fresh_credentials(&self, key: &ConnectorKey) -> Result<CredentialsRow> {
+        let not_found = || EngineError::ConnectorNotFound(key.integration_type.to_string());
         let margin = self.config().refresh_margin_secs;
         let current = self
             .store()
-            .get_credentials(app_id, integration_type)
+            .get_credentials(key)
             .await?
             .ok_or_else(not_found)?;
         if !is_stale(&current, self.now_ms(), margin) {
             return Ok(current);
         }
-        let slot = self.inner.single_flight.lock_for(app_id, integration_type);
+        let slot = self.inner.single_flight.lock_for(key);
         let mut last = slot.lock().await;
         // Someone in this process may have refreshed while we waited.
         if let Some(row) = last.as_ref() {
@@ -94,11 +96,11 @@ impl Engine {
         }
         let current = self
             .store()
-            .get_credentials(app_id, integration_type)
+            .get_credentials(key)
             .await?
             .ok_or_else(not_found)?;
         let row = if is_stale(&current, self.now_ms(), margin) {
-            self.refresh_under_lease(app_id, integration_type).await?
+            self.refresh_under_lease(key).await?
         } else {
             current
         };
@@ -108,12 +110,8 @@ impl Engine {
 
     /// Takes the database lease (waiting for another holder), re-reads, and
     /// refreshes if the credentials are still stale.
-    async fn refresh_under_lease(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-    ) -> Result<CredentialsRow> {
-        let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
+    async fn refresh_under_lease(&self, key: &ConnectorKey) -> Result<CredentialsRow> {
+        let not_found = || EngineError::ConnectorNotFound(key.integration_type.to_string());
         let owner = &self.inner.owner_id;
         let lease_secs = self.config().lease_secs;
         let margin = self.config().refresh_margin_secs;
@@ -123,7 +121,7 @@ impl Engine {
             let t = self.now();
             if self
                 .store()
-                .acquire_refresh_lease(app_id, integration_type, owner, t, lease_secs)
+                .acquire_refresh_lease(key, owner, t, lease_secs)
                 .await?
             {
                 break;
@@ -133,148 +131,122 @@ impl Engine {
             tokio::time::sleep(pause).await;
             let current = self
                 .store()
-                .get_credentials(app_id, integration_type)
+                .get_credentials(key)
                 .await?
                 .ok_or_else(not_found)?;
             if !is_stale(&current, self.now_ms(), margin) {
                 return Ok(current);
             }
-            self.ensure_active(app_id, integration_type).await?;
+            self.ensure_active(key).await?;
             if tokio::time::Instant::now() > deadline {
                 return Err(EngineError::ProviderUnavailable {
-                    integration_type: integration_type.to_string(),
+                    integration_type: key.integration_type.to_string(),
                     reason: "another server is refreshing this token and has not finished".into(),
                 });
             }
         }
-        let result = self.refresh_holding_lease(app_id, integration_type).await;
+        let result = self.refresh_holding_lease(key).await;
         // Released by store_refreshed / record_refresh_failure on the normal
         // paths; this covers the early returns.
-        let _ = self
-            .store()
-            .release_refresh_lease(app_id, integration_type, owner)
-            .await;
+        let _ = self.store().release_refresh_lease(key, owner).await;
         result
     }
 
-    async fn ensure_active(&self, app_id: &str, integration_type: &str) -> Result<()> {
+    async fn ensure_active(&self, key: &ConnectorKey) -> Result<()> {
         let connector = self
             .store()
-            .get_connector(app_id, integration_type)
+            .get_connector(key)
             .await?
-            .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+            .ok_or_else(|| EngineError::ConnectorNotFound(key.integration_type.to_string()))?;
         match connector.status {
             ConnectorStatus::Active => Ok(()),
             ConnectorStatus::Expired => Err(EngineError::NeedsReauthorization {
-                integration_type: integration_type.to_string(),
+                integration_type: key.integration_type.to_string(),
                 reason: connector
                     .status_reason
                     .unwrap_or_else(|| "the provider refused the stored grant".into()),
             }),
-            ConnectorStatus::Disconnected => {
-                Err(EngineError::ConnectorNotFound(integration_type.to_string()))
-            }
+            ConnectorStatus::Disconnected => Err(EngineError::ConnectorNotFound(
+                key.integration_type.to_string(),
+            )),
         }
     }
 
-    async fn refresh_holding_lease(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-    ) -> Result<CredentialsRow> {
-        let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
+    async fn refresh_holding_lease(&self, key: &ConnectorKey) -> Result<CredentialsRow> {
+        let not_found = || EngineError::ConnectorNotFound(key.integration_type.to_string());
         let margin = self.config().refresh_margin_secs;
         // Re-read after taking the lease: the previous holder may have refreshed.
         let current = self
             .store()
-            .get_credentials(app_id, integration_type)
+            .get_credentials(key)
             .await?
             .ok_or_else(not_found)?;
         if !is_stale(&current, self.now_ms(), margin) {
             return Ok(current);
         }
-        self.ensure_active(app_id, integration_type).await?;
+        self.ensure_active(key).await?;
         let Some(sealed_refresh) = current.refresh_token.clone() else {
             if current.expires_at_ms.is_some_and(|e| e <= self.now_ms()) {
                 let reason = "the access token expired and the provider gave no refresh token";
-                self.expire(app_id, integration_type, reason).await?;
+                self.expire(key, reason).await?;
                 return Err(EngineError::NeedsReauthorization {
-                    integration_type: integration_type.to_string(),
+                    integration_type: key.integration_type.to_string(),
                     reason: reason.into(),
                 });
             }
             return Ok(current);
         };
-        let refresh_token = self.keys().open_secret(
-            &sealed_refresh,
-            &credentials_context(app_id, integration_type, "refresh_token"),
-        )?;
-        match self
-            .call_refresh(app_id, integration_type, &current, &refresh_token)
-            .await?
-        {
+        let refresh_token = self
+            .keys()
+            .open_secret(&sealed_refresh, &key.credentials_context("refresh_token"))?;
+        match self.call_refresh(key, &current, &refresh_token).await? {
             Outcome::Refreshed => self
                 .store()
-                .get_credentials(app_id, integration_type)
+                .get_credentials(key)
                 .await?
                 .ok_or_else(not_found),
             Outcome::Permanent(reason) => {
-                self.expire(app_id, integration_type, &reason).await?;
+                self.expire(key, &reason).await?;
                 Err(EngineError::NeedsReauthorization {
-                    integration_type: integration_type.to_string(),
+                    integration_type: key.integration_type.to_string(),
                     reason,
                 })
             }
-            Outcome::Transient(reason) => {
+            Outcome::Transient(reason, retry_at) => {
                 let t = self.now();
                 self.store()
-                    .record_refresh_failure(
-                        app_id,
-                        integration_type,
-                        &self.inner.owner_id,
-                        &reason,
-                        t + 30,
-                        t,
-                    )
+                    .record_refresh_failure(key, &self.inner.owner_id, &reason, retry_at, t)
                     .await?;
                 // A token that has not expired yet is still worth handing out.
                 if current.expires_at_ms.is_some_and(|e| e > self.now_ms()) {
                     return Ok(current);
                 }
                 Err(EngineError::ProviderUnavailable {
-                    integration_type: integration_type.to_string(),
+                    integration_type: key.integration_type.to_string(),
                     reason,
                 })
             }
         }
     }
 
-    async fn expire(&self, app_id: &str, integration_type: &str, reason: &str) -> Result<()> {
+    /// Marks the connector expired; a connector removed meanwhile (whose
+    /// removal revoked the grant, hence the refusal) is not found instead.
+    async fn expire(&self, key: &ConnectorKey, reason: &str) -> Result<()> {
         let t = self.now();
-        tracing::warn!(
-            app_id,
-            integration_type,
+        if self.store().get_connector(key).await?.is_none() {
+            return Err(EngineError::ConnectorNotFound(
+                key.integration_type.to_string(),
+            ));
+        }
+        tracing::warn!(app_id = %key.app_id, integration_type = %key.integration_type,
             reason,
             "connector expired: the provider refused the refresh"
         );
         self.store()
-            .record_refresh_failure(
-                app_id,
-                integration_type,
-                &self.inner.owner_id,
-                reason,
-                i64::MAX,
-                t,
-            )
+            .record_refresh_failure(key, &self.inner.owner_id, reason, i64::MAX, t)
             .await?;
         self.store()
-            .set_connector_status(
-                app_id,
-                integration_type,
-                ConnectorStatus::Expired,
-                Some(reason),
-                t,
-            )
+            .set_connector_status(key, ConnectorStatus::Expired, Some(reason), t)
             .await?;
         Ok(())
     }
@@ -282,26 +254,30 @@ impl Engine {
     /// Calls the provider with bounded retries; stores a success.
     async fn call_refresh(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         current: &CredentialsRow,
         refresh_token: &Secret,
     ) -> Result<Outcome> {
         let connector = self
             .store()
-            .get_connector(app_id, integration_type)
+            .get_connector(key)
             .await?
-            .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
-        let Some(integration) = self.catalog().get(integration_type) else {
-            return Ok(Outcome::Transient(format!(
-                "`{integration_type}` is not in this server's catalog"
+            .ok_or_else(|| EngineError::ConnectorNotFound(key.integration_type.to_string()))?;
+        let later =
+            |reason: String| Outcome::Transient(reason, self.now() + TRANSIENT_BACKOFF_SECS);
+        let Some(integration) = self.catalog().get(&key.integration_type) else {
+            return Ok(later(format!(
+                "`{}` is not in this server's catalog",
+                key.integration_type
             )));
         };
         let Some(client) = integration.client.as_ref() else {
-            return Ok(Outcome::Transient(format!(
-                "`{integration_type}` has no OAuth client configured on this server"
+            return Ok(later(format!(
+                "`{}` has no OAuth client configured on this server",
+                key.integration_type
             )));
         };
+        let provider = &integration.display_name;
         let spec = integration.oauth();
         let config = connector.connection_config.clone().unwrap_or_default();
         // A refresh token is sent again on a transient failure: one grant per call.
@@ -313,61 +289,82 @@ impl Engine {
         let interrupted = current.refresh_in_flight_since.is_some();
         if !self
             .store()
-            .mark_refresh_in_flight(app_id, integration_type, &self.inner.owner_id, self.now())
+            .mark_refresh_in_flight(key, &self.inner.owner_id, self.now())
             .await?
         {
-            return Ok(Outcome::Transient(
+            return Ok(later(
                 "the refresh lease expired before the provider was called".into(),
             ));
         }
         test_pause("before_provider").await;
         let attempts = self.config().refresh_attempts.max(1);
         let mut last = String::new();
+        // The provider's `Retry-After` of the last failure, if it gave one.
+        let mut asked_wait: Option<u64> = None;
         for attempt in 0..attempts {
             if attempt > 0 {
-                let base = 200u64 << (attempt - 1).min(5);
-                let jitter = rand::thread_rng().gen_range(0..=base / 2);
-                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                let pause = match asked_wait {
+                    Some(secs) => Duration::from_secs(secs),
+                    None => {
+                        let base = 200u64 << (attempt - 1).min(5);
+                        let jitter = rand::thread_rng().gen_range(0..=base / 2);
+                        Duration::from_millis(base + jitter)
+                    }
+                };
+                tokio::time::sleep(pause).await;
             }
             match self.oauth().exchange(&spec, client, grant(), &config).await {
                 Ok(tokens) => {
                     test_pause("after_provider").await;
                     let t = self.now();
                     let keys = self.keys();
-                    let ctx = |c| credentials_context(app_id, integration_type, c);
-                    let stored = self
-                        .store()
-                        .store_refreshed(&RefreshedCredentials {
-                            app_id: app_id.to_string(),
-                            integration_type: integration_type.to_string(),
-                            owner: self.inner.owner_id.clone(),
-                            expected_version: current.version,
-                            access_token: keys
-                                .seal_secret(&tokens.access_token, &ctx("access_token")),
-                            refresh_token: tokens
-                                .refresh_token
-                                .as_ref()
-                                .map(|r| keys.seal_secret(r, &ctx("refresh_token"))),
-                            token_response: Some(
-                                keys.seal_secret(&tokens.raw, &ctx("token_response")),
-                            ),
-                            expires_at_ms: tokens.expires_in.map(|s| self.now_ms() + s * 1000),
-                            now: t,
-                        })
-                        .await?;
-                    if !stored {
+                    let ctx = |c| key.credentials_context(c);
+                    let refreshed = RefreshedCredentials {
+                        app_id: key.app_id.clone(),
+                        integration_type: key.integration_type.clone(),
+                        owner: self.inner.owner_id.clone(),
+                        expected_version: current.version,
+                        access_token: keys.seal_secret(&tokens.access_token, &ctx("access_token")),
+                        refresh_token: tokens
+                            .refresh_token
+                            .as_ref()
+                            .map(|r| keys.seal_secret(r, &ctx("refresh_token"))),
+                        token_response: Some(keys.seal_secret(&tokens.raw, &ctx("token_response"))),
+                        expires_at_ms: tokens.expires_in.map(|s| self.now_ms() + s * 1000),
+                        now: t,
+                    };
+                    if !self.store().store_refreshed(&refreshed).await? {
+                        if self.store().get_credentials(key).await?.is_none() {
+                            // Removed during the provider call: the new grant
+                            // is nobody's, so it is revoked like the old one.
+                            tracing::info!(app_id = %key.app_id, integration_type = %key.integration_type,
+                                "connector removed during its refresh; revoking the new tokens");
+                            self.revoke_in_background(
+                                CredentialsRow {
+                                    app_id: refreshed.app_id,
+                                    integration_type: refreshed.integration_type,
+                                    access_token: refreshed.access_token,
+                                    refresh_token: refreshed.refresh_token,
+                                    token_response: None,
+                                    expires_at_ms: refreshed.expires_at_ms,
+                                    version: 0,
+                                    updated_at: t,
+                                    refresh_in_flight_since: None,
+                                },
+                                config.clone(),
+                            );
+                            return Err(EngineError::ConnectorNotFound(
+                                key.integration_type.to_string(),
+                            ));
+                        }
                         // Our lease expired and another holder moved on; its
                         // result wins and ours (possibly rotated) is lost.
-                        tracing::error!(
-                            app_id,
-                            integration_type,
+                        tracing::error!(app_id = %key.app_id, integration_type = %key.integration_type,
                             "refresh result discarded: the lease was lost during the provider call"
                         );
-                        return Ok(Outcome::Transient(
-                            "the refresh took longer than its lease".into(),
-                        ));
+                        return Ok(later("the refresh took longer than its lease".into()));
                     }
-                    tracing::info!(app_id, integration_type, "refreshed access token");
+                    tracing::info!(app_id = %key.app_id, integration_type = %key.integration_type, "refreshed access token");
                     return Ok(Outcome::Refreshed);
                 }
                 Err(TokenError::Permanent { error, description }) => {
@@ -377,32 +374,46 @@ impl Engine {
                     };
                     let said: String = said.chars().take(300).collect();
                     if interrupted {
-                        tracing::error!(
-                            app_id,
-                            integration_type,
+                        tracing::error!(app_id = %key.app_id, integration_type = %key.integration_type,
                             "a server stopped mid-refresh and the provider now refuses the stored refresh token"
                         );
                         return Ok(Outcome::Permanent(format!(
                             "a server stopped in the middle of refreshing this token, after the provider \
                              may have rotated the refresh token, and the provider now refuses the stored \
-                             one ({said}); the builder must authorize the connector again"
+                             one ({provider}: {said}); the builder must authorize the connector again"
                         )));
                     }
-                    return Ok(Outcome::Permanent(said));
+                    return Ok(Outcome::Permanent(format!(
+                        "{provider} refused the refresh: {said}"
+                    )));
                 }
-                Err(TokenError::Transient { reason }) => {
-                    tracing::warn!(
-                        app_id,
-                        integration_type,
+                Err(TokenError::Transient {
+                    reason,
+                    retry_after_secs,
+                }) => {
+                    tracing::warn!(app_id = %key.app_id, integration_type = %key.integration_type,
+                        provider = %provider,
                         attempt,
                         reason,
-                        "refresh failed, will retry"
+                        retry_after_secs,
+                        "refresh failed"
                     );
-                    last = reason;
+                    last = format!("{provider}: {reason}");
+                    asked_wait = retry_after_secs;
+                    if let Some(secs) = retry_after_secs.filter(|s| *s > MAX_RETRY_AFTER_WAIT_SECS)
+                    {
+                        // Not worth holding the caller; nor calling again sooner.
+                        let reason = format!("{last}; it asks to retry after {secs} s");
+                        let retry_at = self.now() + secs.min(i64::MAX as u64 / 2) as i64;
+                        return Ok(Outcome::Transient(
+                            reason.chars().take(300).collect(),
+                            retry_at.max(self.now() + TRANSIENT_BACKOFF_SECS),
+                        ));
+                    }
                 }
             }
         }
-        Ok(Outcome::Transient(last.chars().take(300).collect()))
+        Ok(later(last.chars().take(300).collect()))
     }
 
     /// Refreshes credentials that expire within `window_secs`; returns how
@@ -413,79 +424,57 @@ impl Engine {
             .store()
             .credentials_due(self.now_ms() + window_secs * 1000, t, limit)
             .await?;
-        for (app_id, integration_type) in &due {
-            let slot = self.inner.single_flight.lock_for(app_id, integration_type);
+        for key in &due {
+            let slot = self.inner.single_flight.lock_for(key);
             let _guard = slot.lock().await;
-            if let Err(e) = self
-                .refresh_under_lease_if_due(app_id, integration_type, window_secs)
-                .await
-            {
-                tracing::warn!(app_id, integration_type, error = %e, "background refresh failed");
+            if let Err(e) = self.refresh_under_lease_if_due(key, window_secs).await {
+                tracing::warn!(app_id = %key.app_id, integration_type = %key.integration_type, error = %e, "background refresh failed");
             }
         }
         Ok(due.len())
     }
 
-    async fn refresh_under_lease_if_due(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-        window_secs: i64,
-    ) -> Result<()> {
+    async fn refresh_under_lease_if_due(&self, key: &ConnectorKey, window_secs: i64) -> Result<()> {
         let owner = &self.inner.owner_id;
         if !self
             .store()
-            .acquire_refresh_lease(
-                app_id,
-                integration_type,
-                owner,
-                self.now(),
-                self.config().lease_secs,
-            )
+            .acquire_refresh_lease(key, owner, self.now(), self.config().lease_secs)
             .await?
         {
             return Ok(()); // another process has it
         }
         let result = async {
-            let current = self
-                .store()
-                .get_credentials(app_id, integration_type)
-                .await?
-                .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+            let current =
+                self.store().get_credentials(key).await?.ok_or_else(|| {
+                    EngineError::ConnectorNotFound(key.integration_type.to_string())
+                })?;
             if current
                 .expires_at_ms
                 .is_none_or(|e| e > self.now_ms() + window_secs * 1000)
             {
                 return Ok(());
             }
-            self.ensure_active(app_id, integration_type).await?;
+            self.ensure_active(key).await?;
             let Some(sealed) = current.refresh_token.clone() else {
                 return Ok(());
             };
-            let token = self.keys().open_secret(
-                &sealed,
-                &credentials_context(app_id, integration_type, "refresh_token"),
-            )?;
-            match self
-                .call_refresh(app_id, integration_type, &current, &token)
-                .await?
-            {
+            let token = self
+                .keys()
+                .open_secret(&sealed, &key.credentials_context("refresh_token"))?;
+            match self.call_refresh(key, &current, &token).await? {
                 Outcome::Refreshed => Ok(()),
-                Outcome::Permanent(reason) => self.expire(app_id, integration_type, &reason).await,
-                Outcome::Transient(reason) => {
+                Outcome::Permanent(reason) => self.expire(key, &reason).await,
+                Outcome::Transient(reason, retry_at) => {
                     let t = self.now();
                     self.store()
-                        .record_refresh_failure(app_id, integration_type, owner, &reason, t + 60, t)
+                        .record_refresh_failure(key, owner, &reason, retry_at.max(t + 60), t)
                         .await?;
                     Ok(())
                 }
             }
         }
         .await;
-        let _ = self
-            .store()
-            .release_refresh_lease(app_id, integration_type, owner)
-            .await;
+        let _ = self.store().release_refresh_lease(key, owner).await;
         result
     }
 }
@@ -515,7 +504,7 @@ mod tests {
     fn creds(expires_at: Option<i64>, updated_at: i64) -> CredentialsRow {
         CredentialsRow {
             app_id: "a".into(),
-            integration_type: "t".into(),
+            integration_type: "t".parse().unwrap(),
             access_token: String::new(),
             refresh_token: None,
             token_response: None,

@@ -138,17 +138,32 @@ impl Engine {
             }
         };
         let row = self.sandbox_row(&app.id, &created, &token)?;
-        if !self.store().finish_stripe_provisioning(&row, owner).await? {
-            // Our claim expired mid-call and another process took over: its
-            // sandbox wins and ours is left unclaimed at Stripe.
-            tracing::warn!(app_id = %app.id, sandbox_id = %created.id, "Stripe sandbox created after the provisioning claim expired; it is not used");
-            return match self.store().get_stripe_sandbox(&app.id).await? {
-                Some(row) => Ok(StripeInstallResponse {
-                    already_installed: true,
-                    claim_url: claim_url_of(&row),
-                }),
-                None => Err(EngineError::StripeBusy),
-            };
+        // Our claim is gone when `DELETE payments/stripe` ran during the
+        // Stripe call (then this install comes after it and claims again),
+        // or when it expired and another process took over (its sandbox wins).
+        let mut stored = self.store().finish_stripe_provisioning(&row, owner).await?;
+        if !stored {
+            match self
+                .store()
+                .claim_stripe_provisioning(&app.id, owner, self.now(), PROVISIONING_LEASE_SECS)
+                .await?
+            {
+                StripeClaim::Acquired => {
+                    stored = self.store().finish_stripe_provisioning(&row, owner).await?;
+                }
+                StripeClaim::Installed(existing) => {
+                    tracing::warn!(app_id = %app.id, sandbox_id = %created.id, "Stripe sandbox created after the provisioning claim expired; it is not used");
+                    return Ok(StripeInstallResponse {
+                        already_installed: true,
+                        claim_url: claim_url_of(&existing),
+                    });
+                }
+                StripeClaim::Busy => {}
+            }
+        }
+        if !stored {
+            tracing::warn!(app_id = %app.id, sandbox_id = %created.id, "Stripe sandbox created after the provisioning claim was lost; it is not used");
+            return Err(EngineError::StripeBusy);
         }
         tracing::info!(app_id = %app.id, sandbox_id = %created.id, "Stripe sandbox provisioned");
         Ok(StripeInstallResponse {

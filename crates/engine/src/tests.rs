@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use connectors_catalog::{Catalog, ProviderConfig, BUILTIN_CATALOG};
+use connectors_store::ConnectorKey;
 use connectors_testdb::TestDatabase;
 use connectors_vault::{KeyRing, Secret};
 use connectors_wire::ConnectorStatus;
@@ -262,7 +263,7 @@ async fn remove_deletes_connector_and_credentials() {
     engine.remove_connector(&me, &ty("acme")).await.unwrap();
     assert!(engine
         .store()
-        .get_credentials(&b.app_id, "acme")
+        .get_credentials(&ConnectorKey::new(b.app_id.clone(), ty("acme")))
         .await
         .unwrap()
         .is_none());
@@ -288,8 +289,7 @@ async fn expired_connector_asks_for_reauthorization() {
     engine
         .store()
         .set_connector_status(
-            &b.app_id,
-            "acme",
+            &ConnectorKey::new(b.app_id.clone(), ty("acme")),
             ConnectorStatus::Expired,
             Some("invalid_grant"),
             engine.now(),
@@ -451,4 +451,68 @@ async fn a_token_without_refresh_token_expires_by_the_engine_clock() {
         .await
         .unwrap();
     assert_eq!(list.integrations[0].status, ConnectorStatus::Expired);
+}
+
+/// Issue #10: a consent link or callback whose connector was removed in the
+/// meantime is refused with a page that says so, and does not bring the
+/// connector back.
+#[tokio::test]
+async fn consent_for_a_removed_connector_is_refused_and_does_not_recreate_it() {
+    let (engine, b, _dir) = bootstrapped().await;
+    let me = authorized(&engine, &b).await;
+    // One link whose consent started before the removal, one that never opened.
+    let started = engine
+        .set_connector(&me, &ty("acme"), vec!["read".into()])
+        .await
+        .unwrap()
+        .connection_id
+        .unwrap();
+    let unopened = engine
+        .set_connector(&me, &ty("acme"), vec!["read".into()])
+        .await
+        .unwrap()
+        .connection_id
+        .unwrap();
+    let ConnectPage::Redirect { url, binding, .. } =
+        engine.open_consent(&started, None).await.unwrap()
+    else {
+        panic!("acme has no form")
+    };
+    let state = url
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("state="))
+        .unwrap()
+        .to_string();
+    engine.remove_connector(&me, &ty("acme")).await.unwrap();
+
+    let page = engine.open_consent(&unopened, None).await.unwrap_err();
+    assert!(matches!(page, ConsentError::ConnectorRemoved), "{page:?}");
+    assert!(page.to_string().contains("removed"), "{page}");
+    let binding = binding.expose().to_string();
+    let callback = engine
+        .finish_consent(
+            CallbackParams {
+                state: Some(state),
+                code: Some("code".into()),
+                ..Default::default()
+            },
+            |id| (id == started).then(|| binding.clone()),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(callback, ConsentError::ConnectorRemoved),
+        "{callback:?}"
+    );
+    assert!(engine
+        .list_connectors(&me)
+        .await
+        .unwrap()
+        .integrations
+        .is_empty());
+    let status = engine
+        .attempt_status(&me, &ty("acme"), &unopened)
+        .await
+        .unwrap();
+    assert_eq!(status.status, connectors_wire::AttemptStatus::Failed);
 }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use connectors_catalog::OAuthSpec;
 use url::Url;
 
-use crate::adapters::Adapter;
 use crate::template::endpoint;
 use crate::OAuthError;
 
@@ -92,9 +91,6 @@ pub fn authorization_url(req: &AuthorizationRequest<'_>) -> Result<Url, OAuthErr
             return Err(OAuthError::ReservedParameter { name: name.clone() });
         }
         set_param(&mut params, name, value);
-    }
-    if let Some(adapter) = Adapter::for_spec(spec) {
-        adapter.authorization_params(&mut params);
     }
 
     url.query_pairs_mut().clear().extend_pairs(&params);

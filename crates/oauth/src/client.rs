@@ -7,7 +7,7 @@ use connectors_catalog::{ClientCredentials, OAuthSpec};
 use connectors_clock::Clock;
 use connectors_vault::Secret;
 
-use crate::response::failure;
+use crate::response::{error_of, failure};
 use crate::token::revocation_request;
 use crate::{parse_token_response_at, token_request, Grant, TokenError, TokenRequest, TokenSet};
 
@@ -67,8 +67,9 @@ impl OAuthClient {
         connection_config: &BTreeMap<String, String>,
     ) -> Result<TokenSet, TokenError> {
         let request = token_request(spec, client, &grant, connection_config)?;
-        let (status, body) = self.send(request).await?;
-        parse_token_response_at(spec, status, &body, self.clock.now_secs())
+        let answer = self.send(request).await?;
+        parse_token_response_at(spec, answer.status, &answer.body, self.clock.now_secs())
+            .map_err(|e| answer.with_retry_after(e))
     }
 
     /// Revokes `token` (RFC 7009) with the same client authentication as
@@ -88,18 +89,47 @@ impl OAuthClient {
         else {
             return Ok(());
         };
-        let (status, body) = self.send(request).await?;
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        let json = serde_json::from_slice::<serde_json::Value>(&body)
+        let answer = self.send(request).await?;
+        let json = serde_json::from_slice::<serde_json::Value>(&answer.body)
             .ok()
             .filter(serde_json::Value::is_object);
-        Err(failure(status, json.as_ref()))
+        if (200..300).contains(&answer.status) {
+            // RFC 7009 answers 200 with no body. A provider that answers 200
+            // with an OAuth error (or `ok: false`) did not revoke; nor did one
+            // whose 200 is an HTML page (a proxy's, a login page) or JSON
+            // cut short: those are not the revocation endpoint speaking.
+            let flagged = spec
+                .token_response
+                .success_flag
+                .as_deref()
+                .is_some_and(|flag| {
+                    json.as_ref().and_then(|j| j.get(flag)) == Some(&serde_json::Value::Bool(false))
+                });
+            let error = json.as_ref().and_then(|j| error_of(j, answer.status));
+            let blank = answer.body.iter().all(u8::is_ascii_whitespace);
+            let media = answer.content_type.as_str();
+            let parses = serde_json::from_slice::<serde_json::Value>(&answer.body).is_ok();
+            if !blank && media.contains("html") {
+                return Err(TokenError::transient(format!(
+                    "the revocation endpoint answered HTTP {} with an HTML page",
+                    answer.status
+                )));
+            }
+            if !blank && media.contains("json") && !parses {
+                return Err(TokenError::transient(format!(
+                    "the revocation endpoint answered HTTP {} with malformed JSON",
+                    answer.status
+                )));
+            }
+            if !flagged && error.is_none() {
+                return Ok(());
+            }
+        }
+        Err(answer.with_retry_after(failure(answer.status, json.as_ref())))
     }
 
     /// Sends `request` and reads the answer, at most [`MAX_BODY`] bytes.
-    async fn send(&self, request: TokenRequest) -> Result<(u16, Vec<u8>), TokenError> {
+    async fn send(&self, request: TokenRequest) -> Result<Answer, TokenError> {
         let host = reqwest::Url::parse(&request.url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -117,6 +147,17 @@ impl OAuthClient {
             .await
             .map_err(|e| self.transport_error(&e, &host))?;
         let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let retry_after_secs = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after(v, self.clock.now_secs()));
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -124,15 +165,18 @@ impl OAuthClient {
             .map_err(|e| self.transport_error(&e, &host))?
         {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(TokenError::Transient {
-                    reason: format!(
-                        "the answer of `{host}` (HTTP {status}) exceeds {MAX_BODY} bytes"
-                    ),
-                });
+                return Err(TokenError::transient(format!(
+                    "the answer of `{host}` (HTTP {status}) exceeds {MAX_BODY} bytes"
+                )));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok((status, body))
+        Ok(Answer {
+            status,
+            content_type,
+            retry_after_secs,
+            body,
+        })
     }
 
     /// A short reason for a transport failure; never reqwest's own text,
@@ -145,10 +189,62 @@ impl OAuthClient {
         } else if error.is_builder() {
             "the request could not be built (check `token_headers`)".to_owned()
         } else if error.is_body() || error.is_decode() {
-            format!("reading the answer of `{host}` failed")
+            format!("reading the answer of `{host}` failed (the connection broke mid-answer)")
         } else {
-            format!("the request to `{host}` failed")
+            format!("`{host}` closed or reset the connection without an answer")
         };
-        TokenError::Transient { reason }
+        TokenError::transient(reason)
+    }
+}
+
+/// A provider's answer, read whole.
+struct Answer {
+    status: u16,
+    /// `Content-Type`, lowercased (empty when absent).
+    content_type: String,
+    /// The `Retry-After` header, in seconds from now.
+    retry_after_secs: Option<u64>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    /// Adds the answer's `Retry-After` to a transient error.
+    fn with_retry_after(&self, error: TokenError) -> TokenError {
+        match error {
+            TokenError::Transient {
+                reason,
+                retry_after_secs: None,
+            } if self.retry_after_secs.is_some() => TokenError::Transient {
+                reason,
+                retry_after_secs: self.retry_after_secs,
+            },
+            other => other,
+        }
+    }
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): seconds, or an HTTP date
+/// (turned into seconds from `now_secs`).
+fn retry_after(value: &str, now_secs: i64) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+    Some((at - now_secs).max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(retry_after("120", 0), Some(120));
+        assert_eq!(retry_after(" 0 ", 0), Some(0));
+        assert_eq!(retry_after("Thu, 01 Jan 1970 00:02:00 GMT", 60), Some(60));
+        assert_eq!(retry_after("Thu, 01 Jan 1970 00:00:00 GMT", 60), Some(0));
+        assert_eq!(retry_after("soon", 0), None);
     }
 }

@@ -79,6 +79,8 @@ pub enum TokenError {
     Transient {
         /// What happened.
         reason: String,
+        /// How long the provider asked to wait (`Retry-After`), in seconds.
+        retry_after_secs: Option<u64>,
     },
 }
 
@@ -87,14 +89,30 @@ impl TokenError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, TokenError::Permanent { .. })
     }
+
+    /// A transient failure for `reason`, with no `Retry-After`.
+    pub fn transient(reason: impl Into<String>) -> Self {
+        TokenError::Transient {
+            reason: reason.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// How long the provider asked to wait before the next try, if it said.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            TokenError::Transient {
+                retry_after_secs, ..
+            } => *retry_after_secs,
+            TokenError::Permanent { .. } => None,
+        }
+    }
 }
 
 impl From<OAuthError> for TokenError {
     /// A request that cannot be built fails transiently: re-authorizing does
     /// not help, fixing the configuration does.
     fn from(error: OAuthError) -> Self {
-        TokenError::Transient {
-            reason: error.to_string(),
-        }
+        TokenError::transient(error.to_string())
     }
 }

@@ -13,8 +13,8 @@
 //! (no redirects, bounded time) and adds RFC 7009 revocation.
 //!
 //! Everything provider-specific comes from [`OAuthSpec`]
-//! (`connectors-catalog`); the rare quirk data cannot express belongs in the
-//! private `adapters` module, looked up by `OAuthSpec::adapter`.
+//! (`connectors-catalog`): a quirk is a field of the spec, read here, never
+//! a provider's name in code.
 //! Secrets (tokens, verifiers, state, request bodies) travel as [`Secret`] and
 //! never appear in `Debug` output or error texts.
 //!
@@ -23,7 +23,6 @@
 //! each error.
 #![deny(missing_docs)]
 
-mod adapters;
 mod authorize;
 mod client;
 mod error;

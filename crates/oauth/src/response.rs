@@ -8,7 +8,6 @@ use connectors_clock::Clock;
 use connectors_vault::Secret;
 use serde_json::Value;
 
-use crate::adapters::Adapter;
 use crate::TokenError;
 
 /// The tokens and metadata of a successful token response.
@@ -88,11 +87,9 @@ pub fn parse_token_response_at(
         return Err(failure(status, json.as_ref()));
     }
     let Some(json) = json else {
-        return Err(TokenError::Transient {
-            reason: format!(
-                "the token endpoint answered HTTP {status} with a body that is not a JSON object"
-            ),
-        });
+        return Err(TokenError::transient(format!(
+            "the token endpoint answered HTTP {status} with a body that is not a JSON object (an HTML page, truncated or malformed JSON)"
+        )));
     };
     let paths = &spec.token_response;
     if let Some(flag) = &paths.success_flag {
@@ -106,12 +103,10 @@ pub fn parse_token_response_at(
             if error_of(&json, status).is_some() {
                 return Err(failure(status, Some(&json)));
             }
-            return Err(TokenError::Transient {
-                reason: format!(
-                    "the token response (HTTP {status}) has no access token at `{}`",
-                    paths.access_token
-                ),
-            });
+            return Err(TokenError::transient(format!(
+                "the token response (HTTP {status}) has no access token at `{}`",
+                paths.access_token
+            )));
         }
     };
     let refresh_token = match lookup_or_top(&json, &paths.refresh_token) {
@@ -138,18 +133,14 @@ pub fn parse_token_response_at(
             Some((key.clone(), value))
         })
         .collect();
-    let mut set = TokenSet {
+    Ok(TokenSet {
         access_token,
         refresh_token,
         expires_in,
         scope,
         connection_config,
         raw: Secret::new(String::from_utf8_lossy(body)),
-    };
-    if let Some(adapter) = Adapter::for_spec(spec) {
-        adapter.token_set(&mut set);
-    }
-    Ok(set)
+    })
 }
 
 /// An absolute time: RFC 3339 text, or Unix seconds (number or numeric text).
@@ -171,9 +162,7 @@ pub(crate) fn failure(status: u16, json: Option<&Value>) -> TokenError {
     match error {
         Some((code, description)) => {
             if later_status || TRANSIENT_CODES.contains(&code.to_ascii_lowercase().as_str()) {
-                TokenError::Transient {
-                    reason: format!("HTTP {status}, provider error `{code}`"),
-                }
+                TokenError::transient(format!("HTTP {status}, provider error `{code}`"))
             } else {
                 let description = description.map(|d| clean_text(&scrub(&d, json)));
                 TokenError::Permanent {
@@ -182,18 +171,16 @@ pub(crate) fn failure(status: u16, json: Option<&Value>) -> TokenError {
                 }
             }
         }
-        None if (200..300).contains(&status) => TokenError::Transient {
-            reason: format!("HTTP {status} with a failure flag but no error code"),
-        },
-        None => TokenError::Transient {
-            reason: format!("HTTP {status} without an OAuth error"),
-        },
+        None if (200..300).contains(&status) => TokenError::transient(format!(
+            "HTTP {status} with a failure flag but no error code"
+        )),
+        None => TokenError::transient(format!("HTTP {status} without an OAuth error")),
     }
 }
 
 /// The provider's error code (sanitized) and description (raw: scrub and
 /// shorten it before keeping it).
-fn error_of(json: &Value, status: u16) -> Option<(String, Option<String>)> {
+pub(crate) fn error_of(json: &Value, status: u16) -> Option<(String, Option<String>)> {
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
     let (code, description) = match json.get("error") {
         Some(Value::String(code)) => (

@@ -10,7 +10,6 @@ use connectors_catalog::{BodyFormat, ClientAuth, ClientCredentials, OAuthSpec};
 use connectors_vault::Secret;
 use url::form_urlencoded;
 
-use crate::adapters::Adapter;
 use crate::authorize::set_param;
 use crate::template::endpoint;
 use crate::{OAuthError, PkceVerifier};
@@ -146,9 +145,6 @@ pub fn token_request(
     }
     for (name, value) in &spec.token_params {
         set_param(&mut params, name, value);
-    }
-    if let Some(adapter) = Adapter::for_spec(spec) {
-        adapter.token_params(&mut params);
     }
     build(
         spec,

@@ -1,11 +1,9 @@
 //! Assembling an [`Engine`] from a [`ServerConfig`]: database, keys, catalog.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use connectors_catalog::{Catalog, CatalogError, BUILTIN_CATALOG};
-use connectors_engine::{Clock, Engine, EngineConfig, StripeSettings};
-use connectors_store::{Store, StoreError};
+use connectors_engine::{Clock, DatabaseError, Engine, EngineConfig, StripeSettings};
 use connectors_stripe::StripeClient;
 use connectors_vault::{KeyRing, Secret, VaultError};
 
@@ -28,34 +26,10 @@ pub enum SetupError {
     /// The key file could not be read or created.
     #[error(transparent)]
     KeyFile(VaultError),
-    /// The database cannot be reached; the text names the host (never the
-    /// password) and what to check.
+    /// The database cannot be reached, opened or migrated; the text names
+    /// it (never its password) and what to check.
     #[error(transparent)]
-    Unreachable(StoreError),
-    /// The database was reached but could not be opened or migrated.
-    #[error("opening the {what}")]
-    Database {
-        /// Which database, e.g. "SQLite database ./data/connectors.db".
-        what: String,
-        /// The cause.
-        #[source]
-        source: StoreError,
-    },
-}
-
-/// Opens the database named by `database_url` (SQLite file or PostgreSQL).
-pub async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, SetupError> {
-    match connectors_store::open(database_url).await {
-        Ok(store) => Ok(store),
-        Err(e @ StoreError::Unreachable(_)) => Err(SetupError::Unreachable(e)),
-        Err(source) => Err(SetupError::Database {
-            what: match database_url.strip_prefix("sqlite://") {
-                Some(path) => format!("SQLite database {}", PathBuf::from(path).display()),
-                None => "database of database_url".into(),
-            },
-            source,
-        }),
-    }
+    Database(#[from] DatabaseError),
 }
 
 /// The key ring: configured keys, or the key file in the data directory
@@ -97,9 +71,8 @@ pub async fn engine_with_clock(
     let catalog =
         Catalog::load(BUILTIN_CATALOG, &config.providers).map_err(SetupError::Providers)?;
     let keys = key_ring(config)?;
-    let store = open_store(&config.database_url).await?;
-    Ok(Engine::new(
-        store,
+    Ok(Engine::open(
+        &config.database_url,
         Arc::new(catalog),
         Arc::new(keys),
         EngineConfig {
@@ -113,7 +86,8 @@ pub async fn engine_with_clock(
             stripe: stripe_settings(&config.stripe),
             clock,
         },
-    ))
+    )
+    .await?)
 }
 
 /// The Stripe client, when the operator gave a platform key.

@@ -9,7 +9,7 @@
 //! keys and service tokens only as hashes; this crate never sees a plaintext
 //! secret and never decrypts.
 //!
-//! Central types: [`Store`], [`SqlStore`], [`ConnectorRow`], [`CredentialsRow`], [`AttemptRow`].
+//! Central types: [`Store`], [`SqlStore`], [`ConnectorKey`], [`ConnectorRow`], [`CredentialsRow`], [`AttemptRow`].
 //! This crate knows nothing of HTTP, providers or encryption keys.
 #![deny(missing_docs)]
 
@@ -134,33 +134,46 @@ pub trait Store: Send + Sync + 'static {
     /// The app's connectors, ordered by type.
     async fn list_connectors(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;
     /// One connector.
-    async fn get_connector(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-    ) -> Result<Option<ConnectorRow>>;
-    /// Sets the declared scopes, creating the connector `disconnected` if new.
+    async fn get_connector(&self, key: &ConnectorKey) -> Result<Option<ConnectorRow>>;
+    /// Sets the declared scopes, creating the connector `disconnected` if
+    /// new; answers the row as written (one transaction, so a concurrent
+    /// delete lands wholly before or after it).
     async fn upsert_connector_scopes(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         scopes: &[String],
         now: i64,
     ) -> Result<ConnectorRow>;
-    /// Deletes a connector with its credentials and attempts; whether it existed.
-    async fn delete_connector(&self, app_id: &str, integration_type: &str) -> Result<bool>;
+    /// Sets the declared scopes of a connector that is `active`; whether it
+    /// was (false: it is not active any more, or gone).
+    async fn update_active_scopes(
+        &self,
+        key: &ConnectorKey,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<bool>;
+    /// In one transaction: sets the connector's declared scopes to the
+    /// attempt's (creating it `disconnected` if new) and records the
+    /// `PENDING` attempt, so no attempt exists without its connector.
+    async fn start_attempt(&self, attempt: &AttemptRow) -> Result<()>;
+    /// In one transaction: deletes a connector with its credentials and
+    /// marks its `PENDING` attempts `FAILED` with [`REMOVED_REASON`] (so
+    /// their consent is refused); answers what was removed, or `None` when
+    /// there was no such connector.
+    async fn delete_connector(
+        &self,
+        key: &ConnectorKey,
+        now: i64,
+    ) -> Result<Option<RemovedConnector>>;
     /// Sets a connector's status and reason.
     async fn set_connector_status(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         status: connectors_wire::ConnectorStatus,
         reason: Option<&str>,
         now: i64,
     ) -> Result<()>;
 
-    /// Records a consent attempt.
-    async fn create_attempt(&self, attempt: &AttemptRow) -> Result<()>;
     /// A consent attempt by its `connection_id`.
     async fn get_attempt(&self, connection_id: &str) -> Result<Option<AttemptRow>>;
 
@@ -179,8 +192,7 @@ pub trait Store: Send + Sync + 'static {
     /// `now + lease_secs`, if nobody holds an unexpired one. Whether it was taken.
     async fn acquire_refresh_lease(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         owner: &str,
         now: i64,
         lease_secs: i64,
@@ -190,18 +202,12 @@ pub trait Store: Send + Sync + 'static {
     /// fails). Whether `owner` still holds the lease.
     async fn mark_refresh_in_flight(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         owner: &str,
         now: i64,
     ) -> Result<bool>;
     /// Releases the lease, only if `owner` still holds it.
-    async fn release_refresh_lease(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-        owner: &str,
-    ) -> Result<()>;
+    async fn release_refresh_lease(&self, key: &ConnectorKey, owner: &str) -> Result<()>;
     /// Stores refreshed credentials if `owner` holds the lease and the row is
     /// still at `expected_version`; releases the lease. Whether it was stored.
     async fn store_refreshed(&self, refreshed: &RefreshedCredentials) -> Result<bool>;
@@ -209,8 +215,7 @@ pub trait Store: Send + Sync + 'static {
     /// mark if `owner` holds it).
     async fn record_refresh_failure(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         owner: &str,
         reason: &str,
         retry_at: i64,
@@ -223,17 +228,17 @@ pub trait Store: Send + Sync + 'static {
         before_ms: i64,
         now: i64,
         limit: i64,
-    ) -> Result<Vec<(String, String)>>;
+    ) -> Result<Vec<ConnectorKey>>;
 
     /// In one transaction: marks the connector active with what consent
-    /// granted, stores its credentials, and marks the attempt (if any) `ACTIVE`.
-    async fn save_authorization(&self, auth: &Authorization) -> Result<()>;
+    /// granted, stores its credentials, and marks the attempt (if any)
+    /// `ACTIVE`. With an attempt, nothing is saved (answer `false`) unless
+    /// the connector still exists and the attempt is still `PENDING`: a
+    /// consent never brings back a removed connector. Without one (an
+    /// operator's import) the connector is created if needed.
+    async fn save_authorization(&self, auth: &Authorization) -> Result<bool>;
     /// The stored credentials of a connector.
-    async fn get_credentials(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-    ) -> Result<Option<CredentialsRow>>;
+    async fn get_credentials(&self, key: &ConnectorKey) -> Result<Option<CredentialsRow>>;
 
     /// Claims the provisioning of `app_id`'s Stripe sandbox for `owner` until
     /// `now + lease_secs`, unless a sandbox exists (one Stripe reported
@@ -277,6 +282,10 @@ pub trait Store: Send + Sync + 'static {
     /// answers how many values changed.
     async fn reseal_all(&self, reseal: &ResealFn<'_>) -> Result<usize>;
 }
+
+/// The `status_reason` of an attempt cancelled because its connector was
+/// removed ([`Store::delete_connector`]).
+pub const REMOVED_REASON: &str = "the connector was removed from the app";
 
 /// The associated-data context binding a sealed credential column to its row.
 pub fn credentials_context(app_id: &str, integration_type: &str, column: &str) -> String {

@@ -2,7 +2,40 @@
 
 use std::collections::BTreeMap;
 
-use connectors_wire::{AttemptStatus, ConnectorStatus};
+use connectors_wire::{AttemptStatus, ConnectorStatus, IntegrationType};
+
+/// Which connector a call is about: an app's connector of one type.
+///
+/// Every connector, credentials and lease method takes this one value, so a
+/// later kind of owner (an app user, a workspace) is a field here rather
+/// than a new parameter on every method.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectorKey {
+    /// The app.
+    pub app_id: String,
+    /// The connector type.
+    pub integration_type: IntegrationType,
+}
+
+impl ConnectorKey {
+    /// The key of `app_id`'s `integration_type` connector.
+    pub fn new(app_id: impl Into<String>, integration_type: IntegrationType) -> Self {
+        Self {
+            app_id: app_id.into(),
+            integration_type,
+        }
+    }
+
+    /// The type as text.
+    pub fn type_str(&self) -> &str {
+        self.integration_type.as_str()
+    }
+
+    /// The associated-data context of one of its sealed credential columns.
+    pub fn credentials_context(&self, column: &str) -> String {
+        crate::credentials_context(&self.app_id, self.type_str(), column)
+    }
+}
 
 /// A tenant: builders and apps belong to exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +128,7 @@ pub struct ConnectorRow {
     /// The app.
     pub app_id: String,
     /// The connector type.
-    pub integration_type: String,
+    pub integration_type: IntegrationType,
     /// Scopes as declared by the builder's file.
     pub scopes: Vec<String>,
     /// Scopes the last successful consent granted.
@@ -122,7 +155,7 @@ pub struct CredentialsRow {
     /// The app.
     pub app_id: String,
     /// The connector type.
-    pub integration_type: String,
+    pub integration_type: IntegrationType,
     /// Sealed access token.
     pub access_token: String,
     /// Sealed refresh token.
@@ -139,6 +172,20 @@ pub struct CredentialsRow {
     /// Found set by a new lease holder, it means the previous one died after
     /// sending the refresh token, so the provider may have rotated it.
     pub refresh_in_flight_since: Option<i64>,
+}
+
+impl ConnectorRow {
+    /// Which connector this is.
+    pub fn key(&self) -> ConnectorKey {
+        ConnectorKey::new(self.app_id.clone(), self.integration_type.clone())
+    }
+}
+
+impl CredentialsRow {
+    /// Whose credentials these are.
+    pub fn key(&self) -> ConnectorKey {
+        ConnectorKey::new(self.app_id.clone(), self.integration_type.clone())
+    }
 }
 
 impl std::fmt::Debug for CredentialsRow {
@@ -161,7 +208,7 @@ pub struct AttemptRow {
     /// The app.
     pub app_id: String,
     /// The connector type.
-    pub integration_type: String,
+    pub integration_type: IntegrationType,
     /// Scopes to request.
     pub scopes: Vec<String>,
     /// The builder who asked.
@@ -182,6 +229,20 @@ pub struct AttemptRow {
     pub created_at: i64,
     /// Unix seconds after which the attempt cannot complete.
     pub expires_at: i64,
+}
+
+impl AttemptRow {
+    /// The connector the attempt authorizes.
+    pub fn key(&self) -> ConnectorKey {
+        ConnectorKey::new(self.app_id.clone(), self.integration_type.clone())
+    }
+
+    /// Whether the attempt ended because its connector was removed (see
+    /// [`crate::Store::delete_connector`]).
+    pub fn was_cancelled_by_removal(&self) -> bool {
+        self.status == AttemptStatus::Failed
+            && self.status_reason.as_deref() == Some(crate::REMOVED_REASON)
+    }
 }
 
 impl std::fmt::Debug for AttemptRow {
@@ -245,7 +306,7 @@ pub struct RefreshedCredentials {
     /// The app.
     pub app_id: String,
     /// The connector type.
-    pub integration_type: String,
+    pub integration_type: IntegrationType,
     /// The lease holder.
     pub owner: String,
     /// The version the refresh started from.
@@ -311,4 +372,14 @@ pub enum StripeClaim {
     Busy,
     /// A sandbox already exists.
     Installed(Box<StripeSandboxRow>),
+}
+
+/// What [`crate::Store::delete_connector`] removed, read in the same
+/// transaction, so revoking at the provider uses exactly the deleted grant.
+#[derive(Debug, Clone)]
+pub struct RemovedConnector {
+    /// The connector as it was.
+    pub connector: ConnectorRow,
+    /// Its credentials, if it had any.
+    pub credentials: Option<CredentialsRow>,
 }

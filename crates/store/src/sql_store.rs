@@ -2,13 +2,20 @@
 //! driver so each statement is written once for SQLite and PostgreSQL
 //! (`$N` placeholders, which SQLite binds by number too).
 //!
-//! Only set-up and two statements differ by backend: the first bootstrap
-//! (PostgreSQL takes a table lock, see `postgres.rs`) and the row locks of
-//! [`Store::reseal_all`] ([`Dialect::row_lock`]). Both live in
-//! `sqlite.rs`/`postgres.rs` with each backend's connection set-up.
+//! Only set-up and a few clauses differ by backend: the first bootstrap
+//! (PostgreSQL takes a table lock, see `postgres.rs`), the row locks of
+//! [`Store::reseal_all`] and [`Store::delete_connector`]
+//! ([`Dialect::row_lock`]), and how a writing transaction begins
+//! ([`Dialect::begin_write`]). They live in `sqlite.rs`/`postgres.rs` with
+//! each backend's connection set-up.
+//!
+//! A use case that writes several rows is one transaction, and every such
+//! transaction takes its locks in one order: the connector row, then its
+//! credentials, then its attempts. So a PUT, a DELETE and a consent of one
+//! connector serialize instead of interleaving, and never deadlock.
 
 use async_trait::async_trait;
-use connectors_wire::{AttemptStatus, ConnectorStatus};
+use connectors_wire::{AttemptStatus, ConnectorStatus, IntegrationType};
 use sqlx::any::AnyRow;
 use sqlx::AnyPool;
 use sqlx::Row;
@@ -29,6 +36,18 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => postgres::ROW_LOCK,
+        }
+    }
+
+    /// How a transaction that writes starts. SQLite's default (deferred)
+    /// transaction that reads first fails at once with "database is locked"
+    /// when it then writes after another writer committed; `IMMEDIATE` takes
+    /// the write lock up front (waiting up to the busy timeout). PostgreSQL
+    /// locks rows as it goes (see [`Dialect::row_lock`]).
+    fn begin_write(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => sqlite::BEGIN_WRITE,
+            Dialect::Postgres => "BEGIN",
         }
     }
 }
@@ -57,6 +76,15 @@ impl SqlStore {
     #[cfg(test)]
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A transaction that will write: one use case's statements land
+    /// together or not at all, and concurrent ones queue (see
+    /// [`Dialect::begin_write`]). Locks are taken in one order everywhere
+    /// (connector, credentials, attempts), so two such transactions never
+    /// deadlock.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self.pool.begin_with(self.dialect.begin_write()).await?)
     }
 
     /// Closes the pool (on SQLite this checkpoints the WAL).
@@ -88,11 +116,17 @@ const CONNECTOR_SELECT: &str =
 // Row decoders, one per row type; columns are read by name, so a `SELECT *`
 // gaining a column in a later migration does not break them.
 
+/// A stored integration type; one that fails the rule was not written by us.
+fn integration_type(row: &AnyRow, table: &'static str) -> Result<IntegrationType> {
+    IntegrationType::new(row.try_get::<String, _>("integration_type")?)
+        .map_err(|_| StoreError::Corrupt(table))
+}
+
 fn connector_from_row(row: &AnyRow) -> Result<ConnectorRow> {
     let status: String = row.try_get("status")?;
     Ok(ConnectorRow {
         app_id: row.try_get("app_id")?,
-        integration_type: row.try_get("integration_type")?,
+        integration_type: integration_type(row, "connectors.integration_type")?,
         scopes: scopes_from_json(&row.try_get::<String, _>("scopes")?)?,
         granted_scopes: scopes_from_json(&row.try_get::<String, _>("granted_scopes")?)?,
         status: ConnectorStatus::parse(&status).ok_or(StoreError::Corrupt("connectors.status"))?,
@@ -128,7 +162,7 @@ fn attempt_from_row(row: &AnyRow) -> Result<AttemptRow> {
     Ok(AttemptRow {
         connection_id: row.try_get("connection_id")?,
         app_id: row.try_get("app_id")?,
-        integration_type: row.try_get("integration_type")?,
+        integration_type: integration_type(row, "oauth_attempts.integration_type")?,
         scopes: scopes_from_json(&row.try_get::<String, _>("scopes")?)?,
         builder_id: row.try_get("builder_id")?,
         status: AttemptStatus::parse(&status)
@@ -146,7 +180,7 @@ fn attempt_from_row(row: &AnyRow) -> Result<AttemptRow> {
 fn credentials_from_row(row: &AnyRow) -> Result<CredentialsRow> {
     Ok(CredentialsRow {
         app_id: row.try_get("app_id")?,
-        integration_type: row.try_get("integration_type")?,
+        integration_type: integration_type(row, "credentials.integration_type")?,
         access_token: row.try_get("access_token")?,
         refresh_token: row.try_get("refresh_token")?,
         token_response: row.try_get("token_response")?,
@@ -369,79 +403,141 @@ impl Store for SqlStore {
         rows.iter().map(connector_from_row).collect()
     }
 
-    async fn get_connector(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-    ) -> Result<Option<ConnectorRow>> {
-        sqlx::query(&format!(
-            "{CONNECTOR_SELECT} WHERE c.app_id = $1 AND c.integration_type = $2"
-        ))
-        .bind(app_id)
-        .bind(integration_type)
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(connector_from_row)
-        .transpose()
+    async fn get_connector(&self, key: &ConnectorKey) -> Result<Option<ConnectorRow>> {
+        read_connector(&self.pool, key).await
     }
 
     async fn upsert_connector_scopes(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         scopes: &[String],
         now: i64,
     ) -> Result<ConnectorRow> {
-        sqlx::query(
-            "INSERT INTO connectors (app_id, integration_type, scopes, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'disconnected', $4, $4) \
-             ON CONFLICT (app_id, integration_type) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at",
-        )
-        .bind(app_id)
-        .bind(integration_type)
-        .bind(to_json(scopes))
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict(e, "connector"))?;
-        self.get_connector(app_id, integration_type)
+        let mut tx = self.begin_write().await?;
+        upsert_scopes(&mut tx, key, scopes, now).await?;
+        // Same transaction: the row just written is still there.
+        let row = read_connector(&mut *tx, key)
             .await?
-            // Only a delete racing this upsert gets here.
-            .ok_or_else(|| {
-                StoreError::Conflict(format!(
-                    "connector `{integration_type}` was deleted while its scopes were being set; try again"
-                ))
-            })
+            .ok_or(StoreError::Corrupt(
+                "connectors (an upserted row is missing)",
+            ))?;
+        tx.commit().await?;
+        Ok(row)
     }
 
-    async fn delete_connector(&self, app_id: &str, integration_type: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM oauth_attempts WHERE app_id = $1 AND integration_type = $2")
-            .bind(app_id)
-            .bind(integration_type)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM credentials WHERE app_id = $1 AND integration_type = $2")
-            .bind(app_id)
-            .bind(integration_type)
-            .execute(&mut *tx)
-            .await?;
-        let deleted =
-            sqlx::query("DELETE FROM connectors WHERE app_id = $1 AND integration_type = $2")
-                .bind(app_id)
-                .bind(integration_type)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+    async fn update_active_scopes(
+        &self,
+        key: &ConnectorKey,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE connectors SET scopes = $1, updated_at = $2 \
+             WHERE app_id = $3 AND integration_type = $4 AND status = 'active'",
+        )
+        .bind(to_json(scopes))
+        .bind(now)
+        .bind(&key.app_id)
+        .bind(key.type_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn start_attempt(&self, a: &AttemptRow) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        // The connector row first (the lock order of every transaction).
+        upsert_scopes(&mut tx, &a.key(), &a.scopes, a.created_at).await?;
+        sqlx::query(
+            "INSERT INTO oauth_attempts (connection_id, app_id, integration_type, scopes, builder_id, status, \
+             status_reason, state_hash, pkce_verifier, browser_hash, connection_config, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&a.connection_id)
+        .bind(&a.app_id)
+        .bind(a.integration_type.as_str())
+        .bind(to_json(&a.scopes))
+        .bind(&a.builder_id)
+        .bind(a.status.as_str())
+        .bind(&a.status_reason)
+        .bind(&a.state_hash)
+        .bind(&a.pkce_verifier)
+        .bind(&a.browser_hash)
+        .bind(a.connection_config.as_ref().map(to_json))
+        .bind(a.created_at)
+        .bind(a.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "OAuth attempt"))?;
         tx.commit().await?;
-        Ok(deleted > 0)
+        Ok(())
+    }
+
+    async fn delete_connector(
+        &self,
+        key: &ConnectorKey,
+        now: i64,
+    ) -> Result<Option<RemovedConnector>> {
+        let mut tx = self.begin_write().await?;
+        // Lock the connector row first: a racing PUT or consent either
+        // committed before (and is removed with it) or waits and comes after.
+        let lock = self.dialect.row_lock();
+        let found = sqlx::query(&format!(
+            "SELECT app_id FROM connectors WHERE app_id = $1 AND integration_type = $2{lock}"
+        ))
+        .bind(&key.app_id)
+        .bind(key.type_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if found.is_none() {
+            return Ok(None);
+        }
+        let connector = read_connector(&mut *tx, key)
+            .await?
+            .ok_or(StoreError::Corrupt("connectors (a locked row is missing)"))?;
+        let credentials =
+            sqlx::query("SELECT * FROM credentials WHERE app_id = $1 AND integration_type = $2")
+                .bind(&key.app_id)
+                .bind(key.type_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .as_ref()
+                .map(credentials_from_row)
+                .transpose()?;
+        sqlx::query("DELETE FROM credentials WHERE app_id = $1 AND integration_type = $2")
+            .bind(&key.app_id)
+            .bind(key.type_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM connectors WHERE app_id = $1 AND integration_type = $2")
+            .bind(&key.app_id)
+            .bind(key.type_str())
+            .execute(&mut *tx)
+            .await?;
+        // Cancelled, not deleted: the consent page and the CLI's status
+        // poll can still say why. The state hash stays so a late callback
+        // finds the attempt and hears the same.
+        sqlx::query(
+            "UPDATE oauth_attempts SET status = 'FAILED', status_reason = $1, pkce_verifier = NULL, \
+             completed_at = $2 WHERE app_id = $3 AND integration_type = $4 AND status = 'PENDING'",
+        )
+        .bind(REMOVED_REASON)
+        .bind(now)
+        .bind(&key.app_id)
+        .bind(key.type_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(RemovedConnector {
+            connector,
+            credentials,
+        }))
     }
 
     async fn set_connector_status(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         status: ConnectorStatus,
         reason: Option<&str>,
         now: i64,
@@ -453,35 +549,10 @@ impl Store for SqlStore {
         .bind(status.as_str())
         .bind(reason)
         .bind(now)
-        .bind(app_id)
-        .bind(integration_type)
+        .bind(&key.app_id)
+        .bind(key.type_str())
         .execute(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    async fn create_attempt(&self, a: &AttemptRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO oauth_attempts (connection_id, app_id, integration_type, scopes, builder_id, status, \
-             status_reason, state_hash, pkce_verifier, browser_hash, connection_config, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&a.connection_id)
-        .bind(&a.app_id)
-        .bind(&a.integration_type)
-        .bind(to_json(&a.scopes))
-        .bind(&a.builder_id)
-        .bind(a.status.as_str())
-        .bind(&a.status_reason)
-        .bind(&a.state_hash)
-        .bind(&a.pkce_verifier)
-        .bind(&a.browser_hash)
-        .bind(a.connection_config.as_ref().map(to_json))
-        .bind(a.created_at)
-        .bind(a.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict(e, "OAuth attempt"))?;
         Ok(())
     }
 
@@ -551,8 +622,7 @@ impl Store for SqlStore {
 
     async fn acquire_refresh_lease(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         owner: &str,
         now: i64,
         lease_secs: i64,
@@ -564,8 +634,8 @@ impl Store for SqlStore {
         )
         .bind(owner)
         .bind(now + lease_secs)
-        .bind(app_id)
-        .bind(integration_type)
+        .bind(&key.app_id)
+        .bind(key.type_str())
         .bind(now)
         .bind(owner)
         .execute(&self.pool)
@@ -576,8 +646,7 @@ impl Store for SqlStore {
 
     async fn mark_refresh_in_flight(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         owner: &str,
         now: i64,
     ) -> Result<bool> {
@@ -587,26 +656,21 @@ impl Store for SqlStore {
         )
         .bind(now)
         .bind(owner)
-        .bind(app_id)
-        .bind(integration_type)
+        .bind(&key.app_id)
+        .bind(key.type_str())
         .execute(&self.pool)
         .await?
         .rows_affected();
         Ok(n == 1)
     }
 
-    async fn release_refresh_lease(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-        owner: &str,
-    ) -> Result<()> {
+    async fn release_refresh_lease(&self, key: &ConnectorKey, owner: &str) -> Result<()> {
         sqlx::query(
             "UPDATE credentials SET lease_owner = NULL, lease_expires_at = NULL \
              WHERE app_id = $1 AND integration_type = $2 AND lease_owner = $3",
         )
-        .bind(app_id)
-        .bind(integration_type)
+        .bind(&key.app_id)
+        .bind(key.type_str())
         .bind(owner)
         .execute(&self.pool)
         .await?;
@@ -629,7 +693,7 @@ impl Store for SqlStore {
         .bind(r.now)
         .bind(r.now)
         .bind(&r.app_id)
-        .bind(&r.integration_type)
+        .bind(r.integration_type.as_str())
         .bind(r.expected_version)
         .bind(&r.owner)
         .execute(&self.pool)
@@ -640,8 +704,7 @@ impl Store for SqlStore {
 
     async fn record_refresh_failure(
         &self,
-        app_id: &str,
-        integration_type: &str,
+        key: &ConnectorKey,
         owner: &str,
         reason: &str,
         retry_at: i64,
@@ -660,8 +723,8 @@ impl Store for SqlStore {
         .bind(retry_at)
         .bind(now)
         .bind(owner)
-        .bind(app_id)
-        .bind(integration_type)
+        .bind(&key.app_id)
+        .bind(key.type_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -672,7 +735,7 @@ impl Store for SqlStore {
         before_ms: i64,
         now: i64,
         limit: i64,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<Vec<ConnectorKey>> {
         let rows = sqlx::query(
             "SELECT cr.app_id, cr.integration_type FROM credentials cr \
              JOIN connectors c ON c.app_id = cr.app_id AND c.integration_type = cr.integration_type \
@@ -688,32 +751,66 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("app_id")?, r.try_get("integration_type")?)))
+            .map(|r| {
+                Ok(ConnectorKey::new(
+                    r.try_get::<String, _>("app_id")?,
+                    integration_type(r, "credentials.integration_type")?,
+                ))
+            })
             .collect()
     }
 
-    async fn save_authorization(&self, auth: &Authorization) -> Result<()> {
+    async fn save_authorization(&self, auth: &Authorization) -> Result<bool> {
         let c = &auth.credentials;
         let now = c.updated_at;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO connectors (app_id, integration_type, scopes, granted_scopes, status, status_reason, \
-             authorized_by, connection_config, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'active', NULL, $5, $6, $7, $7) \
-             ON CONFLICT (app_id, integration_type) DO UPDATE SET granted_scopes = excluded.granted_scopes, \
-             status = 'active', status_reason = NULL, authorized_by = excluded.authorized_by, \
-             connection_config = excluded.connection_config, updated_at = excluded.updated_at",
-        )
-        .bind(&c.app_id)
-        .bind(&c.integration_type)
-        .bind(to_json(&auth.scopes))
-        .bind(to_json(&auth.granted_scopes))
-        .bind(&auth.builder_id)
-        .bind(auth.connection_config.as_ref().map(to_json))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict(e, "connector"))?;
+        let mut tx = self.begin_write().await?;
+        // The connector row first (the lock order of every transaction).
+        match &auth.connection_id {
+            Some(_) => {
+                // A consent: the connector must still be there (a removal
+                // meanwhile cancelled the attempt), and so must the attempt
+                // (checked after the credentials, in lock order).
+                let updated = sqlx::query(
+                    "UPDATE connectors SET granted_scopes = $1, status = 'active', status_reason = NULL, \
+                     authorized_by = $2, connection_config = $3, updated_at = $4 \
+                     WHERE app_id = $5 AND integration_type = $6",
+                )
+                .bind(to_json(&auth.granted_scopes))
+                .bind(&auth.builder_id)
+                .bind(auth.connection_config.as_ref().map(to_json))
+                .bind(now)
+                .bind(&c.app_id)
+                .bind(c.integration_type.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| conflict(e, "connector"))?
+                .rows_affected();
+                if updated == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO connectors (app_id, integration_type, scopes, granted_scopes, status, status_reason, \
+                     authorized_by, connection_config, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'active', NULL, $5, $6, $7, $7) \
+                     ON CONFLICT (app_id, integration_type) DO UPDATE SET granted_scopes = excluded.granted_scopes, \
+                     status = 'active', status_reason = NULL, authorized_by = excluded.authorized_by, \
+                     connection_config = excluded.connection_config, updated_at = excluded.updated_at",
+                )
+                .bind(&c.app_id)
+                .bind(c.integration_type.as_str())
+                .bind(to_json(&auth.scopes))
+                .bind(to_json(&auth.granted_scopes))
+                .bind(&auth.builder_id)
+                .bind(auth.connection_config.as_ref().map(to_json))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| conflict(e, "connector"))?;
+            }
+        }
         sqlx::query(
             "INSERT INTO credentials (app_id, integration_type, access_token, refresh_token, token_response, \
              expires_at_ms, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
@@ -725,7 +822,7 @@ impl Store for SqlStore {
              updated_at = excluded.updated_at",
         )
         .bind(&c.app_id)
-        .bind(&c.integration_type)
+        .bind(c.integration_type.as_str())
         .bind(&c.access_token)
         .bind(&c.refresh_token)
         .bind(&c.token_response)
@@ -734,27 +831,32 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await?;
         if let Some(id) = &auth.connection_id {
-            sqlx::query(
+            let finished = sqlx::query(
                 "UPDATE oauth_attempts SET status = 'ACTIVE', status_reason = NULL, completed_at = $1 \
-                 WHERE connection_id = $2",
+                 WHERE connection_id = $2 AND app_id = $3 AND integration_type = $4 AND status = 'PENDING'",
             )
             .bind(now)
             .bind(id)
+            .bind(&c.app_id)
+            .bind(c.integration_type.as_str())
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if finished == 0 {
+                // Cancelled by a removal (and the connector re-created by a
+                // later PUT since): this consent is not that connector's.
+                tx.rollback().await?;
+                return Ok(false);
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
-    async fn get_credentials(
-        &self,
-        app_id: &str,
-        integration_type: &str,
-    ) -> Result<Option<CredentialsRow>> {
+    async fn get_credentials(&self, key: &ConnectorKey) -> Result<Option<CredentialsRow>> {
         sqlx::query("SELECT * FROM credentials WHERE app_id = $1 AND integration_type = $2")
-            .bind(app_id)
-            .bind(integration_type)
+            .bind(&key.app_id)
+            .bind(key.type_str())
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
@@ -898,7 +1000,7 @@ impl Store for SqlStore {
     async fn reseal_all(&self, reseal: &ResealFn<'_>) -> Result<usize> {
         let mut changed = 0;
         let lock = self.dialect.row_lock();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Locked until commit (PostgreSQL; SQLite runs one writer at a time):
         // a replica storing a refresh meanwhile waits instead of being
         // overwritten by the re-sealed old value.
@@ -978,6 +1080,43 @@ impl Store for SqlStore {
         tx.commit().await?;
         Ok(changed)
     }
+}
+
+/// One connector with its authorizing builder's email.
+async fn read_connector<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    key: &ConnectorKey,
+) -> Result<Option<ConnectorRow>> {
+    sqlx::query(&format!(
+        "{CONNECTOR_SELECT} WHERE c.app_id = $1 AND c.integration_type = $2"
+    ))
+    .bind(&key.app_id)
+    .bind(key.type_str())
+    .fetch_optional(executor)
+    .await?
+    .as_ref()
+    .map(connector_from_row)
+    .transpose()
+}
+
+/// Sets the declared scopes, creating the connector `disconnected` if new.
+async fn upsert_scopes(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    key: &ConnectorKey,
+    scopes: &[String],
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO connectors (app_id, integration_type, scopes, status, created_at, updated_at)          VALUES ($1, $2, $3, 'disconnected', $4, $4)          ON CONFLICT (app_id, integration_type) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at",
+    )
+    .bind(&key.app_id)
+    .bind(key.type_str())
+    .bind(to_json(scopes))
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict(e, "connector"))?;
+    Ok(())
 }
 
 /// Re-seals one value; a failure names the value (never its content) and

@@ -38,6 +38,11 @@ const PATH_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
+/// Starts a transaction that writes: takes the write lock at once, so a
+/// transaction that reads before it writes cannot find its snapshot stale
+/// (SQLite would fail it with "database is locked" without waiting).
+pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 /// Numbers `sqlite::memory:` databases, one per opened store.
 static MEMORY_DATABASES: AtomicUsize = AtomicUsize::new(0);
 

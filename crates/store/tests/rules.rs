@@ -6,7 +6,17 @@ use std::sync::Arc;
 
 use connectors_store::*;
 use connectors_testdb::TestDatabase;
-use connectors_wire::{AttemptStatus, ConnectorStatus};
+use connectors_wire::{AttemptStatus, ConnectorStatus, IntegrationType};
+
+/// The type every rule uses.
+fn t() -> IntegrationType {
+    "t".parse().unwrap()
+}
+
+/// App `a`'s connector of type `t`.
+fn key() -> ConnectorKey {
+    ConnectorKey::new("a", t())
+}
 
 async fn store() -> (Arc<dyn Store>, TestDatabase) {
     let db = TestDatabase::new();
@@ -34,7 +44,7 @@ async fn store() -> (Arc<dyn Store>, TestDatabase) {
 fn creds(access: &str, refresh: Option<&str>) -> CredentialsRow {
     CredentialsRow {
         app_id: "a".into(),
-        integration_type: "t".into(),
+        integration_type: t(),
         access_token: access.into(),
         refresh_token: refresh.map(str::to_string),
         token_response: None,
@@ -63,11 +73,11 @@ async fn authorize(store: &dyn Store) {
 async fn one_connector_per_type_per_app() {
     let (store, _db) = store().await;
     store
-        .upsert_connector_scopes("a", "t", &["x".into()], 1)
+        .upsert_connector_scopes(&key(), &["x".into()], 1)
         .await
         .unwrap();
     store
-        .upsert_connector_scopes("a", "t", &["y".into()], 2)
+        .upsert_connector_scopes(&key(), &["y".into()], 2)
         .await
         .unwrap();
     let all = store.list_connectors("a").await.unwrap();
@@ -81,21 +91,21 @@ async fn lease_is_exclusive_released_only_by_owner_and_taken_over_after_expiry()
     let (store, _db) = store().await;
     authorize(&*store).await;
     assert!(store
-        .acquire_refresh_lease("a", "t", "p1", 100, 30)
+        .acquire_refresh_lease(&key(), "p1", 100, 30)
         .await
         .unwrap());
     assert!(!store
-        .acquire_refresh_lease("a", "t", "p2", 101, 30)
+        .acquire_refresh_lease(&key(), "p2", 101, 30)
         .await
         .unwrap());
-    store.release_refresh_lease("a", "t", "p2").await.unwrap(); // not the owner: no effect
+    store.release_refresh_lease(&key(), "p2").await.unwrap(); // not the owner: no effect
     assert!(!store
-        .acquire_refresh_lease("a", "t", "p2", 102, 30)
+        .acquire_refresh_lease(&key(), "p2", 102, 30)
         .await
         .unwrap());
     assert!(
         store
-            .acquire_refresh_lease("a", "t", "p2", 130, 30)
+            .acquire_refresh_lease(&key(), "p2", 130, 30)
             .await
             .unwrap(),
         "expired lease is taken over"
@@ -103,7 +113,7 @@ async fn lease_is_exclusive_released_only_by_owner_and_taken_over_after_expiry()
     // The old owner's late result is refused: it no longer holds the lease.
     let late = RefreshedCredentials {
         app_id: "a".into(),
-        integration_type: "t".into(),
+        integration_type: t(),
         owner: "p1".into(),
         expected_version: 1,
         access_token: "sealed-a2".into(),
@@ -120,7 +130,7 @@ async fn lease_is_exclusive_released_only_by_owner_and_taken_over_after_expiry()
     assert!(store.store_refreshed(&current).await.unwrap());
     // A second store from the same starting version is refused (compare-and-swap).
     assert!(store
-        .acquire_refresh_lease("a", "t", "p2", 132, 30)
+        .acquire_refresh_lease(&key(), "p2", 132, 30)
         .await
         .unwrap());
     assert!(!store.store_refreshed(&current).await.unwrap());
@@ -131,12 +141,12 @@ async fn refresh_without_new_refresh_token_keeps_the_old_one() {
     let (store, _db) = store().await;
     authorize(&*store).await;
     assert!(store
-        .acquire_refresh_lease("a", "t", "p", 100, 30)
+        .acquire_refresh_lease(&key(), "p", 100, 30)
         .await
         .unwrap());
     let refreshed = RefreshedCredentials {
         app_id: "a".into(),
-        integration_type: "t".into(),
+        integration_type: t(),
         owner: "p".into(),
         expected_version: 1,
         access_token: "sealed-a2".into(),
@@ -146,13 +156,13 @@ async fn refresh_without_new_refresh_token_keeps_the_old_one() {
         now: 100,
     };
     assert!(store.store_refreshed(&refreshed).await.unwrap());
-    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    let row = store.get_credentials(&key()).await.unwrap().unwrap();
     assert_eq!(row.access_token, "sealed-a2");
     assert_eq!(row.refresh_token.as_deref(), Some("sealed-r1"));
     assert_eq!(row.version, 2);
     // The lease was released with the store.
     assert!(store
-        .acquire_refresh_lease("a", "t", "other", 101, 30)
+        .acquire_refresh_lease(&key(), "other", 101, 30)
         .await
         .unwrap());
 }
@@ -161,10 +171,10 @@ async fn refresh_without_new_refresh_token_keeps_the_old_one() {
 async fn state_is_single_use() {
     let (store, _db) = store().await;
     store
-        .create_attempt(&AttemptRow {
+        .start_attempt(&AttemptRow {
             connection_id: "c".into(),
             app_id: "a".into(),
-            integration_type: "t".into(),
+            integration_type: t(),
             scopes: vec![],
             builder_id: None,
             status: AttemptStatus::Pending,
@@ -215,7 +225,7 @@ async fn racing_servers_get_one_lease_and_one_compare_and_swap() {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .acquire_refresh_lease("a", "t", &format!("p{i}"), 100, 30)
+                .acquire_refresh_lease(&key(), &format!("p{i}"), 100, 30)
                 .await
                 .unwrap()
                 .then_some(i)
@@ -235,7 +245,7 @@ async fn racing_servers_get_one_lease_and_one_compare_and_swap() {
             store
                 .store_refreshed(&RefreshedCredentials {
                     app_id: "a".into(),
-                    integration_type: "t".into(),
+                    integration_type: t(),
                     owner: format!("p{i}"),
                     expected_version: 1,
                     access_token: format!("sealed-a-{i}"),
@@ -254,7 +264,7 @@ async fn racing_servers_get_one_lease_and_one_compare_and_swap() {
         stored.extend(t.await.unwrap());
     }
     assert_eq!(stored, winners);
-    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    let row = store.get_credentials(&key()).await.unwrap().unwrap();
     assert_eq!(row.version, 2);
     assert_eq!(row.access_token, format!("sealed-a-{}", winners[0]));
     assert_eq!(
@@ -270,57 +280,57 @@ async fn in_flight_mark_needs_the_lease_and_survives_its_owner() {
     authorize(&*store).await;
     assert!(
         !store
-            .mark_refresh_in_flight("a", "t", "p1", 100)
+            .mark_refresh_in_flight(&key(), "p1", 100)
             .await
             .unwrap(),
         "no lease, no mark"
     );
     assert!(store
-        .acquire_refresh_lease("a", "t", "p1", 100, 30)
+        .acquire_refresh_lease(&key(), "p1", 100, 30)
         .await
         .unwrap());
     assert!(store
-        .mark_refresh_in_flight("a", "t", "p1", 100)
+        .mark_refresh_in_flight(&key(), "p1", 100)
         .await
         .unwrap());
     // p1 dies: releasing is its job, so the mark and the lease stay until
     // the lease expires and p2 takes over, finding the mark.
     assert!(!store
-        .acquire_refresh_lease("a", "t", "p2", 110, 30)
+        .acquire_refresh_lease(&key(), "p2", 110, 30)
         .await
         .unwrap());
     assert!(store
-        .acquire_refresh_lease("a", "t", "p2", 130, 30)
+        .acquire_refresh_lease(&key(), "p2", 130, 30)
         .await
         .unwrap());
-    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    let row = store.get_credentials(&key()).await.unwrap().unwrap();
     assert_eq!(row.refresh_in_flight_since, Some(100));
     assert!(
         !store
-            .mark_refresh_in_flight("a", "t", "p1", 131)
+            .mark_refresh_in_flight(&key(), "p1", 131)
             .await
             .unwrap(),
         "the old owner lost the lease"
     );
     // A failure recorded by the new owner clears it; so does a stored refresh.
     store
-        .record_refresh_failure("a", "t", "p2", "invalid_grant", i64::MAX, 131)
+        .record_refresh_failure(&key(), "p2", "invalid_grant", i64::MAX, 131)
         .await
         .unwrap();
-    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    let row = store.get_credentials(&key()).await.unwrap().unwrap();
     assert_eq!(row.refresh_in_flight_since, None);
     assert!(store
-        .acquire_refresh_lease("a", "t", "p3", 132, 30)
+        .acquire_refresh_lease(&key(), "p3", 132, 30)
         .await
         .unwrap());
     assert!(store
-        .mark_refresh_in_flight("a", "t", "p3", 132)
+        .mark_refresh_in_flight(&key(), "p3", 132)
         .await
         .unwrap());
     assert!(store
         .store_refreshed(&RefreshedCredentials {
             app_id: "a".into(),
-            integration_type: "t".into(),
+            integration_type: t(),
             owner: "p3".into(),
             expected_version: 1,
             access_token: "sealed-a2".into(),
@@ -331,7 +341,7 @@ async fn in_flight_mark_needs_the_lease_and_survives_its_owner() {
         })
         .await
         .unwrap());
-    let row = store.get_credentials("a", "t").await.unwrap().unwrap();
+    let row = store.get_credentials(&key()).await.unwrap().unwrap();
     assert_eq!(row.refresh_in_flight_since, None);
 }
 
@@ -509,5 +519,124 @@ async fn the_secret_key_is_resealed_with_its_app_context() {
     assert_eq!(
         row.refresh_token,
         "sealed-rt+stripe_sandboxes:a:refresh_token"
+    );
+}
+
+fn attempt(id: &str, created_at: i64) -> AttemptRow {
+    AttemptRow {
+        connection_id: id.into(),
+        app_id: "a".into(),
+        integration_type: t(),
+        scopes: vec!["read".into()],
+        builder_id: None,
+        status: AttemptStatus::Pending,
+        status_reason: None,
+        state_hash: None,
+        pkce_verifier: None,
+        browser_hash: None,
+        connection_config: None,
+        created_at,
+        expires_at: created_at + 1_000,
+    }
+}
+
+/// Issue #10: a PUT (scopes, then an attempt) racing a DELETE of the same
+/// connector never fails, and never leaves a pending attempt whose
+/// connector is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn puts_racing_deletes_never_fail_nor_leave_an_attempt_without_its_connector() {
+    let (store, _db) = store().await;
+    for round in 0..3 {
+        let mut tasks = Vec::new();
+        for i in 0..200i64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                if i % 2 == 0 {
+                    store
+                        .start_attempt(&attempt(&format!("c{round}-{i}"), i))
+                        .await
+                } else {
+                    store.delete_connector(&key(), i).await.map(|_| ())
+                }
+            }));
+        }
+        let mut failures = Vec::new();
+        for task in tasks {
+            if let Err(e) = task.await.unwrap() {
+                failures.push(e.to_string());
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of 200 racing calls failed, e.g. {:?}",
+            failures.len(),
+            &failures[..failures.len().min(3)]
+        );
+        let exists = store.get_connector(&key()).await.unwrap().is_some();
+        let mut orphans = 0;
+        for i in (0..200).step_by(2) {
+            let a = store.get_attempt(&format!("c{round}-{i}")).await.unwrap();
+            if a.is_some_and(|a| a.status == AttemptStatus::Pending) && !exists {
+                orphans += 1;
+            }
+        }
+        assert_eq!(orphans, 0, "pending attempts of a removed connector");
+    }
+}
+
+/// Issue #10: removing a connector cancels its pending attempts (they stay,
+/// failed, so the consent page and the CLI's poll can say why), and a
+/// consent finishing afterwards saves nothing: the connector stays removed.
+#[tokio::test]
+async fn delete_cancels_pending_attempts_and_a_late_consent_saves_nothing() {
+    let (store, _db) = store().await;
+    store.start_attempt(&attempt("c", 1)).await.unwrap();
+    let removed = store.delete_connector(&key(), 2).await.unwrap().unwrap();
+    assert_eq!(removed.connector.scopes, ["read"]);
+    assert!(removed.credentials.is_none());
+    let cancelled = store.get_attempt("c").await.unwrap().unwrap();
+    assert_eq!(
+        cancelled.status,
+        AttemptStatus::Failed,
+        "the removed connector's attempt is kept, failed"
+    );
+    assert!(cancelled.was_cancelled_by_removal());
+    let saved = store
+        .save_authorization(&Authorization {
+            connection_id: Some("c".into()),
+            builder_id: None,
+            scopes: vec!["read".into()],
+            granted_scopes: vec!["read".into()],
+            connection_config: None,
+            credentials: creds("sealed-a1", Some("sealed-r1")),
+        })
+        .await
+        .unwrap();
+    assert!(!saved, "a consent never brings back a removed connector");
+    assert_eq!(store.get_connector(&key()).await.unwrap(), None);
+    assert!(store.get_credentials(&key()).await.unwrap().is_none());
+
+    // A later PUT re-creates the connector: the old consent is still not its.
+    store.start_attempt(&attempt("c2", 3)).await.unwrap();
+    let late = Authorization {
+        connection_id: Some("c".into()),
+        builder_id: None,
+        scopes: vec!["read".into()],
+        granted_scopes: vec!["read".into()],
+        connection_config: None,
+        credentials: creds("sealed-a1", Some("sealed-r1")),
+    };
+    assert!(!store.save_authorization(&late).await.unwrap());
+    let connector = store.get_connector(&key()).await.unwrap().unwrap();
+    assert_eq!(connector.status, ConnectorStatus::Disconnected);
+    assert!(store.get_credentials(&key()).await.unwrap().is_none());
+    let current = Authorization {
+        connection_id: Some("c2".into()),
+        ..late
+    };
+    assert!(store.save_authorization(&current).await.unwrap());
+    assert_eq!(
+        store.get_connector(&key()).await.unwrap().unwrap().status,
+        ConnectorStatus::Active
     );
 }

@@ -1,8 +1,10 @@
 //! Test parts shared by the suites of several crates: a bare HTTP/1.1
 //! client (no dependency on the code under test), the Node tools of
 //! `tests/js` — a real OAuth server and the headless-Chromium consent driver —
-//! and [`serve`], the one port-0 server guard.
+//! [`serve`], the one port-0 server guard, and [`faults::FaultyEndpoint`], a
+//! provider endpoint that forwards to the real OAuth server or fails on demand.
 
+pub mod faults;
 pub mod oidc;
 mod serve;
 

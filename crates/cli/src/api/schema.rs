@@ -20,7 +20,17 @@ pub mod bodies {
 
     /// `IntegrationTypeSchema`: a known type, or `CustomTypeSchema`
     /// (`z.string().min(1).regex(/^[a-z0-9_-]+$/i)`).
-    fn integration_type() -> Schema {
+    ///
+    /// Written as zod's union rather than as a call to
+    /// [`connectors_wire::IntegrationType::new`], for parity with the npm
+    /// CLI: the union's shape decides zod's messages (a non-string gets
+    /// "Invalid input" because both branches abort, a bad string only the
+    /// pattern branch's issues), so the `KNOWN_TYPES` branch stays even
+    /// though it accepts nothing the pattern refuses; and zod has no length
+    /// limit, so a type longer than `IntegrationType::MAX_LEN` that the npm
+    /// CLI accepts is accepted here too. Otherwise it is the one rule: the
+    /// test `integration_type_schema_is_the_wire_rule` pins the two together.
+    pub(crate) fn integration_type() -> Schema {
         union(vec![
             Schema::Enum(KNOWN_TYPES),
             non_empty_matching_ci("^[a-z0-9_-]+$"),
@@ -237,6 +247,57 @@ mod tests {
             pretty(bodies::remove_connector(), num),
             "✖ Invalid input: expected \"removed\"\n  → at status\n✖ Invalid input\n  → at integration_type"
         );
+    }
+
+    /// The response schema accepts exactly what `IntegrationType` accepts,
+    /// up to its length limit (which zod, and so the npm CLI, does not have).
+    #[test]
+    fn integration_type_schema_is_the_wire_rule() {
+        use connectors_wire::IntegrationType;
+        let long_ok = "a".repeat(IntegrationType::MAX_LEN);
+        let too_long = "a".repeat(IntegrationType::MAX_LEN + 1);
+        let mut corpus: Vec<String> = [
+            "",
+            "slack",
+            "Slack",
+            "google_calendar",
+            "custom-CRM_2",
+            "a b",
+            "a/b",
+            "../x",
+            "é",
+            "a.b",
+            "-",
+            "_",
+            "stripe",
+            " slack",
+            "slack\n",
+            "a\u{0}b",
+            "ＡＢ",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        corpus.extend(
+            connectors_project::KNOWN_TYPES
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        // Every one- and two-byte ASCII string.
+        for a in 0u8..128 {
+            corpus.push((a as char).to_string());
+            for b in [b'a', b'-', b'Z', b' ', b'.', b'9', b'_'] {
+                corpus.push(format!("{}{}", a as char, b as char));
+            }
+        }
+        corpus.push(long_ok.clone());
+        for value in &corpus {
+            let zod_ok = validate(&bodies::integration_type(), &json!(value)).is_empty();
+            let wire_ok = IntegrationType::new(value.as_str()).is_ok();
+            assert_eq!(zod_ok, wire_ok, "{value:?}");
+        }
+        assert!(validate(&bodies::integration_type(), &json!(too_long)).is_empty());
+        assert!(IntegrationType::new(too_long).is_err());
     }
 
     #[test]

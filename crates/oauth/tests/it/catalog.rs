@@ -642,3 +642,23 @@ fn microsoft_refreshes_repeat_the_consented_scopes() {
         );
     }
 }
+
+#[test]
+fn callback_values_are_data() {
+    // QuickBooks sends the company id with the code, not in the token answer.
+    let spec = integration("quickbooks").oauth();
+    assert_eq!(
+        spec.callback_params.get("realm_id").map(String::as_str),
+        Some("realmId")
+    );
+    // The others read nothing from the callback but code and state.
+    for integration in connectors_catalog::Catalog::builtin().iter() {
+        if integration.integration_type != "quickbooks" {
+            assert!(
+                integration.oauth().callback_params.is_empty(),
+                "{}",
+                integration.integration_type
+            );
+        }
+    }
+}

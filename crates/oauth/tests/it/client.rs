@@ -291,7 +291,7 @@ async fn a_silent_server_times_out_quickly() {
         "{:?}",
         started.elapsed()
     );
-    let TokenError::Transient { reason } = &err else {
+    let TokenError::Transient { reason, .. } = &err else {
         panic!("{err:?}")
     };
     assert!(reason.contains("did not answer"), "{reason}");
@@ -318,7 +318,7 @@ async fn a_closed_port_is_transient() {
         )
         .await
         .unwrap_err();
-    let TokenError::Transient { reason } = &err else {
+    let TokenError::Transient { reason, .. } = &err else {
         panic!("{err:?}")
     };
     assert!(reason.contains("could not connect"), "{reason}");
@@ -345,7 +345,7 @@ async fn configuration_errors_are_transient_and_say_what_to_set() {
         )
         .await
         .unwrap_err();
-    let TokenError::Transient { reason } = &err else {
+    let TokenError::Transient { reason, .. } = &err else {
         panic!("{err:?}")
     };
     assert!(reason.contains("subdomain"), "{reason}");

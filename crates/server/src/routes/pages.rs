@@ -27,6 +27,9 @@ pub struct CallbackQuery {
     code: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// Provider-specific values (a catalog entry's `callback_params`).
+    #[serde(flatten)]
+    extra: std::collections::BTreeMap<String, String>,
 }
 
 /// A page request that could not be read: answered with the HTML failure
@@ -255,6 +258,7 @@ pub async fn callback(
         code: query.code,
         error: query.error,
         error_description: query.error_description,
+        extra: query.extra,
     };
     let binding = |connection_id: &str| read_cookie(&headers, &cookie_name(connection_id));
     match state.engine.finish_consent(params, binding).await {

@@ -6,11 +6,15 @@
 //! `replicas_*` tests always need PostgreSQL.
 
 mod api;
+mod crash;
 mod http_limits;
 mod npm_clients;
 mod oauth_e2e;
 mod openapi;
 mod pages;
+mod provider_faults;
+mod quirks;
+mod races;
 mod replicas;
 mod scope_rule;
 mod secrets;
