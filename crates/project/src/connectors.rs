@@ -22,8 +22,9 @@ struct Valid {
 }
 
 /// A valid connector file and where its `type` value is, for duplicates.
-struct ReadFile {
-    file: ConnectorFile,
+pub(crate) struct ReadFile {
+    /// The file as read.
+    pub(crate) file: ConnectorFile,
     text: String,
     type_span: (usize, usize),
 }
@@ -87,7 +88,11 @@ fn connector_paths(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 }
 
 fn read_connector_file(path: &Path) -> Result<ReadFile, Diagnostic> {
-    let text = read_text(path)?;
+    parse_connector_file(path, read_text(path)?)
+}
+
+/// One connector file's `text`, parsed and validated; `path` names it.
+pub(crate) fn parse_connector_file(path: &Path, text: String) -> Result<ReadFile, Diagnostic> {
     let root = json5::parse(&text).map_err(|e| invalid_json(path, &text, &e))?;
     match validate(&root) {
         Ok(Valid {

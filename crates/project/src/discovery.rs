@@ -47,8 +47,12 @@ pub(crate) fn read_app_id(paths: &ProjectPaths) -> Result<String, Diagnostic> {
         return Err(Diagnostic::new("CONFIG_INVALID", APP_NOT_CONFIGURED)
             .with_hint("Run 'base44 link' to link this project to a Base44 app"));
     };
-    let text = read_text(&path)?;
-    let root = json5::parse(&text).map_err(|e| invalid_json(&path, &text, &e))?;
+    app_id_from_text(&path, &read_text(&path)?)
+}
+
+/// The app id in `.app.jsonc` text; `path` names the file.
+pub(crate) fn app_id_from_text(path: &Path, text: &str) -> Result<String, Diagnostic> {
+    let root = json5::parse(text).map_err(|e| invalid_json(path, text, &e))?;
     // `AppConfigSchema`: `{ id: z.string().min(1, "id cannot be empty") }`.
     let issue = match object_or_issue(&root) {
         Err(issue) => issue,
@@ -74,8 +78,8 @@ pub(crate) fn read_app_id(paths: &ProjectPaths) -> Result<String, Diagnostic> {
     };
     Err(schema_error(
         "Invalid app configuration",
-        &path,
-        &text,
+        path,
+        text,
         &[issue],
     ))
 }
@@ -118,9 +122,12 @@ fn find_app_config(root: &Path) -> Option<PathBuf> {
 }
 
 pub(crate) fn connectors_dir(paths: &ProjectPaths) -> Result<PathBuf, Diagnostic> {
-    let path = &paths.config_file;
-    let text = read_text(path)?;
-    let root = json5::parse(&text).map_err(|e| invalid_json(path, &text, &e))?;
+    connectors_dir_from_text(&paths.config_file, &read_text(&paths.config_file)?)
+}
+
+/// The connectors directory named by config file text; `path` names the file.
+pub(crate) fn connectors_dir_from_text(path: &Path, text: &str) -> Result<PathBuf, Diagnostic> {
+    let root = json5::parse(text).map_err(|e| invalid_json(path, text, &e))?;
     // The parts of `ProjectConfigSchema` this needs: `name` (a non-empty
     // string, "App name cannot be empty" for any failure) and `connectorsDir`
     // (an optional string, default "connectors").
@@ -161,7 +168,7 @@ pub(crate) fn connectors_dir(paths: &ProjectPaths) -> Result<PathBuf, Diagnostic
         return Err(schema_error(
             "Invalid project configuration",
             path,
-            &text,
+            text,
             &issues,
         ));
     }

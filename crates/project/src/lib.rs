@@ -121,6 +121,25 @@ pub fn read_connectors(dir: &Path) -> Result<Vec<ConnectorFile>, Diagnostic> {
     connectors::read_connectors(dir)
 }
 
+/// Parses and validates one connector file's `text` as [`read_connectors`]
+/// does for each file, without the disk (`path` only names it in the
+/// diagnostic): the entry point of the fuzz target `connector_file`.
+pub fn parse_connector_file(path: &Path, text: &str) -> Result<ConnectorFile, Diagnostic> {
+    connectors::parse_connector_file(path, text.to_string()).map(|read| read.file)
+}
+
+/// The app id in `.app.jsonc` text, with [`read_app_id`]'s checks and
+/// diagnostics, without the disk (`path` only names the file).
+pub fn parse_app_config(path: &Path, text: &str) -> Result<String, Diagnostic> {
+    discovery::app_id_from_text(path, text)
+}
+
+/// The connectors directory that project config text (`path`) names, with
+/// [`connectors_dir`]'s checks and diagnostics, without reading the file.
+pub fn parse_project_config(path: &Path, text: &str) -> Result<PathBuf, Diagnostic> {
+    discovery::connectors_dir_from_text(path, text)
+}
+
 /// Makes `dir` match `remote` (in order) as the npm CLI's pull does.
 ///
 /// `local` is what [`read_connectors`] returned for `dir`. Local files whose

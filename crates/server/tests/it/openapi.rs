@@ -215,6 +215,35 @@ fn operations_are_complete() {
 
 /// The browser pages answer HTML: every documented answer is a redirect or
 /// has a `text/html` body, and the redirects set the binding cookie.
+/// Query parameters without which the server always refuses are required
+/// (issue #10.5: the callback's `state` was documented as optional).
+#[test]
+fn parameters_the_server_needs_are_required() {
+    let doc = doc();
+    for (path, method, name) in [
+        ("/oauth/callback", "get", "state"),
+        (
+            "/api/apps/{app_id}/external-auth/status",
+            "get",
+            "integration_type",
+        ),
+        (
+            "/api/apps/{app_id}/external-auth/status",
+            "get",
+            "connection_id",
+        ),
+    ] {
+        let parameter = doc["paths"][path][method]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .map(|p| deref(&doc, p))
+            .find(|p| p["in"] == "query" && p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path}: no query parameter {name}"));
+        assert_eq!(parameter["required"], true, "{method} {path}: {name}");
+    }
+}
+
 #[test]
 fn pages_answer_html() {
     let doc = doc();
@@ -231,7 +260,7 @@ fn pages_answer_html() {
                 let headers = &response["headers"];
                 assert!(headers["Location"].is_object(), "{what}: no Location");
                 assert!(headers["Set-Cookie"].is_object(), "{what}: no Set-Cookie");
-            } else if status != "413" && status != "415" {
+            } else {
                 assert!(
                     response["content"]["text/html"].is_object(),
                     "{what}: not text/html"
@@ -250,7 +279,7 @@ fn pages_answer_html() {
         connect["get"]["responses"]["501"].is_null(),
         "GET /connect 501"
     );
-    for status in ["302", "400", "404", "503"] {
+    for status in ["302", "400", "404", "408", "413", "415", "503"] {
         assert!(
             connect["post"]["responses"][status].is_object(),
             "POST /connect {status}"
@@ -302,6 +331,35 @@ fn token_refresh_errors_are_documented() {
             "tokens {status}: code {code}"
         );
         assert!(codes.contains(code), "ErrorBody does not list {code}");
+    }
+}
+
+/// Every `code` an example shows is one `ErrorBody` lists.
+#[test]
+fn example_codes_are_listed() {
+    fn codes<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let (Some(Value::String(code)), Some(Value::String(_))) =
+                    (map.get("code"), map.get("detail"))
+                {
+                    out.push(code);
+                }
+                map.values().for_each(|v| codes(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| codes(v, out)),
+            _ => {}
+        }
+    }
+    let doc = doc();
+    let listed = doc["components"]["schemas"]["ErrorBody"]["properties"]["code"]["description"]
+        .as_str()
+        .expect("code description");
+    let mut found = Vec::new();
+    codes(&doc, &mut found);
+    assert!(found.len() > 10, "examples with codes: {found:?}");
+    for code in found {
+        assert!(listed.contains(code), "ErrorBody does not list {code}");
     }
 }
 
