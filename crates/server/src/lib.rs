@@ -131,7 +131,7 @@ async fn deadline(limit: Duration, request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use connectors_testkit::CapturedLogs;
 
     use axum::body::Body;
     use axum::http::Request;
@@ -142,30 +142,10 @@ mod tests {
 
     use super::*;
 
-    /// Log lines, as the server's `fmt` subscriber writes them.
-    #[derive(Clone, Default)]
-    struct Logs(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Logs {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_server_error_is_logged_once_with_its_request_id_and_cause() {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let logs = CapturedLogs::default();
+        let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::DEBUG));
         let routes: Router = Router::new().route(
             "/boom",
             get(|| async {
@@ -179,7 +159,7 @@ mod tests {
             .unwrap();
         let response = router.oneshot(request).await.unwrap();
         assert_eq!(response.status(), 500);
-        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let text = logs.text();
         let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
         assert_eq!(errors.len(), 1, "{text}");
         assert!(
@@ -224,17 +204,13 @@ mod tests {
 
     #[test]
     fn turning_an_error_into_a_response_logs_nothing() {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        let response = tracing::subscriber::with_default(subscriber, || {
-            ApiError::Engine(EngineError::Vault(VaultError::Corrupt)).into_response()
-        });
+        let logs = CapturedLogs::default();
+        let response =
+            tracing::subscriber::with_default(logs.subscriber(tracing::Level::TRACE), || {
+                ApiError::Engine(EngineError::Vault(VaultError::Corrupt)).into_response()
+            });
         assert_eq!(response.status(), 500);
         assert!(response.extensions().get::<ErrorCause>().is_some());
-        assert!(logs.0.lock().unwrap().is_empty());
+        assert!(logs.text().is_empty());
     }
 }

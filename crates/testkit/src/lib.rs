@@ -2,12 +2,15 @@
 //! client (no dependency on the code under test), the Node tools of
 //! `tests/js` — a real OAuth server and the headless-Chromium consent driver —
 //! [`serve`], the one port-0 server guard, and [`faults::FaultyEndpoint`], a
-//! provider endpoint that forwards to the real OAuth server or fails on demand.
+//! provider endpoint that forwards to the real OAuth server or fails on demand;
+//! [`CapturedLogs`], a log buffer to search.
 
 pub mod faults;
+mod logs;
 pub mod oidc;
 mod serve;
 
+pub use logs::CapturedLogs;
 pub use serve::{runtime, serve, serve_on, Served};
 
 use std::path::{Path, PathBuf};

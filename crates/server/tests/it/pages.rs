@@ -2,7 +2,7 @@
 //! JSON or `text/plain`), and a Stripe claim link we never handed out is a
 //! quiet 404, even when Stripe is not configured.
 
-use std::sync::{Arc, Mutex};
+use connectors_testkit::CapturedLogs;
 
 use axum::body::Body;
 use axum::http::Request;
@@ -100,32 +100,12 @@ async fn page_routes_fail_with_the_html_page() {
     }
 }
 
-/// Log lines of the test's own thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn an_unknown_claim_token_is_a_quiet_404_without_stripe() {
     // PROVIDERS_TOML configures no [stripe].
     let t = in_process().await;
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::DEBUG));
     for token in ["random-token", "x", "0123456789abcdef0123456789abcdef"] {
         let answer = call(
             &t.router,
@@ -146,7 +126,7 @@ async fn an_unknown_claim_token_is_a_quiet_404_without_stripe() {
             answer.text
         );
     }
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(
         !text.contains("ERROR") && !text.contains("WARN"),
         "nothing to report: {text}"

@@ -14,11 +14,11 @@
 //! permanent one (`200` with `invalid_grant`) marks a refreshed connector
 //! `expired` with the provider's reason and fails a consent attempt with it.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use connectors_engine::{ImportCredentials, TestClock};
 use connectors_testkit::faults::{Fault, FaultyEndpoint};
+use connectors_testkit::CapturedLogs;
 use connectors_vault::Secret;
 use serde_json::{json, Value};
 
@@ -31,38 +31,16 @@ const CLIENT_SECRET: &str = "custom-secret-canary-41c7e2";
 
 /// Everything our server and its parts log, as text.
 #[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+struct Logs(CapturedLogs);
 
 impl Logs {
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+        self.0.text()
     }
 
     /// A runtime whose every thread logs into these logs.
     fn runtime(&self) -> tokio::runtime::Runtime {
-        let buffer = self.0.clone();
-        let dispatch = tracing::Dispatch::new(
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .with_writer(move || LogWriter(buffer.clone()))
-                .finish(),
-        );
+        let dispatch = tracing::Dispatch::new(self.0.subscriber(tracing::Level::TRACE));
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
