@@ -335,15 +335,31 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The pages' one stylesheet, inline; the Content-Security-Policy admits it
+/// by its hash ([`content_security_policy`]) and nothing else.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}\
+.error{color:#b00020}.help{color:#666;font-size:.9em;margin-top:.2em}input{width:100%;padding:.4em}";
+
 /// A minimal standalone HTML page.
 pub fn page(title: &str, body_html: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}}\
-         .error{{color:#b00020}}.help{{color:#666;font-size:.9em;margin-top:.2em}}input{{width:100%;padding:.4em}}</style>\
-         </head><body><h1>{t}</h1><div>{body_html}</div></body></html>",
+         <style>{STYLE}</style></head><body><h1>{t}</h1><div>{body_html}</div></body></html>",
         t = escape(title)
+    )
+}
+
+/// The policy every response carries: no scripts, no frames, no plugins, no
+/// other origin's resources; styles only [`STYLE`] (by its SHA-256). No
+/// `form-action`, because the consent form's answer redirects to the
+/// provider, and Chromium applies `form-action` to that redirect too.
+pub fn content_security_policy() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(STYLE));
+    format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
 }
 

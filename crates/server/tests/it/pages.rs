@@ -97,6 +97,7 @@ async fn page_routes_fail_with_the_html_page() {
             "{name}: {}",
             answer.text
         );
+        assert_security_headers(&answer, name);
     }
 }
 
@@ -131,4 +132,48 @@ async fn an_unknown_claim_token_is_a_quiet_404_without_stripe() {
         !text.contains("ERROR") && !text.contains("WARN"),
         "nothing to report: {text}"
     );
+}
+
+/// The strict policy, and that it admits the page's one inline stylesheet
+/// by hash: a page whose style changed without its hash would render bare.
+fn assert_security_headers(answer: &crate::support::Answer, name: &str) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let header = |h: &str| {
+        answer
+            .headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let csp = header("content-security-policy");
+    assert!(csp.starts_with("default-src 'none';"), "{name}: {csp:?}");
+    assert!(!csp.contains("unsafe"), "{name}: {csp:?}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{name}: {csp:?}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{name}");
+    assert_eq!(header("x-frame-options"), "DENY", "{name}");
+    assert_eq!(header("referrer-policy"), "no-referrer", "{name}");
+    if let Some(style) = answer
+        .text
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map(|(style, _)| style)
+    {
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style));
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "{name}: {csp:?}");
+    }
+    assert!(
+        !answer.text.contains("<script"),
+        "{name}: pages carry no script"
+    );
+}
+
+#[tokio::test]
+async fn api_answers_carry_the_same_headers() {
+    let t = in_process().await;
+    let answer = call(&t.router, request("GET", "/healthz", None, "")).await;
+    assert_security_headers(&answer, "healthz");
+    let answer = call(&t.router, request("GET", "/api/nope", None, "")).await;
+    assert_security_headers(&answer, "unknown API path");
 }
