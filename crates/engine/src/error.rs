@@ -11,6 +11,18 @@ pub enum EngineError {
     /// No, malformed or unknown credential, or a service token of another app.
     #[error("Unauthorized")]
     Unauthorized,
+    /// A revoked API key.
+    #[error("Unauthorized: this API key has been revoked; ask the server's operator for a new one (`connectors-server create-api-key --email <you>`) and set BASE44_API_KEY to it")]
+    ApiKeyRevoked,
+    /// A revoked service token.
+    #[error("Unauthorized: this service token has been revoked; issue a new one (`connectors-server create-service-token --app-id <app>`) and give it to the app's backend functions")]
+    ServiceTokenRevoked,
+    /// No API key with this id that the caller may see.
+    #[error("no API key `{0}` that you may revoke; list them with GET /api/api-keys (operators: `connectors-server list-api-keys`)")]
+    ApiKeyNotFound(String),
+    /// No service token with this id in the app (or at all, for the operator).
+    #[error("no service token `{0}` in this app; list them with GET /api/apps/{{app_id}}/service-tokens (operators: `connectors-server list-service-tokens`)")]
+    ServiceTokenNotFound(String),
     /// A builder credential on a service-token-only endpoint.
     #[error("This endpoint is only accessible to service tokens")]
     ServiceOnly,
@@ -97,6 +109,8 @@ impl EngineError {
         Some(match self {
             Self::Unauthorized | Self::ServiceOnly => return None,
             Self::BuilderOnly => "FORBIDDEN",
+            Self::ApiKeyRevoked | Self::ServiceTokenRevoked => "CREDENTIAL_REVOKED",
+            Self::ApiKeyNotFound(_) | Self::ServiceTokenNotFound(_) => "NOT_FOUND",
             Self::AppNotFound(_) | Self::ConnectorNotFound(_) | Self::AttemptNotFound { .. } => {
                 "NOT_FOUND"
             }

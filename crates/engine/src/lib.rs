@@ -11,6 +11,7 @@
 mod admin;
 mod connectors;
 mod consent;
+mod credentials;
 mod error;
 mod principal;
 mod refresh;
@@ -27,9 +28,10 @@ pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
 /// The records administration creates and returns.
-pub use connectors_store::{App, Builder, Workspace};
+pub use connectors_store::{ApiKeyInfo, App, Builder, ServiceTokenInfo, Workspace};
 pub use connectors_wire::{IntegrationType, InvalidIntegrationType};
 pub use consent::{CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH};
+pub use credentials::{ApiKeyScope, Revocation, ServiceTokenScope};
 pub use error::{EngineError, Result};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};

@@ -83,7 +83,8 @@ impl ServiceApp {
 }
 
 impl Engine {
-    /// Checks a presented credential. Unknown, revoked or malformed → `Unauthorized`.
+    /// Checks a presented credential. Unknown or malformed → `Unauthorized`;
+    /// revoked → `ApiKeyRevoked` / `ServiceTokenRevoked` (also 401, saying why).
     ///
     /// Tokens are looked up by their SHA-256 hash, so no comparison of the
     /// secret itself happens here.
@@ -98,6 +99,9 @@ impl Engine {
                 .builder_by_api_key_hash(&hash_token(token))
                 .await?
                 .ok_or(EngineError::Unauthorized)?;
+            if owner.revoked_at.is_some() {
+                return Err(EngineError::ApiKeyRevoked);
+            }
             return Ok(Principal::Builder(owner.builder));
         }
         if token.starts_with(SERVICE_TOKEN_PREFIX) && matches!(credential, Credential::Bearer(_)) {
@@ -106,6 +110,9 @@ impl Engine {
                 .app_by_service_token_hash(&hash_token(token))
                 .await?
                 .ok_or(EngineError::Unauthorized)?;
+            if owner.revoked_at.is_some() {
+                return Err(EngineError::ServiceTokenRevoked);
+            }
             return Ok(Principal::Service {
                 app_id: owner.app_id,
             });

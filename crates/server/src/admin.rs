@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use clap::Subcommand;
-use connectors_engine::{AdminError, EngineError, ImportCredentials};
+use connectors_engine::{
+    AdminError, ApiKeyScope, EngineError, ImportCredentials, Revocation, ServiceTokenScope,
+};
 use connectors_vault::Secret;
 
 use crate::config::ServerConfig;
@@ -56,6 +58,30 @@ pub enum AdminCommand {
     },
     /// List workspaces and apps.
     List,
+    /// List API keys (id, owner, prefix, created, revoked; never the key).
+    ListApiKeys {
+        /// Only this workspace's keys (default: all).
+        #[arg(long)]
+        workspace_id: Option<String>,
+    },
+    /// Revoke an API key by id: every later request with it gets 401.
+    RevokeApiKey {
+        /// The key's id (see `list-api-keys`).
+        #[arg(long)]
+        id: String,
+    },
+    /// List service tokens (id, app, prefix, created, revoked; never the token).
+    ListServiceTokens {
+        /// Only this app's tokens (default: all).
+        #[arg(long)]
+        app_id: Option<String>,
+    },
+    /// Revoke a service token by id: every later request with it gets 401.
+    RevokeServiceToken {
+        /// The token's id (see `list-service-tokens`).
+        #[arg(long)]
+        id: String,
+    },
     /// Store credentials for a connector, read as JSON from stdin:
     /// {"access_token", "refresh_token"?, "expires_in"?, "scopes"?, "connection_config"?}.
     ImportCredentials {
@@ -131,6 +157,7 @@ pub async fn run(
             let app = engine.create_app(&ws, &name).await?;
             let token = engine.create_service_token(&app.id).await?;
             writeln!(out, "app_id:        {}", app.id)?;
+            writeln!(out, "service_token_id: {}", token.id)?;
             writeln!(
                 out,
                 "service_token: {}   (shown once)",
@@ -145,6 +172,7 @@ pub async fn run(
             let builder = engine.create_builder(&ws, &email).await?;
             let key = engine.create_api_key(&builder.id).await?;
             writeln!(out, "builder_email: {}", builder.email)?;
+            writeln!(out, "api_key_id:    {}", key.id)?;
             writeln!(out, "api_key:       {}   (shown once)", key.secret.expose())?;
         }
         AdminCommand::CreateApiKey {
@@ -153,10 +181,12 @@ pub async fn run(
         } => {
             let ws = engine.default_workspace(workspace_id).await?;
             let key = engine.create_api_key_for(&ws, &email).await?;
+            writeln!(out, "api_key_id: {}", key.id)?;
             writeln!(out, "api_key: {}   (shown once)", key.secret.expose())?;
         }
         AdminCommand::CreateServiceToken { app_id } => {
             let token = engine.create_service_token_for(&app_id).await?;
+            writeln!(out, "service_token_id: {}", token.id)?;
             writeln!(
                 out,
                 "service_token: {}   (shown once)",
@@ -171,6 +201,50 @@ pub async fn run(
                     writeln!(out, "  app {} ({})", app.id, app.name)?;
                 }
             }
+        }
+        AdminCommand::ListApiKeys { workspace_id } => {
+            let scope = ApiKeyScope::Operator {
+                workspace_id: workspace_id.as_deref(),
+            };
+            for k in engine.list_api_keys(scope).await? {
+                writeln!(
+                    out,
+                    "api_key {} prefix={} owner={} workspace={} created_at={} revoked_at={}",
+                    k.id,
+                    k.display_prefix,
+                    k.builder_email,
+                    k.workspace_id,
+                    k.created_at,
+                    revoked(k.revoked_at)
+                )?;
+            }
+        }
+        AdminCommand::RevokeApiKey { id } => {
+            let scope = ApiKeyScope::Operator { workspace_id: None };
+            let done = engine.revoke_api_key(&id, scope).await?;
+            report_revocation(out, "API key", &done)?;
+        }
+        AdminCommand::ListServiceTokens { app_id } => {
+            let scope = ServiceTokenScope::Operator {
+                app_id: app_id.as_deref(),
+            };
+            for t in engine.list_service_tokens(scope).await? {
+                writeln!(
+                    out,
+                    "service_token {} prefix={} app={} workspace={} created_at={} revoked_at={}",
+                    t.id,
+                    t.display_prefix,
+                    t.app_id,
+                    t.workspace_id,
+                    t.created_at,
+                    revoked(t.revoked_at)
+                )?;
+            }
+        }
+        AdminCommand::RevokeServiceToken { id } => {
+            let scope = ServiceTokenScope::Operator { app_id: None };
+            let done = engine.revoke_service_token(&id, scope).await?;
+            report_revocation(out, "service token", &done)?;
         }
         AdminCommand::ImportCredentials {
             app_id,
@@ -206,4 +280,25 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// `-` for a credential still valid, else the Unix second it was revoked.
+fn revoked(at: Option<i64>) -> String {
+    at.map_or_else(|| "-".to_string(), |t| t.to_string())
+}
+
+fn report_revocation(out: &mut impl Write, what: &str, done: &Revocation) -> std::io::Result<()> {
+    if done.already_revoked {
+        writeln!(
+            out,
+            "{what} {} already revoked (at {}); nothing changed",
+            done.id, done.revoked_at
+        )
+    } else {
+        writeln!(
+            out,
+            "revoked {what} {}; requests with it now get 401",
+            done.id
+        )
+    }
 }

@@ -107,9 +107,13 @@ impl ApiError {
 fn engine_status(e: &EngineError) -> StatusCode {
     use EngineError::*;
     match e {
-        Unauthorized => StatusCode::UNAUTHORIZED,
+        Unauthorized | ApiKeyRevoked | ServiceTokenRevoked => StatusCode::UNAUTHORIZED,
         ServiceOnly | BuilderOnly => StatusCode::FORBIDDEN,
-        AppNotFound(_) | ConnectorNotFound(_) | AttemptNotFound { .. } => StatusCode::NOT_FOUND,
+        AppNotFound(_)
+        | ConnectorNotFound(_)
+        | AttemptNotFound { .. }
+        | ApiKeyNotFound(_)
+        | ServiceTokenNotFound(_) => StatusCode::NOT_FOUND,
         InvalidType(_)
         | InvalidScopes(_)
         | BadRequest(_)

@@ -121,13 +121,37 @@ pub trait Store: Send + Sync + 'static {
     /// All apps, or those of one workspace.
     async fn list_apps(&self, workspace_id: Option<&str>) -> Result<Vec<App>>;
 
-    /// The builder owning a non-revoked API key with this hash.
+    /// The builder owning the API key with this hash, revoked or not
+    /// (`revoked_at` says; the caller refuses a revoked key, and can say why).
     async fn builder_by_api_key_hash(&self, key_hash: &str) -> Result<Option<ApiKeyOwner>>;
-    /// The app of a non-revoked service token with this hash.
+    /// The app of the service token with this hash, revoked or not
+    /// (`revoked_at` says).
     async fn app_by_service_token_hash(
         &self,
         token_hash: &str,
     ) -> Result<Option<ServiceTokenOwner>>;
+    /// API keys, oldest first: all, a workspace's, or one builder's.
+    async fn list_api_keys(
+        &self,
+        workspace_id: Option<&str>,
+        builder_id: Option<&str>,
+    ) -> Result<Vec<ApiKeyInfo>>;
+    /// One API key by id.
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyInfo>>;
+    /// Marks an API key revoked at `now`; whether this call did (false: it
+    /// was already revoked, or there is no such key). One statement, so of
+    /// racing revocations exactly one answers true.
+    async fn revoke_api_key(&self, id: &str, now: i64) -> Result<bool>;
+    /// Service tokens, oldest first: all, a workspace's, or one app's.
+    async fn list_service_tokens(
+        &self,
+        workspace_id: Option<&str>,
+        app_id: Option<&str>,
+    ) -> Result<Vec<ServiceTokenInfo>>;
+    /// One service token by id.
+    async fn get_service_token(&self, id: &str) -> Result<Option<ServiceTokenInfo>>;
+    /// Marks a service token revoked at `now`; whether this call did.
+    async fn revoke_service_token(&self, id: &str, now: i64) -> Result<bool>;
     /// An app by id.
     async fn get_app(&self, app_id: &str) -> Result<Option<App>>;
 

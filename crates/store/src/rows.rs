@@ -83,6 +83,27 @@ pub struct ApiKeyOwner {
     pub builder: Builder,
     /// The stored hash, for a constant-time re-check.
     pub key_hash: String,
+    /// When the key was revoked (Unix seconds): the caller must refuse it.
+    pub revoked_at: Option<i64>,
+}
+
+/// A stored API key as listed: never its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    /// Opaque id.
+    pub id: String,
+    /// Owner.
+    pub builder_id: String,
+    /// The owner's email.
+    pub builder_email: String,
+    /// The owner's workspace.
+    pub workspace_id: String,
+    /// First characters of the key, to recognise it.
+    pub display_prefix: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, once revoked.
+    pub revoked_at: Option<i64>,
 }
 
 /// An app of a workspace.
@@ -120,6 +141,25 @@ pub struct ServiceTokenOwner {
     pub app_id: String,
     /// The stored hash, for a constant-time re-check.
     pub token_hash: String,
+    /// When the token was revoked (Unix seconds): the caller must refuse it.
+    pub revoked_at: Option<i64>,
+}
+
+/// A stored service token as listed: never its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTokenInfo {
+    /// Opaque id.
+    pub id: String,
+    /// The app it grants.
+    pub app_id: String,
+    /// The app's workspace.
+    pub workspace_id: String,
+    /// First characters of the token, to recognise it.
+    pub display_prefix: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, once revoked.
+    pub revoked_at: Option<i64>,
 }
 
 /// A configured connector of an app.

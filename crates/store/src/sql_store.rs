@@ -148,6 +148,37 @@ fn builder_from_row(row: &AnyRow) -> Result<Builder> {
     })
 }
 
+/// The listed columns of an API key (never its hash), with its owner.
+const API_KEY_INFO: &str = "SELECT k.id, k.builder_id, b.email, b.workspace_id, k.display_prefix, \
+     k.created_at, k.revoked_at FROM api_keys k JOIN builders b ON b.id = k.builder_id";
+
+fn api_key_from_row(row: &AnyRow) -> Result<ApiKeyInfo> {
+    Ok(ApiKeyInfo {
+        id: row.try_get("id")?,
+        builder_id: row.try_get("builder_id")?,
+        builder_email: row.try_get("email")?,
+        workspace_id: row.try_get("workspace_id")?,
+        display_prefix: row.try_get("display_prefix")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+/// The listed columns of a service token (never its hash), with its app's workspace.
+const SERVICE_TOKEN_INFO: &str = "SELECT t.id, t.app_id, a.workspace_id, t.display_prefix, \
+     t.created_at, t.revoked_at FROM service_tokens t JOIN apps a ON a.id = t.app_id";
+
+fn service_token_from_row(row: &AnyRow) -> Result<ServiceTokenInfo> {
+    Ok(ServiceTokenInfo {
+        id: row.try_get("id")?,
+        app_id: row.try_get("app_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        display_prefix: row.try_get("display_prefix")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
 fn app_from_row(row: &AnyRow) -> Result<App> {
     Ok(App {
         id: row.try_get("id")?,
@@ -347,8 +378,8 @@ impl Store for SqlStore {
 
     async fn builder_by_api_key_hash(&self, key_hash: &str) -> Result<Option<ApiKeyOwner>> {
         let row = sqlx::query(
-            "SELECT b.id, b.workspace_id, b.email, b.created_at, k.key_hash FROM api_keys k \
-             JOIN builders b ON b.id = k.builder_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+            "SELECT b.id, b.workspace_id, b.email, b.created_at, k.key_hash, k.revoked_at FROM api_keys k \
+             JOIN builders b ON b.id = k.builder_id WHERE k.key_hash = $1",
         )
         .bind(key_hash)
         .fetch_optional(&self.pool)
@@ -358,6 +389,7 @@ impl Store for SqlStore {
                 Ok(ApiKeyOwner {
                     builder: builder_from_row(r)?,
                     key_hash: r.try_get("key_hash")?,
+                    revoked_at: r.try_get("revoked_at")?,
                 })
             })
             .transpose()
@@ -368,7 +400,7 @@ impl Store for SqlStore {
         token_hash: &str,
     ) -> Result<Option<ServiceTokenOwner>> {
         let row = sqlx::query(
-            "SELECT app_id, token_hash FROM service_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+            "SELECT app_id, token_hash, revoked_at FROM service_tokens WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -378,9 +410,83 @@ impl Store for SqlStore {
                 Ok(ServiceTokenOwner {
                     app_id: r.try_get("app_id")?,
                     token_hash: r.try_get("token_hash")?,
+                    revoked_at: r.try_get("revoked_at")?,
                 })
             })
             .transpose()
+    }
+
+    async fn list_api_keys(
+        &self,
+        workspace_id: Option<&str>,
+        builder_id: Option<&str>,
+    ) -> Result<Vec<ApiKeyInfo>> {
+        let rows = sqlx::query(&format!(
+            "{API_KEY_INFO} WHERE (CAST($1 AS TEXT) IS NULL OR b.workspace_id = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR k.builder_id = $2) ORDER BY k.created_at, k.id"
+        ))
+        .bind(workspace_id)
+        .bind(builder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyInfo>> {
+        sqlx::query(&format!("{API_KEY_INFO} WHERE k.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(api_key_from_row)
+            .transpose()
+    }
+
+    async fn revoke_api_key(&self, id: &str, now: i64) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_service_tokens(
+        &self,
+        workspace_id: Option<&str>,
+        app_id: Option<&str>,
+    ) -> Result<Vec<ServiceTokenInfo>> {
+        let rows = sqlx::query(&format!(
+            "{SERVICE_TOKEN_INFO} WHERE (CAST($1 AS TEXT) IS NULL OR a.workspace_id = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR t.app_id = $2) ORDER BY t.created_at, t.id"
+        ))
+        .bind(workspace_id)
+        .bind(app_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(service_token_from_row).collect()
+    }
+
+    async fn get_service_token(&self, id: &str) -> Result<Option<ServiceTokenInfo>> {
+        sqlx::query(&format!("{SERVICE_TOKEN_INFO} WHERE t.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(service_token_from_row)
+            .transpose()
+    }
+
+    async fn revoke_service_token(&self, id: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE service_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn get_app(&self, app_id: &str) -> Result<Option<App>> {

@@ -640,3 +640,113 @@ async fn delete_cancels_pending_attempts_and_a_late_consent_saves_nothing() {
         ConnectorStatus::Active
     );
 }
+
+/// Revocation: of racing revocations exactly one revokes; a revoked key or
+/// token is still found by its hash, with `revoked_at` set (so the engine
+/// can say why it refuses it); listings filter and never carry the hash.
+#[tokio::test]
+async fn a_credential_is_revoked_once_and_its_lookup_says_so() {
+    let (store, _db) = store().await;
+    store
+        .create_builder(&Builder {
+            id: "b".into(),
+            workspace_id: "w".into(),
+            email: "b@example.com".into(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    for (id, hash) in [("k1", "hash-k1"), ("k2", "hash-k2")] {
+        store
+            .create_api_key(&NewApiKey {
+                id: id.into(),
+                builder_id: "b".into(),
+                key_hash: hash.into(),
+                display_prefix: "b44k_abcde".into(),
+                created_at: 1,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .create_service_token(&NewServiceToken {
+            id: "s1".into(),
+            app_id: "a".into(),
+            token_hash: "hash-s1".into(),
+            display_prefix: "b44s_abcde".into(),
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = store.revoke_api_key("k1", 100 + i).await.unwrap();
+            let token = store.revoke_service_token("s1", 100 + i).await.unwrap();
+            (key, token)
+        }));
+    }
+    let (mut keys, mut tokens) = (0, 0);
+    for t in tasks {
+        let (k, s) = t.await.unwrap();
+        keys += usize::from(k);
+        tokens += usize::from(s);
+    }
+    assert_eq!((keys, tokens), (1, 1));
+    assert!(!store.revoke_api_key("nope", 1).await.unwrap());
+    assert!(!store.revoke_service_token("nope", 1).await.unwrap());
+
+    let k1 = store
+        .builder_by_api_key_hash("hash-k1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(k1.revoked_at.is_some());
+    let k2 = store
+        .builder_by_api_key_hash("hash-k2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(k2.revoked_at, None);
+    let s1 = store
+        .app_by_service_token_hash("hash-s1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(s1.revoked_at.is_some());
+
+    let listed = store.list_api_keys(Some("w"), Some("b")).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        ["k1", "k2"]
+    );
+    assert_eq!(listed[0].revoked_at, k1.revoked_at);
+    assert_eq!(listed[0].builder_email, "b@example.com");
+    assert!(store
+        .list_api_keys(Some("x"), None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .list_api_keys(None, Some("x"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.list_api_keys(None, None).await.unwrap().len(), 2);
+    let tokens = store.list_service_tokens(None, Some("a")).await.unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].workspace_id, "w");
+    assert_eq!(tokens[0].revoked_at, s1.revoked_at);
+    assert!(store
+        .list_service_tokens(Some("x"), None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.get_api_key("k2").await.unwrap().unwrap().revoked_at,
+        None
+    );
+    assert!(store.get_service_token("nope").await.unwrap().is_none());
+}

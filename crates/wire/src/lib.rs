@@ -551,3 +551,42 @@ mod tests {
         assert!(!format!("{t:?}").contains("canary"));
     }
 }
+
+/// One API key or service token as listed: never the secret nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialInfo {
+    /// Its id, for `DELETE`.
+    pub id: String,
+    /// Its first characters (`b44k_…` / `b44s_…`), to recognise it.
+    pub prefix: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, or null while it is valid.
+    pub revoked_at: Option<i64>,
+}
+
+/// Answer of `GET /api/api-keys`: the caller's own keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyList {
+    /// Oldest first, revoked ones included.
+    pub api_keys: Vec<CredentialInfo>,
+}
+
+/// Answer of `GET /api/apps/{app_id}/service-tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceTokenList {
+    /// Oldest first, revoked ones included.
+    pub service_tokens: Vec<CredentialInfo>,
+}
+
+/// Answer of a revocation (`DELETE /api/api-keys/{id}`,
+/// `DELETE /api/apps/{app_id}/service-tokens/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeResponse {
+    /// The credential's id.
+    pub id: String,
+    /// When it was revoked (Unix seconds).
+    pub revoked_at: i64,
+    /// Whether it had been revoked before (revoking again changes nothing).
+    pub already_revoked: bool,
+}

@@ -1,6 +1,7 @@
 //! The router: every route of the server, grouped by audience.
 
 pub mod connectors;
+pub mod credentials;
 pub mod pages;
 pub mod stripe;
 pub mod tokens;
@@ -27,7 +28,8 @@ pub fn routes() -> Router<AppState> {
             "/external-auth/tokens/{integration_type}",
             get(tokens::token),
         )
-        .nest("/payments/stripe", stripe::router());
+        .nest("/payments/stripe", stripe::router())
+        .nest("/service-tokens", credentials::service_token_router());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
@@ -35,6 +37,7 @@ pub fn routes() -> Router<AppState> {
             "/api/external-auth/available-integrations",
             get(connectors::available_integrations),
         )
+        .nest("/api/api-keys", credentials::api_key_router())
         .nest("/api/apps/{app_id}", app_routes)
         .route(
             "/connect/{connection_id}",

@@ -16,6 +16,7 @@ mod provider_faults;
 mod quirks;
 mod races;
 mod replicas;
+mod revoke;
 mod scope_rule;
 mod secrets;
 mod support;

@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 
 use connectors_server::routes::OPENAPI;
 use connectors_wire::{
-    AttemptStatus, ConnectorListItem, ConnectorStatus, ConnectorTokenResponse, ErrorBody,
-    OAuthStatusResponse, RemoveConnectorResponse, SetConnectorResponse, StripeStatusResponse,
+    AttemptStatus, ConnectorListItem, ConnectorStatus, ConnectorTokenResponse, CredentialInfo,
+    ErrorBody, OAuthStatusResponse, RemoveConnectorResponse, RevokeResponse, SetConnectorResponse,
+    StripeStatusResponse,
 };
 use serde_json::Value;
 
@@ -16,7 +17,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 16] = [
+const ROUTES: [(&str, &str); 20] = [
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -41,6 +42,10 @@ const ROUTES: [(&str, &str); 16] = [
     ("get", "/api/apps/{app_id}/payments/stripe/status"),
     ("post", "/api/apps/{app_id}/payments/stripe/install"),
     ("delete", "/api/apps/{app_id}/payments/stripe"),
+    ("get", "/api/api-keys"),
+    ("delete", "/api/api-keys/{key_id}"),
+    ("get", "/api/apps/{app_id}/service-tokens"),
+    ("delete", "/api/apps/{app_id}/service-tokens/{token_id}"),
     ("get", "/connect/{connection_id}"),
     ("post", "/connect/{connection_id}"),
     ("get", "/oauth/callback"),
@@ -170,7 +175,7 @@ fn operations_are_complete() {
                 assert!(schemes.contains_key(name), "{what}: unknown scheme {name}");
             }
         }
-        let public = !path.starts_with("/api/apps/");
+        let public = !path.starts_with("/api/apps/") && !path.starts_with("/api/api-keys");
         assert_eq!(security.is_empty(), public, "{what}: security");
 
         // Every `{param}` of the path is declared as a required path parameter.
@@ -443,6 +448,25 @@ fn schemas_agree_with_wire_types() {
         "OAuthStatusResponse",
         OAuthStatusResponse {
             status: AttemptStatus::Pending,
+        },
+    );
+    assert_matches(
+        &doc,
+        "CredentialInfo",
+        CredentialInfo {
+            id: "k".into(),
+            prefix: "b44k_abcde".into(),
+            created_at: 1,
+            revoked_at: None,
+        },
+    );
+    assert_matches(
+        &doc,
+        "RevokeResponse",
+        RevokeResponse {
+            id: "k".into(),
+            revoked_at: 1,
+            already_revoked: false,
         },
     );
     assert_matches(
