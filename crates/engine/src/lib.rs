@@ -12,6 +12,7 @@ mod admin;
 mod connectors;
 mod consent;
 mod error;
+mod metrics;
 mod principal;
 mod refresh;
 mod stripe;
@@ -26,11 +27,13 @@ use connectors_vault::KeyRing;
 pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
+pub use connectors_store::PoolStats;
 /// The records administration creates and returns.
 pub use connectors_store::{App, Builder, Workspace};
 pub use connectors_wire::{IntegrationType, InvalidIntegrationType};
 pub use consent::{CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH};
 pub use error::{EngineError, Result};
+pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
 
@@ -86,6 +89,7 @@ struct Inner {
     config: EngineConfig,
     oauth: connectors_oauth::OAuthClient,
     single_flight: refresh::SingleFlight,
+    refresh_counters: metrics::RefreshCounters,
     /// Identifies this process as a lease owner.
     owner_id: String,
 }
@@ -117,6 +121,7 @@ impl Engine {
                     .with_clock(config.clock.clone()),
                 config,
                 single_flight: refresh::SingleFlight::default(),
+                refresh_counters: metrics::RefreshCounters::default(),
                 owner_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             }),
         }
