@@ -13,6 +13,7 @@ mod connectors;
 mod consent;
 mod credentials;
 mod error;
+mod metrics;
 mod principal;
 mod refresh;
 mod stripe;
@@ -27,12 +28,14 @@ use connectors_vault::KeyRing;
 pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
+pub use connectors_store::PoolStats;
 /// The records administration creates and returns.
 pub use connectors_store::{ApiKeyInfo, App, Builder, ServiceTokenInfo, Workspace};
 pub use connectors_wire::{IntegrationType, InvalidIntegrationType};
 pub use consent::{CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH};
 pub use credentials::{ApiKeyScope, Revocation, ServiceTokenScope};
 pub use error::{EngineError, Result};
+pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
 
@@ -88,6 +91,7 @@ struct Inner {
     config: EngineConfig,
     oauth: connectors_oauth::OAuthClient,
     single_flight: refresh::SingleFlight,
+    refresh_counters: metrics::RefreshCounters,
     /// Identifies this process as a lease owner.
     owner_id: String,
 }
@@ -119,6 +123,7 @@ impl Engine {
                     .with_clock(config.clock.clone()),
                 config,
                 single_flight: refresh::SingleFlight::default(),
+                refresh_counters: metrics::RefreshCounters::default(),
                 owner_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             }),
         }

@@ -63,6 +63,9 @@ enum Outcome {
     Permanent(String),
     /// What failed, and when to try again at the earliest (Unix seconds).
     Transient(String, i64),
+    /// The provider answered, but the lease had passed to another holder,
+    /// whose result stands; retried like a transient failure.
+    LostRace(String, i64),
 }
 
 /// The longest `Retry-After` a refresh waits for before its next try; a
@@ -212,7 +215,7 @@ impl Engine {
                     reason,
                 })
             }
-            Outcome::Transient(reason, retry_at) => {
+            Outcome::Transient(reason, retry_at) | Outcome::LostRace(reason, retry_at) => {
                 let t = self.now();
                 self.store()
                     .record_refresh_failure(key, &self.inner.owner_id, &reason, retry_at, t)
@@ -251,8 +254,28 @@ impl Engine {
         Ok(())
     }
 
-    /// Calls the provider with bounded retries; stores a success.
+    /// Calls the provider with bounded retries; stores a success. Counts
+    /// the outcome for `/metrics`.
     async fn call_refresh(
+        &self,
+        key: &ConnectorKey,
+        current: &CredentialsRow,
+        refresh_token: &Secret,
+    ) -> Result<Outcome> {
+        use crate::metrics::Counted;
+        let outcome = self
+            .call_refresh_uncounted(key, current, refresh_token)
+            .await?;
+        self.count_refresh(match outcome {
+            Outcome::Refreshed => Counted::Ok,
+            Outcome::Permanent(_) => Counted::Permanent,
+            Outcome::Transient(..) => Counted::Transient,
+            Outcome::LostRace(..) => Counted::LostRace,
+        });
+        Ok(outcome)
+    }
+
+    async fn call_refresh_uncounted(
         &self,
         key: &ConnectorKey,
         current: &CredentialsRow,
@@ -362,7 +385,10 @@ impl Engine {
                         tracing::error!(app_id = %key.app_id, integration_type = %key.integration_type,
                             "refresh result discarded: the lease was lost during the provider call"
                         );
-                        return Ok(later("the refresh took longer than its lease".into()));
+                        return Ok(Outcome::LostRace(
+                            "the refresh took longer than its lease".into(),
+                            self.now() + TRANSIENT_BACKOFF_SECS,
+                        ));
                     }
                     tracing::info!(app_id = %key.app_id, integration_type = %key.integration_type, "refreshed access token");
                     return Ok(Outcome::Refreshed);
@@ -464,7 +490,7 @@ impl Engine {
             match self.call_refresh(key, &current, &token).await? {
                 Outcome::Refreshed => Ok(()),
                 Outcome::Permanent(reason) => self.expire(key, &reason).await,
-                Outcome::Transient(reason, retry_at) => {
+                Outcome::Transient(reason, retry_at) | Outcome::LostRace(reason, retry_at) => {
                     let t = self.now();
                     self.store()
                         .record_refresh_failure(key, owner, &reason, retry_at.max(t + 60), t)

@@ -42,6 +42,22 @@ pub struct FileConfig {
     /// Connection timeouts and shutdown.
     #[serde(default)]
     pub http: HttpTuning,
+    /// Who may read `/metrics`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: an optional bearer token for `/metrics`, inline or in a
+/// file (a mounted secret). Unset, `/metrics` is open, as Prometheus
+/// endpoints usually are: it shows counts and route templates, never ids
+/// or secrets; keep it off the public internet or set a token.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// The token scrapers send as `Authorization: Bearer …`.
+    pub bearer_token: Option<Secret>,
+    /// A file holding that token (surrounding whitespace ignored).
+    pub bearer_token_file: Option<PathBuf>,
 }
 
 /// `[http]`: how long the server waits for clients, and for itself on
@@ -144,6 +160,36 @@ pub struct EncryptionConfig {
     /// `"<id>:<base64 of 32 bytes>"`, active key first.
     #[serde(default)]
     pub keys: Vec<Secret>,
+}
+
+impl MetricsConfig {
+    /// The configured token, read from its file if given there.
+    fn bearer(&self, origin: &str) -> Result<Option<Secret>, ConfigError> {
+        let token = match (&self.bearer_token, &self.bearer_token_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(format!(
+                    "{origin}: [metrics] sets both bearer_token and bearer_token_file; keep one"
+                )))
+            }
+            (Some(token), None) => token.expose().trim().to_string(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    ConfigError(format!(
+                        "{origin}: [metrics] bearer_token_file {}: {e}; check the path and its permissions",
+                        path.display()
+                    ))
+                })?
+                .trim()
+                .to_string(),
+            (None, None) => return Ok(None),
+        };
+        if token.is_empty() {
+            return Err(ConfigError(format!(
+                "{origin}: [metrics] bearer token is empty; set a long random token or remove the setting"
+            )));
+        }
+        Ok(Some(Secret::new(token)))
+    }
 }
 
 /// `[stripe]`: the platform account that provisions claimable sandboxes.
@@ -362,6 +408,8 @@ pub struct ServerConfig {
     pub oauth: OAuthTuning,
     /// Connection timeouts and shutdown.
     pub http: HttpTuning,
+    /// The bearer token `/metrics` asks for, if any.
+    pub metrics_bearer: Option<Secret>,
 }
 
 /// Values given on the command line, which win over everything.
@@ -486,6 +534,7 @@ impl ServerConfig {
         if let Some(base) = env("CONNECTORS_STRIPE_API_BASE") {
             stripe.api_base = Some(base);
         }
+        let metrics_bearer = file.metrics.bearer(&origin)?;
         Ok(Self {
             bind,
             public_url,
@@ -498,6 +547,7 @@ impl ServerConfig {
             stripe,
             oauth: file.oauth,
             http: file.http,
+            metrics_bearer,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod metrics;
 pub mod routes;
 pub mod run;
 pub mod setup;
@@ -49,8 +50,17 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// 5xx), the body-read timeout (a pause longer than it fails the body read,
 /// which the extractors answer with 408), the per-request timeout, the body
 /// limit.
+///
+/// Outside all of them, the metrics layer counts each request under its
+/// route template, with the latency the client saw.
 pub fn app(state: AppState, http: &HttpTuning, max_body_bytes: usize) -> Router {
-    with_middleware(routes::routes(), http, max_body_bytes).with_state(state)
+    let routes = routes::routes().route("/metrics", axum::routing::get(metrics::scrape));
+    with_middleware(routes, http, max_body_bytes)
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
 }
 
 fn with_middleware<S: Clone + Send + Sync + 'static>(

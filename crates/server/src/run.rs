@@ -95,7 +95,11 @@ pub async fn run(config: ServerConfig, options: ServeOptions) -> Result<(), Serv
             stop_rx,
         ))
     });
-    let router = app(AppState { engine }, &config.http, config.max_body_bytes);
+    let router = app(
+        AppState::new(engine, config.metrics_bearer.clone()),
+        &config.http,
+        config.max_body_bytes,
+    );
     tracing::info!(bind = %local, public_url, "connectors server listening");
     serve(listener, router, &config.http, shutdown_signal()).await?;
     let _ = stop_tx.send(true);

@@ -236,9 +236,7 @@ impl<'a> TestServerBuilder<'a> {
             .expect("bootstrap")
             .expect("a fresh database bootstraps");
         let router = app(
-            AppState {
-                engine: engine.clone(),
-            },
+            AppState::new(engine.clone(), config.metrics_bearer.clone()),
             &config.http,
             config.max_body_bytes,
         );

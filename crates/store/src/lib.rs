@@ -92,6 +92,15 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub type ResealFn<'a> =
     dyn Fn(&str, &str) -> std::result::Result<String, String> + Send + Sync + 'a;
 
+/// A snapshot of the database connection pool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections (in use and idle).
+    pub size: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+}
+
 /// Everything the engine needs from a database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -253,6 +262,12 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         limit: i64,
     ) -> Result<Vec<ConnectorKey>>;
+    /// The earliest expiry (Unix ms) among the credentials the background
+    /// refresh keeps fresh (active connector, refresh token, an expiry):
+    /// what the refresh-lag gauge of `/metrics` measures against.
+    async fn earliest_refreshable_expiry(&self) -> Result<Option<i64>>;
+    /// The connection pool's size and idle connections, for `/metrics`.
+    fn pool_stats(&self) -> PoolStats;
 
     /// In one transaction: marks the connector active with what consent
     /// granted, stores its credentials, and marks the attempt (if any)

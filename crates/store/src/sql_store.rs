@@ -866,6 +866,24 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn earliest_refreshable_expiry(&self) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(cr.expires_at_ms) AS earliest FROM credentials cr \
+             JOIN connectors c ON c.app_id = cr.app_id AND c.integration_type = cr.integration_type \
+             WHERE c.status = 'active' AND cr.refresh_token IS NOT NULL AND cr.expires_at_ms IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>("earliest")?)
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+        }
+    }
+
     async fn save_authorization(&self, auth: &Authorization) -> Result<bool> {
         let c = &auth.credentials;
         let now = c.updated_at;

@@ -750,3 +750,23 @@ async fn a_credential_is_revoked_once_and_its_lookup_says_so() {
     );
     assert!(store.get_service_token("nope").await.unwrap().is_none());
 }
+
+/// What `/metrics`' refresh-lag gauge reads: the earliest expiry among
+/// active connectors' refreshable credentials only.
+#[tokio::test]
+async fn earliest_refreshable_expiry_counts_active_connectors_only() {
+    let (store, _db) = store().await;
+    assert_eq!(store.earliest_refreshable_expiry().await.unwrap(), None);
+    authorize(&*store).await;
+    assert_eq!(
+        store.earliest_refreshable_expiry().await.unwrap(),
+        Some(1_000)
+    );
+    store
+        .set_connector_status(&key(), ConnectorStatus::Expired, Some("refused"), 10)
+        .await
+        .unwrap();
+    assert_eq!(store.earliest_refreshable_expiry().await.unwrap(), None);
+    let pool = store.pool_stats();
+    assert!(pool.size >= 1 && pool.idle <= pool.size, "{pool:?}");
+}

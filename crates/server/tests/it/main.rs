@@ -8,6 +8,7 @@
 mod api;
 mod crash;
 mod http_limits;
+mod metrics;
 mod npm_clients;
 mod oauth_e2e;
 mod openapi;

@@ -416,3 +416,112 @@ fn provider_faults_at_revocation() {
     assert_eq!(info["active"], false, "{info}");
     h.assert_nothing_secret_logged();
 }
+
+/// `/metrics` (issue #11.4) after real refreshes: one stored, one transient
+/// failure, one permanent refusal; the lag gauge while a token is overdue;
+/// route templates, never ids or secrets, in the labels.
+#[test]
+fn metrics_show_refresh_outcomes_lag_and_route_templates() {
+    let h = Harness::start();
+    let scrape = || {
+        let (status, text) =
+            http_request("GET", &format!("{}/metrics", h.server.url), &[], None).unwrap();
+        assert_eq!(status, 200, "{text}");
+        text
+    };
+    let line = |text: &str, prefix: &str| -> f64 {
+        let found = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in:\n{text}"));
+        found.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let first = h.authorize(&["contacts.read"]);
+    let before = scrape();
+    assert_eq!(line(&before, "connectors_refresh_lag_seconds "), 0.0);
+    // An overdue token: an hour past expiry, so about 3660 s past its margin.
+    h.time.advance(Duration::from_secs(7200));
+    let overdue = scrape();
+    let lag = line(&overdue, "connectors_refresh_lag_seconds ");
+    assert!((3600.0..3700.0).contains(&lag), "{overdue}");
+    // Refreshed: ok.
+    let (status, body) = h.server.token(TYPE);
+    assert_eq!(status, 200, "{body}");
+    let second = body["access_token"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    // A transient failure (both tries), then a permanent refusal.
+    h.time.advance(Duration::from_secs(3601));
+    h.proxy.arm(Fault::Status500, 2);
+    assert_eq!(h.server.token(TYPE).0, 503);
+    h.proxy.disarm();
+    h.time.advance(Duration::from_secs(3601));
+    h.proxy.arm(Fault::ErrorBody, 1);
+    assert_eq!(h.server.token(TYPE).0, 409);
+    h.proxy.disarm();
+    let (status, _) =
+        http_request("GET", &format!("{}/no/such/path", h.server.url), &[], None).unwrap();
+    assert_eq!(status, 404);
+
+    let text = scrape();
+    for (outcome, n) in [
+        ("ok", 1.0),
+        ("transient", 1.0),
+        ("permanent", 1.0),
+        ("lost_race", 0.0),
+    ] {
+        let prefix = format!("connectors_refreshes_total{{outcome=\"{outcome}\"}} ");
+        assert_eq!(line(&text, &prefix), n, "{outcome}:\n{text}");
+    }
+    // The expired connector is no longer refreshable: no lag.
+    assert_eq!(
+        line(&text, "connectors_refresh_lag_seconds "),
+        0.0,
+        "{text}"
+    );
+    let tokens = "route=\"/api/apps/{app_id}/external-auth/tokens/{integration_type}\"";
+    for (status, n) in [(200, 2.0), (503, 1.0), (409, 1.0)] {
+        let prefix = format!(
+            "connectors_http_requests_total{{method=\"GET\",{tokens},status=\"{status}\"}} "
+        );
+        assert_eq!(line(&text, &prefix), n, "{status}:\n{text}");
+    }
+    // Ours, and the browser's favicon during consent.
+    let unmatched =
+        "connectors_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} ";
+    assert!(line(&text, unmatched) >= 1.0, "{text}");
+    assert!(
+        text.contains(&format!(
+            "connectors_http_request_duration_seconds_count{{method=\"GET\",{tokens}}} 4"
+        )),
+        "{text}"
+    );
+    for family in [
+        "connectors_cache_hits_total 0",
+        "connectors_cache_misses_total 0",
+        "connectors_cache_evictions_total 0",
+        "connectors_cache_invalidations_total 0",
+        "connectors_db_pool_in_use ",
+        "connectors_db_pool_idle ",
+    ] {
+        assert!(text.contains(family), "no `{family}`:\n{text}");
+    }
+    assert!(line(&text, "connectors_db_pool_idle ") >= 1.0, "{text}");
+    // Labels hold templates: no id, token or secret anywhere.
+    for secret in [
+        h.server.app_id(),
+        h.server.service_token(),
+        h.server.api_key(),
+        first.as_str(),
+        second.as_str(),
+        CLIENT_SECRET,
+        "/no/such/path",
+    ] {
+        assert!(!text.contains(secret), "`{secret}` in:\n{text}");
+    }
+    for seen in h.proxy.secrets() {
+        assert!(
+            !text.contains(&seen),
+            "a secret the provider saw is in:\n{text}"
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! Counters the engine keeps for `/metrics`: plain atomics (one relaxed add
+//! per event, no lock), read by the server when it is scraped. The engine
+//! knows no metrics format; the server names and exposes these.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use connectors_store::PoolStats;
+
+use crate::{Engine, Result};
+
+/// How each provider refresh call ended.
+#[derive(Debug, Default)]
+pub(crate) struct RefreshCounters {
+    ok: AtomicU64,
+    transient: AtomicU64,
+    permanent: AtomicU64,
+    lost_race: AtomicU64,
+}
+
+/// The outcome a refresh is counted under.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Counted {
+    Ok,
+    Transient,
+    Permanent,
+    LostRace,
+}
+
+impl RefreshCounters {
+    pub(crate) fn count(&self, outcome: Counted) {
+        let counter = match outcome {
+            Counted::Ok => &self.ok,
+            Counted::Transient => &self.transient,
+            Counted::Permanent => &self.permanent,
+            Counted::LostRace => &self.lost_race,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Refreshes by outcome since the engine started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RefreshCounts {
+    /// New tokens stored.
+    pub ok: u64,
+    /// The provider failed for now (or the lease ran out before the call); retried later.
+    pub transient: u64,
+    /// The provider refused the grant; the connector is now `expired`.
+    pub permanent: u64,
+    /// The provider answered but another holder had taken the lease meanwhile;
+    /// our answer was discarded.
+    pub lost_race: u64,
+}
+
+/// Future cache counters (issue #11 item 1): the cache will fill these, and
+/// `/metrics` already exposes them (all zero until then).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    /// Reads answered from the cache.
+    pub hits: u64,
+    /// Reads that went to the database.
+    pub misses: u64,
+    /// Entries dropped for room or age.
+    pub evictions: u64,
+    /// Entries dropped because the database changed.
+    pub invalidations: u64,
+}
+
+/// What `/metrics` shows of the engine at one moment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineMetrics {
+    /// Refreshes by outcome.
+    pub refreshes: RefreshCounts,
+    /// Cache activity (zero until the cache exists).
+    pub cache: CacheCounts,
+    /// The database pool.
+    pub pool: PoolStats,
+    /// Seconds the most overdue refreshable token is past its refresh
+    /// margin (0 when none is): how far the background refresh lags.
+    pub refresh_lag_secs: f64,
+}
+
+impl Engine {
+    pub(crate) fn count_refresh(&self, outcome: Counted) {
+        self.inner.refresh_counters.count(outcome);
+    }
+
+    /// A snapshot for `/metrics`: counters, the pool, and one indexed query
+    /// for the refresh lag.
+    pub async fn metrics(&self) -> Result<EngineMetrics> {
+        let c = &self.inner.refresh_counters;
+        let margin_ms = self.config().refresh_margin_secs.saturating_mul(1000);
+        let lag_ms = match self.store().earliest_refreshable_expiry().await? {
+            Some(earliest) => (self.now_ms() - (earliest - margin_ms)).max(0),
+            None => 0,
+        };
+        Ok(EngineMetrics {
+            refreshes: RefreshCounts {
+                ok: c.ok.load(Ordering::Relaxed),
+                transient: c.transient.load(Ordering::Relaxed),
+                permanent: c.permanent.load(Ordering::Relaxed),
+                lost_race: c.lost_race.load(Ordering::Relaxed),
+            },
+            cache: CacheCounts::default(),
+            pool: self.store().pool_stats(),
+            refresh_lag_secs: lag_ms as f64 / 1000.0,
+        })
+    }
+}
