@@ -13,6 +13,8 @@
 //! This crate knows nothing of HTTP, providers or encryption keys.
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod plans;
 mod postgres;
 mod rows;
 mod sql_store;
