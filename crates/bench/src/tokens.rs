@@ -152,18 +152,18 @@ async fn hello_server() -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// Our server with one connector holding a token: (address, token path, bearer).
-async fn connectors_server(database_url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
+/// Our server with one connector holding a token: (server, token path,
+/// bearer). The server stops when the first value is dropped.
+async fn connectors_server(
+    database_url: &str,
+) -> anyhow::Result<(crate::server::Running, String, String)> {
     let server = crate::server::start(database_url, &["bench".to_string()], &[]).await?;
     let path = format!(
         "/api/apps/{}/external-auth/tokens/bench",
         server.boot().app_id
     );
-    Ok((
-        server.addr,
-        path,
-        format!("Bearer {}", server.boot().service_token.expose()),
-    ))
+    let auth = format!("Bearer {}", server.boot().service_token.expose());
+    Ok((server, path, auth))
 }
 
 async fn drive(
@@ -279,7 +279,14 @@ pub fn run(args: TokensArgs) -> anyhow::Result<()> {
         if args.backend != Backends::Postgres {
             let url = format!("sqlite://{}", dir.path().join("bench.db").display());
             let (ours, path, auth) = connectors_server(&url).await?;
-            let tokens = drive(ours, &path, Some(&auth), args.connections, args.seconds).await?;
+            let tokens = drive(
+                ours.addr,
+                &path,
+                Some(&auth),
+                args.connections,
+                args.seconds,
+            )
+            .await?;
             row("tokens/{type}, SQLite", &tokens);
             ratios.push(("SQLite", tokens));
         }
@@ -295,8 +302,14 @@ pub fn run(args: TokensArgs) -> anyhow::Result<()> {
                         name,
                     };
                     let (ours, path, auth) = connectors_server(&url).await?;
-                    let tokens =
-                        drive(ours, &path, Some(&auth), args.connections, args.seconds).await?;
+                    let tokens = drive(
+                        ours.addr,
+                        &path,
+                        Some(&auth),
+                        args.connections,
+                        args.seconds,
+                    )
+                    .await?;
                     row("tokens/{type}, PostgreSQL", &tokens);
                     ratios.push(("PostgreSQL", tokens));
                 }
