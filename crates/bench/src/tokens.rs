@@ -32,6 +32,64 @@ pub struct TokensArgs {
     /// creating and dropping the benchmark's own database).
     #[arg(long, env = "CONNECTORS_BENCH_POSTGRES_URL", default_value = connectors_testdb::DEFAULT_ADMIN_URL)]
     postgres_url: String,
+    /// Instead of the comparison with bare hyper: measure the token endpoint
+    /// with 1,000 stored connections, then again after seeding this many
+    /// (apps of 10 connectors each), with this process's RSS each time.
+    #[arg(long)]
+    stored: Option<usize>,
+}
+
+/// Connectors per seeded app.
+const TYPES_PER_APP: usize = 10;
+
+/// This process's resident set size in MB (server and load generator).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// `--stored N`: token p50/p99 and RSS at 1,000 stored connections and at N.
+async fn stored(args: &TokensArgs, url: &str, backend: &str, n: usize) -> anyhow::Result<()> {
+    let types: Vec<String> = std::iter::once("bench".to_string())
+        .chain((1..TYPES_PER_APP).map(|i| format!("seed{i}")))
+        .collect();
+    let server = crate::server::start(url, &types, &[]).await?;
+    let path = format!(
+        "/api/apps/{}/external-auth/tokens/bench",
+        server.boot().app_id
+    );
+    let auth = format!("Bearer {}", server.boot().service_token.expose());
+    let mut apps = 1;
+    for target in [1_000, n.max(1_000)] {
+        let want = target.div_ceil(TYPES_PER_APP);
+        let took = server.seed(&types, apps, want).await?;
+        println!(
+            "{backend}: seeded {} connections in {:.1} s",
+            (want - apps) * TYPES_PER_APP,
+            took.as_secs_f64()
+        );
+        apps = want;
+        let s = drive(
+            server.addr,
+            &path,
+            Some(&auth),
+            args.connections,
+            args.seconds,
+        )
+        .await?;
+        row(
+            &format!("tokens, {backend}, {} stored", apps * TYPES_PER_APP),
+            &s,
+        );
+        println!("  RSS of this process: {:.0} MB", rss_mb());
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -94,18 +152,18 @@ async fn hello_server() -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// Our server with one connector holding a token: (address, token path, bearer).
-async fn connectors_server(database_url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
+/// Our server with one connector holding a token: (server, token path,
+/// bearer). The server stops when the first value is dropped.
+async fn connectors_server(
+    database_url: &str,
+) -> anyhow::Result<(crate::server::Running, String, String)> {
     let server = crate::server::start(database_url, &["bench".to_string()], &[]).await?;
     let path = format!(
         "/api/apps/{}/external-auth/tokens/bench",
         server.boot().app_id
     );
-    Ok((
-        server.addr,
-        path,
-        format!("Bearer {}", server.boot().service_token.expose()),
-    ))
+    let auth = format!("Bearer {}", server.boot().service_token.expose());
+    Ok((server, path, auth))
 }
 
 async fn drive(
@@ -183,6 +241,29 @@ pub fn run(args: TokensArgs) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let dir = tempfile::tempdir()?;
+        if let Some(n) = args.stored {
+            println!(
+                "{:<34} {:>12} {:>10} {:>10}",
+                "target", "req/s", "p50 ms", "p99 ms"
+            );
+            if args.backend != Backends::Postgres {
+                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                stored(&args, &url, "SQLite", n).await?;
+            }
+            if args.backend != Backends::Sqlite {
+                let (name, url) = connectors_testdb::create_postgres_database_on(
+                    &args.postgres_url,
+                    "connectors_bench",
+                )
+                .map_err(|e| anyhow::anyhow!(e))?;
+                let _db = PgDatabase {
+                    admin: args.postgres_url.clone(),
+                    name,
+                };
+                stored(&args, &url, "PostgreSQL", n).await?;
+            }
+            return anyhow::Ok(());
+        }
         let hello = hello_server().await?;
         println!(
             "{} connections, {:.1} s per target after 1 s warm-up, loopback, same process",
@@ -198,7 +279,14 @@ pub fn run(args: TokensArgs) -> anyhow::Result<()> {
         if args.backend != Backends::Postgres {
             let url = format!("sqlite://{}", dir.path().join("bench.db").display());
             let (ours, path, auth) = connectors_server(&url).await?;
-            let tokens = drive(ours, &path, Some(&auth), args.connections, args.seconds).await?;
+            let tokens = drive(
+                ours.addr,
+                &path,
+                Some(&auth),
+                args.connections,
+                args.seconds,
+            )
+            .await?;
             row("tokens/{type}, SQLite", &tokens);
             ratios.push(("SQLite", tokens));
         }
@@ -214,8 +302,14 @@ pub fn run(args: TokensArgs) -> anyhow::Result<()> {
                         name,
                     };
                     let (ours, path, auth) = connectors_server(&url).await?;
-                    let tokens =
-                        drive(ours, &path, Some(&auth), args.connections, args.seconds).await?;
+                    let tokens = drive(
+                        ours.addr,
+                        &path,
+                        Some(&auth),
+                        args.connections,
+                        args.seconds,
+                    )
+                    .await?;
                     row("tokens/{type}, PostgreSQL", &tokens);
                     ratios.push(("PostgreSQL", tokens));
                 }

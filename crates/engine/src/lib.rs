@@ -132,13 +132,16 @@ impl Engine {
     /// Opens the database named by `database_url` (`sqlite://<path>`,
     /// another `sqlite:` URL, or `postgres://…`), applies its migrations and
     /// assembles the engine over it: callers never name the store.
+    /// `max_connections` bounds the database pool (`None`: the backend's
+    /// default, 8 on SQLite and 10 on PostgreSQL).
     pub async fn open(
         database_url: &str,
+        max_connections: Option<u32>,
         catalog: Arc<Catalog>,
         keys: Arc<KeyRing>,
         config: EngineConfig,
     ) -> std::result::Result<Self, DatabaseError> {
-        let store = connectors_store::open(database_url)
+        let store = connectors_store::open_with(database_url, max_connections)
             .await
             .map_err(|e| DatabaseError::new(database_url, e))?;
         Ok(Self::new(store, catalog, keys, config))

@@ -45,6 +45,9 @@ pub struct FileConfig {
     /// Who may read `/metrics`.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Database pool.
+    #[serde(default)]
+    pub database: DatabaseTuning,
 }
 
 /// `[metrics]`: an optional bearer token for `/metrics`, inline or in a
@@ -59,6 +62,20 @@ pub struct MetricsConfig {
     /// A file holding that token (surrounding whitespace ignored).
     pub bearer_token_file: Option<PathBuf>,
 }
+
+/// `[database]`: the connection pool of this server process.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseTuning {
+    /// Most connections held at once (default 8 on SQLite, 10 on
+    /// PostgreSQL). On PostgreSQL, replicas × this must stay below the
+    /// server's own `max_connections`.
+    pub max_connections: Option<u32>,
+}
+
+/// The largest `[database] max_connections` accepted: PostgreSQL's own
+/// limit is rarely set higher, and each connection costs memory on both ends.
+const MAX_POOL_SIZE: u32 = 1000;
 
 /// `[http]`: how long the server waits for clients, and for itself on
 /// shutdown, so that no client can hold a connection (or a SIGTERM) forever.
@@ -357,6 +374,15 @@ impl FileConfig {
                 ));
             }
         }
+        if let Some(n) = self.database.max_connections {
+            if !(1..=MAX_POOL_SIZE).contains(&n) {
+                return Err(at(
+                    "database",
+                    "max_connections",
+                    &format!("is {n}; it must be from 1 to {MAX_POOL_SIZE}"),
+                ));
+            }
+        }
         let stripe = &self.stripe;
         if let Some(base) = &stripe.api_base {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -410,6 +436,8 @@ pub struct ServerConfig {
     pub http: HttpTuning,
     /// The bearer token `/metrics` asks for, if any.
     pub metrics_bearer: Option<Secret>,
+    /// Database pool.
+    pub database: DatabaseTuning,
 }
 
 /// Values given on the command line, which win over everything.
@@ -548,6 +576,7 @@ impl ServerConfig {
             oauth: file.oauth,
             http: file.http,
             metrics_bearer,
+            database: file.database,
         })
     }
 }
@@ -641,6 +670,23 @@ mod tests {
             "{err}"
         );
         let err = FileConfig::parse("[http]\nheader_read_timeout = 5\n", "cfg.toml").unwrap_err();
+        assert!(err.0.starts_with("cfg.toml:2:1: unknown"), "{err}");
+    }
+
+    #[test]
+    fn database_max_connections_is_checked_and_located() {
+        let config = FileConfig::parse("[database]\nmax_connections = 32\n", "cfg.toml").unwrap();
+        assert_eq!(config.database.max_connections, Some(32));
+        assert_eq!(FileConfig::default().database.max_connections, None);
+        let err = FileConfig::parse("# pool\n[database]\n  max_connections = 0\n", "cfg.toml")
+            .unwrap_err();
+        assert_eq!(
+            err.0,
+            "cfg.toml:3:3: [database] max_connections is 0; it must be from 1 to 1000; fix the config file"
+        );
+        let err = FileConfig::parse("[database]\nmax_connections = -1\n", "cfg.toml").unwrap_err();
+        assert!(err.0.starts_with("cfg.toml:2:"), "{err}");
+        let err = FileConfig::parse("[database]\nmax_conections = 4\n", "cfg.toml").unwrap_err();
         assert!(err.0.starts_with("cfg.toml:2:1: unknown"), "{err}");
     }
 

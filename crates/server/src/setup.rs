@@ -73,6 +73,7 @@ pub async fn engine_with_clock(
     let keys = key_ring(config)?;
     Ok(Engine::open(
         &config.database_url,
+        config.database.max_connections,
         Arc::new(catalog),
         Arc::new(keys),
         EngineConfig {

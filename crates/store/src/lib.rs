@@ -13,6 +13,8 @@
 //! This crate knows nothing of HTTP, providers or encryption keys.
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod plans;
 mod postgres;
 mod rows;
 mod sql_store;
@@ -66,18 +68,40 @@ pub enum StoreError {
     Unreachable(String),
 }
 
+/// Connections a SQLite store keeps by default: readers run in parallel
+/// under WAL, writers queue on the one write lock whatever the size.
+pub const DEFAULT_SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// Connections a PostgreSQL store keeps by default: a few replicas stay well
+/// under PostgreSQL's default `max_connections` (100).
+pub const DEFAULT_POSTGRES_MAX_CONNECTIONS: u32 = 10;
+
 /// Opens the database named by `url` and applies its migrations:
 /// `sqlite://<path>` (the file and its directory are created), another
 /// `sqlite:` URL (e.g. `sqlite::memory:`), or `postgres://` / `postgresql://`.
+/// The pool has the backend's default size.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    open_with(url, None).await
+}
+
+/// [`open`] with a pool of at most `max_connections` (at least 1; `None`:
+/// [`DEFAULT_SQLITE_MAX_CONNECTIONS`] or [`DEFAULT_POSTGRES_MAX_CONNECTIONS`]).
+pub async fn open_with(url: &str, max_connections: Option<u32>) -> Result<Arc<dyn Store>> {
+    let size = |default: u32| max_connections.unwrap_or(default).max(1);
     if let Some(path) = url.strip_prefix("sqlite://") {
-        return Ok(Arc::new(SqlStore::open_sqlite(Path::new(path)).await?));
+        return Ok(Arc::new(
+            SqlStore::open_sqlite_sized(Path::new(path), size(DEFAULT_SQLITE_MAX_CONNECTIONS))
+                .await?,
+        ));
     }
     if url.starts_with("sqlite:") {
-        return Ok(Arc::new(SqlStore::open_sqlite_url(url).await?));
+        return Ok(Arc::new(
+            SqlStore::open_sqlite_url_sized(url, size(DEFAULT_SQLITE_MAX_CONNECTIONS)).await?,
+        ));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(SqlStore::open_postgres(url).await?));
+        return Ok(Arc::new(
+            SqlStore::open_postgres_sized(url, size(DEFAULT_POSTGRES_MAX_CONNECTIONS)).await?,
+        ));
     }
     let scheme = url.split_once(':').map_or(url, |(s, _)| s);
     Err(StoreError::Unreachable(format!(

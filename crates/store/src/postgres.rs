@@ -21,10 +21,6 @@ use crate::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Connections per server process: a few replicas stay well under
-/// PostgreSQL's default `max_connections` (100).
-const POOL_SIZE: u32 = 10;
-
 /// Locks the rows a `SELECT` read until the transaction ends.
 pub(crate) const ROW_LOCK: &str = " FOR UPDATE";
 
@@ -32,6 +28,11 @@ impl SqlStore {
     /// Connects to a `postgres://` / `postgresql://` URL and applies
     /// migrations (concurrent starts are safe: sqlx takes an advisory lock).
     pub async fn open_postgres(url: &str) -> Result<Self> {
+        Self::open_postgres_sized(url, DEFAULT_POSTGRES_MAX_CONNECTIONS).await
+    }
+
+    /// [`SqlStore::open_postgres`] with a pool of `max_connections`.
+    pub async fn open_postgres_sized(url: &str, max_connections: u32) -> Result<Self> {
         // Parsed here only to refuse a bad URL and to name the place in errors;
         // the `Any` driver parses the same URL the same way.
         let options = PgConnectOptions::from_str(url).map_err(|e| {
@@ -44,7 +45,7 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let any = AnyConnectOptions::from_str(url).map_err(|e| unreachable(&e, &place, url))?;
         let pool = AnyPoolOptions::new()
-            .max_connections(POOL_SIZE)
+            .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(any)
             .await

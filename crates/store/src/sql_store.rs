@@ -78,6 +78,11 @@ impl SqlStore {
         &self.pool
     }
 
+    #[cfg(test)]
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// A transaction that will write: one use case's statements land
     /// together or not at all, and concurrent ones queue (see
     /// [`Dialect::begin_write`]). Locks are taken in one order everywhere
@@ -106,12 +111,88 @@ pub(crate) fn conflict(e: sqlx::Error, what: &str) -> StoreError {
     }
 }
 
-/// The connector columns, with the authorizing builder's email.
-const CONNECTOR_SELECT: &str =
-    "SELECT c.app_id, c.integration_type, c.scopes, c.granted_scopes, c.status, \
-     c.status_reason, c.authorized_by, b.email AS authorized_by_email, c.connection_config, \
-     c.created_at, c.updated_at \
-     FROM connectors c LEFT JOIN builders b ON b.id = c.authorized_by";
+/// The connector columns, with the authorizing builder's email (a macro so
+/// the statements built on it are constants).
+macro_rules! connector_select {
+    () => {
+        "SELECT c.app_id, c.integration_type, c.scopes, c.granted_scopes, c.status, \
+         c.status_reason, c.authorized_by, b.email AS authorized_by_email, c.connection_config, \
+         c.created_at, c.updated_at \
+         FROM connectors c LEFT JOIN builders b ON b.id = c.authorized_by"
+    };
+}
+
+// The statements of the token path, the background refresh and start-up,
+// named so the `query_plans` test checks the very text the store runs:
+// each must find its rows through an index, never by reading a whole table.
+
+/// Whether any workspace exists: stops at the first row.
+pub(crate) const IS_EMPTY: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM workspaces LIMIT 1) AS w";
+/// A builder by API-key hash.
+pub(crate) const API_KEY_OWNER: &str =
+    "SELECT b.id, b.workspace_id, b.email, b.created_at, k.key_hash, k.revoked_at FROM api_keys k \
+     JOIN builders b ON b.id = k.builder_id WHERE k.key_hash = $1";
+/// An app by service-token hash.
+pub(crate) const SERVICE_TOKEN_OWNER: &str =
+    "SELECT app_id, token_hash, revoked_at FROM service_tokens WHERE token_hash = $1";
+/// One connector.
+pub(crate) const CONNECTOR_BY_KEY: &str = concat!(
+    connector_select!(),
+    " WHERE c.app_id = $1 AND c.integration_type = $2"
+);
+/// An app's connectors.
+pub(crate) const CONNECTORS_OF_APP: &str = concat!(
+    connector_select!(),
+    " WHERE c.app_id = $1 ORDER BY c.integration_type"
+);
+/// One connector's credentials.
+pub(crate) const CREDENTIALS_BY_KEY: &str =
+    "SELECT * FROM credentials WHERE app_id = $1 AND integration_type = $2";
+/// An attempt by its state's hash.
+pub(crate) const ATTEMPT_BY_STATE_HASH: &str = "SELECT * FROM oauth_attempts WHERE state_hash = $1";
+/// Takes the refresh lease.
+pub(crate) const ACQUIRE_LEASE: &str =
+    "UPDATE credentials SET lease_owner = $1, lease_expires_at = $2 \
+     WHERE app_id = $3 AND integration_type = $4 \
+     AND (lease_owner IS NULL OR lease_expires_at <= $5 OR lease_owner = $6)";
+/// Marks a provider call in flight under the lease.
+pub(crate) const MARK_IN_FLIGHT: &str =
+    "UPDATE credentials SET refresh_in_flight_since = $1, refresh_in_flight_owner = $2 \
+     WHERE app_id = $3 AND integration_type = $4 AND lease_owner = $2 AND lease_expires_at > $1";
+/// Releases the lease.
+pub(crate) const RELEASE_LEASE: &str =
+    "UPDATE credentials SET lease_owner = NULL, lease_expires_at = NULL \
+     WHERE app_id = $1 AND integration_type = $2 AND lease_owner = $3";
+/// Stores a refresh (compare-and-swap on `version`, lease owner only).
+pub(crate) const STORE_REFRESHED: &str =
+    "UPDATE credentials SET access_token = $1, refresh_token = COALESCE($2, refresh_token), \
+     token_response = COALESCE($3, token_response), expires_at_ms = $4, version = version + 1, \
+     lease_owner = NULL, lease_expires_at = NULL, last_refresh_at = $5, last_refresh_error = NULL, \
+     refresh_failures = 0, next_refresh_at = NULL, refresh_in_flight_since = NULL, \
+     refresh_in_flight_owner = NULL, updated_at = $6 \
+     WHERE app_id = $7 AND integration_type = $8 AND version = $9 AND lease_owner = $10";
+/// Records a failed refresh.
+pub(crate) const RECORD_REFRESH_FAILURE: &str =
+    "UPDATE credentials SET last_refresh_error = $1, refresh_failures = refresh_failures + 1, \
+     next_refresh_at = $2, updated_at = $3, \
+     lease_owner = CASE WHEN lease_owner = $4 THEN NULL ELSE lease_owner END, \
+     lease_expires_at = CASE WHEN lease_owner = $4 THEN NULL ELSE lease_expires_at END, \
+     refresh_in_flight_since = CASE WHEN lease_owner = $4 THEN NULL ELSE refresh_in_flight_since END, \
+     refresh_in_flight_owner = CASE WHEN lease_owner = $4 THEN NULL ELSE refresh_in_flight_owner END \
+     WHERE app_id = $5 AND integration_type = $6";
+/// Sets a connector's status (e.g. `expired` after a refused refresh).
+pub(crate) const SET_CONNECTOR_STATUS: &str =
+    "UPDATE connectors SET status = $1, status_reason = $2, updated_at = $3 \
+     WHERE app_id = $4 AND integration_type = $5";
+/// The background scan: due credentials in expiry order, through the
+/// partial index `credentials_due` (migration 0006).
+pub(crate) const CREDENTIALS_DUE: &str =
+    "SELECT cr.app_id, cr.integration_type FROM credentials cr \
+     JOIN connectors c ON c.app_id = cr.app_id AND c.integration_type = cr.integration_type \
+     WHERE c.status = 'active' AND cr.refresh_token IS NOT NULL AND cr.expires_at_ms IS NOT NULL \
+     AND cr.expires_at_ms < $1 AND (cr.lease_owner IS NULL OR cr.lease_expires_at <= $2) \
+     AND (cr.next_refresh_at IS NULL OR cr.next_refresh_at <= $3) \
+     ORDER BY cr.expires_at_ms LIMIT $4";
 
 // Row decoders, one per row type; columns are read by name, so a `SELECT *`
 // gaining a column in a later migration does not break them.
@@ -243,9 +324,7 @@ fn stripe_from_row(row: &AnyRow) -> Result<StripeSandboxRow> {
 #[async_trait]
 impl Store for SqlStore {
     async fn is_empty(&self) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
-            .fetch_one(&self.pool)
-            .await?;
+        let n: i64 = sqlx::query_scalar(IS_EMPTY).fetch_one(&self.pool).await?;
         Ok(n == 0)
     }
 
@@ -377,13 +456,10 @@ impl Store for SqlStore {
     }
 
     async fn builder_by_api_key_hash(&self, key_hash: &str) -> Result<Option<ApiKeyOwner>> {
-        let row = sqlx::query(
-            "SELECT b.id, b.workspace_id, b.email, b.created_at, k.key_hash, k.revoked_at FROM api_keys k \
-             JOIN builders b ON b.id = k.builder_id WHERE k.key_hash = $1",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(API_KEY_OWNER)
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref()
             .map(|r| {
                 Ok(ApiKeyOwner {
@@ -399,12 +475,10 @@ impl Store for SqlStore {
         &self,
         token_hash: &str,
     ) -> Result<Option<ServiceTokenOwner>> {
-        let row = sqlx::query(
-            "SELECT app_id, token_hash, revoked_at FROM service_tokens WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(SERVICE_TOKEN_OWNER)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref()
             .map(|r| {
                 Ok(ServiceTokenOwner {
@@ -500,12 +574,10 @@ impl Store for SqlStore {
     }
 
     async fn list_connectors(&self, app_id: &str) -> Result<Vec<ConnectorRow>> {
-        let rows = sqlx::query(&format!(
-            "{CONNECTOR_SELECT} WHERE c.app_id = $1 ORDER BY c.integration_type"
-        ))
-        .bind(app_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(CONNECTORS_OF_APP)
+            .bind(app_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(connector_from_row).collect()
     }
 
@@ -648,17 +720,14 @@ impl Store for SqlStore {
         reason: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE connectors SET status = $1, status_reason = $2, updated_at = $3 \
-             WHERE app_id = $4 AND integration_type = $5",
-        )
-        .bind(status.as_str())
-        .bind(reason)
-        .bind(now)
-        .bind(&key.app_id)
-        .bind(key.type_str())
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(SET_CONNECTOR_STATUS)
+            .bind(status.as_str())
+            .bind(reason)
+            .bind(now)
+            .bind(&key.app_id)
+            .bind(key.type_str())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -691,7 +760,7 @@ impl Store for SqlStore {
     }
 
     async fn attempt_by_state_hash(&self, state_hash: &str) -> Result<Option<AttemptRow>> {
-        sqlx::query("SELECT * FROM oauth_attempts WHERE state_hash = $1")
+        sqlx::query(ATTEMPT_BY_STATE_HASH)
             .bind(state_hash)
             .fetch_optional(&self.pool)
             .await?
@@ -733,20 +802,16 @@ impl Store for SqlStore {
         now: i64,
         lease_secs: i64,
     ) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE credentials SET lease_owner = $1, lease_expires_at = $2 \
-             WHERE app_id = $3 AND integration_type = $4 \
-             AND (lease_owner IS NULL OR lease_expires_at <= $5 OR lease_owner = $6)",
-        )
-        .bind(owner)
-        .bind(now + lease_secs)
-        .bind(&key.app_id)
-        .bind(key.type_str())
-        .bind(now)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let n = sqlx::query(ACQUIRE_LEASE)
+            .bind(owner)
+            .bind(now + lease_secs)
+            .bind(&key.app_id)
+            .bind(key.type_str())
+            .bind(now)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(n == 1)
     }
 
@@ -756,55 +821,42 @@ impl Store for SqlStore {
         owner: &str,
         now: i64,
     ) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE credentials SET refresh_in_flight_since = $1, refresh_in_flight_owner = $2 \
-             WHERE app_id = $3 AND integration_type = $4 AND lease_owner = $2 AND lease_expires_at > $1",
-        )
-        .bind(now)
-        .bind(owner)
-        .bind(&key.app_id)
-        .bind(key.type_str())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let n = sqlx::query(MARK_IN_FLIGHT)
+            .bind(now)
+            .bind(owner)
+            .bind(&key.app_id)
+            .bind(key.type_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(n == 1)
     }
 
     async fn release_refresh_lease(&self, key: &ConnectorKey, owner: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE credentials SET lease_owner = NULL, lease_expires_at = NULL \
-             WHERE app_id = $1 AND integration_type = $2 AND lease_owner = $3",
-        )
-        .bind(&key.app_id)
-        .bind(key.type_str())
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(RELEASE_LEASE)
+            .bind(&key.app_id)
+            .bind(key.type_str())
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn store_refreshed(&self, r: &RefreshedCredentials) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE credentials SET access_token = $1, refresh_token = COALESCE($2, refresh_token), \
-             token_response = COALESCE($3, token_response), expires_at_ms = $4, version = version + 1, \
-             lease_owner = NULL, lease_expires_at = NULL, last_refresh_at = $5, last_refresh_error = NULL, \
-             refresh_failures = 0, next_refresh_at = NULL, refresh_in_flight_since = NULL, \
-             refresh_in_flight_owner = NULL, updated_at = $6 \
-             WHERE app_id = $7 AND integration_type = $8 AND version = $9 AND lease_owner = $10",
-        )
-        .bind(&r.access_token)
-        .bind(&r.refresh_token)
-        .bind(&r.token_response)
-        .bind(r.expires_at_ms)
-        .bind(r.now)
-        .bind(r.now)
-        .bind(&r.app_id)
-        .bind(r.integration_type.as_str())
-        .bind(r.expected_version)
-        .bind(&r.owner)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let n = sqlx::query(STORE_REFRESHED)
+            .bind(&r.access_token)
+            .bind(&r.refresh_token)
+            .bind(&r.token_response)
+            .bind(r.expires_at_ms)
+            .bind(r.now)
+            .bind(r.now)
+            .bind(&r.app_id)
+            .bind(r.integration_type.as_str())
+            .bind(r.expected_version)
+            .bind(&r.owner)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(n == 1)
     }
 
@@ -816,23 +868,15 @@ impl Store for SqlStore {
         retry_at: i64,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE credentials SET last_refresh_error = $1, refresh_failures = refresh_failures + 1, \
-             next_refresh_at = $2, updated_at = $3, \
-             lease_owner = CASE WHEN lease_owner = $4 THEN NULL ELSE lease_owner END, \
-             lease_expires_at = CASE WHEN lease_owner = $4 THEN NULL ELSE lease_expires_at END, \
-             refresh_in_flight_since = CASE WHEN lease_owner = $4 THEN NULL ELSE refresh_in_flight_since END, \
-             refresh_in_flight_owner = CASE WHEN lease_owner = $4 THEN NULL ELSE refresh_in_flight_owner END \
-             WHERE app_id = $5 AND integration_type = $6",
-        )
-        .bind(reason)
-        .bind(retry_at)
-        .bind(now)
-        .bind(owner)
-        .bind(&key.app_id)
-        .bind(key.type_str())
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(RECORD_REFRESH_FAILURE)
+            .bind(reason)
+            .bind(retry_at)
+            .bind(now)
+            .bind(owner)
+            .bind(&key.app_id)
+            .bind(key.type_str())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -842,20 +886,13 @@ impl Store for SqlStore {
         now: i64,
         limit: i64,
     ) -> Result<Vec<ConnectorKey>> {
-        let rows = sqlx::query(
-            "SELECT cr.app_id, cr.integration_type FROM credentials cr \
-             JOIN connectors c ON c.app_id = cr.app_id AND c.integration_type = cr.integration_type \
-             WHERE c.status = 'active' AND cr.refresh_token IS NOT NULL AND cr.expires_at_ms IS NOT NULL \
-             AND cr.expires_at_ms < $1 AND (cr.lease_owner IS NULL OR cr.lease_expires_at <= $2) \
-             AND (cr.next_refresh_at IS NULL OR cr.next_refresh_at <= $3) \
-             ORDER BY cr.expires_at_ms LIMIT $4",
-        )
-        .bind(before_ms)
-        .bind(now)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(CREDENTIALS_DUE)
+            .bind(before_ms)
+            .bind(now)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(ConnectorKey::new(
@@ -978,7 +1015,7 @@ impl Store for SqlStore {
     }
 
     async fn get_credentials(&self, key: &ConnectorKey) -> Result<Option<CredentialsRow>> {
-        sqlx::query("SELECT * FROM credentials WHERE app_id = $1 AND integration_type = $2")
+        sqlx::query(CREDENTIALS_BY_KEY)
             .bind(&key.app_id)
             .bind(key.type_str())
             .fetch_optional(&self.pool)
@@ -1211,16 +1248,14 @@ async fn read_connector<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     key: &ConnectorKey,
 ) -> Result<Option<ConnectorRow>> {
-    sqlx::query(&format!(
-        "{CONNECTOR_SELECT} WHERE c.app_id = $1 AND c.integration_type = $2"
-    ))
-    .bind(&key.app_id)
-    .bind(key.type_str())
-    .fetch_optional(executor)
-    .await?
-    .as_ref()
-    .map(connector_from_row)
-    .transpose()
+    sqlx::query(CONNECTOR_BY_KEY)
+        .bind(&key.app_id)
+        .bind(key.type_str())
+        .fetch_optional(executor)
+        .await?
+        .as_ref()
+        .map(connector_from_row)
+        .transpose()
 }
 
 /// Sets the declared scopes, creating the connector `disconnected` if new.

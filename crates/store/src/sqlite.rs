@@ -50,12 +50,22 @@ impl SqlStore {
     /// Opens (creating if needed) the SQLite database file and its directory,
     /// and applies migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
-        connect(&file_url(path)?, FILE_PRAGMAS).await
+        Self::open_sqlite_sized(path, DEFAULT_SQLITE_MAX_CONNECTIONS).await
+    }
+
+    /// [`SqlStore::open_sqlite`] with a pool of `max_connections`.
+    pub async fn open_sqlite_sized(path: &Path, max_connections: u32) -> Result<Self> {
+        connect(&file_url(path)?, FILE_PRAGMAS, max_connections).await
     }
 
     /// Opens a `sqlite:` URL (e.g. `sqlite::memory:` for tests), creating
     /// the database if the URL names no `mode`.
     pub async fn open_sqlite_url(url: &str) -> Result<Self> {
+        Self::open_sqlite_url_sized(url, DEFAULT_SQLITE_MAX_CONNECTIONS).await
+    }
+
+    /// [`SqlStore::open_sqlite_url`] with a pool of `max_connections`.
+    pub async fn open_sqlite_url_sized(url: &str, max_connections: u32) -> Result<Self> {
         // Refuses what sqlx would refuse, before anything is created.
         SqliteConnectOptions::from_str(url)?;
         let rest = url
@@ -77,7 +87,7 @@ impl SqlStore {
                 None => format!("{url}?mode=rwc"),
             }
         };
-        connect(&url, URL_PRAGMAS).await
+        connect(&url, URL_PRAGMAS, max_connections).await
     }
 }
 
@@ -120,11 +130,15 @@ fn file_url(path: &Path) -> Result<String> {
     ))
 }
 
-async fn connect(url: &str, pragmas: &'static [&'static str]) -> Result<SqlStore> {
+async fn connect(
+    url: &str,
+    pragmas: &'static [&'static str],
+    max_connections: u32,
+) -> Result<SqlStore> {
     sqlx::any::install_default_drivers();
     let options = AnyConnectOptions::from_str(url)?;
     let pool = AnyPoolOptions::new()
-        .max_connections(8)
+        .max_connections(max_connections)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 for pragma in pragmas {
@@ -194,6 +208,19 @@ mod tests {
             assert_eq!(pragma(&mut conn, "busy_timeout").await, "10000");
             assert_eq!(pragma(&mut conn, "synchronous").await, "1", "NORMAL");
         }
+    }
+
+    #[tokio::test]
+    async fn the_pool_has_the_size_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let default = SqlStore::open_sqlite(&path).await.unwrap();
+        assert_eq!(
+            default.pool().options().get_max_connections(),
+            DEFAULT_SQLITE_MAX_CONNECTIONS
+        );
+        let sized = SqlStore::open_sqlite_sized(&path, 3).await.unwrap();
+        assert_eq!(sized.pool().options().get_max_connections(), 3);
     }
 
     #[tokio::test]

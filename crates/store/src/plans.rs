@@ -1,0 +1,144 @@
+//! Query plans of the hot and background statements (issue #11.3): each
+//! finds its rows through an index on both backends, so the token path,
+//! the background refresh and start-up stay flat with the number of stored
+//! connections. PostgreSQL runs with `enable_seqscan = off`, so a table
+//! without a usable index still shows a `Seq Scan`; SQLite's plan says
+//! `SCAN <table>` for a whole-table read.
+
+use sqlx::Row;
+
+use crate::sql_store::*;
+use crate::SqlStore;
+
+/// A parameter of the right type for each placeholder.
+#[derive(Clone, Copy)]
+enum P {
+    Text,
+    Int,
+}
+use P::{Int, Text};
+
+/// Every statement checked, with its parameters' types.
+const STATEMENTS: &[(&str, &str, &[P])] = &[
+    ("start-up: is_empty", IS_EMPTY, &[]),
+    ("api-key lookup", API_KEY_OWNER, &[Text]),
+    ("service-token lookup", SERVICE_TOKEN_OWNER, &[Text]),
+    ("get_connector", CONNECTOR_BY_KEY, &[Text, Text]),
+    ("list_connectors", CONNECTORS_OF_APP, &[Text]),
+    ("get_credentials", CREDENTIALS_BY_KEY, &[Text, Text]),
+    ("attempt by state hash", ATTEMPT_BY_STATE_HASH, &[Text]),
+    (
+        "acquire_refresh_lease",
+        ACQUIRE_LEASE,
+        &[Text, Int, Text, Text, Int, Text],
+    ),
+    (
+        "mark_refresh_in_flight",
+        MARK_IN_FLIGHT,
+        &[Int, Text, Text, Text],
+    ),
+    ("release_refresh_lease", RELEASE_LEASE, &[Text, Text, Text]),
+    (
+        "store_refreshed",
+        STORE_REFRESHED,
+        &[Text, Text, Text, Int, Int, Int, Text, Text, Int, Text],
+    ),
+    (
+        "record_refresh_failure",
+        RECORD_REFRESH_FAILURE,
+        &[Text, Int, Int, Text, Text, Text],
+    ),
+    (
+        "set_connector_status",
+        SET_CONNECTOR_STATUS,
+        &[Text, Text, Int, Text, Text],
+    ),
+    ("credentials_due", CREDENTIALS_DUE, &[Int, Int, Int, Int]),
+];
+
+/// Tables that grow with the number of stored connections (or apps).
+const BIG_TABLES: &[&str] = &[
+    "credentials",
+    "connectors",
+    "oauth_attempts",
+    "service_tokens",
+    "api_keys",
+    "apps",
+    "builders",
+];
+
+async fn plan(store: &SqlStore, sql: &str, params: &[P]) -> Vec<String> {
+    let mut conn = store.pool().acquire().await.unwrap();
+    let explain = match store.dialect() {
+        Dialect::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+        Dialect::Postgres => {
+            sqlx::query("SET enable_seqscan = off")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            format!("EXPLAIN {sql}")
+        }
+    };
+    let mut query = sqlx::query(&explain);
+    for p in params {
+        query = match p {
+            Text => query.bind("x"),
+            Int => query.bind(1_i64),
+        };
+    }
+    let rows = query.fetch_all(&mut *conn).await.unwrap();
+    let column = match store.dialect() {
+        Dialect::Sqlite => "detail",
+        Dialect::Postgres => "QUERY PLAN",
+    };
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(column).unwrap())
+        .collect()
+}
+
+/// The line of `plan` that reads a whole big table, if any.
+fn full_scan(dialect: Dialect, plan: &[String]) -> Option<String> {
+    plan.iter()
+        .find(|line| match dialect {
+            // `SCAN <table or alias>`, unless it walks an index.
+            Dialect::Sqlite => line.trim().starts_with("SCAN ") && !line.contains("INDEX"),
+            Dialect::Postgres => BIG_TABLES
+                .iter()
+                .any(|table| line.contains(&format!("Seq Scan on {table}"))),
+        })
+        .cloned()
+}
+
+async fn open(url: &str) -> SqlStore {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => SqlStore::open_sqlite(std::path::Path::new(path))
+            .await
+            .unwrap(),
+        None => SqlStore::open_postgres(url).await.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn hot_and_background_statements_use_indexes() {
+    let db = connectors_testdb::TestDatabase::new();
+    let store = open(db.url()).await;
+    let mut report = String::new();
+    let mut scans = Vec::new();
+    for (name, sql, params) in STATEMENTS {
+        let lines = plan(&store, sql, params).await;
+        report.push_str(&format!("{name}:\n  {}\n", lines.join("\n  ")));
+        if let Some(line) = full_scan(store.dialect(), &lines) {
+            // `is_empty` reads at most one row of the few workspaces.
+            if *name != "start-up: is_empty" {
+                scans.push(format!("{name}: {line}"));
+            }
+        }
+    }
+    // Printed so `cargo test -- --nocapture` shows every plan.
+    println!("{report}");
+    assert!(
+        scans.is_empty(),
+        "full-table scans:\n{}\n\n{report}",
+        scans.join("\n")
+    );
+}
