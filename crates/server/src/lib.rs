@@ -179,6 +179,9 @@ mod tests {
     async fn a_server_error_is_logged_once_with_its_request_id_and_cause() {
         let logs = CapturedLogs::default();
         let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::DEBUG));
+        // Tests on other threads may have cached the request span's callsite
+        // as uninteresting before this thread's subscriber existed.
+        tracing::callsite::rebuild_interest_cache();
         let routes: Router = Router::new().route(
             "/boom",
             get(|| async {
