@@ -109,8 +109,9 @@ fn with_middleware<S: Clone + Send + Sync + 'static>(
         }))
         .layer(RequestBodyTimeoutLayer::new(http.body_read_timeout()))
         .layer(headers)
-        .layer(trace)
+        // Inside the trace layer, so the response it logs carries the id.
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
@@ -125,12 +126,20 @@ fn log_response(response: &Response, latency: Duration, _span: &Span) {
         .extensions()
         .get::<ErrorCause>()
         .map(|c| c.0.as_str());
+    // Also on the event itself, so a subscriber that drops span fields
+    // still ties the failure to its request.
+    let request_id = response
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
     if status.is_server_error() {
         let cause = cause.unwrap_or("-");
         if status == axum::http::StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(
                 status = status.as_u16(),
                 latency_ms,
+                request_id,
                 cause,
                 "request failed"
             );
@@ -138,6 +147,7 @@ fn log_response(response: &Response, latency: Duration, _span: &Span) {
             tracing::warn!(
                 status = status.as_u16(),
                 latency_ms,
+                request_id,
                 cause,
                 "request failed"
             );
