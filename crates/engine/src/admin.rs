@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use connectors_store::{
-    credentials_context, App, Authorization, Builder, CredentialsRow, NewApiKey, NewServiceToken,
-    Workspace,
+    credentials_context, App, Authorization, Builder, ConnectorKey, CredentialsRow, NewApiKey,
+    NewServiceToken, Workspace,
 };
 use connectors_vault::{generate_token, hash_token, Secret};
 use connectors_wire::IntegrationType;
@@ -338,7 +338,8 @@ impl Engine {
         let (app_id, ty) = (&import.app_id, &integration_type);
         let keys = self.keys();
         let now = self.now();
-        self.store()
+        let saved = self
+            .store()
             .save_authorization(&Authorization {
                 connection_id: None,
                 builder_id,
@@ -362,7 +363,11 @@ impl Engine {
                     refresh_in_flight_since: None,
                 },
             })
-            .await?;
+            .await;
+        self.inner
+            .cache
+            .forget_connector(&ConnectorKey::new(app_id.clone(), ty.clone()));
+        saved?;
         Ok(())
     }
 
@@ -381,6 +386,8 @@ impl Engine {
                 Ok(sealed.to_string())
             }
         };
-        Ok(self.store().reseal_all(&reseal).await?)
+        let resealed = self.store().reseal_all(&reseal).await;
+        self.inner.cache.forget_all();
+        Ok(resealed?)
     }
 }

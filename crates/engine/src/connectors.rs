@@ -10,6 +10,8 @@ use connectors_wire::{
     SetConnectorResponse, DIFFERENT_USER,
 };
 
+use crate::cache::CachedToken;
+use crate::refresh::stale_at;
 use crate::{provider_env_prefix, AuthorizedApp, Engine, EngineError, Result, ServiceApp};
 
 /// How often `set_connector` re-reads a connector that changed between its
@@ -78,11 +80,12 @@ impl Engine {
             let existing = self.store().get_connector(&key).await?;
             if let Some(c) = &existing {
                 if c.status == ConnectorStatus::Active && covers(&c.granted_scopes, &scopes) {
-                    if self
+                    let updated = self
                         .store()
                         .update_active_scopes(&key, &scopes, self.now())
-                        .await?
-                    {
+                        .await;
+                    self.inner.cache.forget_connector(&key);
+                    if updated? {
                         return Ok(SetConnectorResponse {
                             already_authorized: true,
                             ..Default::default()
@@ -127,6 +130,7 @@ impl Engine {
                     expires_at: now + self.config().attempt_ttl_secs,
                 })
                 .await?;
+            self.inner.cache.forget_connector(&key);
             return Ok(SetConnectorResponse {
                 redirect_url: Some(format!(
                     "{}/connect/{connection_id}",
@@ -176,11 +180,10 @@ impl Engine {
         integration_type: &IntegrationType,
     ) -> Result<RemoveConnectorResponse> {
         let key = ConnectorKey::new(app.app_id(), integration_type.clone());
-        let removed = self
-            .store()
-            .delete_connector(&key, self.now())
-            .await?
-            .ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+        let removed = self.store().delete_connector(&key, self.now()).await;
+        self.inner.cache.forget_connector(&key);
+        let removed =
+            removed?.ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
         if let Some(credentials) = removed.credentials {
             self.revoke_in_background(
                 credentials,
@@ -273,6 +276,19 @@ impl Engine {
             return self.stripe_token(app_id).await;
         }
         let key = ConnectorKey::new(app_id, integration_type.clone());
+        let answer = |token: &CachedToken| ConnectorTokenResponse {
+            access_token: token.access_token.expose().to_string(),
+            integration_type: integration_type.to_string(),
+            connection_config: token.connection_config.clone(),
+        };
+        let cache = &self.inner.cache;
+        let margin = self.config().refresh_margin_secs;
+        let now_ms = self.now_ms();
+        let fresh = |t: &CachedToken| !stale_at(t.expires_at_ms, t.updated_at, now_ms, margin);
+        if let Some(hit) = cache.token(&key, now_ms, fresh) {
+            return Ok(answer(&hit));
+        }
+        let ticket = cache.ticket();
         let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
         let connector = self
             .store()
@@ -296,11 +312,16 @@ impl Engine {
             &credentials.access_token,
             &key.credentials_context("access_token"),
         )?;
-        Ok(ConnectorTokenResponse {
-            access_token: access_token.expose().to_string(),
-            integration_type: integration_type.to_string(),
+        let token = CachedToken {
+            access_token,
             connection_config: connector.connection_config,
-        })
+            expires_at_ms: credentials.expires_at_ms,
+            updated_at: credentials.updated_at,
+            read_at_ms: now_ms,
+        };
+        let response = answer(&token);
+        cache.put_token(ticket, &key, token);
+        Ok(response)
     }
 }
 

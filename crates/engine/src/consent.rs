@@ -463,8 +463,9 @@ impl Engine {
                 credentials: credentials.clone(),
             })
             .await
-            .map_err(EngineError::from)?;
-        if !saved {
+            .map_err(EngineError::from);
+        self.inner.cache.forget_connector(&key);
+        if !saved? {
             // The connector was removed during the exchange (which cancelled
             // this attempt): the grant just obtained is nobody's.
             tracing::info!(app_id = %key.app_id, integration_type = %key.integration_type,

@@ -72,7 +72,9 @@ impl Engine {
             return Err(not_found());
         }
         let now = self.now();
-        if self.store().revoke_api_key(id, now).await? {
+        let revoked = self.store().revoke_api_key(id, now).await;
+        self.inner.cache.forget_principals();
+        if revoked? {
             return Ok(Revocation {
                 id: key.id,
                 revoked_at: now,
@@ -120,7 +122,9 @@ impl Engine {
             }
         }
         let now = self.now();
-        if self.store().revoke_service_token(id, now).await? {
+        let revoked = self.store().revoke_service_token(id, now).await;
+        self.inner.cache.forget_principals();
+        if revoked? {
             return Ok(Revocation {
                 id: token.id,
                 revoked_at: now,

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod admin;
+mod cache;
 mod connectors;
 mod consent;
 mod credentials;
@@ -28,6 +29,7 @@ use connectors_vault::KeyRing;
 pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
+pub use cache::{CacheConfig, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_ENTRIES};
 pub use connectors_store::PoolStats;
 /// The records administration creates and returns.
 pub use connectors_store::{ApiKeyInfo, App, Builder, ServiceTokenInfo, Workspace};
@@ -60,6 +62,8 @@ pub struct EngineConfig {
     pub stripe: Option<StripeSettings>,
     /// Where "now" comes from for expiries, TTLs and leases (tests advance it).
     pub clock: Clock,
+    /// Bounds of the read cache of principals and tokens.
+    pub cache: CacheConfig,
 }
 
 impl Default for EngineConfig {
@@ -74,6 +78,7 @@ impl Default for EngineConfig {
             provider_timeout: std::time::Duration::from_secs(10),
             stripe: None,
             clock: Clock::system(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -92,6 +97,10 @@ struct Inner {
     oauth: connectors_oauth::OAuthClient,
     single_flight: refresh::SingleFlight,
     refresh_counters: metrics::RefreshCounters,
+    cache: Arc<cache::ReadCache>,
+    /// Stops the task that applies the database's change feed to the cache
+    /// when the engine is dropped.
+    _feed_stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// Identifies this process as a lease owner.
     owner_id: String,
 }
@@ -114,8 +123,12 @@ impl Engine {
     ) -> Self {
         let mut config = config;
         config.public_url = config.public_url.trim_end_matches('/').to_string();
+        let cache = Arc::new(cache::ReadCache::new(config.cache));
+        let feed_stop = cache::follow_changes(&store, &cache);
         Self {
             inner: Arc::new(Inner {
+                cache,
+                _feed_stop: feed_stop,
                 store,
                 catalog,
                 keys,

@@ -52,18 +52,20 @@ pub struct RefreshCounts {
     pub lost_race: u64,
 }
 
-/// Future cache counters (issue #11 item 1): the cache will fill these, and
-/// `/metrics` already exposes them (all zero until then).
+/// Read-cache activity since the engine started (principals and tokens together).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheCounts {
     /// Reads answered from the cache.
     pub hits: u64,
     /// Reads that went to the database.
     pub misses: u64,
-    /// Entries dropped for room or age.
+    /// Entries dropped for room (the configured bound).
     pub evictions: u64,
     /// Entries dropped because the database changed.
     pub invalidations: u64,
+    /// Times the cache was emptied because the database's change feed
+    /// (PostgreSQL `LISTEN`) was lost.
+    pub resets: u64,
 }
 
 /// What `/metrics` shows of the engine at one moment.
@@ -71,7 +73,7 @@ pub struct CacheCounts {
 pub struct EngineMetrics {
     /// Refreshes by outcome.
     pub refreshes: RefreshCounts,
-    /// Cache activity (zero until the cache exists).
+    /// Read-cache activity.
     pub cache: CacheCounts,
     /// The database pool.
     pub pool: PoolStats,
@@ -101,7 +103,7 @@ impl Engine {
                 permanent: c.permanent.load(Ordering::Relaxed),
                 lost_race: c.lost_race.load(Ordering::Relaxed),
             },
-            cache: CacheCounts::default(),
+            cache: self.inner.cache.counts(),
             pool: self.store().pool_stats(),
             refresh_lag_secs: lag_ms as f64 / 1000.0,
         })

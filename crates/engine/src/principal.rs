@@ -12,6 +12,7 @@
 use connectors_store::{App, Builder};
 use connectors_vault::hash_token;
 
+use crate::cache::ReadCache;
 use crate::{Engine, EngineError, Result};
 
 /// Prefix of builder API keys (what the npm CLI recognises).
@@ -87,24 +88,27 @@ impl Engine {
     /// revoked → `ApiKeyRevoked` / `ServiceTokenRevoked` (also 401, saying why).
     ///
     /// Tokens are looked up by their SHA-256 hash, so no comparison of the
-    /// secret itself happens here.
+    /// secret itself happens here; a recent answer comes from the read
+    /// cache (revocations invalidate it).
     pub async fn authenticate(&self, credential: Credential<'_>) -> Result<Principal> {
         let token = match credential {
             Credential::ApiKey(t) | Credential::Bearer(t) => t.trim(),
             Credential::None => return Err(EngineError::Unauthorized),
         };
-        if token.starts_with(API_KEY_PREFIX) {
-            let owner = self
-                .store()
-                .builder_by_api_key_hash(&hash_token(token))
-                .await?
-                .ok_or(EngineError::Unauthorized)?;
-            if owner.revoked_at.is_some() {
-                return Err(EngineError::ApiKeyRevoked);
-            }
-            return Ok(Principal::Builder(owner.builder));
+        // Service tokens only as a bearer (never in `api_key`).
+        let is_service =
+            token.starts_with(SERVICE_TOKEN_PREFIX) && matches!(credential, Credential::Bearer(_));
+        if !(is_service || token.starts_with(API_KEY_PREFIX)) {
+            return Err(EngineError::Unauthorized);
         }
-        if token.starts_with(SERVICE_TOKEN_PREFIX) && matches!(credential, Credential::Bearer(_)) {
+        let cache = &self.inner.cache;
+        let cache_key = ReadCache::token_hash(token);
+        let now_ms = self.now_ms();
+        if let Some(principal) = cache.principal(&cache_key, now_ms) {
+            return Ok(principal);
+        }
+        let ticket = cache.ticket();
+        let principal = if is_service {
             let owner = self
                 .store()
                 .app_by_service_token_hash(&hash_token(token))
@@ -113,11 +117,22 @@ impl Engine {
             if owner.revoked_at.is_some() {
                 return Err(EngineError::ServiceTokenRevoked);
             }
-            return Ok(Principal::Service {
+            Principal::Service {
                 app_id: owner.app_id,
-            });
-        }
-        Err(EngineError::Unauthorized)
+            }
+        } else {
+            let owner = self
+                .store()
+                .builder_by_api_key_hash(&hash_token(token))
+                .await?
+                .ok_or(EngineError::Unauthorized)?;
+            if owner.revoked_at.is_some() {
+                return Err(EngineError::ApiKeyRevoked);
+            }
+            Principal::Builder(owner.builder)
+        };
+        cache.put_principal(ticket, cache_key, principal.clone(), now_ms);
+        Ok(principal)
     }
 
     /// The app a builder endpoint acts on, if the principal may reach it:

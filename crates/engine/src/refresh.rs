@@ -48,10 +48,25 @@ impl SingleFlight {
 /// `margin_secs` of expiry (at most a quarter of the token's lifetime, so
 /// that very short-lived tokens are not refreshed continuously).
 pub(crate) fn is_stale(credentials: &CredentialsRow, now_ms: i64, margin_secs: i64) -> bool {
-    match credentials.expires_at_ms {
+    stale_at(
+        credentials.expires_at_ms,
+        credentials.updated_at,
+        now_ms,
+        margin_secs,
+    )
+}
+
+/// [`is_stale`] of an expiry (ms) and the time the token was stored (s).
+pub(crate) fn stale_at(
+    expires_at_ms: Option<i64>,
+    updated_at: i64,
+    now_ms: i64,
+    margin_secs: i64,
+) -> bool {
+    match expires_at_ms {
         None => false,
         Some(expires_at) => {
-            let lifetime = (expires_at - credentials.updated_at * 1000).max(0);
+            let lifetime = (expires_at - updated_at * 1000).max(0);
             expires_at - now_ms <= (margin_secs * 1000).min(lifetime / 4)
         }
     }
@@ -248,9 +263,12 @@ impl Engine {
         self.store()
             .record_refresh_failure(key, &self.inner.owner_id, reason, i64::MAX, t)
             .await?;
-        self.store()
+        let expired = self
+            .store()
             .set_connector_status(key, ConnectorStatus::Expired, Some(reason), t)
-            .await?;
+            .await;
+        self.inner.cache.forget_connector(key);
+        expired?;
         Ok(())
     }
 
@@ -356,7 +374,9 @@ impl Engine {
                         expires_at_ms: tokens.expires_in.map(|s| self.now_ms() + s * 1000),
                         now: t,
                     };
-                    if !self.store().store_refreshed(&refreshed).await? {
+                    let stored = self.store().store_refreshed(&refreshed).await;
+                    self.inner.cache.forget_connector(key);
+                    if !stored? {
                         if self.store().get_credentials(key).await?.is_none() {
                             // Removed during the provider call: the new grant
                             // is nobody's, so it is revoked like the old one.

@@ -12,7 +12,24 @@ use super::*;
 /// The engine's one test assembly: the catalog with a custom `acme`, over a
 /// fresh database of the backend `CONNECTORS_TEST_BACKEND` names.
 async fn engine_with(keys: KeyRing, clock: Clock) -> (Engine, TestDatabase) {
-    let db = TestDatabase::new();
+    engine_on(TestDatabase::new(), keys, clock).await
+}
+
+/// [`engine_with`] over a given database.
+async fn engine_on(db: TestDatabase, keys: KeyRing, clock: Clock) -> (Engine, TestDatabase) {
+    let config = EngineConfig {
+        clock,
+        ..EngineConfig::default()
+    };
+    engine_configured(db, keys, config).await
+}
+
+/// [`engine_on`] with settings of the test's choosing.
+async fn engine_configured(
+    db: TestDatabase,
+    keys: KeyRing,
+    config: EngineConfig,
+) -> (Engine, TestDatabase) {
     let store = connectors_store::open(db.url()).await.unwrap();
     let operator: BTreeMap<String, ProviderConfig> = toml::from_str(
         r#"
@@ -25,15 +42,7 @@ async fn engine_with(keys: KeyRing, clock: Clock) -> (Engine, TestDatabase) {
     .unwrap();
     let operator = operator.into_iter().map(|(k, v)| (k, v.finish())).collect();
     let catalog = Catalog::load(BUILTIN_CATALOG, &operator).unwrap();
-    let engine = Engine::new(
-        store,
-        Arc::new(catalog),
-        Arc::new(keys),
-        EngineConfig {
-            clock,
-            ..EngineConfig::default()
-        },
-    );
+    let engine = Engine::new(store, Arc::new(catalog), Arc::new(keys), config);
     (engine, db)
 }
 
@@ -47,7 +56,12 @@ async fn bootstrapped() -> (Engine, Bootstrap, TestDatabase) {
 
 async fn bootstrapped_at(clock: Clock) -> (Engine, Bootstrap, TestDatabase) {
     let (engine, dir) = engine_with(ring(), clock).await;
-    let b = engine
+    let b = bootstrap(&engine).await;
+    (engine, b, dir)
+}
+
+async fn bootstrap(engine: &Engine) -> Bootstrap {
+    engine
         .bootstrap(&BootstrapRequest {
             workspace_name: "w".into(),
             builder_email: "owner@example.com".into(),
@@ -55,8 +69,7 @@ async fn bootstrapped_at(clock: Clock) -> (Engine, Bootstrap, TestDatabase) {
         })
         .await
         .unwrap()
-        .unwrap();
-    (engine, b, dir)
+        .unwrap()
 }
 
 async fn builder(engine: &Engine, key: &Secret) -> connectors_store::Builder {
@@ -515,4 +528,211 @@ async fn consent_for_a_removed_connector_is_refused_and_does_not_recreate_it() {
         .await
         .unwrap();
     assert_eq!(status.status, connectors_wire::AttemptStatus::Failed);
+}
+
+/// Waits (polling, up to 20 s) until `check` holds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Reads until a read is answered from the cache (on PostgreSQL the cache
+/// is bypassed until its change feed is open).
+async fn until_cached(engine: &Engine, app: &ServiceApp, ty: &IntegrationType) {
+    eventually("a token read answered from the cache", || async {
+        let before = engine.metrics().await.unwrap().cache.hits;
+        engine.connector_token(app, ty).await.unwrap();
+        engine.metrics().await.unwrap().cache.hits > before
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cached_token_never_outlives_a_change_made_through_the_engine() {
+    let time = TestClock::new();
+    let (engine, b, _db) = bootstrapped_at(time.clock()).await;
+    engine
+        .import_credentials(import(&b.app_id, "acme", None, &[]))
+        .await
+        .unwrap();
+    let app = service(&engine, &b).await;
+    let acme = ty("acme");
+    until_cached(&engine, &app, &acme).await;
+    let token = || engine.connector_token(&app, &acme);
+    assert_eq!(token().await.unwrap().access_token, "at-1");
+
+    // Re-authorized (the consent's and the import's write path): the new token at once.
+    let mut again = import(&b.app_id, "acme", None, &[]);
+    again.access_token = Secret::new("at-2");
+    engine.import_credentials(again).await.unwrap();
+    assert_eq!(token().await.unwrap().access_token, "at-2");
+
+    // Removed: not found at once.
+    until_cached(&engine, &app, &acme).await;
+    let me = authorized(&engine, &b).await;
+    engine.remove_connector(&me, &acme).await.unwrap();
+    assert!(matches!(
+        token().await,
+        Err(EngineError::ConnectorNotFound(_))
+    ));
+
+    // A service token revoked through the engine is refused at once, though
+    // it was just checked (and cached).
+    let bearer = Credential::Bearer(b.service_token.expose());
+    engine
+        .authenticate(Credential::Bearer(b.service_token.expose()))
+        .await
+        .unwrap();
+    let listed = engine
+        .list_service_tokens(ServiceTokenScope::Operator { app_id: None })
+        .await
+        .unwrap();
+    engine
+        .revoke_service_token(&listed[0].id, ServiceTokenScope::Operator { app_id: None })
+        .await
+        .unwrap();
+    assert!(matches!(
+        engine.authenticate(bearer).await,
+        Err(EngineError::ServiceTokenRevoked)
+    ));
+}
+
+#[tokio::test]
+async fn a_change_behind_the_engines_back_is_seen_within_the_maximum_age_or_at_once_on_postgres() {
+    let time = TestClock::new();
+    // A minute, so that real time (the test clock runs on top of it) cannot
+    // age the entry while the test looks.
+    let config = EngineConfig {
+        clock: time.clock(),
+        cache: CacheConfig {
+            max_age_ms: 60_000,
+            ..CacheConfig::default()
+        },
+        ..EngineConfig::default()
+    };
+    let (engine, db) = engine_configured(TestDatabase::new(), ring(), config).await;
+    let b = bootstrap(&engine).await;
+    engine
+        .import_credentials(import(&b.app_id, "acme", None, &[]))
+        .await
+        .unwrap();
+    let app = service(&engine, &b).await;
+    let acme = ty("acme");
+    until_cached(&engine, &app, &acme).await;
+    // Another process (an admin command) marks the connector expired.
+    let other = connectors_store::open(db.url()).await.unwrap();
+    other
+        .set_connector_status(
+            &ConnectorKey::new(b.app_id.clone(), acme.clone()),
+            ConnectorStatus::Expired,
+            Some("invalid_grant"),
+            engine.now(),
+        )
+        .await
+        .unwrap();
+    let expired = || async {
+        matches!(
+            engine.connector_token(&app, &acme).await,
+            Err(EngineError::NeedsReauthorization { .. })
+        )
+    };
+    if db.is_postgres() {
+        // The trigger's NOTIFY reaches the engine's feed: no clock needed.
+        eventually("the announced change to reach the cache", expired).await;
+    } else {
+        // Nothing announces it: the cached answer stands until its age runs out.
+        assert!(!expired().await);
+        time.advance(std::time::Duration::from_secs(60));
+        assert!(expired().await);
+    }
+}
+
+#[tokio::test]
+async fn a_token_within_its_refresh_margin_is_never_answered_from_the_cache() {
+    let time = TestClock::new();
+    let (engine, b, _db) = bootstrapped_at(time.clock()).await;
+    let mut short = import(&b.app_id, "acme", None, &[]);
+    short.refresh_token = None;
+    engine.import_credentials(short).await.unwrap();
+    let app = service(&engine, &b).await;
+    let acme = ty("acme");
+    until_cached(&engine, &app, &acme).await;
+    // Into the margin (60 s before the 3600 s expiry): the engine's own
+    // path decides, which here (no refresh token) still serves the token...
+    time.advance(std::time::Duration::from_secs(3590));
+    let hits = engine.metrics().await.unwrap().cache.hits;
+    assert!(engine.connector_token(&app, &acme).await.is_ok());
+    assert_eq!(engine.metrics().await.unwrap().cache.hits, hits);
+    // ...and once expired, asks for consent instead of a cached answer.
+    time.advance(std::time::Duration::from_secs(10));
+    assert!(matches!(
+        engine.connector_token(&app, &acme).await,
+        Err(EngineError::NeedsReauthorization { .. })
+    ));
+}
+
+/// PostgreSQL only: the connection that LISTENs is killed; the engine
+/// notices, empties and bypasses its cache, listens again, and from then on
+/// hears of other processes' changes as before.
+#[tokio::test]
+async fn a_killed_listen_connection_empties_the_cache_until_the_feed_is_back() {
+    use sqlx::Connection;
+    let time = TestClock::new();
+    let db = TestDatabase::of(connectors_testdb::Backend::Postgres);
+    let (engine, _db) = engine_on(db, ring(), time.clock()).await;
+    let b = bootstrap(&engine).await;
+    engine
+        .import_credentials(import(&b.app_id, "acme", None, &[]))
+        .await
+        .unwrap();
+    let app = service(&engine, &b).await;
+    let acme = ty("acme");
+    until_cached(&engine, &app, &acme).await;
+
+    let mut admin = sqlx::PgConnection::connect(_db.url()).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true], "one LISTEN connection");
+    eventually("the engine to notice the lost feed", || async {
+        engine.metrics().await.unwrap().cache.resets == 1
+    })
+    .await;
+    // Back, and following changes again: cached, then invalidated by
+    // another process's change without any clock movement.
+    until_cached(&engine, &app, &acme).await;
+    let other = connectors_store::open(_db.url()).await.unwrap();
+    other
+        .set_connector_status(
+            &ConnectorKey::new(b.app_id.clone(), acme.clone()),
+            ConnectorStatus::Expired,
+            Some("invalid_grant"),
+            engine.now(),
+        )
+        .await
+        .unwrap();
+    eventually(
+        "the change after reconnecting to reach the cache",
+        || async {
+            matches!(
+                engine.connector_token(&app, &acme).await,
+                Err(EngineError::NeedsReauthorization { .. })
+            )
+        },
+    )
+    .await;
 }

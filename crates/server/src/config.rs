@@ -48,7 +48,40 @@ pub struct FileConfig {
     /// Database pool.
     #[serde(default)]
     pub database: DatabaseTuning,
+    /// The read cache of principals and tokens.
+    #[serde(default)]
+    pub cache: CacheTuning,
 }
+
+/// `[cache]`: bounds of the in-memory cache that answers token reads
+/// without the database. Every write through a server invalidates it at
+/// once, and on PostgreSQL every replica hears of every change (LISTEN/
+/// NOTIFY); `max_age_ms` bounds how long an entry is served when nothing
+/// announces a change (an admin command on a SQLite file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheTuning {
+    /// Entries kept per map (principals, tokens); 0 turns the cache off.
+    pub max_entries: usize,
+    /// Milliseconds an entry is served after it was read; 0 turns the
+    /// cache off.
+    pub max_age_ms: u64,
+}
+
+impl Default for CacheTuning {
+    fn default() -> Self {
+        Self {
+            max_entries: connectors_engine::DEFAULT_MAX_ENTRIES,
+            max_age_ms: connectors_engine::DEFAULT_MAX_AGE_MS,
+        }
+    }
+}
+
+/// The largest `[cache] max_entries`: about 1 GB of entries at worst.
+const MAX_CACHE_ENTRIES: usize = 1_000_000;
+/// The largest `[cache] max_age_ms`: what admin commands write to a SQLite
+/// file is seen at the latest this long after.
+const MAX_CACHE_AGE_MS: u64 = 60_000;
 
 /// `[metrics]`: an optional bearer token for `/metrics`, inline or in a
 /// file (a mounted secret). Unset, `/metrics` is open, as Prometheus
@@ -383,6 +416,26 @@ impl FileConfig {
                 ));
             }
         }
+        if self.cache.max_entries > MAX_CACHE_ENTRIES {
+            return Err(at(
+                "cache",
+                "max_entries",
+                &format!(
+                    "is {}; it must be at most {MAX_CACHE_ENTRIES} (0 turns the cache off)",
+                    self.cache.max_entries
+                ),
+            ));
+        }
+        if self.cache.max_age_ms > MAX_CACHE_AGE_MS {
+            return Err(at(
+                "cache",
+                "max_age_ms",
+                &format!(
+                    "is {}; it must be at most {MAX_CACHE_AGE_MS} (0 turns the cache off)",
+                    self.cache.max_age_ms
+                ),
+            ));
+        }
         let stripe = &self.stripe;
         if let Some(base) = &stripe.api_base {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -438,6 +491,8 @@ pub struct ServerConfig {
     pub metrics_bearer: Option<Secret>,
     /// Database pool.
     pub database: DatabaseTuning,
+    /// The read cache.
+    pub cache: CacheTuning,
 }
 
 /// Values given on the command line, which win over everything.
@@ -563,6 +618,17 @@ impl ServerConfig {
             stripe.api_base = Some(base);
         }
         let metrics_bearer = file.metrics.bearer(&origin)?;
+        let mut database = file.database;
+        if let Some(text) = env("CONNECTORS_DATABASE_MAX_CONNECTIONS") {
+            match text.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_POOL_SIZE).contains(&n) => database.max_connections = Some(n),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "CONNECTORS_DATABASE_MAX_CONNECTIONS is `{text}`; it must be a number from 1 to {MAX_POOL_SIZE}; fix or unset it"
+                    )))
+                }
+            }
+        }
         Ok(Self {
             bind,
             public_url,
@@ -576,7 +642,8 @@ impl ServerConfig {
             oauth: file.oauth,
             http: file.http,
             metrics_bearer,
-            database: file.database,
+            database,
+            cache: file.cache,
         })
     }
 }

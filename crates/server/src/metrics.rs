@@ -199,21 +199,30 @@ impl Collector for EngineCollector {
         }
         let c = m.cache;
         for (name, help, n) in [
-            ("cache_hits", "Token reads answered from the cache", c.hits),
+            (
+                "cache_hits",
+                "Reads (principals, tokens) answered from the cache",
+                c.hits,
+            ),
             (
                 "cache_misses",
-                "Token reads that went to the database",
+                "Reads (principals, tokens) that went to the database",
                 c.misses,
             ),
             (
                 "cache_evictions",
-                "Cache entries dropped for room or age",
+                "Cache entries dropped for room",
                 c.evictions,
             ),
             (
                 "cache_invalidations",
-                "Cache entries dropped because the database changed",
+                "Invalidations of cache entries because the database changed",
                 c.invalidations,
+            ),
+            (
+                "cache_resets",
+                "Times the cache was emptied because the database change feed was lost",
+                c.resets,
             ),
         ] {
             let counter = ConstCounter::new(n);

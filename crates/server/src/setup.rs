@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use connectors_catalog::{Catalog, CatalogError, BUILTIN_CATALOG};
-use connectors_engine::{Clock, DatabaseError, Engine, EngineConfig, StripeSettings};
+use connectors_engine::{CacheConfig, Clock, DatabaseError, Engine, EngineConfig, StripeSettings};
 use connectors_stripe::StripeClient;
 use connectors_vault::{KeyRing, Secret, VaultError};
 
@@ -86,6 +86,10 @@ pub async fn engine_with_clock(
             provider_timeout: std::time::Duration::from_secs(config.oauth.provider_timeout_secs),
             stripe: stripe_settings(&config.stripe),
             clock,
+            cache: CacheConfig {
+                max_entries: config.cache.max_entries,
+                max_age_ms: config.cache.max_age_ms,
+            },
         },
     )
     .await?)

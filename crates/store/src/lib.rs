@@ -125,6 +125,29 @@ pub struct PoolStats {
     pub idle: u32,
 }
 
+/// A committed change that cached reads may no longer match, as the
+/// database announces it to every process (see [`Store::change_feed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A connector or its credentials changed (set, consented, refreshed,
+    /// expired, removed, imported).
+    Connector(ConnectorKey),
+    /// An API key or service token was revoked or removed.
+    Credentials,
+    /// A change this version cannot name (a newer version's announcement):
+    /// nothing cached can be trusted.
+    Everything,
+}
+
+/// Changes committed by any process, in commit order.
+#[async_trait]
+pub trait ChangeFeed: Send {
+    /// The next change. An error means the feed is lost (its connection
+    /// closed or failed): changes may have gone unannounced since, and a
+    /// new feed must be opened.
+    async fn next(&mut self) -> Result<Change>;
+}
+
 /// Everything the engine needs from a database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -292,6 +315,15 @@ pub trait Store: Send + Sync + 'static {
     async fn earliest_refreshable_expiry(&self) -> Result<Option<i64>>;
     /// The connection pool's size and idle connections, for `/metrics`.
     fn pool_stats(&self) -> PoolStats;
+
+    /// Opens a feed of the changes every process commits, if this backend
+    /// announces them (PostgreSQL: triggers `NOTIFY` in the changing
+    /// transaction, and the feed `LISTEN`s on a connection of its own);
+    /// `None` on SQLite, whose other writers (admin commands) announce
+    /// nothing.
+    async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>>;
+    /// Whether [`Store::change_feed`] offers a feed (known without connecting).
+    fn announces_changes(&self) -> bool;
 
     /// In one transaction: marks the connector active with what consent
     /// granted, stores its credentials, and marks the attempt (if any)

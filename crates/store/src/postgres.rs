@@ -12,6 +12,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use connectors_wire::IntegrationType;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::AnyPool;
@@ -20,6 +21,9 @@ use crate::sql_store::{conflict, Dialect};
 use crate::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The channel the triggers of migration 0007 announce changes on.
+pub(crate) const CHANGES_CHANNEL: &str = "connectors_changes";
 
 /// Locks the rows a `SELECT` read until the transaction ends.
 pub(crate) const ROW_LOCK: &str = " FOR UPDATE";
@@ -51,7 +55,7 @@ impl SqlStore {
             .await
             .map_err(|e| unreachable(&e, &place, url))?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqlStore::new(pool, Dialect::Postgres))
+        Ok(SqlStore::new(pool, Dialect::Postgres).with_change_feed(options))
     }
 }
 
@@ -114,4 +118,60 @@ pub(crate) async fn create_first_workspace(pool: &AnyPool, w: &Workspace) -> Res
     .rows_affected();
     tx.commit().await?;
     Ok(n == 1)
+}
+
+/// A `LISTEN` on its own connection (outside the pool, so a busy pool never
+/// delays a change, and a lost connection is this feed's alone).
+pub(crate) struct PgChangeFeed(sqlx::postgres::PgListener);
+
+/// A notification's payload, as the triggers write it.
+#[derive(serde::Deserialize)]
+struct Announced {
+    app_id: Option<String>,
+    integration_type: Option<String>,
+    #[serde(default)]
+    principals: bool,
+}
+
+impl PgChangeFeed {
+    pub(crate) async fn open(options: &PgConnectOptions) -> Result<Self> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(options.clone());
+        let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        Ok(Self(listener))
+    }
+}
+
+#[async_trait::async_trait]
+impl ChangeFeed for PgChangeFeed {
+    async fn next(&mut self) -> Result<Change> {
+        let Some(notification) = self.0.try_recv().await? else {
+            return Err(StoreError::Unreachable(
+                "the database closed the connection that listens for changes".into(),
+            ));
+        };
+        let change = match serde_json::from_str::<Announced>(notification.payload()) {
+            Ok(Announced {
+                principals: true, ..
+            }) => Some(Change::Credentials),
+            Ok(Announced {
+                app_id: Some(app_id),
+                integration_type: Some(ty),
+                ..
+            }) => IntegrationType::new(&ty)
+                .ok()
+                .map(|ty| Change::Connector(ConnectorKey::new(app_id, ty))),
+            _ => None,
+        };
+        Ok(change.unwrap_or_else(|| {
+            tracing::warn!(
+                payload = notification.payload(),
+                "a change notification this version does not understand; dropping every cached read"
+            );
+            Change::Everything
+        }))
+    }
 }

@@ -58,6 +58,8 @@ impl Dialect {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// Where a change feed connects (PostgreSQL only).
+    listen: Option<sqlx::postgres::PgConnectOptions>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -70,7 +72,17 @@ impl std::fmt::Debug for SqlStore {
 
 impl SqlStore {
     pub(crate) fn new(pool: AnyPool, dialect: Dialect) -> Self {
-        Self { pool, dialect }
+        Self {
+            pool,
+            dialect,
+            listen: None,
+        }
+    }
+
+    /// Lets [`Store::change_feed`] connect with `options`.
+    pub(crate) fn with_change_feed(mut self, options: sqlx::postgres::PgConnectOptions) -> Self {
+        self.listen = Some(options);
+        self
     }
 
     #[cfg(test)]
@@ -918,6 +930,19 @@ impl Store for SqlStore {
         PoolStats {
             size: self.pool.size(),
             idle: self.pool.num_idle() as u32,
+        }
+    }
+
+    fn announces_changes(&self) -> bool {
+        self.listen.is_some()
+    }
+
+    async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>> {
+        match &self.listen {
+            Some(options) => Ok(Some(Box::new(
+                crate::postgres::PgChangeFeed::open(options).await?,
+            ))),
+            None => Ok(None),
         }
     }
 

@@ -495,11 +495,20 @@ fn metrics_show_refresh_outcomes_lag_and_route_templates() {
         )),
         "{text}"
     );
+    // The cache: reads went to the database, the refreshes and the expiry
+    // invalidated, nothing was evicted, the change feed (PostgreSQL) held.
+    assert!(
+        line(&text, "connectors_cache_misses_total ") >= 1.0,
+        "{text}"
+    );
+    assert!(
+        line(&text, "connectors_cache_invalidations_total ") >= 2.0,
+        "{text}"
+    );
     for family in [
-        "connectors_cache_hits_total 0",
-        "connectors_cache_misses_total 0",
+        "connectors_cache_hits_total ",
         "connectors_cache_evictions_total 0",
-        "connectors_cache_invalidations_total 0",
+        "connectors_cache_resets_total 0",
         "connectors_db_pool_in_use ",
         "connectors_db_pool_idle ",
     ] {

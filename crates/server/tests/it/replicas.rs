@@ -40,7 +40,7 @@ fn cluster(n: usize, access_ttl: u64, extra_oauth: &str, env: &[&[(&str, &str)]]
         "clients": [{"client_id": "custom-client", "client_secret": "custom-secret",
             "redirect_uris": [format!("{public}/oauth/callback")],
             "token_endpoint_auth_method": "client_secret_basic"}],
-        "scopes": ["openid", "offline_access", "contacts.read"],
+        "scopes": ["openid", "offline_access", "contacts.read", "contacts.write"],
         "accessTokenTtl": access_ttl,
         "rotateRefreshToken": true,
         "pkceRequired": true,
@@ -99,6 +99,10 @@ required_scopes = ["openid", "offline_access"]
 }
 
 fn put_connector(server: &ServerProcess) -> Value {
+    put_connector_with(server, r#"{"scopes": ["contacts.read"]}"#)
+}
+
+fn put_connector_with(server: &ServerProcess, body: &str) -> Value {
     let key = server.api_key();
     let (status, body) = http_request(
         "PUT",
@@ -108,7 +112,7 @@ fn put_connector(server: &ServerProcess) -> Value {
             server.app_id()
         ),
         &[("api_key", &key)],
-        Some(r#"{"scopes": ["contacts.read"]}"#),
+        Some(body),
     )
     .unwrap();
     assert_eq!(status, 200, "{body}");
@@ -138,7 +142,11 @@ fn status_on(server: &ServerProcess) -> Option<String> {
 
 /// Consents through the first replica's consent link in headless Chromium.
 fn authorize(c: &Cluster) -> String {
-    let answer = put_connector(&c.servers[0]);
+    consent_to(c, put_connector(&c.servers[0]))
+}
+
+/// Consents to what a PUT answered (its consent link).
+fn consent_to(c: &Cluster, answer: Value) -> String {
     let page =
         consent(json!({"url": answer["redirect_url"], "login": "alice", "timeoutMs": 30000}));
     assert_eq!(page["heading"], "Authorization complete", "{page}");
@@ -517,4 +525,219 @@ fn replicas_starting_together_on_an_empty_database_bootstrap_once() {
         .filter(|l| l.starts_with("workspaces "))
         .count();
     assert_eq!(workspaces, 1, "{rows}");
+}
+
+/// One token read by a [`Readers`] thread.
+struct Read {
+    started: Instant,
+    replica: usize,
+    status: u16,
+    token: String,
+}
+
+/// A thread per replica reading the token continuously (one request after
+/// another), logging every answer, while the test changes state elsewhere.
+struct Readers {
+    log: std::sync::Arc<std::sync::Mutex<Vec<Read>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    replicas: usize,
+}
+
+impl Readers {
+    fn start(c: &Cluster) -> Self {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = c
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(replica, server)| {
+                let (url, app, bearer) = (
+                    server.url.clone(),
+                    server.app_id(),
+                    format!("Bearer {}", server.service_token()),
+                );
+                let (log, stop) = (log.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let url = format!("{url}/api/apps/{app}/external-auth/tokens/{TYPE}");
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let started = Instant::now();
+                        let (status, body) =
+                            http_request("GET", &url, &[("authorization", &bearer)], None).unwrap();
+                        let body: Value = serde_json::from_str(&body).unwrap_or_default();
+                        let token = body["access_token"].as_str().unwrap_or_default().into();
+                        log.lock().unwrap().push(Read {
+                            started,
+                            replica,
+                            status,
+                            token,
+                        });
+                    }
+                })
+            })
+            .collect();
+        Self {
+            log,
+            stop,
+            threads,
+            replicas: c.servers.len(),
+        }
+    }
+
+    /// Waits until every replica answered `is_new` to a read started after
+    /// `changed`; then checks that no read started later than `changed +
+    /// bound` got `is_old`.
+    fn follow(
+        &self,
+        what: &str,
+        changed: Instant,
+        bound: Duration,
+        is_new: impl Fn(&Read) -> bool,
+        is_old: impl Fn(&Read) -> bool,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen: BTreeSet<usize> = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|r| r.started > changed && is_new(r))
+                .map(|r| r.replica)
+                .collect();
+            if seen.len() == self.replicas {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: replicas {seen:?} only show it after 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let log = self.log.lock().unwrap();
+        let late: Vec<String> = log
+            .iter()
+            .filter(|r| r.started > changed + bound && is_old(r))
+            .map(|r| {
+                format!(
+                    "replica {} answered {} {} ms after the change",
+                    r.replica,
+                    r.status,
+                    (r.started - changed).as_millis()
+                )
+            })
+            .collect();
+        assert!(late.is_empty(), "{what}: {late:?}");
+        let reads = log.iter().filter(|r| r.started > changed).count();
+        eprintln!("{what}: followed on every replica ({reads} reads since the change)");
+    }
+
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+    }
+}
+
+/// Token reads are answered from each replica's cache; a change made on one
+/// replica (or by the provider) is followed by all three within the
+/// configured bound (`[cache] max_age_ms`), here because PostgreSQL
+/// announces every change: re-consent, an `expired` mark, removal, and
+/// revocation of the service token, while every replica is read continuously.
+#[test]
+fn replicas_cached_reads_follow_every_change_within_the_bound() {
+    let bound = Duration::from_millis(1000);
+    // 8 s tokens: due for refresh 6 s after they are issued (a quarter of
+    // the lifetime is the margin), so the provider's refusal shows quickly.
+    let c = cluster(3, 8, "\n[cache]\nmax_age_ms = 1000\n", &[]);
+    let first = authorize(&c);
+    let readers = Readers::start(&c);
+
+    // More scopes: a new consent replaces the active connector's tokens.
+    let more = put_connector_with(
+        &c.servers[1],
+        r#"{"scopes": ["contacts.read", "contacts.write"]}"#,
+    );
+    let changed = {
+        let second = consent_to(&c, more);
+        assert_ne!(second, first);
+        Instant::now()
+    };
+    readers.follow(
+        "re-consent",
+        changed,
+        bound,
+        |r| r.status == 200 && r.token != first,
+        |r| r.token == first,
+    );
+
+    // The provider forgets the grant: the next refresh (on whichever replica
+    // reads first once the token is due) is refused and marks it expired.
+    c.oidc.control("POST", "revoke-grants", None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let changed = loop {
+        let log = readers.log.lock().unwrap();
+        if let Some(r) = log.iter().find(|r| r.status == 409) {
+            break r.started;
+        }
+        drop(log);
+        assert!(Instant::now() < deadline, "no refresh was refused in 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    readers.follow(
+        "expired",
+        changed,
+        bound,
+        |r| r.status == 409,
+        |r| r.status == 200,
+    );
+
+    authorize(&c);
+    let (status, body) = http_request(
+        "DELETE",
+        &format!(
+            "{}/api/apps/{}/external-auth/integrations/{TYPE}/remove",
+            c.servers[1].url,
+            c.servers[1].app_id()
+        ),
+        &[("api_key", &c.servers[1].api_key())],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    readers.follow(
+        "removed",
+        Instant::now(),
+        bound,
+        |r| r.status == 404,
+        |r| r.status == 200,
+    );
+
+    let list = builder_get(&c.servers[2], "service-tokens");
+    let id = list["service_tokens"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = http_request(
+        "DELETE",
+        &format!(
+            "{}/api/apps/{}/service-tokens/{id}",
+            c.servers[2].url,
+            c.servers[2].app_id()
+        ),
+        &[("api_key", &c.servers[2].api_key())],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    readers.follow(
+        "service token revoked",
+        Instant::now(),
+        bound,
+        |r| r.status == 401,
+        |r| r.status != 401,
+    );
+    readers.stop();
 }
