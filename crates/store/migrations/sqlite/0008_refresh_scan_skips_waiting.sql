@@ -6,10 +6,9 @@
 -- A copy of the connector's status on its credentials, so that one partial
 -- index can hold only refreshable rows; kept by triggers, whatever writes.
 ALTER TABLE credentials ADD COLUMN connector_status TEXT NOT NULL DEFAULT 'active';
-UPDATE credentials SET connector_status = COALESCE(
-    (SELECT c.status FROM connectors c
-     WHERE c.app_id = credentials.app_id AND c.integration_type = credentials.integration_type),
-    'disconnected');
+UPDATE credentials SET connector_status = c.status FROM connectors c
+WHERE c.app_id = credentials.app_id AND c.integration_type = credentials.integration_type
+AND c.status <> credentials.connector_status;
 
 CREATE TRIGGER credentials_take_connector_status AFTER INSERT ON credentials
 WHEN NEW.connector_status IS NOT (SELECT status FROM connectors
