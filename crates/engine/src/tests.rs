@@ -31,19 +31,28 @@ async fn engine_configured(
     config: EngineConfig,
 ) -> (Engine, TestDatabase) {
     let store = connectors_store::open(db.url()).await.unwrap();
-    let operator: BTreeMap<String, ProviderConfig> = toml::from_str(
+    let engine = Engine::new(
+        store,
+        acme_catalog("https://id.acme.test/token"),
+        Arc::new(keys),
+        config,
+    );
+    (engine, db)
+}
+
+/// The built-in catalog plus a custom `acme` whose token endpoint is `token_url`.
+fn acme_catalog(token_url: &str) -> Arc<Catalog> {
+    let operator: BTreeMap<String, ProviderConfig> = toml::from_str(&format!(
         r#"
         [acme]
         authorization_url = "https://id.acme.test/authorize"
-        token_url = "https://id.acme.test/token"
+        token_url = "{token_url}"
         client_id = "cid"
-        "#,
-    )
+        "#
+    ))
     .unwrap();
     let operator = operator.into_iter().map(|(k, v)| (k, v.finish())).collect();
-    let catalog = Catalog::load(BUILTIN_CATALOG, &operator).unwrap();
-    let engine = Engine::new(store, Arc::new(catalog), Arc::new(keys), config);
-    (engine, db)
+    Arc::new(Catalog::load(BUILTIN_CATALOG, &operator).unwrap())
 }
 
 fn ring() -> KeyRing {
@@ -735,4 +744,145 @@ async fn a_killed_listen_connection_empties_the_cache_until_the_feed_is_back() {
         },
     )
     .await;
+}
+
+/// A provider token endpoint whose first call waits until the test lets it
+/// answer; every call gets new tokens, numbered in arrival order.
+#[derive(Clone, Default)]
+struct StallingProvider {
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+    first_arrived: Arc<tokio::sync::Notify>,
+    release_first: Arc<tokio::sync::Notify>,
+}
+
+impl StallingProvider {
+    fn router(&self) -> axum::Router {
+        async fn token(
+            axum::extract::State(p): axum::extract::State<StallingProvider>,
+        ) -> impl axum::response::IntoResponse {
+            let n = p.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if n == 1 {
+                p.first_arrived.notify_one();
+                p.release_first.notified().await;
+            }
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                format!(
+                    r#"{{"access_token":"at-provider-{n}","refresh_token":"rt-provider-{n}","token_type":"Bearer","expires_in":3600}}"#
+                ),
+            )
+        }
+        axum::Router::new()
+            .route("/token", axum::routing::post(token))
+            .with_state(self.clone())
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// An engine (one server) on the database at `url`, whose `acme` takes
+/// tokens from `token_url`.
+async fn engine_at_provider(
+    url: &str,
+    token_url: &str,
+    keys: Arc<KeyRing>,
+    clock: Clock,
+) -> Engine {
+    let store = connectors_store::open(url).await.unwrap();
+    let config = EngineConfig {
+        clock,
+        ..EngineConfig::default()
+    };
+    Engine::new(store, acme_catalog(token_url), keys, config)
+}
+
+/// Issue #11.4, the `lost_race` outcome: a refresh whose provider answers
+/// after its lease passed to another server loses. The other server's
+/// tokens stand, the late answer is dropped (never stored, never served)
+/// and counted, and the credentials are stored once.
+#[tokio::test]
+async fn a_refresh_that_outlives_its_lease_loses_to_the_next_holder() {
+    let provider = StallingProvider::default();
+    let served = connectors_testkit::serve(provider.router());
+    let token_url = format!("{}/token", served.url);
+    let time = TestClock::new();
+    let db = TestDatabase::new();
+    let keys = Arc::new(ring());
+    let slow = engine_at_provider(db.url(), &token_url, keys.clone(), time.clock()).await;
+    let other = engine_at_provider(db.url(), &token_url, keys, time.clock()).await;
+    let b = slow
+        .bootstrap(&BootstrapRequest {
+            workspace_name: "w".into(),
+            builder_email: "owner@example.com".into(),
+            app_name: "a".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // Expires in an hour (`import`).
+    slow.import_credentials(import(&b.app_id, "acme", None, &[]))
+        .await
+        .unwrap();
+    let (margin, lease) = (slow.config().refresh_margin_secs, slow.config().lease_secs);
+    assert!(margin > lease + 2, "the old token must outlive the lease");
+    // Inside the refresh margin: the next read refreshes.
+    time.advance(std::time::Duration::from_secs((3600 - margin + 1) as u64));
+    let acme = ty("acme");
+    let (slow_app, other_app) = (service(&slow, &b).await, service(&other, &b).await);
+    let (slow_answer, other_answer) = tokio::join!(slow.connector_token(&slow_app, &acme), async {
+        // The slow server's provider call is under way, holding the lease:
+        // let the lease expire; the other server takes it and refreshes.
+        provider.first_arrived.notified().await;
+        time.advance(std::time::Duration::from_secs(lease as u64 + 1));
+        let answer = other.connector_token(&other_app, &acme).await;
+        provider.release_first.notify_one();
+        answer
+    });
+    assert_eq!(provider.calls(), 2);
+    assert_eq!(other_answer.unwrap().access_token, "at-provider-2");
+    // The slow server serves a token that is still good, never its late one.
+    let served_slow = slow_answer.unwrap().access_token;
+    assert!(
+        ["at-1", "at-provider-2"].contains(&served_slow.as_str()),
+        "{served_slow}"
+    );
+    assert_eq!(
+        slow.metrics().await.unwrap().refreshes,
+        RefreshCounts {
+            lost_race: 1,
+            ..RefreshCounts::default()
+        }
+    );
+    assert_eq!(
+        other.metrics().await.unwrap().refreshes,
+        RefreshCounts {
+            ok: 1,
+            ..RefreshCounts::default()
+        }
+    );
+    // Stored once (import = 1, the other server's refresh = 2), with the
+    // other server's tokens; nobody calls the provider again for them.
+    let key = ConnectorKey::new(b.app_id.clone(), acme.clone());
+    let stored = slow.store().get_credentials(&key).await.unwrap().unwrap();
+    assert_eq!(stored.version, 2);
+    let open = |sealed: &str, what: &str| {
+        slow.keys()
+            .open_secret(sealed, &key.credentials_context(what))
+            .unwrap()
+            .expose()
+            .to_string()
+    };
+    assert_eq!(open(&stored.access_token, "access_token"), "at-provider-2");
+    assert_eq!(
+        open(stored.refresh_token.as_deref().unwrap(), "refresh_token"),
+        "rt-provider-2"
+    );
+    for engine in [&slow, &other] {
+        let app = service(engine, &b).await;
+        let token = engine.connector_token(&app, &acme).await.unwrap();
+        assert_eq!(token.access_token, "at-provider-2");
+    }
+    assert_eq!(provider.calls(), 2);
 }

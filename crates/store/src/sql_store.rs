@@ -196,15 +196,50 @@ pub(crate) const RECORD_REFRESH_FAILURE: &str =
 pub(crate) const SET_CONNECTOR_STATUS: &str =
     "UPDATE connectors SET status = $1, status_reason = $2, updated_at = $3 \
      WHERE app_id = $4 AND integration_type = $5";
-/// The background scan: due credentials in expiry order, through the
-/// partial index `credentials_due` (migration 0006).
-pub(crate) const CREDENTIALS_DUE: &str =
-    "SELECT cr.app_id, cr.integration_type FROM credentials cr \
-     JOIN connectors c ON c.app_id = cr.app_id AND c.integration_type = cr.integration_type \
-     WHERE c.status = 'active' AND cr.refresh_token IS NOT NULL AND cr.expires_at_ms IS NOT NULL \
-     AND cr.expires_at_ms < $1 AND (cr.lease_owner IS NULL OR cr.lease_expires_at <= $2) \
-     AND (cr.next_refresh_at IS NULL OR cr.next_refresh_at <= $3) \
-     ORDER BY cr.expires_at_ms LIMIT $4";
+/// The refreshable credentials' filter: an active connector (its status as
+/// copied onto the credentials, migration 0008), a refresh token and an
+/// expiry. The terms match the partial indexes' so the planners use them.
+macro_rules! refreshable {
+    () => {
+        "refresh_token IS NOT NULL AND expires_at_ms IS NOT NULL AND connector_status = 'active'"
+    };
+}
+/// The background scan: due credentials in expiry order. Two index ranges
+/// (migration 0008), so rows of expired connectors or backing off after a
+/// failure are never read: `credentials_due` holds the rows with no failure
+/// pending, `credentials_retry` those whose retry time (`$3` = now) has come.
+pub(crate) const CREDENTIALS_DUE: &str = concat!(
+    "SELECT app_id, integration_type FROM (\
+     SELECT * FROM (SELECT app_id, integration_type, expires_at_ms FROM credentials WHERE ",
+    refreshable!(),
+    " AND next_refresh_at IS NULL AND expires_at_ms < $1 \
+     AND (lease_owner IS NULL OR lease_expires_at <= $2) \
+     ORDER BY expires_at_ms LIMIT $4) AS first_try \
+     UNION ALL \
+     SELECT * FROM (SELECT app_id, integration_type, expires_at_ms FROM credentials WHERE ",
+    refreshable!(),
+    " AND next_refresh_at IS NOT NULL AND next_refresh_at <= $3 AND expires_at_ms < $1 \
+     AND (lease_owner IS NULL OR lease_expires_at <= $2) \
+     ORDER BY next_refresh_at LIMIT $4) AS retry\
+     ) AS due ORDER BY expires_at_ms LIMIT $4"
+);
+/// The earliest expiry among refreshable credentials, for the refresh-lag
+/// gauge: the first of `credentials_due`, and the earliest of the rows
+/// backing off (read through `credentials_retry`, so as many as are failing
+/// now; expired connectors are not among them).
+pub(crate) const EARLIEST_REFRESHABLE: &str = concat!(
+    "SELECT MIN(e) AS earliest FROM (\
+     SELECT * FROM (SELECT expires_at_ms AS e FROM credentials WHERE ",
+    refreshable!(),
+    " AND next_refresh_at IS NULL ORDER BY expires_at_ms LIMIT 1) AS first_try \
+     UNION ALL \
+     SELECT MIN(expires_at_ms) AS e FROM credentials WHERE ",
+    refreshable!(),
+    " AND next_refresh_at IS NOT NULL) AS due"
+);
+/// A workspace's apps, through `apps_workspace` (migration 0006).
+pub(crate) const APPS_OF_WORKSPACE: &str = "SELECT id, workspace_id, name, created_at FROM apps \
+     WHERE workspace_id = $1 ORDER BY created_at, id";
 
 // Row decoders, one per row type; columns are read by name, so a `SELECT *`
 // gaining a column in a later migration does not break them.
@@ -457,13 +492,21 @@ impl Store for SqlStore {
     }
 
     async fn list_apps(&self, workspace_id: Option<&str>) -> Result<Vec<App>> {
-        let rows = sqlx::query(
-            "SELECT id, workspace_id, name, created_at FROM apps \
-             WHERE (CAST($1 AS TEXT) IS NULL OR workspace_id = $1) ORDER BY created_at, id",
-        )
-        .bind(workspace_id)
-        .fetch_all(&self.pool)
-        .await?;
+        // Two statements rather than `$1 IS NULL OR …`, which no index serves.
+        let rows =
+            match workspace_id {
+                Some(id) => {
+                    sqlx::query(APPS_OF_WORKSPACE)
+                        .bind(id)
+                        .fetch_all(&self.pool)
+                        .await?
+                }
+                None => sqlx::query(
+                    "SELECT id, workspace_id, name, created_at FROM apps ORDER BY created_at, id",
+                )
+                .fetch_all(&self.pool)
+                .await?,
+            };
         rows.iter().map(app_from_row).collect()
     }
 
@@ -916,13 +959,9 @@ impl Store for SqlStore {
     }
 
     async fn earliest_refreshable_expiry(&self) -> Result<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT MIN(cr.expires_at_ms) AS earliest FROM credentials cr \
-             JOIN connectors c ON c.app_id = cr.app_id AND c.integration_type = cr.integration_type \
-             WHERE c.status = 'active' AND cr.refresh_token IS NOT NULL AND cr.expires_at_ms IS NOT NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let row = sqlx::query(EARLIEST_REFRESHABLE)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get::<Option<i64>, _>("earliest")?)
     }
 

@@ -770,3 +770,79 @@ async fn earliest_refreshable_expiry_counts_active_connectors_only() {
     let pool = store.pool_stats();
     assert!(pool.size >= 1 && pool.idle <= pool.size, "{pool:?}");
 }
+
+/// Issue #11.3: the background scan returns only what it may refresh now,
+/// in expiry order; an expired connector and a failure waiting out its
+/// backoff stay out (migration 0008 keeps them out of the index it reads),
+/// and come back with a re-consent and when the retry time comes.
+#[tokio::test]
+async fn the_refresh_scan_skips_expired_and_backing_off_connectors() {
+    let (store, _db) = store().await;
+    let of = |name: &str| ConnectorKey::new("a", name.parse().unwrap());
+    let authorize_as = |name: &'static str, expires_at_ms: i64| {
+        let store = store.clone();
+        async move {
+            let mut credentials = creds("sealed-a1", Some("sealed-r1"));
+            credentials.integration_type = name.parse().unwrap();
+            credentials.expires_at_ms = Some(expires_at_ms);
+            store
+                .save_authorization(&Authorization {
+                    connection_id: None,
+                    builder_id: None,
+                    scopes: vec![],
+                    granted_scopes: vec![],
+                    connection_config: None,
+                    credentials,
+                })
+                .await
+                .unwrap();
+        }
+    };
+    authorize_as("plain", 3_000).await;
+    authorize_as("failing", 1_000).await;
+    authorize_as("refused", 2_000).await;
+    authorize_as("later", 900_000).await;
+    let names = |keys: Vec<ConnectorKey>| -> Vec<String> {
+        keys.iter()
+            .map(|k| k.integration_type.to_string())
+            .collect()
+    };
+    let due = |now: i64| {
+        let store = store.clone();
+        async move { names(store.credentials_due(10_000, now, 10).await.unwrap()) }
+    };
+    assert_eq!(due(1).await, ["failing", "refused", "plain"]);
+    // A transient failure: retried from second 50 on.
+    store
+        .record_refresh_failure(&of("failing"), "p", "503", 50, 1)
+        .await
+        .unwrap();
+    // A refusal, as the engine records it: no retry, the connector expired.
+    store
+        .record_refresh_failure(&of("refused"), "p", "invalid_grant", i64::MAX, 1)
+        .await
+        .unwrap();
+    store
+        .set_connector_status(&of("refused"), ConnectorStatus::Expired, Some("no"), 1)
+        .await
+        .unwrap();
+    assert_eq!(due(2).await, ["plain"]);
+    assert_eq!(
+        store.earliest_refreshable_expiry().await.unwrap(),
+        Some(1_000)
+    );
+    assert_eq!(due(50).await, ["failing", "plain"]);
+    assert_eq!(
+        names(store.credentials_due(10_000, 50, 1).await.unwrap()),
+        ["failing"]
+    );
+    // An expired connector stays out even once its retry time has come.
+    store
+        .set_connector_status(&of("failing"), ConnectorStatus::Expired, Some("no"), 3)
+        .await
+        .unwrap();
+    assert_eq!(due(50).await, ["plain"]);
+    // A new consent (here an import) brings the refused one back.
+    authorize_as("refused", 2_000).await;
+    assert_eq!(due(50).await, ["refused", "plain"]);
+}
