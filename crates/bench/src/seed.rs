@@ -136,6 +136,12 @@ impl Seeder {
                 .execute(c)
                 .await?;
         }
+        if let Db::Postgres(c) = &mut self.db {
+            // Planner statistics, as autovacuum would have them by now.
+            sqlx::query("ANALYZE apps, service_tokens, connectors, credentials")
+                .execute(c)
+                .await?;
+        }
         self.apps.extend(new);
         Ok(start.elapsed())
     }
