@@ -35,56 +35,6 @@ pub struct CliArgs {
     npm: Option<PathBuf>,
 }
 
-/// The repository root (this crate is `crates/bench`).
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Builds our CLI in release mode with the cargo that runs us (`cargo run`
-/// sets `$CARGO`) and returns the binary's path as cargo reports it.
-fn build_ours() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("building our CLI: cargo build --release -p base44-cli --bin base44");
-    let mut command = Command::new(&cargo);
-    // Not the variables `cargo run` set for us (CARGO_MANIFEST_DIR, ...):
-    // build scripts track some of them, and seeing ours would make every
-    // run rebuild part of the dependency tree.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_MANIFEST_")
-            || matches!(
-                &*key,
-                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
-            )
-        {
-            command.env_remove(&*key);
-        }
-    }
-    let out = command
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "base44-cli",
-            "--bin",
-            "base44",
-            "--message-format=json-render-diagnostics",
-        ])
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {}", Path::new(&cargo).display()))?;
-    ensure!(out.status.success(), "cargo build of base44-cli failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "base44")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .context("cargo did not report the base44 executable")
-}
-
 /// An absolute path (the CLIs run in the project directory).
 fn absolute(path: &Path, what: &str) -> anyhow::Result<PathBuf> {
     std::fs::canonicalize(path).with_context(|| format!("{what} {}", path.display()))
@@ -94,7 +44,7 @@ fn npm_cli(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     match given {
         Some(p) => absolute(&p, "--npm"),
         None => absolute(
-            &repo_root().join("tests/js/node_modules/.bin/base44"),
+            &crate::cargo::repo_root().join("tests/js/node_modules/.bin/base44"),
             "the npm base44 CLI is missing (run scripts/install-test-deps, or pass --npm PATH):",
         ),
     }
@@ -223,7 +173,7 @@ pub fn run(args: CliArgs) -> anyhow::Result<()> {
     let npm = npm_cli(args.npm)?;
     let ours = match args.ours {
         Some(p) => absolute(&p, "--ours")?,
-        None => build_ours()?,
+        None => crate::cargo::release_binary("base44-cli", "base44")?,
     };
     let dir = tempfile::tempdir()?;
     let types: Vec<String> = (0..args.connectors).map(|i| format!("bench_{i}")).collect();

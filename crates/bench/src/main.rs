@@ -1,14 +1,21 @@
 //! `connectors-bench`: benchmarks, not tests (they assert nothing about speed).
 //!
-//! - default mode (`tokens.rs`): the token endpoint under load beside a bare
-//!   hyper server, `cargo run --release -p connectors-bench`;
+//! - default mode (`tokens.rs`): the token endpoint under load (in-process,
+//!   `wrk`, or both: `load.rs`) beside a bare hyper server,
+//!   `cargo run --release -p connectors-bench`; with `--stored N`, our
+//!   server as a process (`process.rs`) over a database seeded in bulk
+//!   (`seed.rs`), at 1,000 and N stored connections;
 //! - `cli` (`cli.rs`): `connectors pull` / `push` with our CLI and with the
 //!   npm CLI against the same server,
 //!   `cargo run --release -p connectors-bench -- cli`.
 //!
 //! See README.md, "Benchmarks".
 
+mod cargo;
 mod cli;
+mod load;
+mod process;
+mod seed;
 mod server;
 mod tokens;
 

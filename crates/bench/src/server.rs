@@ -25,50 +25,6 @@ impl Running {
     pub fn boot(&self) -> &Bootstrap {
         &self.server.boot
     }
-
-    /// Adds apps, each with an active connector of every type in `types`,
-    /// from app number `from_app` until `apps` exist: imported through the
-    /// engine (8 at a time), so every row is sealed and would decrypt like
-    /// a real one. How long it took.
-    pub async fn seed(
-        &self,
-        types: &[String],
-        from_app: usize,
-        apps: usize,
-    ) -> anyhow::Result<std::time::Duration> {
-        const WORKERS: usize = 8;
-        let start = std::time::Instant::now();
-        let mut tasks = tokio::task::JoinSet::new();
-        for worker in 0..WORKERS {
-            let engine = self.server.engine.clone();
-            let workspace = self.server.boot.workspace_id.clone();
-            let types = types.to_vec();
-            tasks.spawn(async move {
-                for i in (from_app + worker..apps).step_by(WORKERS) {
-                    let app = engine.create_app(&workspace, &format!("seed-{i}")).await?;
-                    for t in &types {
-                        engine
-                            .import_credentials(ImportCredentials {
-                                app_id: app.id.clone(),
-                                integration_type: t.clone(),
-                                builder_email: None,
-                                access_token: Secret::new(format!("seed-access-{i}-{t}")),
-                                refresh_token: Some(Secret::new(format!("seed-refresh-{i}-{t}"))),
-                                expires_in: Some(86_400 + (i % 3600) as i64),
-                                scopes: Vec::new(),
-                                connection_config: None,
-                            })
-                            .await?;
-                    }
-                }
-                anyhow::Ok(())
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            done??;
-        }
-        Ok(start.elapsed())
-    }
 }
 
 /// Starts the server on the current tokio runtime with one custom provider

@@ -2,16 +2,30 @@
 //! loopback with N concurrent keep-alive connections, once per storage
 //! backend (embedded SQLite and PostgreSQL, side by side), and prints
 //! requests/s and p50/p99 latency beside a bare hyper "hello" server
-//! measured in the same run, as ratios.
+//! measured in the same run with the same load, as ratios. The load comes
+//! from this process, from `wrk` in a separate process, or both (`--load`).
+//!
+//! `--stored N` instead measures our server as a separate process over a
+//! database seeded in bulk (`seed.rs`) with 1,000 stored connections, then
+//! with N: token p50/p99 and the server's own RSS at both. The reads go to
+//! a hot set of connectors chosen at random among all stored ones (1,000
+//! by default, `--hot`): a token service's working set is its active apps,
+//! not every stored row.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
+use anyhow::Context;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::Full;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use rand::seq::SliceRandom;
+
+use crate::load::{self, Load, LoadArg, Stats, Target};
+use crate::process::{ServerDir, ServerProcess};
+use crate::seed::{self, Seeder};
 
 /// Options of the token benchmark (the default mode). Both backends by
 /// default: PostgreSQL gets a throwaway database on the server of
@@ -22,74 +36,35 @@ pub struct TokensArgs {
     /// Concurrent connections.
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// Seconds of measurement per target (after a 1 s warm-up).
+    /// Seconds of measurement per target (after a 1 s warm-up); wrk rounds up to whole seconds.
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
     /// Which storage backends to measure.
     #[arg(long, value_enum, default_value_t = Backends::Both)]
     backend: Backends,
+    /// Load generator [default: both when wrk is on PATH, else in-process].
+    #[arg(long, value_enum)]
+    load: Option<LoadArg>,
+    /// wrk's threads.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    wrk_threads: u32,
     /// An existing PostgreSQL database on the server to use (only for
     /// creating and dropping the benchmark's own database).
     #[arg(long, env = "CONNECTORS_BENCH_POSTGRES_URL", default_value = connectors_testdb::DEFAULT_ADMIN_URL)]
     postgres_url: String,
-    /// Instead of the comparison with bare hyper: measure the token endpoint
-    /// with 1,000 stored connections, then again after seeding this many
-    /// (apps of 10 connectors each), with this process's RSS each time.
+    /// Instead of the comparison with bare hyper: token p50/p99 and the
+    /// server's RSS with 1,000 stored connections, then with this many
+    /// (seeded in bulk, apps of 10 connectors), the server running as a
+    /// separate process.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
+    stored: Option<u64>,
+    /// With --stored: connectors read, chosen at random among all stored.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    hot: u64,
+    /// With --stored: the connectors-server binary; default: built now with
+    /// `cargo build --release -p connectors-server`.
     #[arg(long)]
-    stored: Option<usize>,
-}
-
-/// Connectors per seeded app.
-const TYPES_PER_APP: usize = 10;
-
-/// This process's resident set size in MB (server and load generator).
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// `--stored N`: token p50/p99 and RSS at 1,000 stored connections and at N.
-async fn stored(args: &TokensArgs, url: &str, backend: &str, n: usize) -> anyhow::Result<()> {
-    let types: Vec<String> = std::iter::once("bench".to_string())
-        .chain((1..TYPES_PER_APP).map(|i| format!("seed{i}")))
-        .collect();
-    let server = crate::server::start(url, &types, &[]).await?;
-    let path = format!(
-        "/api/apps/{}/external-auth/tokens/bench",
-        server.boot().app_id
-    );
-    let auth = format!("Bearer {}", server.boot().service_token.expose());
-    let mut apps = 1;
-    for target in [1_000, n.max(1_000)] {
-        let want = target.div_ceil(TYPES_PER_APP);
-        let took = server.seed(&types, apps, want).await?;
-        println!(
-            "{backend}: seeded {} connections in {:.1} s",
-            (want - apps) * TYPES_PER_APP,
-            took.as_secs_f64()
-        );
-        apps = want;
-        let s = drive(
-            server.addr,
-            &path,
-            Some(&auth),
-            args.connections,
-            args.seconds,
-        )
-        .await?;
-        row(
-            &format!("tokens, {backend}, {} stored", apps * TYPES_PER_APP),
-            &s,
-        );
-        println!("  RSS of this process: {:.0} MB", rss_mb());
-    }
-    Ok(())
+    server: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -98,6 +73,13 @@ enum Backends {
     Postgres,
     Both,
 }
+
+/// The acceptance of issue #11 the figures are printed beside.
+const MIN_RATIO_SQLITE: f64 = 0.6;
+const MIN_RATIO_POSTGRES: f64 = 0.5;
+const MAX_P99_RATIO: f64 = 3.0;
+const MAX_STORED_P99_RATIO: f64 = 1.5;
+const MAX_RSS_MB: f64 = 200.0;
 
 /// The benchmark's PostgreSQL database, dropped on drop.
 struct PgDatabase {
@@ -111,23 +93,45 @@ impl Drop for PgDatabase {
     }
 }
 
-struct Stats {
-    requests: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
+/// One backend's database for this run.
+struct Database {
+    label: &'static str,
+    url: String,
+    min_ratio: f64,
+    _pg: Option<PgDatabase>,
 }
 
-impl Stats {
-    fn rps(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
+/// The databases `--backend` asks for: a file in `dir`, a throwaway
+/// PostgreSQL database. With both, an unreachable PostgreSQL is a note.
+fn databases(args: &TokensArgs, dir: &std::path::Path) -> anyhow::Result<Vec<Database>> {
+    let mut all = Vec::new();
+    if args.backend != Backends::Postgres {
+        all.push(Database {
+            label: "SQLite",
+            url: format!("sqlite://{}", dir.join("bench.db").display()),
+            min_ratio: MIN_RATIO_SQLITE,
+            _pg: None,
+        });
     }
-    fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
+    if args.backend != Backends::Sqlite {
+        match connectors_testdb::create_postgres_database_on(&args.postgres_url, "connectors_bench")
+        {
+            Ok((name, url)) => all.push(Database {
+                label: "PostgreSQL",
+                url,
+                min_ratio: MIN_RATIO_POSTGRES,
+                _pg: Some(PgDatabase {
+                    admin: args.postgres_url.clone(),
+                    name,
+                }),
+            }),
+            Err(e) if args.backend == Backends::Both => {
+                println!("PostgreSQL skipped: {e}");
+            }
+            Err(e) => anyhow::bail!(e),
         }
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[i]
     }
+    Ok(all)
 }
 
 async fn hello_server() -> anyhow::Result<SocketAddr> {
@@ -152,181 +156,212 @@ async fn hello_server() -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// Our server with one connector holding a token: (server, token path,
-/// bearer). The server stops when the first value is dropped.
-async fn connectors_server(
-    database_url: &str,
-) -> anyhow::Result<(crate::server::Running, String, String)> {
+/// Our server in this process with one connector holding a token, and the
+/// request for it, checked to answer 200. The server stops when the first
+/// value is dropped.
+async fn token_server(database_url: &str) -> anyhow::Result<(crate::server::Running, Target)> {
     let server = crate::server::start(database_url, &["bench".to_string()], &[]).await?;
-    let path = format!(
-        "/api/apps/{}/external-auth/tokens/bench",
-        server.boot().app_id
+    let request = (
+        format!(
+            "/api/apps/{}/external-auth/tokens/bench",
+            server.boot().app_id
+        ),
+        Some(format!("Bearer {}", server.boot().service_token.expose())),
     );
-    let auth = format!("Bearer {}", server.boot().service_token.expose());
-    Ok((server, path, auth))
-}
-
-async fn drive(
-    addr: SocketAddr,
-    path: &str,
-    auth: Option<&str>,
-    connections: usize,
-    seconds: f64,
-) -> anyhow::Result<Stats> {
-    let mut tasks = Vec::new();
-    let warmup = Duration::from_secs(1);
-    let start = Instant::now();
-    let measure_from = start + warmup;
-    let end = measure_from + Duration::from_secs_f64(seconds);
-    for _ in 0..connections {
-        let path = path.to_string();
-        let auth = auth.map(str::to_string);
-        tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(conn);
-            let mut latencies = Vec::new();
-            loop {
-                let now = Instant::now();
-                if now >= end {
-                    break;
-                }
-                let mut request = Request::get(&path).header("host", "127.0.0.1");
-                if let Some(a) = &auth {
-                    request = request.header("authorization", a);
-                }
-                let request = request.body(Empty::<Bytes>::new())?;
-                sender.ready().await?;
-                let response = sender.send_request(request).await?;
-                anyhow::ensure!(
-                    response.status().is_success(),
-                    "status {}",
-                    response.status()
-                );
-                response.into_body().collect().await?;
-                if now >= measure_from {
-                    latencies.push(now.elapsed());
-                }
-            }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await??);
-    }
-    latencies.sort();
-    Ok(Stats {
-        requests: latencies.len(),
-        elapsed: Duration::from_secs_f64(seconds),
-        latencies,
-    })
-}
-
-fn row(name: &str, s: &Stats) {
-    println!(
-        "{name:<34} {:>12.0} {:>10.3} {:>10.3}",
-        s.rps(),
-        s.percentile(0.50).as_secs_f64() * 1e3,
-        s.percentile(0.99).as_secs_f64() * 1e3
-    );
+    load::check_token(server.addr, &request, Some("bench-access-token")).await?;
+    let target = Target {
+        addr: server.addr,
+        requests: vec![request],
+    };
+    Ok((server, target))
 }
 
 /// Runs the token benchmark and prints its table.
 pub fn run(args: TokensArgs) -> anyhow::Result<()> {
+    let loads = load::choose(args.load, args.wrk_threads)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let dir = tempfile::tempdir()?;
-        if let Some(n) = args.stored {
-            println!(
-                "{:<34} {:>12} {:>10} {:>10}",
-                "target", "req/s", "p50 ms", "p99 ms"
-            );
-            if args.backend != Backends::Postgres {
-                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-                stored(&args, &url, "SQLite", n).await?;
-            }
-            if args.backend != Backends::Sqlite {
-                let (name, url) = connectors_testdb::create_postgres_database_on(
-                    &args.postgres_url,
-                    "connectors_bench",
-                )
-                .map_err(|e| anyhow::anyhow!(e))?;
-                let _db = PgDatabase {
-                    admin: args.postgres_url.clone(),
-                    name,
-                };
-                stored(&args, &url, "PostgreSQL", n).await?;
-            }
-            return anyhow::Ok(());
+        match args.stored {
+            Some(n) => stored(&args, &loads, n as usize).await,
+            None => compare(&args, &loads).await,
         }
-        let hello = hello_server().await?;
-        println!(
-            "{} connections, {:.1} s per target after 1 s warm-up, loopback, same process",
-            args.connections, args.seconds
-        );
-        println!(
-            "{:<34} {:>12} {:>10} {:>10}",
-            "target", "req/s", "p50 ms", "p99 ms"
-        );
-        let base = drive(hello, "/", None, args.connections, args.seconds).await?;
-        row("bare hyper hello (baseline)", &base);
-        let mut ratios = Vec::new();
-        if args.backend != Backends::Postgres {
-            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-            let (ours, path, auth) = connectors_server(&url).await?;
-            let tokens = drive(
-                ours.addr,
-                &path,
-                Some(&auth),
-                args.connections,
-                args.seconds,
-            )
-            .await?;
-            row("tokens/{type}, SQLite", &tokens);
-            ratios.push(("SQLite", tokens));
-        }
-        if args.backend != Backends::Sqlite {
-            let created = connectors_testdb::create_postgres_database_on(
-                &args.postgres_url,
-                "connectors_bench",
-            );
-            match created {
-                Ok((name, url)) => {
-                    let _db = PgDatabase {
-                        admin: args.postgres_url.clone(),
-                        name,
-                    };
-                    let (ours, path, auth) = connectors_server(&url).await?;
-                    let tokens = drive(
-                        ours.addr,
-                        &path,
-                        Some(&auth),
-                        args.connections,
-                        args.seconds,
-                    )
-                    .await?;
-                    row("tokens/{type}, PostgreSQL", &tokens);
-                    ratios.push(("PostgreSQL", tokens));
-                }
-                Err(e) if args.backend == Backends::Both => {
-                    println!("{:<34} skipped: {e}", "tokens/{type}, PostgreSQL");
-                }
-                Err(e) => anyhow::bail!(e),
-            }
-        }
-        for (name, tokens) in &ratios {
-            println!(
-                "ratio {name} / baseline: throughput {:.3}, p50 latency {:.2}x, p99 latency {:.2}x",
-                tokens.rps() / base.rps(),
-                tokens.percentile(0.5).as_secs_f64() / base.percentile(0.5).as_secs_f64(),
-                tokens.percentile(0.99).as_secs_f64() / base.percentile(0.99).as_secs_f64()
-            );
-        }
-        anyhow::Ok(())
     })
+}
+
+/// Bare hyper, then tokens on each backend, under each load.
+async fn compare(args: &TokensArgs, loads: &[Load]) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let hello = Target {
+        addr: hello_server().await?,
+        requests: vec![("/".into(), None)],
+    };
+    let databases = databases(args, dir.path())?;
+    let mut servers = Vec::new();
+    for db in &databases {
+        servers.push(token_server(&db.url).await?);
+    }
+    for load in loads {
+        println!("\n{}", load.describe(args.connections, args.seconds));
+        println!("{}", load::header());
+        let base = load::measure(load, &hello, args.connections, args.seconds).await?;
+        println!("{}", base.row("bare hyper hello (baseline)"));
+        let mut results = Vec::new();
+        for (db, (_, target)) in databases.iter().zip(&servers) {
+            let s = load::measure(load, target, args.connections, args.seconds).await?;
+            println!("{}", s.row(&format!("tokens/{{type}}, {}", db.label)));
+            results.push((db, s));
+        }
+        for (db, s) in &results {
+            println!(
+                "ratio {} / baseline: throughput {:.3} (acceptance >= {}), p50 {:.2}x, p99 {:.2}x (acceptance <= {MAX_P99_RATIO})",
+                db.label,
+                s.rps / base.rps,
+                db.min_ratio,
+                s.p50.as_secs_f64() / base.p50.as_secs_f64(),
+                s.p99.as_secs_f64() / base.p99.as_secs_f64(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `--stored N` on each backend.
+async fn stored(args: &TokensArgs, loads: &[Load], n: usize) -> anyhow::Result<()> {
+    let bin = match &args.server {
+        Some(p) => p.clone(),
+        None => crate::cargo::release_binary("connectors-server", "connectors-server")?,
+    };
+    let dir = tempfile::tempdir()?;
+    for db in databases(args, dir.path())? {
+        stored_on(args, loads, &bin, &db, n)
+            .await
+            .with_context(|| format!("--stored on {}", db.label))?;
+    }
+    Ok(())
+}
+
+/// One measurement point of `--stored`.
+struct Point {
+    stored: usize,
+    stats: Vec<Stats>,
+    rss: (f64, f64),
+}
+
+async fn stored_on(
+    args: &TokensArgs,
+    loads: &[Load],
+    bin: &std::path::Path,
+    db: &Database,
+    n: usize,
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let key_spec = connectors_vault::KeyRing::generate_spec("bench");
+    let keys = connectors_vault::KeyRing::from_specs(&[key_spec.expose()])?;
+    let server_dir = ServerDir::create(dir.path(), &db.url, &seed::types(), key_spec.expose())?;
+
+    // The server migrates and bootstraps the empty database (the
+    // workspace the seeded apps belong to), then stops while we seed.
+    let boot_file = dir.path().join("bootstrap.json");
+    ServerProcess::start(bin, &server_dir, Some(&boot_file))
+        .await?
+        .stop()?;
+    let boot: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&boot_file)?)?;
+    let workspace = boot["workspace_id"]
+        .as_str()
+        .context("no workspace_id in the bootstrap file")?;
+    let mut seeder = Seeder::connect(&db.url, keys, workspace.to_string()).await?;
+
+    println!(
+        "\n{}: our server as a separate process ({}), reads spread over a hot set of {} connectors chosen at random among all stored",
+        db.label,
+        bin.display(),
+        args.hot
+    );
+    let mut points = Vec::new();
+    for stored in [1_000, n] {
+        let took = seeder.grow_to(stored).await?;
+        println!(
+            "seeded to {} stored connections ({} apps) in {:.1} s",
+            seeder.connections(),
+            seeder.apps.len(),
+            took.as_secs_f64()
+        );
+        let server = ServerProcess::start(bin, &server_dir, None).await?;
+        let hot = hot_set(&seeder, args.hot as usize);
+        // Every load must read what was seeded: a few random ones, checked.
+        for (request, expected) in hot.choose_multiple(&mut rand::thread_rng(), 5) {
+            load::check_token(server.addr, request, Some(expected)).await?;
+        }
+        let target = Target {
+            addr: server.addr,
+            requests: hot.into_iter().map(|(r, _)| r).collect(),
+        };
+        let mut stats = Vec::new();
+        for load in loads {
+            println!("{}", load.describe(args.connections, args.seconds));
+            println!("{}", load::header());
+            let s = load::measure(load, &target, args.connections, args.seconds).await?;
+            println!(
+                "{}",
+                s.row(&format!("tokens, {} stored", seeder.connections()))
+            );
+            stats.push(s);
+        }
+        let rss = server.rss_mb()?;
+        println!(
+            "server RSS after the load: {:.0} MB (peak {:.0} MB)",
+            rss.0, rss.1
+        );
+        server.stop()?;
+        points.push(Point {
+            stored: seeder.connections(),
+            stats,
+            rss,
+        });
+    }
+    let (small, large) = (&points[0], &points[1]);
+    for (i, load) in loads.iter().enumerate() {
+        let (a, b) = (&small.stats[i], &large.stats[i]);
+        println!(
+            "{} {}, {} vs {} stored: p50 {:.2}x, p99 {:.2}x (acceptance <= {MAX_STORED_P99_RATIO}), req/s {:.2}x",
+            db.label,
+            match load {
+                Load::InProcess => "in-process load",
+                Load::Wrk { .. } => "wrk",
+            },
+            large.stored,
+            small.stored,
+            b.p50.as_secs_f64() / a.p50.as_secs_f64(),
+            b.p99.as_secs_f64() / a.p99.as_secs_f64(),
+            b.rps / a.rps,
+        );
+    }
+    println!(
+        "{} server RSS: {:.0} MB at {} stored, {:.0} MB at {} (acceptance <= {MAX_RSS_MB} MB; peaks {:.0} / {:.0} MB)",
+        db.label, small.rss.0, small.stored, large.rss.0, large.stored, small.rss.1, large.rss.1
+    );
+    Ok(())
+}
+
+/// `size` connectors chosen at random among all stored: their requests
+/// and the access token each must answer.
+fn hot_set(seeder: &Seeder, size: usize) -> Vec<((String, Option<String>), String)> {
+    let types = seed::types();
+    let all = seeder.connections();
+    rand::seq::index::sample(&mut rand::thread_rng(), all, size.min(all))
+        .into_iter()
+        .map(|c| {
+            let (app, ty) = (c / types.len(), &types[c % types.len()]);
+            let seeded = &seeder.apps[app];
+            (
+                (
+                    format!("/api/apps/{}/external-auth/tokens/{ty}", seeded.id),
+                    Some(format!("Bearer {}", seeded.token.expose())),
+                ),
+                seed::access_token(app, ty),
+            )
+        })
+        .collect()
 }
