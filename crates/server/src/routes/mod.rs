@@ -57,6 +57,19 @@ pub fn routes() -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
+/// The path template of every route [`crate::app`] serves: those of
+/// `openapi.json` (which the OpenAPI test holds to [`routes`]) and
+/// `/metrics`.
+pub fn templates() -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+    let paths = doc["paths"].as_object().expect("openapi.json has paths");
+    paths
+        .keys()
+        .cloned()
+        .chain(std::iter::once(crate::metrics::PATH.to_string()))
+        .collect()
+}
+
 /// `{status, detail?}` rather than the error shape: probers read `status`.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match state.engine.health().await {
