@@ -29,7 +29,9 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
 use axum::Router;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -80,7 +82,7 @@ fn with_middleware(routes: Router, http: &HttpTuning, max_body_bytes: usize) -> 
     let csp = HeaderValue::from_str(&routes::pages::content_security_policy())
         .expect("the policy is ASCII");
     let stack = tower::ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
         .layer(trace)
         // Inside the trace layer, so the response it logs carries the id.
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -107,6 +109,21 @@ fn with_middleware(routes: Router, http: &HttpTuning, max_body_bytes: usize) -> 
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .service(routes);
     Router::new().fallback_service(stack)
+}
+
+/// A random (v4) UUID for a request that brings no id, as tower-http's
+/// `MakeRequestUuid` makes, but from the thread's CSPRNG rather than a
+/// `getrandom` system call per request, and formatted without a `String`.
+#[derive(Clone, Copy, Debug)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+        let text = id.hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
 }
 
 /// Logs the end of a request inside its span (so with its request id): a
@@ -161,9 +178,9 @@ mod tests {
 
     use axum::body::Body;
     use axum::http::Request;
+    use axum::response::IntoResponse;
     use axum::routing::get;
     use connectors_engine::EngineError;
-    use axum::response::IntoResponse;
     use connectors_vault::VaultError;
     use tower::ServiceExt;
 
@@ -196,6 +213,23 @@ mod tests {
             errors[0].contains("req-4711") && errors[0].contains("no encryption key `k9`"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_generated_request_id_is_a_fresh_v4_uuid() {
+        let request = Request::get("/").body(()).unwrap();
+        let ids: Vec<String> = (0..2)
+            .map(|_| {
+                let id = RandomRequestId.make_request_id(&request).unwrap();
+                id.header_value().to_str().unwrap().to_string()
+            })
+            .collect();
+        for id in &ids {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert_eq!(id, &parsed.hyphenated().to_string());
+        }
+        assert_ne!(ids[0], ids[1]);
     }
 
     #[test]
