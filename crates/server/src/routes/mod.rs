@@ -24,13 +24,15 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 pub fn routes() -> Router<AppState> {
     let app_routes = Router::new()
         .nest("/external-auth", connectors::router())
-        .route(
-            "/external-auth/tokens/{integration_type}",
-            get(tokens::token),
-        )
         .nest("/payments/stripe", stripe::router())
         .nest("/service-tokens", credentials::service_token_router());
     Router::new()
+        // The hot path, at its full path rather than nested: a nested route
+        // rewrites each request's URI without its prefix.
+        .route(
+            "/api/apps/{app_id}/external-auth/tokens/{integration_type}",
+            get(tokens::token),
+        )
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .route(
