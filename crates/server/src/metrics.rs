@@ -452,3 +452,65 @@ impl Collector for EngineCollector {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(http: Arc<HttpStats>) -> String {
+        let mut registry = Registry::with_prefix("connectors");
+        registry.register_collector(Box::new(HttpCollector(http)));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        text
+    }
+
+    #[test]
+    fn counts_survive_a_route_missing_from_the_table_and_many_statuses() {
+        let http = Arc::new(HttpStats::new(["/known"]));
+        let get = method_index(&Method::GET);
+        let ms = Duration::from_millis(1);
+        // More distinct statuses than a route keeps without a lock.
+        for status in 200..200 + STATUS_SLOTS as u16 + 4 {
+            http.record(get, Some("/known"), status, ms);
+        }
+        http.record(get, Some("/known"), 200, ms);
+        http.record(get, Some("/late/{id}"), 404, ms);
+        http.record(get, Some("/late/{id}"), 404, Duration::from_secs(60));
+        http.record(
+            method_index(&Method::from_bytes(b"PURGE").unwrap()),
+            None,
+            405,
+            ms,
+        );
+        let text = render(http);
+        let count = |labels: &str| {
+            let prefix = format!("connectors_http_requests_total{{{labels}}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .unwrap_or_else(|| panic!("no {prefix}in\n{text}"))
+                .to_string()
+        };
+        assert_eq!(count("method=\"GET\",route=\"/known\",status=\"200\""), "2");
+        assert_eq!(count("method=\"GET\",route=\"/known\",status=\"219\""), "1");
+        assert_eq!(
+            count("method=\"GET\",route=\"/late/{id}\",status=\"404\""),
+            "2"
+        );
+        assert_eq!(
+            count("method=\"other\",route=\"unmatched\",status=\"405\""),
+            "1"
+        );
+        for line in [
+            "connectors_http_request_duration_seconds_count{method=\"GET\",route=\"/known\"} 21",
+            "connectors_http_request_duration_seconds_bucket{le=\"0.001\",method=\"GET\",route=\"/known\"} 21",
+            "connectors_http_request_duration_seconds_bucket{le=\"0.0005\",method=\"GET\",route=\"/known\"} 0",
+            "connectors_http_request_duration_seconds_sum{method=\"GET\",route=\"/late/{id}\"} 60.001",
+            "connectors_http_request_duration_seconds_bucket{le=\"+Inf\",method=\"GET\",route=\"/late/{id}\"} 2",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
+        // Nothing for a method or route that saw no request.
+        assert!(!text.contains("method=\"POST\""), "{text}");
+    }
+}
