@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod extract;
 pub mod http;
@@ -26,10 +27,11 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -47,27 +49,24 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The router with its middleware, outermost first: request id (kept from
 /// the client when sent, as the npm CLI does), tracing (method, path, status,
 /// latency and request id; never headers or bodies; the one log line of a
-/// 5xx), the body-read timeout (a pause longer than it fails the body read,
-/// which the extractors answer with 408), the per-request timeout, the body
-/// limit.
-///
-/// Outside all of them, the metrics layer counts each request under its
-/// route template, with the latency the client saw.
+/// 5xx), the security headers, the body-read timeout (a pause longer than it
+/// fails the body read, which the extractors answer with 408), the body
+/// limit; then, around each route ([`endpoint`]), the count under its route
+/// template and the per-request timeout.
 pub fn app(state: AppState, http: &HttpTuning, max_body_bytes: usize) -> Router {
-    let routes = routes::routes().route("/metrics", axum::routing::get(metrics::scrape));
-    with_middleware(routes, http, max_body_bytes)
-        .layer(middleware::from_fn_with_state(
+    let routes = routes::routes()
+        .route(metrics::PATH, axum::routing::get(metrics::scrape))
+        .layer(endpoint::EndpointLayer::new(
             state.metrics.clone(),
-            metrics::track,
+            http.request_timeout(),
         ))
-        .with_state(state)
+        .with_state(state);
+    with_middleware(routes, http, max_body_bytes)
 }
 
-fn with_middleware<S: Clone + Send + Sync + 'static>(
-    routes: Router<S>,
-    http: &HttpTuning,
-    max_body_bytes: usize,
-) -> Router<S> {
+/// Wraps the whole of `routes` once (not each route, as `Router::layer`
+/// would: axum clones every layered level of a route for each request).
+fn with_middleware(routes: Router, http: &HttpTuning, max_body_bytes: usize) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
             let request_id = request
@@ -80,12 +79,16 @@ fn with_middleware<S: Clone + Send + Sync + 'static>(
         .on_response(log_response)
         // `log_response` already logs every 5xx once.
         .on_failure(());
-    let request_timeout = http.request_timeout();
     let csp = HeaderValue::from_str(&routes::pages::content_security_policy())
         .expect("the policy is ASCII");
-    // Every response, pages and errors alike: a strict policy, no sniffing,
-    // no framing, and no Referer that could carry a code or a link onward.
-    let headers = tower::ServiceBuilder::new()
+    let stack = tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
+        .layer(trace)
+        // Inside the trace layer, so the response it logs carries the id.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        // Every response, pages and errors alike: a strict policy, no
+        // sniffing, no framing, and no Referer that could carry a code or a
+        // link onward.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             csp,
@@ -101,18 +104,26 @@ fn with_middleware<S: Clone + Send + Sync + 'static>(
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
-        ));
-    routes
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(middleware::from_fn(move |request: Request, next: Next| {
-            deadline(request_timeout, request, next)
-        }))
+        ))
         .layer(RequestBodyTimeoutLayer::new(http.body_read_timeout()))
-        .layer(headers)
-        // Inside the trace layer, so the response it logs carries the id.
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(trace)
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .service(routes);
+    Router::new().fallback_service(stack)
+}
+
+/// A random (v4) UUID for a request that brings no id, as tower-http's
+/// `MakeRequestUuid` makes, but from the thread's CSPRNG rather than a
+/// `getrandom` system call per request, and formatted without a `String`.
+#[derive(Clone, Copy, Debug)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+        let text = id.hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
 }
 
 /// Logs the end of a request inside its span (so with its request id): a
@@ -161,23 +172,13 @@ fn log_response(response: &Response, latency: Duration, _span: &Span) {
     }
 }
 
-/// Answers 503 in the error shape (or the failure page, on a page route)
-/// when the request takes longer than `limit`.
-async fn deadline(limit: Duration, request: Request, next: Next) -> Response {
-    let page = routes::is_page_path(request.uri().path());
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) if page => routes::pages::too_slow().into_response(),
-        Err(_) => ApiError::too_slow(limit).into_response(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use connectors_testkit::CapturedLogs;
 
     use axum::body::Body;
     use axum::http::Request;
+    use axum::response::IntoResponse;
     use axum::routing::get;
     use connectors_engine::EngineError;
     use connectors_vault::VaultError;
@@ -214,38 +215,21 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_request_over_the_deadline_gets_503_in_the_error_shape_or_the_page() {
-        let http = HttpTuning {
-            request_timeout_secs: 0.2,
-            ..HttpTuning::default()
-        };
-        let stuck = get(std::future::pending::<&'static str>);
-        let routes: Router = Router::new()
-            .route("/api/stuck", stuck.clone())
-            .route("/connect/{id}", stuck);
-        let router = with_middleware(routes, &http, 1024);
-        let api = router
-            .clone()
-            .oneshot(Request::get("/api/stuck").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(api.status(), 503);
-        let body = axum::body::to_bytes(api.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(json["code"], "TIMEOUT");
-        assert!(json["detail"].as_str().unwrap().contains("0.2 s"), "{json}");
-        let page = router
-            .oneshot(Request::get("/connect/x").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(page.status(), 503);
-        assert!(page.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"));
+    #[test]
+    fn a_generated_request_id_is_a_fresh_v4_uuid() {
+        let request = Request::get("/").body(()).unwrap();
+        let ids: Vec<String> = (0..2)
+            .map(|_| {
+                let id = RandomRequestId.make_request_id(&request).unwrap();
+                id.header_value().to_str().unwrap().to_string()
+            })
+            .collect();
+        for id in &ids {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert_eq!(id, &parsed.hyphenated().to_string());
+        }
+        assert_ne!(ids[0], ids[1]);
     }
 
     #[test]

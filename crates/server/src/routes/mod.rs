@@ -24,13 +24,15 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 pub fn routes() -> Router<AppState> {
     let app_routes = Router::new()
         .nest("/external-auth", connectors::router())
-        .route(
-            "/external-auth/tokens/{integration_type}",
-            get(tokens::token),
-        )
         .nest("/payments/stripe", stripe::router())
         .nest("/service-tokens", credentials::service_token_router());
     Router::new()
+        // The hot path, at its full path rather than nested: a nested route
+        // rewrites each request's URI without its prefix.
+        .route(
+            "/api/apps/{app_id}/external-auth/tokens/{integration_type}",
+            get(tokens::token),
+        )
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .route(
@@ -55,6 +57,19 @@ pub fn routes() -> Router<AppState> {
         )
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// The path template of every route [`crate::app`] serves: those of
+/// `openapi.json` (which the OpenAPI test holds to [`routes`]) and
+/// `/metrics`.
+pub fn templates() -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+    let paths = doc["paths"].as_object().expect("openapi.json has paths");
+    paths
+        .keys()
+        .cloned()
+        .chain(std::iter::once(crate::metrics::PATH.to_string()))
+        .collect()
 }
 
 /// `{status, detail?}` rather than the error shape: probers read `status`.

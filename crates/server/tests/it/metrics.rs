@@ -75,3 +75,57 @@ fn a_bad_metrics_section_is_a_config_error() {
     let error = FileConfig::parse("[metrics]\nbearer = \"x\"\n", "c.toml").unwrap_err();
     assert!(error.0.starts_with("c.toml:2:1:"), "{}", error.0);
 }
+
+/// The counters are created up front from `openapi.json`'s templates (so
+/// that recording takes no lock): every route must count under exactly the
+/// template axum matched, and a request under each shows up once.
+#[test]
+fn every_route_counts_under_its_openapi_template() {
+    use axum::body::Body;
+    use axum::http::Request;
+
+    use crate::support::call;
+
+    runtime().block_on(async {
+        let server = TestServer::builder().start().await;
+        let doc: serde_json::Value =
+            serde_json::from_str(connectors_server::routes::OPENAPI).unwrap();
+        let mut expected = Vec::new();
+        for (template, item) in doc["paths"].as_object().unwrap() {
+            let path = template.replace(['{', '}'], "");
+            for method in item.as_object().unwrap().keys() {
+                let method = method.to_uppercase();
+                let request = Request::builder()
+                    .method(method.as_str())
+                    .uri(&path)
+                    .body(Body::empty())
+                    .unwrap();
+                call(&server.router, request).await;
+                expected.push((method, template.clone()));
+            }
+        }
+        // An extension method shares the `other` label.
+        let request = Request::builder()
+            .method("PURGE")
+            .uri("/healthz")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(call(&server.router, request).await.status, 405);
+        expected.push(("other".into(), "/healthz".into()));
+        let request = Request::get("/metrics").body(Body::empty()).unwrap();
+        let text = call(&server.router, request).await.text;
+        for (method, route) in expected {
+            let labels = format!("{{method=\"{method}\",route=\"{route}\"");
+            assert!(
+                text.contains(&format!("connectors_http_requests_total{labels},status=\"")),
+                "{method} {route}:\n{text}"
+            );
+            assert!(
+                text.contains(&format!(
+                    "connectors_http_request_duration_seconds_count{labels}}} 1\n"
+                )),
+                "{method} {route}:\n{text}"
+            );
+        }
+    });
+}
