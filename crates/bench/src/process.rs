@@ -3,7 +3,6 @@
 //! `/proc/<pid>/status`, and latency without the bench's load in the same
 //! process.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -30,14 +29,7 @@ impl ServerDir {
             "database_url = {database_url:?}\ndata_dir = {:?}\n\n",
             root.join("data").display().to_string()
         );
-        for t in types {
-            let _ = write!(
-                toml,
-                "[providers.{t}]\ndisplay_name = \"Bench {t}\"\nclient_id = \"bench\"\n\
-                 authorization_url = \"https://bench.invalid/authorize\"\n\
-                 token_url = \"https://bench.invalid/token\"\n\n"
-            );
-        }
+        toml.push_str(&crate::server::providers(types));
         connectors_vault::write_private(&root.join("config.toml"), &toml)?;
         connectors_vault::write_private(
             &root.join("data").join(connectors_server::setup::KEY_FILE),

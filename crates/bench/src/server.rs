@@ -70,7 +70,7 @@ pub async fn start(
 }
 
 /// Custom OAuth providers that are never called (their connectors hold tokens).
-fn providers(types: &[String]) -> String {
+pub(crate) fn providers(types: &[String]) -> String {
     let mut toml = String::new();
     for t in types {
         let _ = write!(

@@ -555,6 +555,23 @@ where
     }
 }
 
+/// Marks a connector expired through a store of its own, as another process
+/// (an admin command, another replica) would: the engine under test hears
+/// of it only through the database.
+async fn expire_elsewhere(url: &str, app_id: &str, ty: &IntegrationType, now: i64) {
+    connectors_store::open(url)
+        .await
+        .unwrap()
+        .set_connector_status(
+            &ConnectorKey::new(app_id, ty.clone()),
+            ConnectorStatus::Expired,
+            Some("invalid_grant"),
+            now,
+        )
+        .await
+        .unwrap();
+}
+
 /// Reads until a read is answered from the cache (on PostgreSQL the cache
 /// is bypassed until its change feed is open).
 async fn until_cached(engine: &Engine, app: &ServiceApp, ty: &IntegrationType) {
@@ -639,16 +656,7 @@ async fn a_change_behind_the_engines_back_is_seen_within_the_maximum_age_or_at_o
     let acme = ty("acme");
     until_cached(&engine, &app, &acme).await;
     // Another process (an admin command) marks the connector expired.
-    let other = connectors_store::open(db.url()).await.unwrap();
-    other
-        .set_connector_status(
-            &ConnectorKey::new(b.app_id.clone(), acme.clone()),
-            ConnectorStatus::Expired,
-            Some("invalid_grant"),
-            engine.now(),
-        )
-        .await
-        .unwrap();
+    expire_elsewhere(db.url(), &b.app_id, &acme, engine.now()).await;
     let expired = || async {
         matches!(
             engine.connector_token(&app, &acme).await,
@@ -724,16 +732,7 @@ async fn a_killed_listen_connection_empties_the_cache_until_the_feed_is_back() {
     // Back, and following changes again: cached, then invalidated by
     // another process's change without any clock movement.
     until_cached(&engine, &app, &acme).await;
-    let other = connectors_store::open(_db.url()).await.unwrap();
-    other
-        .set_connector_status(
-            &ConnectorKey::new(b.app_id.clone(), acme.clone()),
-            ConnectorStatus::Expired,
-            Some("invalid_grant"),
-            engine.now(),
-        )
-        .await
-        .unwrap();
+    expire_elsewhere(_db.url(), &b.app_id, &acme, engine.now()).await;
     eventually(
         "the change after reconnecting to reach the cache",
         || async {

@@ -131,6 +131,19 @@ fn builder_get(server: &ServerProcess, path: &str) -> Value {
     serde_json::from_str(&body).unwrap_or(Value::Null)
 }
 
+/// A builder's `DELETE /api/apps/{app}/{path}`, which must succeed.
+fn builder_delete(server: &ServerProcess, path: &str) {
+    let key = server.api_key();
+    let (status, body) = http_request(
+        "DELETE",
+        &format!("{}/api/apps/{}/{path}", server.url, server.app_id()),
+        &[("api_key", &key)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+}
+
 fn status_on(server: &ServerProcess) -> Option<String> {
     builder_get(server, "external-auth/list")["integrations"]
         .as_array()
@@ -695,18 +708,10 @@ fn replicas_cached_reads_follow_every_change_within_the_bound() {
     );
 
     authorize(&c);
-    let (status, body) = http_request(
-        "DELETE",
-        &format!(
-            "{}/api/apps/{}/external-auth/integrations/{TYPE}/remove",
-            c.servers[1].url,
-            c.servers[1].app_id()
-        ),
-        &[("api_key", &c.servers[1].api_key())],
-        None,
-    )
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
+    builder_delete(
+        &c.servers[1],
+        &format!("external-auth/integrations/{TYPE}/remove"),
+    );
     readers.follow(
         "removed",
         Instant::now(),
@@ -720,18 +725,7 @@ fn replicas_cached_reads_follow_every_change_within_the_bound() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, body) = http_request(
-        "DELETE",
-        &format!(
-            "{}/api/apps/{}/service-tokens/{id}",
-            c.servers[2].url,
-            c.servers[2].app_id()
-        ),
-        &[("api_key", &c.servers[2].api_key())],
-        None,
-    )
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
+    builder_delete(&c.servers[2], &format!("service-tokens/{id}"));
     readers.follow(
         "service token revoked",
         Instant::now(),
