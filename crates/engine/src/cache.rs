@@ -59,20 +59,42 @@ pub const DEFAULT_MAX_ENTRIES: usize = 10_000;
 /// Default maximum age of an entry.
 pub const DEFAULT_MAX_AGE_MS: u64 = 1_000;
 
-/// A principal as checked at `read_at_ms`.
-struct CachedPrincipal {
-    principal: Principal,
+/// When an entry was read from the database, and whether a reader is
+/// already reading it again.
+///
+/// In the last quarter of an entry's age, ONE reader (the first to ask)
+/// is sent to the database to renew it while the others are still served
+/// the entry: without this, every reader in flight when an entry ages out
+/// would miss at once and queue on the database, each second, for every
+/// hot entry.
+pub(crate) struct Freshness {
     read_at_ms: i64,
+    renewing: AtomicBool,
 }
 
-/// An active connector's usable access token as read at `read_at_ms`.
+impl Freshness {
+    pub(crate) fn at(read_at_ms: i64) -> Self {
+        Self {
+            read_at_ms,
+            renewing: AtomicBool::new(false),
+        }
+    }
+}
+
+/// A principal as checked.
+struct CachedPrincipal {
+    principal: Principal,
+    read: Freshness,
+}
+
+/// An active connector's usable access token.
 pub(crate) struct CachedToken {
     pub(crate) access_token: Secret,
     pub(crate) connection_config: Option<std::collections::BTreeMap<String, String>>,
     pub(crate) expires_at_ms: Option<i64>,
     /// When the credentials were stored (bounds the refresh margin).
     pub(crate) updated_at: i64,
-    pub(crate) read_at_ms: i64,
+    pub(crate) read: Freshness,
 }
 
 type TokenHash = [u8; 32];
@@ -152,8 +174,19 @@ impl ReadCache {
         Sha256::digest(token.as_bytes()).into()
     }
 
-    fn young(&self, read_at_ms: i64, now_ms: i64) -> bool {
-        now_ms.saturating_sub(read_at_ms) < self.max_age_ms && now_ms >= read_at_ms
+    /// Whether an entry may be served to this reader: younger than the
+    /// maximum age, and this reader is not the one picked to renew it.
+    fn serves(&self, read: &Freshness, now_ms: i64) -> bool {
+        let age = now_ms.saturating_sub(read.read_at_ms);
+        if age >= self.max_age_ms || now_ms < read.read_at_ms {
+            return false;
+        }
+        let renew_after = self.max_age_ms - self.max_age_ms / 4;
+        !(age >= renew_after
+            && read
+                .renewing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok())
     }
 
     fn count(&self, hit: bool) {
@@ -169,7 +202,7 @@ impl ReadCache {
         }
         let found = map
             .get(hash)
-            .filter(|e| self.young(e.read_at_ms, now_ms))
+            .filter(|e| self.serves(&e.read, now_ms))
             .map(|e| e.principal.clone());
         self.count(found.is_some());
         found
@@ -189,7 +222,7 @@ impl ReadCache {
         }
         let found = map
             .get(key)
-            .filter(|e| self.young(e.read_at_ms, now_ms) && usable(e));
+            .filter(|e| usable(e) && self.serves(&e.read, now_ms));
         self.count(found.is_some());
         found
     }
@@ -225,7 +258,7 @@ impl ReadCache {
         }
         let entry = CachedPrincipal {
             principal,
-            read_at_ms,
+            read: Freshness::at(read_at_ms),
         };
         map.insert(hash, Arc::new(entry));
         if !self.still(ticket) {
@@ -394,7 +427,7 @@ mod tests {
             connection_config: None,
             expires_at_ms: None,
             updated_at: 0,
-            read_at_ms,
+            read: Freshness::at(read_at_ms),
         }
     }
 
@@ -409,7 +442,7 @@ mod tests {
     fn an_entry_is_served_until_its_maximum_age() {
         let c = cache();
         c.put_token(c.ticket(), &key(1), entry("t", 10_000));
-        assert!(c.token(&key(1), 10_999, |_| true).is_some());
+        assert!(c.token(&key(1), 10_500, |_| true).is_some());
         assert!(c.token(&key(1), 11_000, |_| true).is_none());
         // A clock that went backwards does not make an entry young forever.
         assert!(c.token(&key(1), 9_000, |_| true).is_none());
@@ -453,6 +486,23 @@ mod tests {
             .count();
         assert!(kept <= 4, "kept {kept}");
         assert!(c.counts().evictions >= 96);
+    }
+
+    #[test]
+    fn one_reader_renews_an_entry_in_its_last_quarter_while_the_others_are_served() {
+        let c = cache();
+        c.put_token(c.ticket(), &key(1), entry("t", 0));
+        assert!(c.token(&key(1), 749, |_| true).is_some());
+        // The first reader past 750 ms is sent to the database...
+        assert!(c.token(&key(1), 750, |_| true).is_none());
+        // ...the others are still served, until the maximum age.
+        assert!(c.token(&key(1), 800, |_| true).is_some());
+        assert!(c.token(&key(1), 999, |_| true).is_some());
+        assert!(c.token(&key(1), 1000, |_| true).is_none());
+        // The renewed entry starts over.
+        c.put_token(c.ticket(), &key(1), entry("t", 990));
+        assert!(c.token(&key(1), 1700, |_| true).is_some());
+        assert!(c.token(&key(1), 1740, |_| true).is_none());
     }
 
     #[test]

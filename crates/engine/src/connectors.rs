@@ -10,7 +10,7 @@ use connectors_wire::{
     SetConnectorResponse, DIFFERENT_USER,
 };
 
-use crate::cache::CachedToken;
+use crate::cache::{CachedToken, Freshness};
 use crate::refresh::stale_at;
 use crate::{provider_env_prefix, AuthorizedApp, Engine, EngineError, Result, ServiceApp};
 
@@ -317,7 +317,7 @@ impl Engine {
             connection_config: connector.connection_config,
             expires_at_ms: credentials.expires_at_ms,
             updated_at: credentials.updated_at,
-            read_at_ms: now_ms,
+            read: Freshness::at(now_ms),
         };
         let response = answer(&token);
         cache.put_token(ticket, &key, token);
