@@ -63,6 +63,8 @@ pub const DEFAULT_MAX_AGE_MS: u64 = 1_000;
 struct CachedPrincipal {
     principal: Principal,
     read_at_ms: i64,
+    /// Never answered from here at or after this (a login token's `exp`).
+    valid_until_ms: i64,
 }
 
 /// An active connector's usable access token as read at `read_at_ms`.
@@ -169,7 +171,7 @@ impl ReadCache {
         }
         let found = map
             .get(hash)
-            .filter(|e| self.young(e.read_at_ms, now_ms))
+            .filter(|e| self.young(e.read_at_ms, now_ms) && now_ms < e.valid_until_ms)
             .map(|e| e.principal.clone());
         self.count(found.is_some());
         found
@@ -216,6 +218,7 @@ impl ReadCache {
         hash: TokenHash,
         principal: Principal,
         read_at_ms: i64,
+        valid_until_ms: i64,
     ) {
         let Some(map) = self.principals.as_ref() else {
             return;
@@ -226,6 +229,7 @@ impl ReadCache {
         let entry = CachedPrincipal {
             principal,
             read_at_ms,
+            valid_until_ms,
         };
         map.insert(hash, Arc::new(entry));
         if !self.still(ticket) {
