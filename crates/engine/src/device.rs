@@ -327,7 +327,9 @@ impl Engine {
         };
         let s = self.device().clone();
         let now = self.now_ms();
-        self.store().purge_device_codes(now - KEEP_EXPIRED_MS).await?;
+        self.store()
+            .purge_device_codes(now - KEEP_EXPIRED_MS)
+            .await?;
         let device_code = generate_token("", 32);
         let mut tries = 0;
         let user_code = loop {
@@ -525,7 +527,11 @@ impl Engine {
         }
     }
 
-    async fn checked_code_entry(&self, user_code: &str, builder: &Builder) -> Result<DeviceCodeRow> {
+    async fn checked_code_entry(
+        &self,
+        user_code: &str,
+        builder: &Builder,
+    ) -> Result<DeviceCodeRow> {
         let now = self.now_ms();
         let s = self.device();
         let limits = &self.inner.code_entry;
@@ -643,10 +649,20 @@ mod unit {
 
     #[test]
     fn user_codes_normalize_case_dash_and_spaces() {
-        assert_eq!(normalize_user_code("bcdf-ghjk").as_deref(), Some("BCDFGHJK"));
-        assert_eq!(normalize_user_code(" BCDF GHJK ").as_deref(), Some("BCDFGHJK"));
+        assert_eq!(
+            normalize_user_code("bcdf-ghjk").as_deref(),
+            Some("BCDFGHJK")
+        );
+        assert_eq!(
+            normalize_user_code(" BCDF GHJK ").as_deref(),
+            Some("BCDFGHJK")
+        );
         assert_eq!(normalize_user_code("BCDFGHJ"), None);
-        assert_eq!(normalize_user_code("ABCD-EFGH"), None, "vowels are not in the alphabet");
+        assert_eq!(
+            normalize_user_code("ABCD-EFGH"),
+            None,
+            "vowels are not in the alphabet"
+        );
         assert_eq!(normalize_user_code("ＢCDF-GHJK"), None);
         let code = new_user_code();
         assert_eq!(normalize_user_code(&display_user_code(&code)), Some(code));

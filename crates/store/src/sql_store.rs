@@ -1528,11 +1528,13 @@ impl Store for SqlStore {
     }
 
     async fn purge_device_codes(&self, before: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM device_codes WHERE expires_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM device_codes WHERE expires_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 }
 
@@ -1598,7 +1600,8 @@ fn device_code_from_row(row: &AnyRow) -> Result<DeviceCodeRow> {
         user_code: row.try_get("user_code")?,
         client_id: row.try_get("client_id")?,
         scope: row.try_get("scope")?,
-        status: DeviceCodeStatus::parse(&status).ok_or(StoreError::Corrupt("device_codes.status"))?,
+        status: DeviceCodeStatus::parse(&status)
+            .ok_or(StoreError::Corrupt("device_codes.status"))?,
         builder_id: row.try_get("builder_id")?,
         interval_secs: row.try_get("interval_secs")?,
         last_poll_at: row.try_get("last_poll_at")?,

@@ -162,8 +162,12 @@ mod tests {
         let r = ring(&["k1"]);
         let t = r.sign_access_token(&claims(2_000));
         let t = t.expose();
-        assert!(r.verify_access_token(t, "https://other", "base44-api", 1).is_err());
-        assert!(r.verify_access_token(t, "https://c.example", "other", 1).is_err());
+        assert!(r
+            .verify_access_token(t, "https://other", "base44-api", 1)
+            .is_err());
+        assert!(r
+            .verify_access_token(t, "https://c.example", "other", 1)
+            .is_err());
         // Another ring with a key of the same id: another signing key.
         assert_eq!(verify(&ring(&["k1"]), t, 1), Err(TokenRejected::Invalid));
     }
@@ -186,7 +190,8 @@ mod tests {
         let t = r.sign_access_token(&claims(2_000));
         let parts: Vec<&str> = t.expose().split('.').collect();
         for alg in ["none", "None", "HS512", "RS256"] {
-            let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"k1"}}"#));
+            let header =
+                URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"k1"}}"#));
             for sig in ["", parts[2]] {
                 let forged = format!("{header}.{}.{sig}", parts[1]);
                 assert_eq!(verify(&r, &forged, 1), Err(TokenRejected::Invalid), "{alg}");
