@@ -194,3 +194,32 @@ fn npm_cli_logs_in_by_device_code_refreshes_and_is_logged_out_on_reuse() {
 fn our_cli_logs_in_by_device_code_refreshes_and_is_logged_out_on_reuse() {
     login_refresh_and_reuse(Side::Ours);
 }
+
+#[test]
+fn dashboard_open_prints_the_overview_url() {
+    let invocation = Invocation {
+        argv: vec![
+            "dashboard".into(),
+            "open".into(),
+            "--app-id".into(),
+            "app1".into(),
+        ],
+        ..Invocation::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = exec(
+        Side::Ours,
+        &tmp.path().join("work"),
+        &tmp.path().join("home"),
+        &invocation,
+        "http://127.0.0.1:9/",
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert!(
+        run.output()
+            .contains("<ORIGIN>apps/app1/editor/workspace/overview"),
+        "{}",
+        run.dump()
+    );
+}
