@@ -321,6 +321,8 @@ async fn a_login_token_works_on_builder_routes_and_userinfo_until_it_expires() {
     let time = TestClock::new();
     let t = server(&time).await;
     let (access, refresh_token) = login(&t, &time).await;
+    assert!(!t.database_holds(&refresh_token), "only its hash is stored");
+    assert!(!t.database_holds(&access));
 
     let who = get(&t, "/oauth/userinfo", &access).await;
     assert_eq!(who.status, 200, "{}", who.text);
@@ -467,4 +469,27 @@ async fn wrong_user_codes_are_rate_limited_per_builder() {
         .unwrap();
     assert_eq!(shown.client_name, "Base44 CLI");
     assert_eq!(shown.scopes, ["apps:read", "apps:write", "sandbox:write"]);
+}
+
+#[tokio::test]
+async fn a_cached_login_is_never_served_past_its_exp() {
+    let time = TestClock::new();
+    let t = TestServer::builder()
+        .clock(time.clock())
+        .config(|_| {
+            format!(
+                "{}\n[cache]\nmax_age_ms = 60000\n\n[auth]\naccess_token_ttl_secs = 30\n",
+                crate::support::PROVIDERS_TOML
+            )
+        })
+        .start()
+        .await;
+    let (access, _) = login(&t, &time).await;
+    let list = format!("/api/apps/{}/external-auth/list", t.app_id());
+    assert_eq!(get(&t, &list, &access).await.status, 200);
+    // Within the cache's maximum age, past the token's expiry.
+    time.advance(Duration::from_secs(31));
+    let expired = get(&t, &list, &access).await;
+    assert_eq!(expired.status, 401, "{}", expired.text);
+    assert_eq!(expired.json()["code"], "TOKEN_EXPIRED");
 }
