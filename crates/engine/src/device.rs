@@ -570,6 +570,24 @@ impl Engine {
         Ok(n)
     }
 
+    /// The operator's `revoke-logins --email E`: [`Engine::revoke_logins`]
+    /// of the builder with that email in a workspace.
+    pub async fn revoke_logins_for(
+        &self,
+        workspace_id: &str,
+        email: &str,
+    ) -> std::result::Result<u64, crate::AdminError> {
+        let builder = self
+            .store()
+            .find_builder(workspace_id, email)
+            .await?
+            .ok_or_else(|| crate::AdminError::NoBuilder {
+                email: email.to_string(),
+                workspace_id: workspace_id.to_string(),
+            })?;
+        Ok(self.revoke_logins(&builder).await?)
+    }
+
     /// A bearer JWT: verified (signature, issuer, audience, expiry on the
     /// engine clock), then its login read (revoked → refused). Cached by
     /// the token's hash, never past its `exp`.

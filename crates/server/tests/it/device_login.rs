@@ -388,7 +388,15 @@ async fn reusing_a_rotated_refresh_token_revokes_the_login() {
     // Another login of the same builder is unaffected, until revoked.
     let (access3, third) = login(&t, &time).await;
     assert_eq!(get(&t, &list, &access3).await.status, 200);
-    assert_eq!(t.engine.revoke_logins(&owner(&t).await).await.unwrap(), 1);
+    // What `connectors-server revoke-logins --email E` runs.
+    let ws = &t.boot.workspace_id;
+    let unknown = t.engine.revoke_logins_for(ws, "nobody@example.com").await;
+    assert!(unknown
+        .unwrap_err()
+        .to_string()
+        .contains("nobody@example.com"));
+    let n = t.engine.revoke_logins_for(ws, "owner@example.com").await;
+    assert_eq!(n.unwrap(), 1);
     assert_eq!(get(&t, &list, &access3).await.status, 401);
     assert_eq!(oauth_error(&refresh(&t, &third).await), "invalid_grant");
 }
