@@ -67,12 +67,22 @@ pub enum Command {
     /// Manage project connectors (OAuth integrations)
     #[command(subcommand)]
     Connectors(ConnectorsCommand),
+    /// The app's dashboard on the server
+    #[command(subcommand)]
+    Dashboard(DashboardCommand),
     /// Print a shell completion script
     Completions {
         /// The shell to generate completions for
         #[arg(value_enum)]
         shell: Shell,
     },
+}
+
+/// `base44 dashboard …`
+#[derive(Debug, Subcommand)]
+pub enum DashboardCommand {
+    /// Open the app's dashboard (overview) in the browser; prints its URL
+    Open,
 }
 
 /// `base44 connectors …`

@@ -85,6 +85,8 @@ impl Freshness {
 struct CachedPrincipal {
     principal: Principal,
     read: Freshness,
+    /// Never answered from here at or after this (a login token's `exp`).
+    valid_until_ms: i64,
 }
 
 /// An active connector's usable access token.
@@ -202,7 +204,7 @@ impl ReadCache {
         }
         let found = map
             .get(hash)
-            .filter(|e| self.serves(&e.read, now_ms))
+            .filter(|e| now_ms < e.valid_until_ms && self.serves(&e.read, now_ms))
             .map(|e| e.principal.clone());
         self.count(found.is_some());
         found
@@ -249,6 +251,7 @@ impl ReadCache {
         hash: TokenHash,
         principal: Principal,
         read_at_ms: i64,
+        valid_until_ms: i64,
     ) {
         let Some(map) = self.principals.as_ref() else {
             return;
@@ -259,6 +262,7 @@ impl ReadCache {
         let entry = CachedPrincipal {
             principal,
             read: Freshness::at(read_at_ms),
+            valid_until_ms,
         };
         map.insert(hash, Arc::new(entry));
         if !self.still(ticket) {

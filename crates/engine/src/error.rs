@@ -88,6 +88,21 @@ pub enum EngineError {
     /// Another install of the same app's sandbox is still running.
     #[error("another install of this app's Stripe sandbox is still in progress; run `base44 connectors push` again in a minute")]
     StripeBusy,
+    /// A login's access token that has expired (the CLI refreshes it).
+    #[error("Unauthorized: the login token has expired; the CLI refreshes it by itself, or run `base44 login` again")]
+    LoginExpired,
+    /// A login (refresh-token family) that was revoked.
+    #[error("Unauthorized: this login was revoked (a refresh token was reused, or the login was signed out); run `base44 login` again")]
+    LoginRevoked,
+    /// No pending device login has this user code.
+    #[error("no pending login request has this code: check the code the CLI shows (it expires after 10 minutes), or run `base44 login` again for a new one")]
+    UserCodeNotFound,
+    /// Too many wrong user codes entered recently.
+    #[error("too many wrong codes entered; wait {retry_after_secs} seconds, then enter the code the CLI shows")]
+    TooManyCodeAttempts {
+        /// When the next attempt may be made.
+        retry_after_secs: i64,
+    },
     /// A request was invalid in a way not covered above.
     #[error("{0}")]
     BadRequest(String),
@@ -109,7 +124,12 @@ impl EngineError {
         Some(match self {
             Self::Unauthorized | Self::ServiceOnly => return None,
             Self::BuilderOnly => "FORBIDDEN",
-            Self::ApiKeyRevoked | Self::ServiceTokenRevoked => "CREDENTIAL_REVOKED",
+            Self::ApiKeyRevoked | Self::ServiceTokenRevoked | Self::LoginRevoked => {
+                "CREDENTIAL_REVOKED"
+            }
+            Self::LoginExpired => "TOKEN_EXPIRED",
+            Self::UserCodeNotFound => "NOT_FOUND",
+            Self::TooManyCodeAttempts { .. } => "RATE_LIMITED",
             Self::ApiKeyNotFound(_) | Self::ServiceTokenNotFound(_) => "NOT_FOUND",
             Self::AppNotFound(_) | Self::ConnectorNotFound(_) | Self::AttemptNotFound { .. } => {
                 "NOT_FOUND"

@@ -13,6 +13,7 @@ mod cache;
 mod connectors;
 mod consent;
 mod credentials;
+mod device;
 mod error;
 mod metrics;
 mod principal;
@@ -36,6 +37,10 @@ pub use connectors_store::{ApiKeyInfo, App, Builder, ServiceTokenInfo, Workspace
 pub use connectors_wire::{IntegrationType, InvalidIntegrationType};
 pub use consent::{CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH};
 pub use credentials::{ApiKeyScope, Revocation, ServiceTokenScope};
+pub use device::{
+    DeviceAuthorization, DeviceError, DeviceLoginRequest, DeviceSettings, IssuedTokens, UserInfo,
+    ACCESS_TOKEN_AUDIENCE, CLI_CLIENT_ID, DEVICE_CODE_GRANT, VERIFICATION_PATH,
+};
 pub use error::{EngineError, Result};
 pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
@@ -64,6 +69,8 @@ pub struct EngineConfig {
     pub clock: Clock,
     /// Bounds of the read cache of principals and tokens.
     pub cache: CacheConfig,
+    /// Lifetimes and limits of `base44 login` (device codes, tokens).
+    pub device: DeviceSettings,
 }
 
 impl Default for EngineConfig {
@@ -79,6 +86,7 @@ impl Default for EngineConfig {
             stripe: None,
             clock: Clock::system(),
             cache: CacheConfig::default(),
+            device: DeviceSettings::default(),
         }
     }
 }
@@ -98,6 +106,8 @@ struct Inner {
     single_flight: refresh::SingleFlight,
     refresh_counters: metrics::RefreshCounters,
     cache: Arc<cache::ReadCache>,
+    /// Wrong user codes entered recently (RFC 8628 §5.1).
+    code_entry: device::CodeEntryLimits,
     /// Stops the task that applies the database's change feed to the cache
     /// when the engine is dropped.
     _feed_stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -128,6 +138,7 @@ impl Engine {
         Self {
             inner: Arc::new(Inner {
                 cache,
+                code_entry: device::CodeEntryLimits::default(),
                 _feed_stop: feed_stop,
                 store,
                 catalog,

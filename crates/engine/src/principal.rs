@@ -85,7 +85,9 @@ impl ServiceApp {
 
 impl Engine {
     /// Checks a presented credential. Unknown or malformed → `Unauthorized`;
-    /// revoked → `ApiKeyRevoked` / `ServiceTokenRevoked` (also 401, saying why).
+    /// revoked → `ApiKeyRevoked` / `ServiceTokenRevoked` / `LoginRevoked`
+    /// (also 401, saying why). A bearer JWT is a login's access token
+    /// (`device.rs`): it grants what the builder's API key would.
     ///
     /// Tokens are looked up by their SHA-256 hash, so no comparison of the
     /// secret itself happens here; a recent answer comes from the read
@@ -95,6 +97,10 @@ impl Engine {
             Credential::ApiKey(t) | Credential::Bearer(t) => t.trim(),
             Credential::None => return Err(EngineError::Unauthorized),
         };
+        // A login's access token (a JWT, `base44 login`), only as a bearer.
+        if matches!(credential, Credential::Bearer(_)) && crate::device::looks_like_jwt(token) {
+            return self.authenticate_login(token).await;
+        }
         // Service tokens only as a bearer (never in `api_key`).
         let is_service =
             token.starts_with(SERVICE_TOKEN_PREFIX) && matches!(credential, Credential::Bearer(_));
@@ -131,7 +137,7 @@ impl Engine {
             }
             Principal::Builder(owner.builder)
         };
-        cache.put_principal(ticket, cache_key, principal.clone(), now_ms);
+        cache.put_principal(ticket, cache_key, principal.clone(), now_ms, i64::MAX);
         Ok(principal)
     }
 

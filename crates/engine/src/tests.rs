@@ -885,3 +885,71 @@ async fn a_refresh_that_outlives_its_lease_loses_to_the_next_holder() {
     }
     assert_eq!(provider.calls(), 2);
 }
+
+/// `base44 login` across a key rotation: an access token verifies while the
+/// key that signed it stays in the ring; once it is dropped the token is
+/// refused, and the refresh token (in the database) still gets a new one.
+#[tokio::test]
+async fn login_tokens_survive_rotation_while_their_key_stays_in_the_ring() {
+    let k1 = KeyRing::generate_spec("k1");
+    let k2 = KeyRing::generate_spec("k2");
+    let (engine, db) = engine_with(
+        KeyRing::from_specs(&[k1.expose()]).unwrap(),
+        Clock::system(),
+    )
+    .await;
+    let b = bootstrap(&engine).await;
+    let start = engine
+        .start_device_login(CLI_CLIENT_ID, None)
+        .await
+        .unwrap();
+    let builder = engine
+        .store()
+        .find_builder(&b.workspace_id, &b.builder_email)
+        .await
+        .unwrap()
+        .unwrap();
+    engine
+        .decide_device_login(&start.user_code, &builder, true)
+        .await
+        .unwrap();
+    let tokens = engine
+        .poll_device_login(CLI_CLIENT_ID, start.device_code.expose())
+        .await
+        .unwrap();
+    let bearer = |t: &IssuedTokens| t.access_token.expose().to_string();
+    let reopen = |specs: Vec<String>| {
+        let url = db.url().to_string();
+        async move {
+            Engine::new(
+                connectors_store::open(&url).await.unwrap(),
+                acme_catalog("https://id.acme.test/token"),
+                Arc::new(KeyRing::from_specs(&specs).unwrap()),
+                EngineConfig::default(),
+            )
+        }
+    };
+    let rotated = reopen(vec![k2.expose().into(), k1.expose().into()]).await;
+    let who = rotated
+        .authenticate(Credential::Bearer(&bearer(&tokens)))
+        .await
+        .unwrap();
+    assert!(matches!(who, Principal::Builder(b) if b.email == "owner@example.com"));
+
+    let dropped = reopen(vec![k2.expose().into()]).await;
+    let refused = dropped
+        .authenticate(Credential::Bearer(&bearer(&tokens)))
+        .await;
+    assert!(
+        matches!(refused, Err(EngineError::Unauthorized)),
+        "{refused:?}"
+    );
+    let renewed = dropped
+        .refresh_login(CLI_CLIENT_ID, tokens.refresh_token.expose())
+        .await
+        .unwrap();
+    dropped
+        .authenticate(Credential::Bearer(&bearer(&renewed)))
+        .await
+        .unwrap();
+}

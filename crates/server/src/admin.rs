@@ -70,6 +70,16 @@ pub enum AdminCommand {
         #[arg(long)]
         id: String,
     },
+    /// Revoke every `base44 login` of a builder: their refresh tokens and
+    /// access tokens are refused from the next request on.
+    RevokeLogins {
+        /// Workspace id (default: the only workspace).
+        #[arg(long)]
+        workspace_id: Option<String>,
+        /// The builder's email.
+        #[arg(long)]
+        email: String,
+    },
     /// List service tokens (id, app, prefix, created, revoked; never the token).
     ListServiceTokens {
         /// Only this app's tokens (default: all).
@@ -223,6 +233,14 @@ pub async fn run(
             let scope = ApiKeyScope::Operator { workspace_id: None };
             let done = engine.revoke_api_key(&id, scope).await?;
             report_revocation(out, "API key", &done)?;
+        }
+        AdminCommand::RevokeLogins {
+            workspace_id,
+            email,
+        } => {
+            let ws = engine.default_workspace(workspace_id).await?;
+            let n = engine.revoke_logins_for(&ws, &email).await?;
+            writeln!(out, "revoked {n} login(s) of {email}")?;
         }
         AdminCommand::ListServiceTokens { app_id } => {
             let scope = ServiceTokenScope::Operator {

@@ -51,6 +51,31 @@ pub struct FileConfig {
     /// The read cache of principals and tokens.
     #[serde(default)]
     pub cache: CacheTuning,
+    /// `base44 login` token lifetimes.
+    #[serde(default)]
+    pub auth: AuthTuning,
+}
+
+/// `[auth]`: lifetimes of the tokens `base44 login` issues. Access tokens
+/// are JWTs checked without the database, so they stay short; refresh
+/// tokens rotate on every use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthTuning {
+    /// Access-token lifetime, seconds (default 900).
+    pub access_token_ttl_secs: i64,
+    /// Refresh-token lifetime, seconds (default 30 days).
+    pub refresh_token_ttl_secs: i64,
+}
+
+impl Default for AuthTuning {
+    fn default() -> Self {
+        let d = connectors_engine::DeviceSettings::default();
+        Self {
+            access_token_ttl_secs: d.access_token_ttl_secs,
+            refresh_token_ttl_secs: d.refresh_token_ttl_secs,
+        }
+    }
 }
 
 /// `[cache]`: bounds of the in-memory cache that answers token reads
@@ -436,6 +461,26 @@ impl FileConfig {
                 ),
             ));
         }
+        for (key, value, max) in [
+            (
+                "access_token_ttl_secs",
+                self.auth.access_token_ttl_secs,
+                86_400,
+            ),
+            (
+                "refresh_token_ttl_secs",
+                self.auth.refresh_token_ttl_secs,
+                366 * 86_400,
+            ),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(at(
+                    "auth",
+                    key,
+                    &format!("is {value}; it must be from 1 to {max} seconds"),
+                ));
+            }
+        }
         let stripe = &self.stripe;
         if let Some(base) = &stripe.api_base {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -493,6 +538,8 @@ pub struct ServerConfig {
     pub database: DatabaseTuning,
     /// The read cache.
     pub cache: CacheTuning,
+    /// `base44 login` token lifetimes.
+    pub auth: AuthTuning,
 }
 
 /// Values given on the command line, which win over everything.
@@ -644,6 +691,7 @@ impl ServerConfig {
             metrics_bearer,
             database,
             cache: file.cache,
+            auth: file.auth,
         })
     }
 }

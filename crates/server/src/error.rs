@@ -107,7 +107,11 @@ impl ApiError {
 fn engine_status(e: &EngineError) -> StatusCode {
     use EngineError::*;
     match e {
-        Unauthorized | ApiKeyRevoked | ServiceTokenRevoked => StatusCode::UNAUTHORIZED,
+        Unauthorized | ApiKeyRevoked | ServiceTokenRevoked | LoginExpired | LoginRevoked => {
+            StatusCode::UNAUTHORIZED
+        }
+        UserCodeNotFound => StatusCode::NOT_FOUND,
+        TooManyCodeAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceOnly | BuilderOnly => StatusCode::FORBIDDEN,
         AppNotFound(_)
         | ConnectorNotFound(_)

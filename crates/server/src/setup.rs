@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use connectors_catalog::{Catalog, CatalogError, BUILTIN_CATALOG};
-use connectors_engine::{CacheConfig, Clock, DatabaseError, Engine, EngineConfig, StripeSettings};
+use connectors_engine::{
+    CacheConfig, Clock, DatabaseError, DeviceSettings, Engine, EngineConfig, StripeSettings,
+};
 use connectors_stripe::StripeClient;
 use connectors_vault::{KeyRing, Secret, VaultError};
 
@@ -89,6 +91,11 @@ pub async fn engine_with_clock(
             cache: CacheConfig {
                 max_entries: config.cache.max_entries,
                 max_age_ms: config.cache.max_age_ms,
+            },
+            device: DeviceSettings {
+                access_token_ttl_secs: config.auth.access_token_ttl_secs,
+                refresh_token_ttl_secs: config.auth.refresh_token_ttl_secs,
+                ..DeviceSettings::default()
             },
         },
     )

@@ -376,6 +376,63 @@ pub trait Store: Send + Sync + 'static {
     /// Re-seals every sealed value through `reseal`, in one transaction;
     /// answers how many values changed.
     async fn reseal_all(&self, reseal: &ResealFn<'_>) -> Result<usize>;
+
+    // Device login: device codes, refresh-token families (#12)
+
+    /// Records a new `PENDING` device-code request. `Conflict` when its user
+    /// code already names a pending request (the caller draws another).
+    async fn create_device_code(&self, code: &DeviceCodeRow) -> Result<()>;
+    /// The device-code request whose device code has this hash.
+    async fn device_code_by_hash(&self, device_code_hash: &str) -> Result<Option<DeviceCodeRow>>;
+    /// The pending request with this (normalized) user code, unexpired at `now`.
+    async fn pending_device_code(&self, user_code: &str, now: i64)
+        -> Result<Option<DeviceCodeRow>>;
+    /// Approves or denies the pending request with this user code, if it is
+    /// still pending and unexpired at `now`; whether this call did (one
+    /// statement, so of a racing approval, denial and expiry one wins).
+    async fn decide_device_code(
+        &self,
+        user_code: &str,
+        decision: DeviceDecision<'_>,
+        now: i64,
+    ) -> Result<bool>;
+    /// Records a poll at `now` unless the last recorded one was less than
+    /// `min_gap_ms` before; whether it was recorded (false: too fast, or no
+    /// such request).
+    async fn record_device_poll(
+        &self,
+        device_code_hash: &str,
+        now: i64,
+        min_gap_ms: i64,
+    ) -> Result<bool>;
+    /// In one transaction: marks the `APPROVED` request unexpired at `now`
+    /// `USED`, creates the login `family_id` for its builder and stores its
+    /// first refresh token. The login, or `None` when the request was not
+    /// (or no longer) approved: of racing polls exactly one gets it.
+    async fn redeem_device_code(
+        &self,
+        device_code_hash: &str,
+        family_id: &str,
+        first: &NewRefreshToken,
+        now: i64,
+    ) -> Result<Option<LoginFamilyRow>>;
+    /// A login with its builder, revoked or not.
+    async fn login_family(&self, family_id: &str) -> Result<Option<LoginFamilyRow>>;
+    /// In one transaction: spends the refresh token with this hash and
+    /// stores `next` in its login. A token rotated at most `grace_ms` ago is
+    /// refused without further harm ([`RotateOutcome::RotatedRecently`]);
+    /// one rotated earlier revokes its whole login ([`RotateOutcome::Reused`]).
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        next: &NewRefreshToken,
+        now: i64,
+        grace_ms: i64,
+    ) -> Result<RotateOutcome>;
+    /// Revokes every unrevoked login of a builder; how many.
+    async fn revoke_logins(&self, builder_id: &str, now: i64) -> Result<u64>;
+    /// Deletes device-code requests that expired before `before` (Unix ms).
+    async fn purge_device_codes(&self, before: i64) -> Result<u64>;
 }
 
 /// The `status_reason` of an attempt cancelled because its connector was

@@ -423,3 +423,118 @@ pub struct RemovedConnector {
     /// Its credentials, if it had any.
     pub credentials: Option<CredentialsRow>,
 }
+
+// Device login: device codes, refresh-token families (#12)
+
+/// Where a device-code request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceCodeStatus {
+    /// Waiting for a builder to enter the user code.
+    Pending,
+    /// Approved by `builder_id`; the next poll gets tokens.
+    Approved,
+    /// Denied: polls answer `access_denied`.
+    Denied,
+    /// Its tokens were issued: the device code is spent.
+    Used,
+}
+
+impl DeviceCodeStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Approved => "APPROVED",
+            Self::Denied => "DENIED",
+            Self::Used => "USED",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "PENDING" => Self::Pending,
+            "APPROVED" => Self::Approved,
+            "DENIED" => Self::Denied,
+            "USED" => Self::Used,
+            _ => return None,
+        })
+    }
+}
+
+/// A device-code request (`POST /oauth/device/code`). Times in Unix ms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCodeRow {
+    /// SHA-256 of the device code (the code itself is never stored).
+    pub device_code_hash: String,
+    /// The user code, normalized (8 characters, no dash).
+    pub user_code: String,
+    /// The OAuth client that asked.
+    pub client_id: String,
+    /// The scopes it asked for, space-separated.
+    pub scope: String,
+    /// Where it stands.
+    pub status: DeviceCodeStatus,
+    /// Who approved it (or denied it).
+    pub builder_id: Option<String>,
+    /// The poll interval handed out, seconds.
+    pub interval_secs: i64,
+    /// The last poll that was answered (not `slow_down`).
+    pub last_poll_at: Option<i64>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub expires_at: i64,
+}
+
+/// A builder's decision on a pending device-code request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceDecision<'a> {
+    /// Issue tokens for this builder id at the next poll.
+    Approve(&'a str),
+    /// Refuse (recording who did).
+    Deny(&'a str),
+}
+
+/// A login: the family of refresh tokens born from one approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFamilyRow {
+    /// Opaque id (the access tokens' `sid`).
+    pub id: String,
+    /// The builder logged in.
+    pub builder: Builder,
+    /// The OAuth client.
+    pub client_id: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// When it was revoked (Unix ms): its tokens are refused.
+    pub revoked_at: Option<i64>,
+}
+
+/// A refresh token to store (its hash only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Unix ms.
+    pub expires_at: i64,
+}
+
+/// What exchanging a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The old token is spent and the new one stored.
+    Rotated(LoginFamilyRow),
+    /// No such token.
+    Unknown,
+    /// The token is past its expiry.
+    Expired,
+    /// Its login was revoked earlier.
+    Revoked,
+    /// Already rotated, within the grace: refused, but the login stands
+    /// (a concurrent duplicate of the same refresh).
+    RotatedRecently,
+    /// Already rotated, past the grace: a replayed token, so the whole
+    /// login was revoked by this call.
+    Reused,
+}

@@ -1305,6 +1305,237 @@ impl Store for SqlStore {
         tx.commit().await?;
         Ok(changed)
     }
+
+    // Device login: device codes, refresh-token families (#12)
+
+    async fn create_device_code(&self, code: &DeviceCodeRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, \
+             builder_id, interval_secs, last_poll_at, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&code.device_code_hash)
+        .bind(&code.user_code)
+        .bind(&code.client_id)
+        .bind(&code.scope)
+        .bind(code.status.as_str())
+        .bind(&code.builder_id)
+        .bind(code.interval_secs)
+        .bind(code.last_poll_at)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "a pending device code with this user code"))?;
+        Ok(())
+    }
+
+    async fn device_code_by_hash(&self, device_code_hash: &str) -> Result<Option<DeviceCodeRow>> {
+        sqlx::query(&format!("{DEVICE_CODE_SELECT} WHERE device_code_hash = $1"))
+            .bind(device_code_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(device_code_from_row)
+            .transpose()
+    }
+
+    async fn pending_device_code(
+        &self,
+        user_code: &str,
+        now: i64,
+    ) -> Result<Option<DeviceCodeRow>> {
+        sqlx::query(&format!(
+            "{DEVICE_CODE_SELECT} WHERE user_code = $1 AND status = 'PENDING' AND expires_at > $2"
+        ))
+        .bind(user_code)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(device_code_from_row)
+        .transpose()
+    }
+
+    async fn decide_device_code(
+        &self,
+        user_code: &str,
+        decision: DeviceDecision<'_>,
+        now: i64,
+    ) -> Result<bool> {
+        let (status, builder_id) = match decision {
+            DeviceDecision::Approve(b) => (DeviceCodeStatus::Approved, b),
+            DeviceDecision::Deny(b) => (DeviceCodeStatus::Denied, b),
+        };
+        let n = sqlx::query(
+            "UPDATE device_codes SET status = $1, builder_id = $2 \
+             WHERE user_code = $3 AND status = 'PENDING' AND expires_at > $4",
+        )
+        .bind(status.as_str())
+        .bind(builder_id)
+        .bind(user_code)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn record_device_poll(
+        &self,
+        device_code_hash: &str,
+        now: i64,
+        min_gap_ms: i64,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE device_codes SET last_poll_at = $1 WHERE device_code_hash = $2 \
+             AND (last_poll_at IS NULL OR last_poll_at <= $3)",
+        )
+        .bind(now)
+        .bind(device_code_hash)
+        .bind(now - min_gap_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn redeem_device_code(
+        &self,
+        device_code_hash: &str,
+        family_id: &str,
+        first: &NewRefreshToken,
+        now: i64,
+    ) -> Result<Option<LoginFamilyRow>> {
+        let mut tx = self.begin_write().await?;
+        let Some(row) = sqlx::query(
+            "UPDATE device_codes SET status = 'USED' WHERE device_code_hash = $1 \
+             AND status = 'APPROVED' AND expires_at > $2 RETURNING builder_id, client_id, scope",
+        )
+        .bind(device_code_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let builder_id: Option<String> = row.try_get("builder_id")?;
+        let builder_id = builder_id.ok_or(StoreError::Corrupt("device_codes.builder_id"))?;
+        let client_id: String = row.try_get("client_id")?;
+        let scope: String = row.try_get("scope")?;
+        sqlx::query(
+            "INSERT INTO login_families (id, builder_id, client_id, scope, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(family_id)
+        .bind(&builder_id)
+        .bind(&client_id)
+        .bind(&scope)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "login"))?;
+        insert_refresh_token(&mut tx, family_id, first, now).await?;
+        let family = sqlx::query(&format!("{LOGIN_FAMILY_SELECT} WHERE f.id = $1"))
+            .bind(family_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let family = login_family_from_row(&family)?;
+        tx.commit().await?;
+        Ok(Some(family))
+    }
+
+    async fn login_family(&self, family_id: &str) -> Result<Option<LoginFamilyRow>> {
+        sqlx::query(&format!("{LOGIN_FAMILY_SELECT} WHERE f.id = $1"))
+            .bind(family_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(login_family_from_row)
+            .transpose()
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        next: &NewRefreshToken,
+        now: i64,
+        grace_ms: i64,
+    ) -> Result<RotateOutcome> {
+        let lock = self.dialect.row_lock();
+        let mut tx = self.begin_write().await?;
+        // The token's row is locked until commit (PostgreSQL; SQLite runs
+        // one writer at a time), so of two concurrent exchanges of one token
+        // the second sees it rotated.
+        let Some(row) = sqlx::query(&format!(
+            "SELECT family_id, expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1{lock}"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(RotateOutcome::Unknown);
+        };
+        let family_id: String = row.try_get("family_id")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let rotated_at: Option<i64> = row.try_get("rotated_at")?;
+        let family = sqlx::query(&format!("{LOGIN_FAMILY_SELECT} WHERE f.id = $1"))
+            .bind(&family_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let family = login_family_from_row(&family)?;
+        if family.revoked_at.is_some() {
+            return Ok(RotateOutcome::Revoked);
+        }
+        if let Some(at) = rotated_at {
+            if now - at <= grace_ms {
+                return Ok(RotateOutcome::RotatedRecently);
+            }
+            sqlx::query(
+                "UPDATE login_families SET revoked_at = $1, revoked_reason = 'reuse' \
+                 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(&family_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(RotateOutcome::Reused);
+        }
+        if expires_at <= now {
+            return Ok(RotateOutcome::Expired);
+        }
+        sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        insert_refresh_token(&mut tx, &family_id, next, now).await?;
+        tx.commit().await?;
+        Ok(RotateOutcome::Rotated(family))
+    }
+
+    async fn revoke_logins(&self, builder_id: &str, now: i64) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE login_families SET revoked_at = $1, revoked_reason = 'revoked' \
+             WHERE builder_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(builder_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn purge_device_codes(&self, before: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM device_codes WHERE expires_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
 }
 
 /// One connector with its authorizing builder's email.
@@ -1349,4 +1580,63 @@ fn reseal_one(reseal: &ResealFn<'_>, context: &str, sealed: &str) -> Result<Stri
         context: context.to_string(),
         reason,
     })
+}
+
+// Device login: device codes, refresh-token families (#12)
+
+const DEVICE_CODE_SELECT: &str = "SELECT device_code_hash, user_code, client_id, scope, status, \
+     builder_id, interval_secs, last_poll_at, created_at, expires_at FROM device_codes";
+
+/// A login with its builder's columns (`id`, `workspace_id`, `email`,
+/// `created_at`, as [`builder_from_row`] reads them).
+const LOGIN_FAMILY_SELECT: &str = "SELECT f.id AS family_id, f.client_id, f.scope, \
+     f.created_at AS family_created_at, f.revoked_at, b.id, b.workspace_id, b.email, b.created_at \
+     FROM login_families f JOIN builders b ON b.id = f.builder_id";
+
+fn device_code_from_row(row: &AnyRow) -> Result<DeviceCodeRow> {
+    let status: String = row.try_get("status")?;
+    Ok(DeviceCodeRow {
+        device_code_hash: row.try_get("device_code_hash")?,
+        user_code: row.try_get("user_code")?,
+        client_id: row.try_get("client_id")?,
+        scope: row.try_get("scope")?,
+        status: DeviceCodeStatus::parse(&status)
+            .ok_or(StoreError::Corrupt("device_codes.status"))?,
+        builder_id: row.try_get("builder_id")?,
+        interval_secs: row.try_get("interval_secs")?,
+        last_poll_at: row.try_get("last_poll_at")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn login_family_from_row(row: &AnyRow) -> Result<LoginFamilyRow> {
+    Ok(LoginFamilyRow {
+        id: row.try_get("family_id")?,
+        builder: builder_from_row(row)?,
+        client_id: row.try_get("client_id")?,
+        scope: row.try_get("scope")?,
+        created_at: row.try_get("family_created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+async fn insert_refresh_token(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    family_id: &str,
+    token: &NewRefreshToken,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, family_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&token.token_hash)
+    .bind(family_id)
+    .bind(now)
+    .bind(token.expires_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict(e, "refresh token"))?;
+    Ok(())
 }

@@ -846,3 +846,164 @@ async fn the_refresh_scan_skips_expired_and_backing_off_connectors() {
     authorize_as("refused", 2_000).await;
     assert_eq!(due(50).await, ["refused", "plain"]);
 }
+
+// Device login: device codes, refresh-token families (#12)
+
+async fn device_store() -> (Arc<dyn Store>, TestDatabase) {
+    let (store, db) = store().await;
+    store
+        .create_builder(&Builder {
+            id: "b".into(),
+            workspace_id: "w".into(),
+            email: "b@example.com".into(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    (store, db)
+}
+
+fn device_code(hash: &str, user_code: &str, expires_at: i64) -> DeviceCodeRow {
+    DeviceCodeRow {
+        device_code_hash: hash.into(),
+        user_code: user_code.into(),
+        client_id: "base44_cli".into(),
+        scope: "apps:read".into(),
+        status: DeviceCodeStatus::Pending,
+        builder_id: None,
+        interval_secs: 5,
+        last_poll_at: None,
+        created_at: 0,
+        expires_at,
+    }
+}
+
+fn rt(hash: &str) -> NewRefreshToken {
+    NewRefreshToken {
+        token_hash: hash.into(),
+        expires_at: 1_000_000,
+    }
+}
+
+#[tokio::test]
+async fn a_device_code_is_decided_once_before_expiry_and_redeemed_once() {
+    let (store, _db) = device_store().await;
+    store
+        .create_device_code(&device_code("d1", "BCDFGHJK", 1_000))
+        .await
+        .unwrap();
+    // One pending request per user code.
+    let twin = store
+        .create_device_code(&device_code("d2", "BCDFGHJK", 1_000))
+        .await;
+    assert!(matches!(twin, Err(StoreError::Conflict(_))), "{twin:?}");
+    // Not approved yet: nothing to redeem.
+    assert!(store
+        .redeem_device_code("d1", "f0", &rt("r0"), 10)
+        .await
+        .unwrap()
+        .is_none());
+    // Approval after expiry loses; before, exactly one decision wins.
+    assert!(!store
+        .decide_device_code("BCDFGHJK", DeviceDecision::Approve("b"), 1_000)
+        .await
+        .unwrap());
+    let (approve, deny) = tokio::join!(
+        store.decide_device_code("BCDFGHJK", DeviceDecision::Approve("b"), 10),
+        store.decide_device_code("BCDFGHJK", DeviceDecision::Deny("b"), 10),
+    );
+    assert!(approve.unwrap() ^ deny.unwrap());
+    let row = store.device_code_by_hash("d1").await.unwrap().unwrap();
+    if row.status == DeviceCodeStatus::Approved {
+        // Racing polls: one login.
+        let (ra, rb) = (rt("ra"), rt("rb"));
+        let (a, b) = tokio::join!(
+            store.redeem_device_code("d1", "fa", &ra, 20),
+            store.redeem_device_code("d1", "fb", &rb, 20),
+        );
+        let logins: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+        assert_eq!(logins.len(), 1);
+        assert_eq!(logins[0].builder.email, "b@example.com");
+    } else {
+        assert_eq!(row.status, DeviceCodeStatus::Denied);
+    }
+    // Polls closer than the gap are not recorded.
+    assert!(store.record_device_poll("d1", 100, 4_000).await.unwrap());
+    assert!(!store.record_device_poll("d1", 3_000, 4_000).await.unwrap());
+    assert!(store.record_device_poll("d1", 4_100, 4_000).await.unwrap());
+    assert_eq!(store.purge_device_codes(1_001).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_once_and_a_late_replay_revokes_the_login() {
+    let (store, _db) = device_store().await;
+    store
+        .create_device_code(&device_code("d1", "BCDFGHJK", 1_000))
+        .await
+        .unwrap();
+    store
+        .decide_device_code("BCDFGHJK", DeviceDecision::Approve("b"), 0)
+        .await
+        .unwrap();
+    let login = store
+        .redeem_device_code("d1", "f1", &rt("r1"), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(login.id, "f1");
+
+    // Concurrent exchanges of one token: one rotation, the rest recent.
+    let (na, nb, nc) = (rt("r2a"), rt("r2b"), rt("r2c"));
+    let (a, b, c) = tokio::join!(
+        store.rotate_refresh_token("r1", &na, 100, 5_000),
+        store.rotate_refresh_token("r1", &nb, 100, 5_000),
+        store.rotate_refresh_token("r1", &nc, 100, 5_000),
+    );
+    let outcomes = [a.unwrap(), b.unwrap(), c.unwrap()];
+    let winners: Vec<usize> = (0..3)
+        .filter(|i| matches!(outcomes[*i], RotateOutcome::Rotated(_)))
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == RotateOutcome::RotatedRecently)
+            .count(),
+        2
+    );
+    let next = ["r2a", "r2b", "r2c"][winners[0]];
+    assert_eq!(
+        store
+            .rotate_refresh_token("nope", &rt("x"), 100, 5_000)
+            .await
+            .unwrap(),
+        RotateOutcome::Unknown
+    );
+    // A replay after the grace revokes the login: the new token dies too.
+    assert_eq!(
+        store
+            .rotate_refresh_token("r1", &rt("r3"), 6_000, 5_000)
+            .await
+            .unwrap(),
+        RotateOutcome::Reused
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(next, &rt("r4"), 6_001, 5_000)
+            .await
+            .unwrap(),
+        RotateOutcome::Revoked
+    );
+    assert!(store
+        .login_family("f1")
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_some());
+    assert_eq!(
+        store.revoke_logins("b", 7_000).await.unwrap(),
+        0,
+        "already revoked"
+    );
+}

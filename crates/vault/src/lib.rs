@@ -22,6 +22,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+pub mod jwt;
+pub use jwt::{AccessClaims, TokenRejected};
+
 /// A secret string: redacted in `Debug`, no `Display`, zeroed on drop.
 ///
 /// Read it only through [`Secret::expose`], which is easy to grep for.
@@ -111,6 +114,8 @@ pub enum VaultError {
 struct Key {
     id: String,
     cipher: Aes256Gcm,
+    /// The access-token signing key derived from this key (see [`jwt`]).
+    signing: Zeroizing<[u8; 32]>,
 }
 
 /// The encryption keys: the first seals, all open.
@@ -170,9 +175,11 @@ impl KeyRing {
                 id: id.into(),
                 reason: "unusable key".into(),
             })?;
+            let signing = jwt::derive_signing_key(&bytes);
             keys.push(Key {
                 id: id.into(),
                 cipher,
+                signing,
             });
         }
         if keys.is_empty() {

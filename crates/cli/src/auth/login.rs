@@ -25,6 +25,9 @@ struct DeviceCode {
     device_code: SecretString,
     user_code: String,
     verification_uri: String,
+    /// Ours sends it (RFC 8628 §3.3.1); the page still asks to approve.
+    #[serde(default)]
+    verification_uri_complete: Option<String>,
     expires_in: u64,
     interval: u64,
 }
@@ -36,8 +39,15 @@ struct UserInfo {
     name: String,
 }
 
-/// The device-code login; writes the login to `file` and returns it.
-pub async fn login(ui: &Ui, http: &Http, file: &AuthFile) -> Result<AuthData, CliError> {
+/// The device-code login; writes the login to `file` and returns it. On a
+/// terminal it also opens `verification_uri_complete` (with `browser`, the
+/// `BROWSER` variable, or the platform's opener), which the npm CLI does not.
+pub async fn login(
+    ui: &Ui,
+    http: &Http,
+    file: &AuthFile,
+    browser: Option<&str>,
+) -> Result<AuthData, CliError> {
     let config = |m: String| CliError::ConfigInvalid {
         message: m,
         hints: vec![],
@@ -83,6 +93,12 @@ pub async fn login(ui: &Ui, http: &Http, file: &AuthFile) -> Result<AuthData, Cl
         "Verification code: {}\nPlease confirm this code at: {}",
         device.user_code, device.verification_uri
     ));
+    if ui.interactive {
+        if let Some(url) = &device.verification_uri_complete {
+            // Only a convenience: the code and URL are printed above.
+            let _ = crate::terminal::open_browser(browser, url);
+        }
+    }
 
     let token: TokenResponse = ui
         .task(

@@ -38,7 +38,7 @@ pub async fn ensure_auth(ui: &Ui, http: &Http, config: &Config) -> Result<Auth, 
         Ok(data) => data,
         Err(_) => {
             ui.info("You need to login first to continue.");
-            login(ui, http, &file).await?
+            login(ui, http, &file, config.browser.as_deref()).await?
         }
     };
     Ok(Auth::Session(Arc::new(Session::new(

@@ -9,7 +9,13 @@ use crate::error::CliError;
 
 /// `login`: the device-code flow, even when already logged in.
 pub async fn login(env: &Env) -> Result<Outcome, CliError> {
-    let data = auth::login(&env.ui, &env.http, &AuthFile::in_home(&env.config.home)).await?;
+    let data = auth::login(
+        &env.ui,
+        &env.http,
+        &AuthFile::in_home(&env.config.home),
+        env.config.browser.as_deref(),
+    )
+    .await?;
     Ok(Outcome::outro(format!(
         "Successfully logged in as {}",
         data.email

@@ -5,6 +5,7 @@
 
 mod auth_commands;
 mod completions;
+mod dashboard;
 mod initiate;
 mod list_available;
 mod pull;
@@ -17,7 +18,7 @@ use connectors_wire::{ConnectorList, STRIPE};
 
 use crate::api::client::Http;
 use crate::api::AppClient;
-use crate::args::{Cli, Command, ConnectorsCommand, GlobalArgs};
+use crate::args::{Cli, Command, ConnectorsCommand, DashboardCommand, GlobalArgs};
 use crate::context::{self, AppContext, Config};
 use crate::error::CliError;
 use crate::output::{print_stdout, Ui};
@@ -115,6 +116,10 @@ pub async fn run(cli: Cli, env: &Env) -> Result<(), CliError> {
             env.check_branch()?;
             let auth = crate::auth::ensure_auth(&env.ui, &env.http, &env.config).await?;
             auth_commands::whoami(env, &auth)?
+        }
+        Command::Dashboard(DashboardCommand::Open) => {
+            env.check_branch()?;
+            dashboard::open(env)?
         }
         Command::Connectors(sub) => {
             let app = env.app().await?;

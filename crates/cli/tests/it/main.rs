@@ -5,6 +5,7 @@
 //! (`session`) and Stripe (`stripe`).
 
 mod interactive;
+mod login;
 mod parity;
 mod session;
 mod stripe;

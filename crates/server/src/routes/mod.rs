@@ -2,6 +2,7 @@
 
 pub mod connectors;
 pub mod credentials;
+pub mod device;
 pub mod pages;
 pub mod stripe;
 pub mod tokens;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
             "/api/external-auth/available-integrations",
             get(connectors::available_integrations),
         )
+        .merge(device::router())
         .nest("/api/api-keys", credentials::api_key_router())
         .nest("/api/apps/{app_id}", app_routes)
         .route(

@@ -17,7 +17,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 20] = [
+const ROUTES: [(&str, &str); 23] = [
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -50,6 +50,9 @@ const ROUTES: [(&str, &str); 20] = [
     ("post", "/connect/{connection_id}"),
     ("get", "/oauth/callback"),
     ("get", "/stripe/claim/{token}"),
+    ("post", "/oauth/device/code"),
+    ("post", "/oauth/token"),
+    ("get", "/oauth/userinfo"),
 ];
 
 fn doc() -> Value {
@@ -175,7 +178,9 @@ fn operations_are_complete() {
                 assert!(schemes.contains_key(name), "{what}: unknown scheme {name}");
             }
         }
-        let public = !path.starts_with("/api/apps/") && !path.starts_with("/api/api-keys");
+        let public = !path.starts_with("/api/apps/")
+            && !path.starts_with("/api/api-keys")
+            && path != "/oauth/userinfo";
         assert_eq!(security.is_empty(), public, "{what}: security");
 
         // Every `{param}` of the path is declared as a required path parameter.
@@ -196,7 +201,9 @@ fn operations_are_complete() {
             .collect();
         assert_eq!(declared, in_path, "{what}: path parameters");
 
-        // Every response carries X-Request-ID; JSON errors use ErrorBody.
+        // Every response carries X-Request-ID; JSON errors use ErrorBody,
+        // except the OAuth endpoints' (RFC 6749 §5.2's shape, what clients
+        // of /oauth/* parse).
         let responses = op["responses"].as_object().expect("responses");
         assert!(!responses.is_empty(), "{what}: no responses");
         for (status, response) in responses {
@@ -207,11 +214,15 @@ fn operations_are_complete() {
             );
             let error = status.starts_with('4') || status.starts_with('5');
             if let Some(json) = response["content"].get("application/json") {
+                let oauth = path.starts_with("/oauth/") && path != "/oauth/callback";
                 if error && path != "/healthz" {
-                    assert_eq!(
-                        json["schema"]["$ref"], "#/components/schemas/ErrorBody",
-                        "{what} {status}"
-                    );
+                    let expected =
+                        if oauth && json["schema"]["$ref"] != "#/components/schemas/ErrorBody" {
+                            "#/components/schemas/OAuthError"
+                        } else {
+                            "#/components/schemas/ErrorBody"
+                        };
+                    assert_eq!(json["schema"]["$ref"], expected, "{what} {status}");
                 }
             }
         }
