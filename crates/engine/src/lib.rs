@@ -8,6 +8,7 @@
 //! HTTP frameworks.
 #![deny(missing_docs)]
 
+mod accounts;
 mod admin;
 mod cache;
 mod connectors;
@@ -26,6 +27,10 @@ pub use connectors_clock::{Clock, TestClock};
 use connectors_store::{Store, StoreError};
 use connectors_vault::KeyRing;
 
+pub use accounts::{
+    AccountError, AccountsConfig, Home, Invitation, NewSession, SignedInBuilder,
+    ADDRESS_LIMIT_FACTOR, INVITE_PATH, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS,
+};
 pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
@@ -64,6 +69,8 @@ pub struct EngineConfig {
     pub clock: Clock,
     /// Bounds of the read cache of principals and tokens.
     pub cache: CacheConfig,
+    /// Sessions, invites and the sign-in limit (`[auth]`).
+    pub accounts: AccountsConfig,
 }
 
 impl Default for EngineConfig {
@@ -79,6 +86,7 @@ impl Default for EngineConfig {
             stripe: None,
             clock: Clock::system(),
             cache: CacheConfig::default(),
+            accounts: AccountsConfig::default(),
         }
     }
 }

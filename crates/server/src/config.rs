@@ -51,6 +51,53 @@ pub struct FileConfig {
     /// The read cache of principals and tokens.
     #[serde(default)]
     pub cache: CacheTuning,
+    /// Builder sign-in: sessions, invites, the failed sign-in limit.
+    #[serde(default)]
+    pub auth: AuthTuning,
+}
+
+/// `[auth]`: builder sign-in in the browser. Sessions live in the
+/// database, so every replica honours them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthTuning {
+    /// A session unused this long ends (default 12 h).
+    pub session_idle_secs: i64,
+    /// A session ends this long after sign-in, used or not (default 7 days).
+    pub session_max_secs: i64,
+    /// How long an invite link works (default 7 days).
+    pub invite_ttl_secs: i64,
+    /// Failed sign-ins per account within the window before sign-in is
+    /// refused (default 10; per client address three times as many).
+    pub signin_max_failures: i64,
+    /// The window failed sign-ins are counted in (default 15 minutes).
+    pub signin_window_secs: i64,
+}
+
+impl Default for AuthTuning {
+    fn default() -> Self {
+        let d = connectors_engine::AccountsConfig::default();
+        Self {
+            session_idle_secs: d.session_idle_secs,
+            session_max_secs: d.session_max_secs,
+            invite_ttl_secs: d.invite_ttl_secs,
+            signin_max_failures: d.signin_max_failures,
+            signin_window_secs: d.signin_window_secs,
+        }
+    }
+}
+
+impl AuthTuning {
+    /// The engine's form of these settings.
+    pub fn accounts(&self) -> connectors_engine::AccountsConfig {
+        connectors_engine::AccountsConfig {
+            session_idle_secs: self.session_idle_secs,
+            session_max_secs: self.session_max_secs,
+            invite_ttl_secs: self.invite_ttl_secs,
+            signin_max_failures: self.signin_max_failures,
+            signin_window_secs: self.signin_window_secs,
+        }
+    }
 }
 
 /// `[cache]`: bounds of the in-memory cache that answers token reads
@@ -436,6 +483,21 @@ impl FileConfig {
                 ),
             ));
         }
+        for (key, value) in [
+            ("session_idle_secs", self.auth.session_idle_secs),
+            ("session_max_secs", self.auth.session_max_secs),
+            ("invite_ttl_secs", self.auth.invite_ttl_secs),
+            ("signin_max_failures", self.auth.signin_max_failures),
+            ("signin_window_secs", self.auth.signin_window_secs),
+        ] {
+            if value < 1 {
+                return Err(at(
+                    "auth",
+                    key,
+                    &format!("is {value}; it must be at least 1"),
+                ));
+            }
+        }
         let stripe = &self.stripe;
         if let Some(base) = &stripe.api_base {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -493,6 +555,8 @@ pub struct ServerConfig {
     pub database: DatabaseTuning,
     /// The read cache.
     pub cache: CacheTuning,
+    /// Builder sign-in.
+    pub auth: AuthTuning,
 }
 
 /// Values given on the command line, which win over everything.
@@ -644,6 +708,7 @@ impl ServerConfig {
             metrics_bearer,
             database,
             cache: file.cache,
+            auth: file.auth,
         })
     }
 }

@@ -90,6 +90,7 @@ pub async fn engine_with_clock(
                 max_entries: config.cache.max_entries,
                 max_age_ms: config.cache.max_age_ms,
             },
+            accounts: config.auth.accounts(),
         },
     )
     .await?)
