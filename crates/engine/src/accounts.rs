@@ -246,7 +246,9 @@ impl Engine {
             .iter()
             .any(|w| w.id == workspace_id)
         {
-            return Err(AdminError::NoWorkspace);
+            return Err(AdminError::Engine(EngineError::BadRequest(format!(
+                "no workspace `{workspace_id}`; see `connectors-server list`"
+            ))));
         }
         let (builder, created_builder) =
             match self.store().find_builder(workspace_id, email).await? {
@@ -463,6 +465,11 @@ impl Engine {
             .keys()
             .seal(cookie.expose().as_bytes(), SIGNIN_CSRF_CONTEXT);
         (cookie, token)
+    }
+
+    /// The form token for an existing anonymous CSRF `cookie`.
+    pub fn seal_anonymous_csrf(&self, cookie: &str) -> String {
+        self.keys().seal(cookie.as_bytes(), SIGNIN_CSRF_CONTEXT)
     }
 
     /// Whether `token` is the sealed `cookie` (constant-time comparison).

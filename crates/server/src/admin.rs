@@ -41,6 +41,16 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Print a one-time link with which a builder sets a password and signs
+    /// in (creating the builder if needed; replaces their older links).
+    Invite {
+        /// Workspace id (default: the only workspace).
+        #[arg(long)]
+        workspace_id: Option<String>,
+        /// The builder's email.
+        #[arg(long)]
+        email: String,
+    },
     /// Issue another API key for a builder and print it once.
     CreateApiKey {
         /// Workspace id (default: the only workspace).
@@ -174,6 +184,27 @@ pub async fn run(
             writeln!(out, "builder_email: {}", builder.email)?;
             writeln!(out, "api_key_id:    {}", key.id)?;
             writeln!(out, "api_key:       {}   (shown once)", key.secret.expose())?;
+        }
+        AdminCommand::Invite {
+            workspace_id,
+            email,
+        } => {
+            let ws = engine.default_workspace(workspace_id).await?;
+            let invite = engine.invite(&ws, &email).await?;
+            if invite.created_builder {
+                writeln!(
+                    out,
+                    "created builder {} in workspace {}",
+                    invite.builder_email, invite.workspace_id
+                )?;
+            }
+            writeln!(out, "builder_email: {}", invite.builder_email)?;
+            writeln!(
+                out,
+                "invite_url:    {}   (single use; open it in a browser to set a password; expires at Unix second {})",
+                invite.url.expose(),
+                invite.expires_at
+            )?;
         }
         AdminCommand::CreateApiKey {
             workspace_id,

@@ -17,6 +17,7 @@ pub mod http;
 pub mod metrics;
 pub mod routes;
 pub mod run;
+pub mod session;
 pub mod setup;
 pub mod state;
 #[cfg(feature = "test-support")]
@@ -75,7 +76,8 @@ fn with_middleware<S: Clone + Send + Sync + 'static>(
                 .get(&REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            let path = loggable_path(request.uri().path());
+            tracing::info_span!("request", method = %request.method(), path = %path, request_id)
         })
         .on_response(log_response)
         // `log_response` already logs every 5xx once.
@@ -113,6 +115,15 @@ fn with_middleware<S: Clone + Send + Sync + 'static>(
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The path as logged: an invite link's token is a secret, so it is
+/// left out.
+fn loggable_path(path: &str) -> &str {
+    match path.strip_prefix(connectors_engine::INVITE_PATH) {
+        Some(rest) if rest.starts_with('/') => "/invite/{token}",
+        _ => path,
+    }
 }
 
 /// Logs the end of a request inside its span (so with its request id): a

@@ -20,4 +20,5 @@ mod replicas;
 mod revoke;
 mod scope_rule;
 mod secrets;
+mod signin;
 mod support;
