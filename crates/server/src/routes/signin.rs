@@ -142,7 +142,7 @@ fn signin_form(csrf: &str, next: &str, email: &str, error: Option<&str>) -> Mark
                 input id="password" type="password" name="password" autocomplete="current-password" required autofocus[!email.is_empty()];
                 button type="submit" { "Sign in" }
             }
-            p.help { "No password yet? Open the invite link the server's operator gave you (`connectors-server invite --email <you>`)." }
+            p.help.after-form { "No password yet? Open the invite link the server's operator gave you (they make one with " code { "connectors-server invite" } ")." }
         },
     )
 }
@@ -392,7 +392,7 @@ pub async fn home(State(state): State<AppState>, signed_in: SignedIn) -> Respons
                     p { "Signed in as " b { (signed_in.builder.builder().email) } }
                     (signout_form(&signed_in))
                 }
-                h2 { "Workspace " (home.workspace.name) }
+                h2 { "Apps in " (home.workspace.name) }
                 @if home.apps.is_empty() {
                     p { "No apps yet. The operator creates them with " code { "connectors-server create-app" } "." }
                 } @else {

@@ -379,7 +379,11 @@ async fn failed_sign_ins_are_limited_and_allowed_again_after_the_window() {
     );
     // The window counts from the first failure (a test clock also moves
     // with real time, so not exactly 900).
-    let retry: i64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: i64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((800..=900).contains(&retry), "{retry}");
     time.advance(Duration::from_secs(15 * 60));
     let allowed = guesser.sign_in("owner@example.com", PASSWORD, "%2F").await;
@@ -439,4 +443,77 @@ async fn bad_invite_links_and_passwords_get_clear_pages() {
     }
     // Still usable after the mistakes.
     assert_eq!(accept_invite(&mut browser, &path).await.status, 303);
+}
+
+/// Runs `tests/js/signin.mjs` with `args`; its one JSON line.
+async fn signin_script(args: serde_json::Value) -> serde_json::Value {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new("node")
+            .arg(connectors_testkit::js_dir().join("signin.mjs"))
+            .arg(args.to_string())
+            .output()
+            .expect("run signin.mjs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "signin.mjs said {stdout:?} ({e}); stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    })
+    .await
+    .unwrap()
+}
+
+/// The acceptance flow in Chromium, by the pages' accessible names: invite
+/// link → password set → signed in; a cross-site form post refused; sign
+/// out; sign in again; ten wrong passwords, then the right one refused
+/// too; after the window (the server's clock advanced) it works.
+#[tokio::test]
+async fn browser_invite_sign_out_sign_in_and_the_failure_limit() {
+    let time = TestClock::new();
+    let server = TestServer::builder()
+        .bootstrap(BootstrapRequest {
+            workspace_name: "Acme workspace".into(),
+            builder_email: "owner@example.com".into(),
+            app_name: "Acme app".into(),
+        })
+        .clock(time.clock())
+        .serve()
+        .start()
+        .await;
+    // Another origin (another port) whose page posts to our sign-out.
+    let evil = connectors_testkit::serve(Router::new().route(
+        "/",
+        axum::routing::get({
+            let target = format!("{}/signout", server.url);
+            move || async move {
+                axum::response::Html(format!(
+                    "<!doctype html><title>Prize</title><form method=post action=\"{target}\">\
+                     <button>Claim prize</button></form>"
+                ))
+            }
+        }),
+    ));
+    let shots = std::env::var("SIGNIN_SCREENSHOTS").ok();
+    let first = signin_script(serde_json::json!({
+        "base": server.url,
+        "invite": server.boot.login_url.expose(),
+        "email": "owner@example.com",
+        "password": PASSWORD,
+        "phase": "first",
+        "evil": format!("{}/", evil.url),
+        "screenshots": shots,
+    }))
+    .await;
+    assert_eq!(first["ok"], true, "{first:#}");
+    time.advance(Duration::from_secs(15 * 60));
+    let after = signin_script(serde_json::json!({
+        "base": server.url,
+        "email": "owner@example.com",
+        "password": PASSWORD,
+        "phase": "after",
+    }))
+    .await;
+    assert_eq!(after["ok"], true, "{after:#}");
 }
