@@ -517,3 +517,60 @@ async fn browser_invite_sign_out_sign_in_and_the_failure_limit() {
     .await;
     assert_eq!(after["ok"], true, "{after:#}");
 }
+
+/// `connectors-server invite` prints a working link (creating the builder
+/// when needed), and the bootstrap file carries `login_url`.
+#[test]
+fn the_invite_command_and_the_bootstrap_file_print_working_links() {
+    let server = crate::support::start_server(crate::support::PROVIDERS_TOML, &[]);
+    let login_url = server.boot["login_url"].as_str().expect("login_url");
+    assert!(
+        login_url.starts_with(&format!("{}/invite/", server.url)),
+        "{login_url}"
+    );
+    let out = server.admin(
+        &[
+            "invite",
+            "--email",
+            "new@example.com",
+            "--public-url",
+            &server.url,
+        ],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("created builder new@example.com"),
+        "{stdout}"
+    );
+    let link = stdout
+        .split_whitespace()
+        .find(|w| w.contains("/invite/"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let (status, page) = crate::support::http_request("GET", link, &[], None).unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("new@example.com"));
+    // A second invite replaces the first.
+    let again = server.admin(&["invite", "--email", "new@example.com"], None);
+    assert!(again.status.success());
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("created builder"));
+    let (status, _) = crate::support::http_request("GET", link, &[], None).unwrap();
+    assert_eq!(status, 404);
+    let bad = server.admin(
+        &[
+            "invite",
+            "--email",
+            "x@example.com",
+            "--workspace-id",
+            "nope",
+        ],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no workspace `nope`"));
+}
