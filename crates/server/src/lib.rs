@@ -86,7 +86,8 @@ fn with_middleware<S: Clone + Send + Sync + 'static>(
     let csp = HeaderValue::from_str(&routes::pages::content_security_policy())
         .expect("the policy is ASCII");
     // Every response, pages and errors alike: a strict policy, no sniffing,
-    // no framing, and no Referer that could carry a code or a link onward.
+    // no framing, and no Referer that could carry a code or a link onward
+    // (the account pages answer `same-origin` instead: `routes/signin.rs`).
     let headers = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
