@@ -12,21 +12,29 @@ use crate::{AccountError, BootstrapRequest, Engine, EngineConfig, TestClock};
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn engine(time: &TestClock) -> (Engine, TestDatabase, crate::Bootstrap) {
-    let db = TestDatabase::new();
+/// An engine over `db`, as one replica; replicas share the keys.
+async fn replica(db: &TestDatabase, keys: &Arc<KeyRing>, time: &TestClock) -> Engine {
     let store = connectors_store::open(db.url()).await.unwrap();
-    let keys = KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()]).unwrap();
     let catalog = Catalog::load(BUILTIN_CATALOG, &Default::default()).unwrap();
-    let engine = Engine::new(
+    Engine::new(
         store,
         Arc::new(catalog),
-        Arc::new(keys),
+        keys.clone(),
         EngineConfig {
             public_url: "https://connectors.example".into(),
             clock: time.clock(),
             ..EngineConfig::default()
         },
-    );
+    )
+}
+
+fn keys() -> Arc<KeyRing> {
+    Arc::new(KeyRing::from_specs(&[KeyRing::generate_spec("k1").expose()]).unwrap())
+}
+
+async fn engine(time: &TestClock) -> (Engine, TestDatabase, crate::Bootstrap) {
+    let db = TestDatabase::new();
+    let engine = replica(&db, &keys(), time).await;
     let boot = engine
         .bootstrap(&BootstrapRequest {
             workspace_name: "w".into(),
@@ -284,4 +292,44 @@ async fn csrf_tokens_are_bound_to_their_session_or_cookie() {
     assert!(engine.anonymous_csrf_matches(cookie.expose(), &token));
     assert!(!engine.anonymous_csrf_matches(other_cookie.expose(), &token));
     assert!(!engine.anonymous_csrf_matches(cookie.expose(), cookie.expose()));
+}
+
+#[tokio::test]
+async fn replicas_share_sessions_csrf_tokens_and_the_failure_limit() {
+    let time = TestClock::new();
+    let db = TestDatabase::new();
+    let keys = keys();
+    let a = replica(&db, &keys, &time).await;
+    let b = replica(&db, &keys, &time).await;
+    let boot = a
+        .bootstrap(&BootstrapRequest {
+            workspace_name: "w".into(),
+            builder_email: "owner@example.com".into(),
+            app_name: "app".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let session = b
+        .accept_invite(token(boot.login_url.expose()), PASSWORD, PASSWORD)
+        .await
+        .unwrap();
+    assert!(a.session(session.id.expose()).await.unwrap().is_some());
+    let (cookie, csrf) = a.anonymous_csrf();
+    assert!(b.anonymous_csrf_matches(cookie.expose(), &csrf));
+    for i in 0..10 {
+        let replica = if i % 2 == 0 { &a } else { &b };
+        assert!(matches!(
+            replica
+                .sign_in("owner@example.com", "wrong password!", None)
+                .await,
+            Err(AccountError::BadCredentials)
+        ));
+    }
+    assert!(matches!(
+        a.sign_in("owner@example.com", PASSWORD, None).await,
+        Err(AccountError::RateLimited { .. })
+    ));
+    b.sign_out(session.id.expose()).await.unwrap();
+    assert!(a.session(session.id.expose()).await.unwrap().is_none());
 }
