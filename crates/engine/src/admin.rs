@@ -48,6 +48,8 @@ pub struct Bootstrap {
     pub api_key: Secret,
     /// The app's service token.
     pub service_token: Secret,
+    /// The builder's invite link, to set a password and sign in.
+    pub login_url: Secret,
 }
 
 /// Credentials to store directly (operator import, and tests before consent exists).
@@ -166,12 +168,14 @@ impl Engine {
         let app = self.create_app(&workspace_id, &request.app_name).await?;
         let api_key = self.create_api_key(&builder.id).await?;
         let service_token = self.create_service_token(&app.id).await?;
+        let (login_url, _) = self.invite_builder(&builder.id).await?;
         Ok(Some(Bootstrap {
             workspace_id,
             app_id: app.id,
             builder_email: builder.email,
             api_key: api_key.secret,
             service_token: service_token.secret,
+            login_url,
         }))
     }
 

@@ -8,6 +8,7 @@
 //! HTTP frameworks.
 #![deny(missing_docs)]
 
+mod accounts;
 mod admin;
 mod cache;
 mod connectors;
@@ -27,6 +28,10 @@ pub use connectors_clock::{Clock, TestClock};
 use connectors_store::{Store, StoreError};
 use connectors_vault::KeyRing;
 
+pub use accounts::{
+    AccountError, AccountsConfig, Home, Invitation, NewSession, SignedInBuilder,
+    ADDRESS_LIMIT_FACTOR, INVITE_PATH, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS,
+};
 pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
@@ -71,6 +76,8 @@ pub struct EngineConfig {
     pub cache: CacheConfig,
     /// Lifetimes and limits of `base44 login` (device codes, tokens).
     pub device: DeviceSettings,
+    /// Sessions, invites and the sign-in limit (`[auth]`).
+    pub accounts: AccountsConfig,
 }
 
 impl Default for EngineConfig {
@@ -87,6 +94,7 @@ impl Default for EngineConfig {
             clock: Clock::system(),
             cache: CacheConfig::default(),
             device: DeviceSettings::default(),
+            accounts: AccountsConfig::default(),
         }
     }
 }

@@ -41,6 +41,20 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Print a one-time link with which a builder sets a password and signs
+    /// in (creating the builder if needed; replaces their older links).
+    Invite {
+        /// Workspace id (default: the only workspace).
+        #[arg(long)]
+        workspace_id: Option<String>,
+        /// The builder's email.
+        #[arg(long)]
+        email: String,
+        /// Where browsers reach the server, for the link [default: the
+        /// config's public_url (or CONNECTORS_PUBLIC_URL), else http://<bind>].
+        #[arg(long)]
+        public_url: Option<String>,
+    },
     /// Issue another API key for a builder and print it once.
     CreateApiKey {
         /// Workspace id (default: the only workspace).
@@ -127,6 +141,9 @@ pub enum AdminCommandError {
     /// Stdin is not the credentials JSON.
     #[error("stdin must be JSON {{\"access_token\", \"refresh_token\"?, \"expires_in\"?, \"scopes\"?, \"connection_config\"?}}")]
     ImportJson(#[source] serde_json::Error),
+    /// `--public-url` is not an http(s) URL.
+    #[error("--public-url `{0}` must start with http:// or https://")]
+    PublicUrl(String),
     /// Stdout could not be written.
     #[error("writing to stdout")]
     Output(#[from] std::io::Error),
@@ -152,11 +169,30 @@ pub async fn run(
     stdin: impl std::io::Read,
     out: &mut impl Write,
 ) -> Result<(), AdminCommandError> {
-    let public_url = config
-        .public_url
-        .as_deref()
-        .unwrap_or("http://127.0.0.1:8044");
-    let engine = setup::engine(config, public_url).await?;
+    let given = match &command {
+        AdminCommand::Invite {
+            public_url: Some(url),
+            ..
+        } => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(AdminCommandError::PublicUrl(url.clone()));
+            }
+            Some(url.clone())
+        }
+        _ => config.public_url.clone(),
+    };
+    let guessed = given.is_none();
+    // The address `serve` would derive from the same config.
+    let public_url = given.unwrap_or_else(|| {
+        let bind = config.bind;
+        let host = if bind.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            bind.ip().to_string()
+        };
+        format!("http://{host}:{}", bind.port())
+    });
+    let engine = setup::engine(config, &public_url).await?;
     match command {
         AdminCommand::CreateWorkspace { name } => {
             let w = engine.create_workspace(&name).await?;
@@ -184,6 +220,34 @@ pub async fn run(
             writeln!(out, "builder_email: {}", builder.email)?;
             writeln!(out, "api_key_id:    {}", key.id)?;
             writeln!(out, "api_key:       {}   (shown once)", key.secret.expose())?;
+        }
+        AdminCommand::Invite {
+            workspace_id,
+            email,
+            ..
+        } => {
+            let ws = engine.default_workspace(workspace_id).await?;
+            let invite = engine.invite(&ws, &email).await?;
+            if invite.created_builder {
+                writeln!(
+                    out,
+                    "created builder {} in workspace {}",
+                    invite.builder_email, invite.workspace_id
+                )?;
+            }
+            writeln!(out, "builder_email: {}", invite.builder_email)?;
+            writeln!(
+                out,
+                "invite_url:    {}   (single use; open it in a browser to set a password; expires at Unix second {})",
+                invite.url.expose(),
+                invite.expires_at
+            )?;
+            if guessed {
+                writeln!(
+                    out,
+                    "note: public_url is not configured, so the link assumes browsers reach this server at {public_url}; set public_url in the config (or CONNECTORS_PUBLIC_URL), or pass --public-url"
+                )?;
+            }
         }
         AdminCommand::CreateApiKey {
             workspace_id,

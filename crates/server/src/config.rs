@@ -51,29 +51,61 @@ pub struct FileConfig {
     /// The read cache of principals and tokens.
     #[serde(default)]
     pub cache: CacheTuning,
+    /// Builder sign-in (sessions, invites, the failed sign-in limit) and
     /// `base44 login` token lifetimes.
     #[serde(default)]
     pub auth: AuthTuning,
 }
 
-/// `[auth]`: lifetimes of the tokens `base44 login` issues. Access tokens
-/// are JWTs checked without the database, so they stay short; refresh
-/// tokens rotate on every use.
+/// `[auth]`: builder sign-in in the browser (sessions live in the
+/// database, so every replica honours them) and the lifetimes of the tokens
+/// `base44 login` issues (access tokens are JWTs checked without the
+/// database, so they stay short; refresh tokens rotate on every use).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthTuning {
-    /// Access-token lifetime, seconds (default 900).
+    /// A session unused this long ends (default 12 h).
+    pub session_idle_secs: i64,
+    /// A session ends this long after sign-in, used or not (default 7 days).
+    pub session_max_secs: i64,
+    /// How long an invite link works (default 7 days).
+    pub invite_ttl_secs: i64,
+    /// Failed sign-ins per account within the window before sign-in is
+    /// refused (default 10; per client address three times as many).
+    pub signin_max_failures: i64,
+    /// The window failed sign-ins are counted in (default 15 minutes).
+    pub signin_window_secs: i64,
+    /// `base44 login` access-token lifetime, seconds (default 900).
     pub access_token_ttl_secs: i64,
-    /// Refresh-token lifetime, seconds (default 30 days).
+    /// `base44 login` refresh-token lifetime, seconds (default 30 days).
     pub refresh_token_ttl_secs: i64,
 }
 
 impl Default for AuthTuning {
     fn default() -> Self {
+        let a = connectors_engine::AccountsConfig::default();
         let d = connectors_engine::DeviceSettings::default();
         Self {
+            session_idle_secs: a.session_idle_secs,
+            session_max_secs: a.session_max_secs,
+            invite_ttl_secs: a.invite_ttl_secs,
+            signin_max_failures: a.signin_max_failures,
+            signin_window_secs: a.signin_window_secs,
             access_token_ttl_secs: d.access_token_ttl_secs,
             refresh_token_ttl_secs: d.refresh_token_ttl_secs,
+        }
+    }
+}
+
+impl AuthTuning {
+    /// The engine's form of these settings.
+    pub fn accounts(&self) -> connectors_engine::AccountsConfig {
+        connectors_engine::AccountsConfig {
+            session_idle_secs: self.session_idle_secs,
+            session_max_secs: self.session_max_secs,
+            invite_ttl_secs: self.invite_ttl_secs,
+            signin_max_failures: self.signin_max_failures,
+            signin_window_secs: self.signin_window_secs,
         }
     }
 }
@@ -481,6 +513,21 @@ impl FileConfig {
                 ));
             }
         }
+        for (key, value) in [
+            ("session_idle_secs", self.auth.session_idle_secs),
+            ("session_max_secs", self.auth.session_max_secs),
+            ("invite_ttl_secs", self.auth.invite_ttl_secs),
+            ("signin_max_failures", self.auth.signin_max_failures),
+            ("signin_window_secs", self.auth.signin_window_secs),
+        ] {
+            if value < 1 {
+                return Err(at(
+                    "auth",
+                    key,
+                    &format!("is {value}; it must be at least 1"),
+                ));
+            }
+        }
         let stripe = &self.stripe;
         if let Some(base) = &stripe.api_base {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -538,7 +585,7 @@ pub struct ServerConfig {
     pub database: DatabaseTuning,
     /// The read cache.
     pub cache: CacheTuning,
-    /// `base44 login` token lifetimes.
+    /// Builder sign-in and `base44 login` token lifetimes.
     pub auth: AuthTuning,
 }
 

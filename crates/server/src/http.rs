@@ -46,8 +46,8 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         tracing::warn!(error = %e, "accepting a connection failed");
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -57,7 +57,10 @@ pub async fn serve(
                 let _ = stream.set_nodelay(true);
                 let router = router.clone();
                 let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-                    router.clone().oneshot(request.map(Body::new))
+                    let mut request = request.map(Body::new);
+                    // The peer's address, for the per-address sign-in limit.
+                    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    router.clone().oneshot(request)
                 });
                 let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 connections.spawn(async move {

@@ -18,6 +18,7 @@ pub mod http;
 pub mod metrics;
 pub mod routes;
 pub mod run;
+pub mod session;
 pub mod setup;
 pub mod state;
 #[cfg(feature = "test-support")]
@@ -74,7 +75,8 @@ fn with_middleware(routes: Router, http: &HttpTuning, max_body_bytes: usize) -> 
                 .get(&REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            let path = loggable_path(request.uri().path());
+            tracing::info_span!("request", method = %request.method(), path = %path, request_id)
         })
         .on_response(log_response)
         // `log_response` already logs every 5xx once.
@@ -88,7 +90,8 @@ fn with_middleware(routes: Router, http: &HttpTuning, max_body_bytes: usize) -> 
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         // Every response, pages and errors alike: a strict policy, no
         // sniffing, no framing, and no Referer that could carry a code or a
-        // link onward.
+        // link onward (the account pages answer `same-origin` instead:
+        // `routes/signin.rs`).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             csp,
@@ -123,6 +126,15 @@ impl MakeRequestId for RandomRequestId {
         let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
         let text = id.hyphenated().encode_lower(&mut text);
         HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
+}
+
+/// The path as logged: an invite link's token is a secret, so it is
+/// left out.
+fn loggable_path(path: &str) -> &str {
+    match path.strip_prefix(connectors_engine::INVITE_PATH) {
+        Some(rest) if rest.starts_with('/') => "/invite/{token}",
+        _ => path,
     }
 }
 

@@ -129,6 +129,10 @@ fn print_bootstrap(
         b.service_token.expose()
     );
     println!("  api_url:       {public_url}   (BASE44_API_URL)");
+    println!(
+        "  login_url:     {}   (open once in a browser to set the builder's password)",
+        b.login_url.expose()
+    );
     if let Some(path) = file {
         let json = serde_json::json!({
             "workspace_id": b.workspace_id,
@@ -137,6 +141,7 @@ fn print_bootstrap(
             "api_key": b.api_key.expose(),
             "service_token": b.service_token.expose(),
             "api_url": public_url,
+            "login_url": b.login_url.expose(),
         });
         let text = serde_json::to_string_pretty(&json).expect("a JSON value serializes");
         connectors_vault::write_private(path, &text).map_err(|source| {

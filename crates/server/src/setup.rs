@@ -97,6 +97,7 @@ pub async fn engine_with_clock(
                 refresh_token_ttl_secs: config.auth.refresh_token_ttl_secs,
                 ..DeviceSettings::default()
             },
+            accounts: config.auth.accounts(),
         },
     )
     .await?)

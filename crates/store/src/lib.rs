@@ -433,6 +433,51 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_logins(&self, builder_id: &str, now: i64) -> Result<u64>;
     /// Deletes device-code requests that expired before `before` (Unix ms).
     async fn purge_device_codes(&self, before: i64) -> Result<u64>;
+
+    // Accounts: passwords, invites, sessions, sign-in failures (#12)
+
+    /// Stores a builder's invite, replacing their older ones (one transaction).
+    async fn create_invite(&self, invite: &NewInvite) -> Result<()>;
+    /// The builder of the unexpired invite with this token hash.
+    async fn invite_builder(&self, token_hash: &str, now: i64) -> Result<Option<Builder>>;
+    /// In one transaction: uses up the unexpired invite with this token hash
+    /// (single use: of racing callers one gets the builder), sets the
+    /// builder's password hash, and ends their other invites and their
+    /// sessions. `None` when there was no such invite.
+    async fn accept_invite(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<Builder>>;
+    /// Every builder with this email (any case, any workspace), with their
+    /// password hash.
+    async fn builder_logins(&self, email: &str) -> Result<Vec<BuilderLogin>>;
+    /// Stores a session (its id's hash only) for a builder.
+    async fn create_session(&self, id_hash: &str, builder_id: &str, now: i64) -> Result<()>;
+    /// A session by its id's hash, with its builder; expiry is the caller's.
+    async fn get_session(&self, id_hash: &str) -> Result<Option<SessionRow>>;
+    /// Records use of a session at `now` (what idle expiry counts from).
+    async fn touch_session(&self, id_hash: &str, now: i64) -> Result<()>;
+    /// Deletes a session; whether one went.
+    async fn delete_session(&self, id_hash: &str) -> Result<bool>;
+    /// Deletes sessions last used before `last_seen_before` or created
+    /// before `created_before`; how many went.
+    async fn delete_stale_sessions(
+        &self,
+        last_seen_before: i64,
+        created_before: i64,
+    ) -> Result<u64>;
+    /// Records one failed sign-in under each of `limit_keys` at `now`, and
+    /// forgets failures older than `forget_before`.
+    async fn record_signin_failure(
+        &self,
+        limit_keys: &[String],
+        now: i64,
+        forget_before: i64,
+    ) -> Result<()>;
+    /// How many failures `limit_key` has after `since`, and the oldest's time.
+    async fn signin_failures(&self, limit_key: &str, since: i64) -> Result<(i64, Option<i64>)>;
 }
 
 /// The `status_reason` of an attempt cancelled because its connector was

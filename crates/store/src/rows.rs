@@ -538,3 +538,37 @@ pub enum RotateOutcome {
     /// login was revoked by this call.
     Reused,
 }
+
+/// A builder and the argon2id hash of their password (none until they
+/// accept an invite), for sign-in.
+#[derive(Debug, Clone)]
+pub struct BuilderLogin {
+    /// The builder.
+    pub builder: Builder,
+    /// PHC string; never logged or returned beyond the engine.
+    pub password_hash: Option<String>,
+}
+
+/// A one-time invite to set a password, by its token's hash.
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    /// SHA-256 of the token in the link.
+    pub token_hash: String,
+    /// Whose password it sets.
+    pub builder_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; unusable from then on.
+    pub expires_at: i64,
+}
+
+/// A stored session with its builder.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    /// The signed-in builder.
+    pub builder: Builder,
+    /// Unix seconds (absolute expiry counts from here).
+    pub created_at: i64,
+    /// Unix seconds (idle expiry counts from here).
+    pub last_seen_at: i64,
+}

@@ -1536,6 +1536,204 @@ impl Store for SqlStore {
                 .rows_affected(),
         )
     }
+
+    // Accounts: passwords, invites, sessions, sign-in failures (#12)
+
+    async fn create_invite(&self, invite: &NewInvite) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM builder_invites WHERE builder_id = $1")
+            .bind(&invite.builder_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO builder_invites (token_hash, builder_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&invite.token_hash)
+        .bind(&invite.builder_id)
+        .bind(invite.created_at)
+        .bind(invite.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "invite"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn invite_builder(&self, token_hash: &str, now: i64) -> Result<Option<Builder>> {
+        sqlx::query(
+            "SELECT b.id, b.workspace_id, b.email, b.created_at FROM builder_invites i \
+             JOIN builders b ON b.id = i.builder_id WHERE i.token_hash = $1 AND i.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(builder_from_row)
+        .transpose()
+    }
+
+    async fn accept_invite(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<Builder>> {
+        let mut tx = self.begin_write().await?;
+        // One statement decides which racing caller uses the invite.
+        let used = sqlx::query(
+            "DELETE FROM builder_invites WHERE token_hash = $1 AND expires_at > $2 RETURNING builder_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = used else {
+            return Ok(None);
+        };
+        let builder_id: String = row.try_get("builder_id")?;
+        sqlx::query("UPDATE builders SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(&builder_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM builder_invites WHERE builder_id = $1")
+            .bind(&builder_id)
+            .execute(&mut *tx)
+            .await?;
+        // A new password ends every session the old one opened.
+        sqlx::query("DELETE FROM builder_sessions WHERE builder_id = $1")
+            .bind(&builder_id)
+            .execute(&mut *tx)
+            .await?;
+        let builder =
+            sqlx::query("SELECT id, workspace_id, email, created_at FROM builders WHERE id = $1")
+                .bind(&builder_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let builder = builder_from_row(&builder)?;
+        tx.commit().await?;
+        Ok(Some(builder))
+    }
+
+    async fn builder_logins(&self, email: &str) -> Result<Vec<BuilderLogin>> {
+        let rows = sqlx::query(
+            "SELECT id, workspace_id, email, created_at, password_hash FROM builders \
+             WHERE lower(email) = lower($1) ORDER BY created_at, id",
+        )
+        .bind(email)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(BuilderLogin {
+                    builder: builder_from_row(r)?,
+                    password_hash: r.try_get("password_hash")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_session(&self, id_hash: &str, builder_id: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO builder_sessions (id_hash, builder_id, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $3)",
+        )
+        .bind(id_hash)
+        .bind(builder_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "session"))?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id_hash: &str) -> Result<Option<SessionRow>> {
+        sqlx::query(
+            "SELECT b.id, b.workspace_id, b.email, b.created_at, s.created_at AS session_created_at, \
+             s.last_seen_at FROM builder_sessions s JOIN builders b ON b.id = s.builder_id \
+             WHERE s.id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(|r| {
+            Ok(SessionRow {
+                builder: builder_from_row(r)?,
+                created_at: r.try_get("session_created_at")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE builder_sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $1")
+            .bind(now)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM builder_sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn delete_stale_sessions(
+        &self,
+        last_seen_before: i64,
+        created_before: i64,
+    ) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM builder_sessions WHERE last_seen_at < $1 OR created_at < $2")
+                .bind(last_seen_before)
+                .bind(created_before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn record_signin_failure(
+        &self,
+        limit_keys: &[String],
+        now: i64,
+        forget_before: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM signin_failures WHERE at < $1")
+            .bind(forget_before)
+            .execute(&mut *tx)
+            .await?;
+        for key in limit_keys {
+            sqlx::query("INSERT INTO signin_failures (limit_key, at) VALUES ($1, $2)")
+                .bind(key)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn signin_failures(&self, limit_key: &str, since: i64) -> Result<(i64, Option<i64>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM signin_failures WHERE limit_key = $1 AND at > $2",
+        )
+        .bind(limit_key)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("oldest")?))
+    }
 }
 
 /// One connector with its authorizing builder's email.

@@ -1007,3 +1007,124 @@ async fn refresh_tokens_rotate_once_and_a_late_replay_revokes_the_login() {
         "already revoked"
     );
 }
+
+/// A builder `b` in workspace `w`.
+async fn builder(store: &dyn Store) -> Builder {
+    let b = Builder {
+        id: "b".into(),
+        workspace_id: "w".into(),
+        email: "Owner@Example.com".into(),
+        created_at: 0,
+    };
+    store.create_builder(&b).await.unwrap();
+    b
+}
+
+fn invite(token_hash: &str, expires_at: i64) -> NewInvite {
+    NewInvite {
+        token_hash: token_hash.into(),
+        builder_id: "b".into(),
+        created_at: 0,
+        expires_at,
+    }
+}
+
+#[tokio::test]
+async fn an_invite_is_used_once_even_by_racing_servers_and_replaces_the_older_ones() {
+    let (store, _db) = store().await;
+    builder(&*store).await;
+    store.create_invite(&invite("old", 100)).await.unwrap();
+    store.create_invite(&invite("new", 100)).await.unwrap();
+    assert!(store.invite_builder("old", 1).await.unwrap().is_none());
+    assert!(
+        store.invite_builder("new", 100).await.unwrap().is_none(),
+        "expired"
+    );
+    assert_eq!(
+        store.invite_builder("new", 1).await.unwrap().unwrap().id,
+        "b"
+    );
+    store.create_session("s1", "b", 1).await.unwrap();
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.accept_invite("new", &format!("hash{i}"), 2).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for racer in racers {
+        if racer.await.unwrap().unwrap().is_some() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    let logins = store.builder_logins("owner@EXAMPLE.com").await.unwrap();
+    assert_eq!(logins.len(), 1);
+    assert!(logins[0]
+        .password_hash
+        .as_deref()
+        .unwrap()
+        .starts_with("hash"));
+    assert!(
+        store.get_session("s1").await.unwrap().is_none(),
+        "a new password ends sessions"
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_found_touched_swept_and_deleted() {
+    let (store, _db) = store().await;
+    builder(&*store).await;
+    store.create_session("s1", "b", 10).await.unwrap();
+    store.create_session("s2", "b", 10).await.unwrap();
+    store.touch_session("s1", 50).await.unwrap();
+    let s1 = store.get_session("s1").await.unwrap().unwrap();
+    assert_eq!(
+        (s1.created_at, s1.last_seen_at, s1.builder.id.as_str()),
+        (10, 50, "b")
+    );
+    // Idle since before 20: s2 goes, s1 stays.
+    assert_eq!(store.delete_stale_sessions(20, 0).await.unwrap(), 1);
+    assert!(store.get_session("s2").await.unwrap().is_none());
+    // Created before 11: s1 goes too.
+    assert_eq!(store.delete_stale_sessions(0, 11).await.unwrap(), 1);
+    store.create_session("s3", "b", 60).await.unwrap();
+    assert!(store.delete_session("s3").await.unwrap());
+    assert!(!store.delete_session("s3").await.unwrap());
+}
+
+#[tokio::test]
+async fn sign_in_failures_are_counted_per_key_within_the_window() {
+    let (store, _db) = store().await;
+    let both = ["account:a".to_string(), "address:1".to_string()];
+    store.record_signin_failure(&both, 100, 0).await.unwrap();
+    store
+        .record_signin_failure(&both[..1], 200, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.signin_failures("account:a", 0).await.unwrap(),
+        (2, Some(100))
+    );
+    assert_eq!(
+        store.signin_failures("address:1", 0).await.unwrap(),
+        (1, Some(100))
+    );
+    assert_eq!(
+        store.signin_failures("account:a", 100).await.unwrap(),
+        (1, Some(200))
+    );
+    assert_eq!(
+        store.signin_failures("account:b", 0).await.unwrap(),
+        (0, None)
+    );
+    // Recording forgets what is older than the window.
+    store
+        .record_signin_failure(&both[1..], 300, 150)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.signin_failures("account:a", 0).await.unwrap(),
+        (1, Some(200))
+    );
+}

@@ -4,13 +4,14 @@ pub mod connectors;
 pub mod credentials;
 pub mod device;
 pub mod pages;
+pub mod signin;
 pub mod stripe;
 pub mod tokens;
 
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use connectors_engine::Health;
@@ -57,6 +58,23 @@ pub fn routes() -> Router<AppState> {
             &format!("{}/{{token}}", connectors_engine::STRIPE_CLAIM_PATH),
             get(pages::stripe_claim).fallback(pages::method_not_allowed),
         )
+        .route("/", get(signin::home).fallback(pages::method_not_allowed))
+        .route(
+            crate::session::SIGNIN_PATH,
+            get(signin::signin_page)
+                .post(signin::signin_post)
+                .fallback(pages::method_not_allowed),
+        )
+        .route(
+            &format!("{}/{{token}}", connectors_engine::INVITE_PATH),
+            get(signin::invite_page)
+                .post(signin::invite_post)
+                .fallback(pages::method_not_allowed),
+        )
+        .route(
+            "/signout",
+            post(signin::signout).fallback(pages::method_not_allowed),
+        )
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -96,6 +114,10 @@ async fn openapi() -> impl IntoResponse {
 pub fn is_page_path(path: &str) -> bool {
     path.starts_with("/connect/")
         || path == "/connect"
+        || path == "/"
+        || path == crate::session::SIGNIN_PATH
+        || path == "/signout"
+        || path.starts_with(connectors_engine::INVITE_PATH)
         || path.starts_with(connectors_engine::CALLBACK_PATH)
         || path.starts_with(connectors_engine::STRIPE_CLAIM_PATH)
 }

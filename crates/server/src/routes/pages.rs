@@ -324,7 +324,7 @@ fn stripe_page(status: StatusCode, message: &str) -> Response {
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
-fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -337,8 +337,11 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The pages' one stylesheet, inline; the Content-Security-Policy admits it
 /// by its hash ([`content_security_policy`]) and nothing else.
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}\
-.error{color:#b00020}.help{color:#666;font-size:.9em;margin-top:.2em}input{width:100%;padding:.4em}";
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.5}\
+.error{color:#b00020}.help{color:#666;font-size:.9em;margin-top:.2em}input{width:100%;padding:.5em;font-size:1rem;box-sizing:border-box}\
+label{display:block;margin-top:1em;font-weight:600}button{margin-top:1.2em;padding:.6em 1.4em;font-size:1rem;border:0;border-radius:.3em;background:#1f4fd1;color:#fff;cursor:pointer}\
+button.secondary{background:#eee;color:#222}header{display:flex;justify-content:space-between;align-items:center;gap:1em;flex-wrap:wrap}\
+ul.apps{padding-left:1.2em}code{background:#f3f3f3;padding:0 .3em;border-radius:.2em}.inline{display:inline}.inline button,header p{margin:0}.after-form{margin-top:1.5em}";
 
 /// A minimal standalone HTML page.
 pub fn page(title: &str, body_html: &str) -> String {

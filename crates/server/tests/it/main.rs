@@ -21,4 +21,5 @@ mod replicas;
 mod revoke;
 mod scope_rule;
 mod secrets;
+mod signin;
 mod support;

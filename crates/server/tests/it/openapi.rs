@@ -17,7 +17,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 23] = [
+const ROUTES: [(&str, &str); 29] = [
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -53,6 +53,12 @@ const ROUTES: [(&str, &str); 23] = [
     ("post", "/oauth/device/code"),
     ("post", "/oauth/token"),
     ("get", "/oauth/userinfo"),
+    ("get", "/"),
+    ("get", "/signin"),
+    ("post", "/signin"),
+    ("get", "/invite/{token}"),
+    ("post", "/invite/{token}"),
+    ("post", "/signout"),
 ];
 
 fn doc() -> Value {
@@ -231,6 +237,42 @@ fn operations_are_complete() {
 
 /// The browser pages answer HTML: every documented answer is a redirect or
 /// has a `text/html` body, and the redirects set the binding cookie.
+/// The account pages answer HTML too: every documented answer is a
+/// redirect to a local path or a `text/html` page, and every form post
+/// documents the refusal of a cross-site post (403) and its form errors.
+#[test]
+fn account_pages_answer_html_and_document_their_refusals() {
+    let doc = doc();
+    let pages = ["/", "/signin", "/invite/{token}", "/signout"];
+    for (method, path, op) in operations(&doc) {
+        if !pages.contains(&path.as_str()) {
+            continue;
+        }
+        assert_eq!(op["tags"][0], "accounts", "{method} {path}");
+        assert!(op["security"].as_array().is_some_and(Vec::is_empty));
+        for (status, response) in op["responses"].as_object().expect("responses") {
+            let response = deref(&doc, response);
+            let what = format!("{method} {path} {status}");
+            if status.starts_with('3') {
+                assert!(response["headers"]["Location"].is_object(), "{what}");
+            } else {
+                assert!(response["content"]["text/html"].is_object(), "{what}");
+            }
+        }
+        if method == "post" {
+            for status in ["303", "400", "403", "408", "413", "415", "500"] {
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{method} {path} {status}"
+                );
+            }
+            assert!(op["requestBody"]["content"]["application/x-www-form-urlencoded"].is_object());
+        }
+    }
+    assert!(doc["paths"]["/signin"]["post"]["responses"]["429"].is_object());
+    assert!(doc["paths"]["/signin"]["post"]["responses"]["401"].is_object());
+}
+
 /// Query parameters without which the server always refuses are required
 /// (issue #10.5: the callback's `state` was documented as optional).
 #[test]

@@ -235,3 +235,126 @@ fn missing_key_is_a_clear_error_not_garbage() {
         server.logs()
     );
 }
+
+/// One form post from a browser of this server's origin; (status, head, body).
+fn post_form(
+    server: &ServerProcess,
+    path: &str,
+    cookie: &str,
+    form: &str,
+) -> (u16, String, String) {
+    let host = server.url.trim_start_matches("http://");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nOrigin: {}\r\ncookie: {cookie}\r\n\
+         content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{form}",
+        server.url,
+        form.len()
+    );
+    let text = connectors_testkit::raw_http(host, &request).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (status, head.to_string(), body.to_string())
+}
+
+/// The value cookie `name` is set to in a response head.
+fn set_cookie(head: &str, name: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: "))
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie in {head}"))
+        .to_string()
+}
+
+/// The hidden `csrf` input of a page.
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf input") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+/// Invite tokens, passwords, session ids and CSRF cookies are never
+/// logged or stored in the clear (the bootstrap file holds the invite link
+/// on purpose: it is the operator's copy, outside the data directory).
+#[test]
+fn account_secrets_never_reach_disk_or_logs() {
+    const PASSWORD: &str = "canary-password-c0ffee42";
+    let mut server = start_server(PROVIDERS_TOML, &[]);
+    let login_url = server.boot["login_url"]
+        .as_str()
+        .expect("login_url")
+        .to_string();
+    let invite_path = login_url.strip_prefix(&server.url).unwrap().to_string();
+    let invite_token = invite_path.rsplit('/').next().unwrap().to_string();
+    let (status, head, page) = connectors_testkit::http("GET", &login_url, &[], None).unwrap();
+    assert_eq!(status, 200, "{page}");
+    let csrf_cookie = set_cookie(&head, "b44_csrf");
+    let form = format!(
+        "csrf={}&password={PASSWORD}&confirm_password={PASSWORD}",
+        csrf(&page)
+    );
+    let (status, head, body) = post_form(
+        &server,
+        &invite_path,
+        &format!("b44_csrf={csrf_cookie}"),
+        &form,
+    );
+    assert_eq!(status, 303, "{body}");
+    let first_session = set_cookie(&head, "b44_session");
+    let (status, head, page) =
+        connectors_testkit::http("GET", &format!("{}/signin", server.url), &[], None).unwrap();
+    assert_eq!(status, 200);
+    let second_csrf = set_cookie(&head, "b44_csrf");
+    let email = server.boot["builder_email"]
+        .as_str()
+        .unwrap()
+        .replace('@', "%40");
+    let form = format!("csrf={}&email={email}&password={PASSWORD}", csrf(&page));
+    let (status, head, body) = post_form(
+        &server,
+        "/signin",
+        &format!("b44_csrf={second_csrf}"),
+        &form,
+    );
+    assert_eq!(status, 303, "{body}");
+    let second_session = set_cookie(&head, "b44_session");
+    let (status, _, home) = connectors_testkit::http(
+        "GET",
+        &format!("{}/", server.url),
+        &[("cookie", &format!("b44_session={second_session}"))],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(home.contains(server.boot["builder_email"].as_str().unwrap()));
+
+    for phase in ["running", "stopped"] {
+        if phase == "stopped" {
+            assert!(server.stop().success(), "{}", server.logs());
+        }
+        for canary in [
+            PASSWORD,
+            &invite_token,
+            &first_session,
+            &second_session,
+            &csrf_cookie,
+            &second_csrf,
+        ] {
+            let hits = files_containing(&server.data_dir(), canary);
+            assert!(hits.is_empty(), "{phase}: `{canary}` found in {hits:?}");
+            if let Some(url) = server.database_url() {
+                let rows = connectors_testdb::postgres_dump(&url).unwrap();
+                assert!(!rows.contains(canary), "{phase}: `{canary}` in PostgreSQL");
+            }
+            assert!(
+                !server.logs().contains(canary),
+                "{phase}: `{canary}` in the server log"
+            );
+        }
+    }
+    // The log did record the requests, with the invite's path template.
+    let logs = server.logs();
+    assert!(
+        logs.contains("/invite/{token}") && logs.contains("/signin"),
+        "{logs}"
+    );
+}

@@ -1,0 +1,576 @@
+//! Builder sign-in over HTTP (issue #12.1): invite links, session cookies
+//! and their flags, CSRF and Origin refusals, safe redirects, the failed
+//! sign-in limit (on a test clock), and the API's deafness to the cookie.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::Request;
+use axum::Router;
+use connectors_engine::{BootstrapRequest, TestClock};
+
+use crate::support::{call, Answer, TestServer};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser in miniature: a cookie jar, and the page's origin on posts.
+struct Browser {
+    router: Router,
+    origin: String,
+    jar: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new(server: &TestServer) -> Self {
+        Self {
+            router: server.router.clone(),
+            origin: server.url.clone(),
+            jar: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn absorb(&mut self, answer: &Answer) {
+        for set in answer.headers.get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let request = Request::get(path)
+            .header("cookie", self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
+        let answer = call(&self.router, request).await;
+        self.absorb(&answer);
+        answer
+    }
+
+    async fn post_from(
+        &mut self,
+        origin: Option<&str>,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let body = form
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut request = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", self.cookie_header());
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let answer = call(&self.router, request.body(Body::from(body)).unwrap()).await;
+        self.absorb(&answer);
+        answer
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let origin = self.origin.clone();
+        self.post_from(Some(&origin), path, form).await
+    }
+
+    /// Signs in through the form; the answer to the post.
+    async fn sign_in(&mut self, email: &str, password: &str, next: &str) -> Answer {
+        let page = self.get(&format!("/signin?next={next}")).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let csrf = hidden(&page.text, "csrf");
+        let next = hidden(&page.text, "next");
+        self.post(
+            "/signin",
+            &[
+                ("csrf", &csrf),
+                ("next", &next),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+}
+
+/// The value of the hidden input `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no input {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+}
+
+fn invite_path(server: &TestServer) -> String {
+    let url = server.boot.login_url.expose();
+    url.strip_prefix(&server.url)
+        .expect("the invite is on the public URL")
+        .to_string()
+}
+
+async fn server_on(clock: Option<&TestClock>, public_url: Option<&str>) -> TestServer {
+    let mut builder = TestServer::builder().bootstrap(BootstrapRequest {
+        workspace_name: "Acme workspace".into(),
+        builder_email: "owner@example.com".into(),
+        app_name: "Acme app".into(),
+    });
+    if let Some(clock) = clock {
+        builder = builder.clock(clock.clock());
+    }
+    if let Some(url) = public_url {
+        builder = builder.public_url(url);
+    }
+    builder.start().await
+}
+
+/// Follows the invite link and sets the password.
+async fn accept_invite(browser: &mut Browser, path: &str) -> Answer {
+    let page = browser.get(path).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let csrf = hidden(&page.text, "csrf");
+    browser
+        .post(
+            path,
+            &[
+                ("csrf", &csrf),
+                ("password", PASSWORD),
+                ("confirm_password", PASSWORD),
+            ],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_invite_signs_the_builder_in_with_a_strict_cookie_until_sign_out() {
+    let server = server_on(None, None).await;
+    let mut browser = Browser::new(&server);
+    let path = invite_path(&server);
+    let page = browser.get(&path).await;
+    assert!(page.text.contains("owner@example.com"), "{}", page.text);
+    assert!(page
+        .text
+        .contains("<label for=\"password\">Password</label>"));
+    assert!(page
+        .text
+        .contains("<label for=\"confirm_password\">Confirm password</label>"));
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
+    assert_eq!(page.headers["cache-control"], "no-store");
+    assert_eq!(page.headers["x-content-type-options"], "nosniff");
+
+    let done = accept_invite(&mut browser, &path).await;
+    assert_eq!(done.status, 303, "{}", done.text);
+    assert_eq!(done.headers["location"], "/");
+    let cookie = done
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("b44_session="))
+        .expect("a session cookie");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=604800"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "http public URL: {cookie}");
+    // The session id is stored only hashed.
+    let id = browser.jar["b44_session"].clone();
+    assert_eq!(id.len(), 43);
+    assert!(!server.database_holds(&id));
+
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.text);
+    assert!(home.text.contains("owner@example.com") && home.text.contains("Acme app"));
+    assert!(home.text.contains("Acme workspace"));
+
+    // The link is used up.
+    let again = browser.get(&path).await;
+    assert_eq!(again.status, 404);
+    assert!(again.text.contains("already used"), "{}", again.text);
+
+    let csrf = hidden(&home.text, "csrf");
+    let out = browser.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(out.headers["location"], "/signin");
+    assert!(!browser.jar.contains_key("b44_session"));
+    let anonymous = browser.get("/").await;
+    assert_eq!(anonymous.status, 303);
+    assert_eq!(anonymous.headers["location"], "/signin?next=%2F");
+    // The old cookie is dead on the server too, not only forgotten.
+    browser.jar.insert("b44_session".into(), id);
+    assert_eq!(browser.get("/").await.status, 303);
+
+    let back = browser.sign_in("owner@example.com", PASSWORD, "%2F").await;
+    assert_eq!(back.status, 303, "{}", back.text);
+    assert_eq!(browser.get("/").await.status, 200);
+}
+
+#[tokio::test]
+async fn an_https_public_url_makes_the_cookie_secure() {
+    let server = server_on(None, Some("https://connectors.example")).await;
+    let mut browser = Browser::new(&server);
+    let done = accept_invite(&mut browser, &invite_path(&server)).await;
+    assert_eq!(done.status, 303, "{}", done.text);
+    let cookies: Vec<_> = done.headers.get_all("set-cookie").iter().collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("b44_session=")
+                && c.to_str().unwrap().ends_with("; Secure")),
+        "{cookies:?}"
+    );
+}
+
+#[tokio::test]
+async fn forms_from_another_site_or_without_their_token_are_refused() {
+    let server = server_on(None, None).await;
+    let mut browser = Browser::new(&server);
+    assert_eq!(
+        accept_invite(&mut browser, &invite_path(&server))
+            .await
+            .status,
+        303
+    );
+    let home = browser.get("/").await;
+    let csrf = hidden(&home.text, "csrf");
+    // Sign-out from another origin, from nowhere, and without the token.
+    for (origin, token) in [
+        (Some("https://evil.example"), csrf.as_str()),
+        (Some("null"), csrf.as_str()),
+        (None, csrf.as_str()),
+        (Some(server.url.as_str()), ""),
+        (Some(server.url.as_str()), "0000"),
+    ] {
+        let refused = browser
+            .post_from(origin, "/signout", &[("csrf", token)])
+            .await;
+        assert_eq!(refused.status, 403, "{origin:?} {token}");
+        assert!(refused.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let expected = if origin == Some(server.url.as_str()) {
+            "Reload the page"
+        } else {
+            "another site"
+        };
+        assert!(refused.text.contains(expected), "{}", refused.text);
+    }
+    assert_eq!(browser.get("/").await.status, 200, "still signed in");
+
+    // Sign-in: the token must be this browser's cookie, sealed by the server.
+    let mut other = Browser::new(&server);
+    let page = other.get("/signin").await;
+    let foreign = hidden(&page.text, "csrf");
+    let mut fresh = Browser::new(&server);
+    let _ = fresh.get("/signin").await;
+    let refused = fresh
+        .post(
+            "/signin",
+            &[
+                ("csrf", &foreign),
+                ("email", "owner@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let refused = other
+        .post_from(
+            Some("https://evil.example"),
+            "/signin",
+            &[
+                ("csrf", &foreign),
+                ("email", "owner@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.text.contains("another site"));
+}
+
+#[tokio::test]
+async fn sign_in_goes_back_only_to_a_path_of_this_server() {
+    let server = server_on(None, None).await;
+    let mut browser = Browser::new(&server);
+    assert_eq!(
+        accept_invite(&mut browser, &invite_path(&server))
+            .await
+            .status,
+        303
+    );
+    for (next, expected) in [
+        ("%2Fsignin%3Fx%3D1", "/signin?x=1"),
+        ("https%3A%2F%2Fevil.example%2F", "/"),
+        ("%2F%2Fevil.example%2F", "/"),
+        ("%2F%5Cevil.example", "/"),
+    ] {
+        let mut b = Browser::new(&server);
+        let answer = b.sign_in("owner@example.com", PASSWORD, next).await;
+        assert_eq!(answer.status, 303, "{next}: {}", answer.text);
+        assert_eq!(answer.headers["location"], expected, "{next}");
+    }
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_and_allowed_again_after_the_window() {
+    let time = TestClock::new();
+    let server = server_on(Some(&time), None).await;
+    let mut browser = Browser::new(&server);
+    assert_eq!(
+        accept_invite(&mut browser, &invite_path(&server))
+            .await
+            .status,
+        303
+    );
+    let mut guesser = Browser::new(&server);
+    let unknown = guesser
+        .sign_in("nobody@example.com", "wrong password!", "%2F")
+        .await;
+    assert_eq!(unknown.status, 401);
+    for _ in 0..10 {
+        let wrong = guesser
+            .sign_in("owner@example.com", "wrong password!", "%2F")
+            .await;
+        assert_eq!(wrong.status, 401, "{}", wrong.text);
+        assert!(wrong
+            .text
+            .contains("The email or the password is not right"));
+        // The same text for an unknown email.
+        assert_eq!(
+            wrong.text.split("role=\"alert\"").nth(1).map(|s| &s[..60]),
+            unknown
+                .text
+                .split("role=\"alert\"")
+                .nth(1)
+                .map(|s| &s[..60])
+        );
+    }
+    let limited = guesser.sign_in("owner@example.com", PASSWORD, "%2F").await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert!(
+        limited.text.contains("Try again in 15 minutes"),
+        "{}",
+        limited.text
+    );
+    // The window counts from the first failure (a test clock also moves
+    // with real time, so not exactly 900).
+    let retry: i64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800..=900).contains(&retry), "{retry}");
+    time.advance(Duration::from_secs(15 * 60));
+    let allowed = guesser.sign_in("owner@example.com", PASSWORD, "%2F").await;
+    assert_eq!(allowed.status, 303, "{}", allowed.text);
+}
+
+#[tokio::test]
+async fn the_api_ignores_the_session_cookie() {
+    let server = server_on(None, None).await;
+    let mut browser = Browser::new(&server);
+    assert_eq!(
+        accept_invite(&mut browser, &invite_path(&server))
+            .await
+            .status,
+        303
+    );
+    let api = browser
+        .get(&format!("/api/apps/{}/external-auth/list", server.app_id()))
+        .await;
+    assert_eq!(api.status, 401, "{}", api.text);
+}
+
+#[tokio::test]
+async fn bad_invite_links_and_passwords_get_clear_pages() {
+    let server = server_on(None, None).await;
+    let mut browser = Browser::new(&server);
+    let unknown = browser.get("/invite/not-a-token").await;
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.text.contains("connectors-server invite"),
+        "{}",
+        unknown.text
+    );
+    let path = invite_path(&server);
+    let page = browser.get(&path).await;
+    let csrf = hidden(&page.text, "csrf");
+    for (password, confirm, text) in [
+        ("short", "short", "at least 12 characters"),
+        (
+            PASSWORD,
+            "something else entirely",
+            "The two passwords differ",
+        ),
+    ] {
+        let answer = browser
+            .post(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("password", password),
+                    ("confirm_password", confirm),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, 400);
+        assert!(answer.text.contains(text), "{}", answer.text);
+    }
+    // Still usable after the mistakes.
+    assert_eq!(accept_invite(&mut browser, &path).await.status, 303);
+}
+
+/// Runs `tests/js/signin.mjs` with `args`; its one JSON line.
+async fn signin_script(args: serde_json::Value) -> serde_json::Value {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new("node")
+            .arg(connectors_testkit::js_dir().join("signin.mjs"))
+            .arg(args.to_string())
+            .output()
+            .expect("run signin.mjs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "signin.mjs said {stdout:?} ({e}); stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    })
+    .await
+    .unwrap()
+}
+
+/// The acceptance flow in Chromium, by the pages' accessible names: invite
+/// link → password set → signed in; a cross-site form post refused; sign
+/// out; sign in again; ten wrong passwords, then the right one refused
+/// too; after the window (the server's clock advanced) it works.
+#[tokio::test]
+async fn browser_invite_sign_out_sign_in_and_the_failure_limit() {
+    let time = TestClock::new();
+    let server = TestServer::builder()
+        .bootstrap(BootstrapRequest {
+            workspace_name: "Acme workspace".into(),
+            builder_email: "owner@example.com".into(),
+            app_name: "Acme app".into(),
+        })
+        .clock(time.clock())
+        .serve()
+        .start()
+        .await;
+    // Another origin (another port) whose page posts to our sign-out.
+    let evil = connectors_testkit::serve(Router::new().route(
+        "/",
+        axum::routing::get({
+            let target = format!("{}/signout", server.url);
+            move || async move {
+                axum::response::Html(format!(
+                    "<!doctype html><title>Prize</title><form method=post action=\"{target}\">\
+                     <button>Claim prize</button></form>"
+                ))
+            }
+        }),
+    ));
+    let shots = std::env::var("SIGNIN_SCREENSHOTS").ok();
+    let first = signin_script(serde_json::json!({
+        "base": server.url,
+        "invite": server.boot.login_url.expose(),
+        "email": "owner@example.com",
+        "password": PASSWORD,
+        "phase": "first",
+        "evil": format!("{}/", evil.url),
+        "screenshots": shots,
+    }))
+    .await;
+    assert_eq!(first["ok"], true, "{first:#}");
+    time.advance(Duration::from_secs(15 * 60));
+    let after = signin_script(serde_json::json!({
+        "base": server.url,
+        "email": "owner@example.com",
+        "password": PASSWORD,
+        "phase": "after",
+    }))
+    .await;
+    assert_eq!(after["ok"], true, "{after:#}");
+}
+
+/// `connectors-server invite` prints a working link (creating the builder
+/// when needed), and the bootstrap file carries `login_url`.
+#[test]
+fn the_invite_command_and_the_bootstrap_file_print_working_links() {
+    let server = crate::support::start_server(crate::support::PROVIDERS_TOML, &[]);
+    let login_url = server.boot["login_url"].as_str().expect("login_url");
+    assert!(
+        login_url.starts_with(&format!("{}/invite/", server.url)),
+        "{login_url}"
+    );
+    let out = server.admin(
+        &[
+            "invite",
+            "--email",
+            "new@example.com",
+            "--public-url",
+            &server.url,
+        ],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("created builder new@example.com"),
+        "{stdout}"
+    );
+    let link = stdout
+        .split_whitespace()
+        .find(|w| w.contains("/invite/"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let (status, page) = crate::support::http_request("GET", link, &[], None).unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("new@example.com"));
+    // A second invite replaces the first.
+    let again = server.admin(&["invite", "--email", "new@example.com"], None);
+    assert!(again.status.success());
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("created builder"));
+    let (status, _) = crate::support::http_request("GET", link, &[], None).unwrap();
+    assert_eq!(status, 404);
+    let bad = server.admin(
+        &[
+            "invite",
+            "--email",
+            "x@example.com",
+            "--workspace-id",
+            "nope",
+        ],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no workspace `nope`"));
+}

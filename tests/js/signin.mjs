@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// Drive a builder's sign-in in headless Chromium (/usr/bin/chromium via playwright-core) for the
+// Rust tests of our server's account pages (issue #12.1), by their accessible names only.
+//
+// Usage:
+//   node tests/js/signin.mjs '{"base":"http://127.0.0.1:PORT","email":"owner@example.com",
+//                              "password":"…","phase":"first"|"after",
+//                              "invite":"http://…/invite/TOKEN" (phase first),
+//                              "evil":"http://127.0.0.1:OTHER/" (optional: a page of another origin
+//                                     with a form posting to our /signout, button "Claim prize"),
+//                              "screenshots":"/dir" (optional), "timeoutMs":60000}'
+//
+// phase "first": invite link -> "Set password" -> signed in (home shows the email) -> [the evil
+//   page's cross-site post is refused and the session survives] -> "Sign out" -> "Sign in" again ->
+//   "Sign out" -> the wrong password 10 times -> the right password, which must be refused too.
+// phase "after": the right password signs in (run after the server's clock moved past the window).
+//
+// Prints exactly one JSON line on stdout: {"ok", "steps": [{"name","ok","url","alert"}], "error"?}.
+// Exit 0 even when ok=false; 1 only if this script itself crashes.
+
+import { chromium } from "playwright-core";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+let input;
+try {
+  input = JSON.parse(process.argv[2] ?? "");
+  new URL(input.base);
+} catch (e) {
+  process.stderr.write(`signin.mjs: ${e.message}\n`);
+  process.exit(1);
+}
+const timeoutMs = Number.isFinite(input.timeoutMs) ? input.timeoutMs : 60000;
+const result = { ok: false, steps: [] };
+let browser;
+
+function emit(code = 0) {
+  process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(code));
+}
+
+async function alertText(page) {
+  const alert = page.getByRole("alert");
+  return (await alert.count()) ? (await alert.first().innerText()).trim() : null;
+}
+
+async function step(page, name, ok) {
+  const entry = { name, ok: Boolean(ok), url: page.url(), alert: await alertText(page) };
+  result.steps.push(entry);
+  if (!entry.ok) {
+    entry.text = (await page.locator("body").innerText().catch(() => "")).slice(0, 1500);
+    throw new Error(`step failed: ${name}`);
+  }
+}
+
+// Clicks a button and waits for the page it leads to.
+async function submit(page, button) {
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: "load" }),
+    page.getByRole("button", { name: button, exact: true }).click(),
+  ]);
+}
+
+const home = () => new URL("/", input.base).href;
+const onHome = async (page) =>
+  page.url() === home() && (await page.locator("body").innerText()).includes(input.email);
+
+async function signIn(page, password) {
+  await page.goto(new URL("/signin", input.base).href);
+  await page.getByLabel("Email", { exact: true }).fill(input.email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await submit(page, "Sign in");
+}
+
+async function main() {
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: timeoutMs });
+  const page = await (await browser.newContext({ viewport: { width: 390, height: 760 } })).newPage();
+  page.setDefaultTimeout(timeoutMs);
+  const shot = async (name) => {
+    if (input.screenshots) await page.screenshot({ path: `${input.screenshots}/${name}.png`, fullPage: true });
+  };
+
+  if (input.phase === "after") {
+    await signIn(page, input.password);
+    await step(page, "signed in after the window", await onHome(page));
+    result.ok = true;
+    return;
+  }
+
+  await page.goto(input.invite);
+  await shot("invite");
+  await page.getByLabel("Password", { exact: true }).fill(input.password);
+  await page.getByLabel("Confirm password", { exact: true }).fill(input.password);
+  await submit(page, "Set password");
+  await step(page, "invite: password set and signed in", await onHome(page));
+  await shot("home");
+
+  if (input.evil) {
+    await page.goto(input.evil);
+    await submit(page, "Claim prize");
+    const text = await page.locator("body").innerText();
+    await step(page, "cross-site post refused", text.includes("sent from another site"));
+    await page.goto(home());
+    await step(page, "still signed in after the cross-site post", await onHome(page));
+  }
+
+  await submit(page, "Sign out");
+  await step(page, "signed out", new URL(page.url()).pathname === "/signin");
+  await page.goto(home());
+  await step(page, "home needs a session", new URL(page.url()).pathname === "/signin");
+  await shot("signin");
+
+  await signIn(page, input.password);
+  await step(page, "signed in again", await onHome(page));
+  await submit(page, "Sign out");
+
+  for (let i = 1; i <= 10; i++) {
+    await signIn(page, `${input.password} but wrong`);
+    const alert = await alertText(page);
+    await step(page, `wrong password ${i}`, alert && alert.includes("not right"));
+  }
+  await signIn(page, input.password);
+  const alert = await alertText(page);
+  await step(page, "right password refused while limited", alert && alert.includes("Too many failed sign-ins"));
+  await shot("limited");
+  result.ok = true;
+}
+
+try {
+  await main();
+} catch (e) {
+  result.error = String(e?.message ?? e);
+} finally {
+  await browser?.close().catch(() => {});
+  emit(0);
+}
