@@ -14,6 +14,9 @@
 //   page's cross-site post is refused and the session survives] -> "Sign out" -> "Sign in" again ->
 //   "Sign out" -> the wrong password 10 times -> the right password, which must be refused too.
 // phase "after": the right password signs in (run after the server's clock moved past the window).
+// phase "device" (with "device": the verification URL, "userCode", "decision": "approve"|"deny"):
+//   invite -> signed out -> the device page sends to sign-in and back -> the code typed in lower
+//   case without its dash -> "Continue" -> the client and scopes shown -> "Approve" (or "Deny").
 //
 // Prints exactly one JSON line on stdout: {"ok", "steps": [{"name","ok","url","alert"}], "error"?}.
 // Exit 0 even when ok=false; 1 only if this script itself crashes.
@@ -84,6 +87,34 @@ async function main() {
   if (input.phase === "after") {
     await signIn(page, input.password);
     await step(page, "signed in after the window", await onHome(page));
+    result.ok = true;
+    return;
+  }
+
+  if (input.phase === "device") {
+    // The verification page as `base44 login` prints it: sign in first
+    // (the page sends anonymous visitors there and back), type the code,
+    // read what asks, approve (or deny).
+    await page.goto(input.invite);
+    await page.getByLabel("Password", { exact: true }).fill(input.password);
+    await page.getByLabel("Confirm password", { exact: true }).fill(input.password);
+    await submit(page, "Set password");
+    await submit(page, "Sign out");
+    await page.goto(input.device);
+    await step(page, "the device page needs a session", new URL(page.url()).pathname === "/signin");
+    await page.getByLabel("Email", { exact: true }).fill(input.email);
+    await page.getByLabel("Password", { exact: true }).fill(input.password);
+    await submit(page, "Sign in");
+    await step(page, "back on the device page", new URL(page.url()).pathname === "/device");
+    await shot("device-code");
+    await page.getByLabel("Code", { exact: true }).fill(input.userCode.toLowerCase().replace("-", ""));
+    await submit(page, "Continue");
+    const asks = await page.locator("body").innerText();
+    await step(page, "the page names the client and the scopes", asks.includes("Base44 CLI") && asks.includes("apps:read"));
+    await shot("device-approve");
+    await submit(page, input.decision === "deny" ? "Deny" : "Approve");
+    const done = await page.getByRole("status").innerText().catch(() => "");
+    await step(page, "decision recorded", done.includes(input.decision === "deny" ? "denied" : "approved"));
     result.ok = true;
     return;
   }

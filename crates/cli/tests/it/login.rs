@@ -35,8 +35,28 @@ fn read_auth(home: &Path) -> Option<Value> {
     Some(serde_json::from_str(&text).expect("auth.json is JSON"))
 }
 
+/// Who approves the code `login` prints.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Approver {
+    /// The engine's use case, directly (what the page calls).
+    Engine,
+    /// The builder in headless Chromium: signs in, types the code on the
+    /// verification page, reads what asks, presses Approve.
+    Browser,
+}
+
 /// Runs `login`, approves the code it prints, and returns its output.
 fn login(side: Side, server: &TestServer, work: &Path, home: &Path) -> (i32, String) {
+    login_approved_by(Approver::Engine, side, server, work, home)
+}
+
+fn login_approved_by(
+    approver: Approver,
+    side: Side,
+    server: &TestServer,
+    work: &Path,
+    home: &Path,
+) -> (i32, String) {
     let mut child = Command::new(side.program())
         .arg("login")
         .current_dir(work)
@@ -83,20 +103,23 @@ fn login(side: Side, server: &TestServer, work: &Path, home: &Path) -> (i32, Str
         );
         std::thread::sleep(Duration::from_millis(20));
     };
-    runtime().block_on(async {
-        let builder = server
-            .engine
-            .store()
-            .find_builder(&server.boot.workspace_id, &server.boot.builder_email)
-            .await
-            .unwrap()
-            .unwrap();
-        server
-            .engine
-            .decide_device_login(&code, &builder, true)
-            .await
-            .unwrap_or_else(|e| panic!("{side}: approving {code:?}: {e}"));
-    });
+    match approver {
+        Approver::Engine => runtime().block_on(async {
+            let builder = server
+                .engine
+                .store()
+                .find_builder(&server.boot.workspace_id, &server.boot.builder_email)
+                .await
+                .unwrap()
+                .unwrap();
+            server
+                .engine
+                .decide_device_login(&code, &builder, true)
+                .await
+                .unwrap_or_else(|e| panic!("{side}: approving {code:?}: {e}"));
+        }),
+        Approver::Browser => approve_in_browser(server, &code, &text_of(&output)),
+    }
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
@@ -112,6 +135,47 @@ fn login(side: Side, server: &TestServer, work: &Path, home: &Path) -> (i32, Str
     }
     let text = strip_ansi(&output.lock().unwrap());
     (status.code().unwrap_or(-1), text)
+}
+
+fn text_of(output: &Mutex<String>) -> String {
+    strip_ansi(&output.lock().unwrap())
+}
+
+/// The builder approves `code` on the page the CLI printed (`Please confirm
+/// this code at: <url>`), through `tests/js/signin.mjs`'s "device" phase.
+fn approve_in_browser(server: &TestServer, code: &str, printed: &str) {
+    let device = printed
+        .split("Please confirm this code at: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no verification URL printed:\n{printed}"))
+        .to_string();
+    let args = serde_json::json!({
+        "base": server.url,
+        "email": server.boot.builder_email,
+        "password": "a long enough password for the test",
+        "phase": "device",
+        "invite": server.boot.login_url.expose(),
+        "device": device,
+        "userCode": code,
+        "decision": "approve",
+        "timeoutMs": 60000,
+        // Set to look at the pages (device-code.png, device-approve.png).
+        "screenshots": std::env::var("CONNECTORS_SCREENSHOTS").ok(),
+    });
+    let out = Command::new("node")
+        .arg(connectors_testkit::js_dir().join("signin.mjs"))
+        .arg(args.to_string())
+        .output()
+        .expect("run signin.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "signin.mjs said {stdout:?} ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(result["ok"], true, "{result:#}");
 }
 
 fn list_available(side: Side, server: &TestServer, work: &Path, home: &Path) -> (i32, String) {
@@ -193,6 +257,27 @@ fn npm_cli_logs_in_by_device_code_refreshes_and_is_logged_out_on_reuse() {
 #[test]
 fn our_cli_logs_in_by_device_code_refreshes_and_is_logged_out_on_reuse() {
     login_refresh_and_reuse(Side::Ours);
+}
+
+/// The whole of `base44 login` as a person does it: the npm CLI prints a
+/// code and a URL, the builder signs in there in Chromium, types the code,
+/// sees the client and scopes, approves; the CLI is logged in and works.
+#[test]
+fn npm_cli_login_approved_on_the_verification_page_in_a_browser() {
+    let server = runtime().block_on(TestServer::builder().serve().start());
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, work) = (tmp.path().join("home"), tmp.path().join("work"));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&work).unwrap();
+    let (code, text) = login_approved_by(Approver::Browser, Side::Npm, &server, &work, &home);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("Successfully logged in as owner@example.com"),
+        "{text}"
+    );
+    let (code, text) = list_available(Side::Npm, &server, &work, &home);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("acme_crm"), "{text}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 pub mod connectors;
 pub mod credentials;
 pub mod device;
+pub mod device_page;
 pub mod pages;
 pub mod signin;
 pub mod stripe;
@@ -75,6 +76,12 @@ pub fn routes() -> Router<AppState> {
             "/signout",
             post(signin::signout).fallback(pages::method_not_allowed),
         )
+        .route(
+            device_page::DEVICE_PATH,
+            get(device_page::device_page)
+                .post(device_page::device_decision)
+                .fallback(pages::method_not_allowed),
+        )
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -117,6 +124,7 @@ pub fn is_page_path(path: &str) -> bool {
         || path == "/"
         || path == crate::session::SIGNIN_PATH
         || path == "/signout"
+        || path == device_page::DEVICE_PATH
         || path.starts_with(connectors_engine::INVITE_PATH)
         || path.starts_with(connectors_engine::CALLBACK_PATH)
         || path.starts_with(connectors_engine::STRIPE_CLAIM_PATH)

@@ -341,7 +341,7 @@ pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:
 .error{color:#b00020}.help{color:#666;font-size:.9em;margin-top:.2em}input{width:100%;padding:.5em;font-size:1rem;box-sizing:border-box}\
 label{display:block;margin-top:1em;font-weight:600}button{margin-top:1.2em;padding:.6em 1.4em;font-size:1rem;border:0;border-radius:.3em;background:#1f4fd1;color:#fff;cursor:pointer}\
 button.secondary{background:#eee;color:#222}header{display:flex;justify-content:space-between;align-items:center;gap:1em;flex-wrap:wrap}\
-ul.apps{padding-left:1.2em}code{background:#f3f3f3;padding:0 .3em;border-radius:.2em}.inline{display:inline}.inline button,header p{margin:0}.after-form{margin-top:1.5em}";
+ul.apps{padding-left:1.2em}code{background:#f3f3f3;padding:0 .3em;border-radius:.2em}.inline{display:inline}.inline button,header p{margin:0}.after-form{margin-top:1.5em}.actions{display:flex;gap:.6em;flex-wrap:wrap}";
 
 /// A minimal standalone HTML page.
 pub fn page(title: &str, body_html: &str) -> String {

@@ -49,7 +49,7 @@ pub fn layout(title: &str, content: Markup) -> Markup {
 /// `Origin: null` with the page's form posts, which the origin check must
 /// refuse; `same-origin` still sends no URL (nor the invite token in it)
 /// to any other site.
-fn respond(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn respond(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, markup).into_response();
     response.headers_mut().insert(
         axum::http::header::REFERRER_POLICY,

@@ -17,7 +17,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 29] = [
+const ROUTES: [(&str, &str); 31] = [
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -59,6 +59,8 @@ const ROUTES: [(&str, &str); 29] = [
     ("get", "/invite/{token}"),
     ("post", "/invite/{token}"),
     ("post", "/signout"),
+    ("get", "/device"),
+    ("post", "/device"),
 ];
 
 fn doc() -> Value {

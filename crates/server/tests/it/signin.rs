@@ -574,3 +574,99 @@ fn the_invite_command_and_the_bootstrap_file_print_working_links() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no workspace `nope`"));
 }
+
+/// The device-login verification page (`/device`, issue #12.2): only for a
+/// signed-in builder, never approving from the link alone, naming the
+/// client and scopes, refusing wrong codes and other sites' posts, and
+/// recording Approve or Deny for the CLI's next poll.
+#[tokio::test]
+async fn the_device_page_shows_the_request_and_records_the_builders_decision() {
+    let time = TestClock::new();
+    let server = server_on(Some(&time), None).await;
+    let mut browser = Browser::new(&server);
+    let asked = server
+        .engine
+        .start_device_login("base44_cli", None)
+        .await
+        .unwrap();
+    let complete = asked
+        .verification_uri_complete
+        .strip_prefix(&server.url)
+        .unwrap()
+        .to_string();
+
+    // Anonymous: to sign-in, and back here afterwards.
+    let page = browser.get(&complete).await;
+    assert_eq!(page.status, 303, "{}", page.text);
+    let to = page.headers["location"].to_str().unwrap();
+    assert!(to.starts_with("/signin?next=%2Fdevice"), "{to}");
+    accept_invite(&mut browser, &invite_path(&server)).await;
+
+    let page = browser.get("/device").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("<label for=\"user_code\">Code</label>"));
+    let page = browser.get("/device?user_code=BBBB-BBBB").await;
+    assert_eq!(page.status, 404, "{}", page.text);
+    assert!(page.text.contains("no pending login request has this code"));
+
+    // The link only shows what asks; nothing is approved by opening it.
+    let page = browser.get(&complete).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("Base44 CLI") && page.text.contains("apps:read"));
+    assert!(page.text.contains(">Approve</button>") && page.text.contains(">Deny</button>"));
+    let poll = server
+        .engine
+        .poll_device_login("base44_cli", asked.device_code.expose())
+        .await;
+    assert!(poll.is_err(), "pending until decided");
+    let csrf = hidden(&page.text, "csrf");
+
+    // Another site's post is refused and decides nothing.
+    let refused = browser
+        .post_from(
+            Some("http://evil.example"),
+            "/device",
+            &[
+                ("csrf", &csrf),
+                ("user_code", &asked.user_code),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+
+    let done = browser
+        .post(
+            "/device",
+            &[
+                ("csrf", &csrf),
+                ("user_code", &asked.user_code),
+                ("decision", "deny"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert!(done.text.contains("You denied this login"), "{}", done.text);
+    // The CLI keeps to its interval between polls.
+    time.advance(Duration::from_secs(6));
+    let poll = server
+        .engine
+        .poll_device_login("base44_cli", asked.device_code.expose())
+        .await;
+    assert!(
+        matches!(poll, Err(connectors_engine::DeviceError::AccessDenied)),
+        "{poll:?}"
+    );
+    // Decided: the code no longer names a pending request.
+    let again = browser
+        .post(
+            "/device",
+            &[
+                ("csrf", &csrf),
+                ("user_code", &asked.user_code),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 404, "{}", again.text);
+}
