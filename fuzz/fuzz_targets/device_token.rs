@@ -69,14 +69,22 @@ fuzz_target!(|data: &[u8]| {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
         (status, content_type, bytes)
     });
     assert!(
         status == 200 || status == 400,
         "HTTP {status} for {path} {body:?}"
     );
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let value: serde_json::Value = serde_json::from_slice(&bytes).expect("a JSON body");
     if status == 400 {
         assert!(value["error"].is_string(), "{value}");

@@ -50,7 +50,10 @@ fn check(response: Response<Body>, what: &str) {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        assert!(content_type.starts_with("text/html"), "{content_type} for {what}");
+        assert!(
+            content_type.starts_with("text/html"),
+            "{content_type} for {what}"
+        );
     }
 }
 
