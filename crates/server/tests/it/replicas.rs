@@ -269,10 +269,13 @@ fn replicas_background_refresh_runs_everywhere_without_doing_it_twice() {
         assert_eq!(status, 200, "{body}");
         assert_ne!(body["access_token"], first.as_str());
     }
-    assert_eq!(
-        counter(&c.oidc.stats(), "token_requests", "refresh_token"),
-        refreshes,
-        "reading a fresh token refreshes nothing"
+    // Three reads of a fresh token refresh nothing; the background tasks
+    // keep running meanwhile (a 4 s token is due every 2 s), so one of
+    // theirs may land during the reads.
+    let after = counter(&c.oidc.stats(), "token_requests", "refresh_token");
+    assert!(
+        after <= refreshes + 1,
+        "reading a fresh token refreshes nothing: {refreshes} before the reads, {after} after"
     );
 }
 
