@@ -131,15 +131,22 @@ pub fn consent_until_callback(url: &str) -> (String, String) {
 }
 
 pub fn consent(args: serde_json::Value) -> serde_json::Value {
+    run_browser_script("consent.mjs", &args)
+}
+
+/// Runs one of the headless-Chromium scripts of `tests/js` with its JSON
+/// argument and returns the one JSON line it prints (a panic naming what
+/// it printed otherwise).
+pub fn run_browser_script(script: &str, args: &serde_json::Value) -> serde_json::Value {
     let out = Command::new("node")
-        .arg(js_dir().join("consent.mjs"))
+        .arg(js_dir().join(script))
         .arg(args.to_string())
         .output()
-        .expect("run consent.mjs");
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
         panic!(
-            "consent.mjs said {stdout:?} ({e}); stderr: {}",
+            "{script} said {stdout:?} ({e}); stderr: {}",
             String::from_utf8_lossy(&out.stderr)
         )
     })

@@ -163,18 +163,7 @@ fn approve_in_browser(server: &TestServer, code: &str, printed: &str) {
         // Set to look at the pages (device-code.png, device-approve.png).
         "screenshots": std::env::var("CONNECTORS_SCREENSHOTS").ok(),
     });
-    let out = Command::new("node")
-        .arg(connectors_testkit::js_dir().join("signin.mjs"))
-        .arg(args.to_string())
-        .output()
-        .expect("run signin.mjs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "signin.mjs said {stdout:?} ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let result = connectors_testkit::oidc::run_browser_script("signin.mjs", &args);
     assert_eq!(result["ok"], true, "{result:#}");
 }
 

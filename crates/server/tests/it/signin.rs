@@ -448,18 +448,7 @@ async fn bad_invite_links_and_passwords_get_clear_pages() {
 /// Runs `tests/js/signin.mjs` with `args`; its one JSON line.
 async fn signin_script(args: serde_json::Value) -> serde_json::Value {
     tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new("node")
-            .arg(connectors_testkit::js_dir().join("signin.mjs"))
-            .arg(args.to_string())
-            .output()
-            .expect("run signin.mjs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "signin.mjs said {stdout:?} ({e}); stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+        connectors_testkit::oidc::run_browser_script("signin.mjs", &args)
     })
     .await
     .unwrap()
