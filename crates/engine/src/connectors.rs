@@ -72,6 +72,19 @@ impl Engine {
         integration_type: &IntegrationType,
         scopes: Vec<String>,
     ) -> Result<SetConnectorResponse> {
+        self.set_connector_scopes(app, integration_type, scopes, false)
+            .await
+    }
+
+    /// [`Engine::set_connector`]; with `reconsent`, a consent starts even
+    /// when the active connector already has the scopes.
+    pub(crate) async fn set_connector_scopes(
+        &self,
+        app: &AuthorizedApp,
+        integration_type: &IntegrationType,
+        scopes: Vec<String>,
+        reconsent: bool,
+    ) -> Result<SetConnectorResponse> {
         let builder = app.builder();
         let key = ConnectorKey::new(app.app_id(), integration_type.clone());
         let integration = self.integration(integration_type)?;
@@ -79,7 +92,10 @@ impl Engine {
         for _ in 0..SET_CONNECTOR_TRIES {
             let existing = self.store().get_connector(&key).await?;
             if let Some(c) = &existing {
-                if c.status == ConnectorStatus::Active && covers(&c.granted_scopes, &scopes) {
+                if !reconsent
+                    && c.status == ConnectorStatus::Active
+                    && covers(&c.granted_scopes, &scopes)
+                {
                     let updated = self
                         .store()
                         .update_active_scopes(&key, &scopes, self.now())

@@ -115,6 +115,8 @@ fn plausible_callback_value(value: &str) -> bool {
 /// A finished consent.
 #[derive(Debug)]
 pub struct Completed {
+    /// The app now connected (its dashboard links back to it).
+    pub app_id: String,
     /// The connector type.
     pub integration_type: String,
     /// Display name.
@@ -474,6 +476,7 @@ impl Engine {
             return Err(ConsentError::ConnectorRemoved);
         }
         Ok(Completed {
+            app_id: key.app_id.clone(),
             integration_type: key.integration_type.to_string(),
             display_name: integration.display_name.clone(),
             connection_id: id,

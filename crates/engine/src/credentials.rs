@@ -9,7 +9,7 @@
 use connectors_store::{ApiKeyInfo, ServiceTokenInfo};
 
 use crate::principal::{AuthorizedApp, Principal};
-use crate::{Engine, EngineError, Result};
+use crate::{Engine, EngineError, IssuedSecret, Result};
 
 /// Whose API keys a listing or revocation may touch.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +47,18 @@ pub struct Revocation {
 }
 
 impl Engine {
+    /// Issues an API key for the calling builder (a service token is
+    /// refused): the secret is in the answer only, to be shown once.
+    pub async fn create_own_api_key(&self, caller: &Principal) -> Result<IssuedSecret> {
+        let builder_id = caller_builder(caller)?.to_string();
+        self.create_api_key(&builder_id).await
+    }
+
+    /// Issues another service token for an app the builder may manage.
+    pub async fn create_app_service_token(&self, app: &AuthorizedApp) -> Result<IssuedSecret> {
+        self.create_service_token(app.app_id()).await
+    }
+
     /// API keys in `scope`, oldest first.
     pub async fn list_api_keys(&self, scope: ApiKeyScope<'_>) -> Result<Vec<ApiKeyInfo>> {
         let (workspace_id, builder_id) = match scope {

@@ -14,6 +14,7 @@ mod cache;
 mod connectors;
 mod consent;
 mod credentials;
+mod dashboard;
 mod device;
 mod error;
 mod metrics;
@@ -36,12 +37,14 @@ pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
 pub use cache::{CacheConfig, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_ENTRIES};
+pub use connectors_store::CredentialsHealth;
 pub use connectors_store::PoolStats;
 /// The records administration creates and returns.
 pub use connectors_store::{ApiKeyInfo, App, Builder, ServiceTokenInfo, Workspace};
 pub use connectors_wire::{IntegrationType, InvalidIntegrationType};
 pub use consent::{CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH};
 pub use credentials::{ApiKeyScope, Revocation, ServiceTokenScope};
+pub use dashboard::{AppOverview, ConnectorView, ProviderView, StripeView};
 pub use device::{
     DeviceAuthorization, DeviceError, DeviceLoginRequest, DeviceSettings, IssuedTokens, UserInfo,
     ACCESS_TOKEN_AUDIENCE, CLI_CLIENT_ID, DEVICE_CODE_GRANT, VERIFICATION_PATH,

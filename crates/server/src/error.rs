@@ -104,7 +104,7 @@ impl ApiError {
     }
 }
 
-fn engine_status(e: &EngineError) -> StatusCode {
+pub(crate) fn engine_status(e: &EngineError) -> StatusCode {
     use EngineError::*;
     match e {
         Unauthorized | ApiKeyRevoked | ServiceTokenRevoked | LoginExpired | LoginRevoked => {

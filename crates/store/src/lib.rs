@@ -213,6 +213,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// The app's connectors, ordered by type.
     async fn list_connectors(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;
+    /// How the app's connectors' credentials are doing, ordered by type.
+    async fn credentials_health(&self, app_id: &str) -> Result<Vec<CredentialsHealth>>;
     /// One connector.
     async fn get_connector(&self, key: &ConnectorKey) -> Result<Option<ConnectorRow>>;
     /// Sets the declared scopes, creating the connector `disconnected` if

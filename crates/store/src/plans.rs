@@ -25,6 +25,7 @@ const STATEMENTS: &[(&str, &str, &[P])] = &[
     ("service-token lookup", SERVICE_TOKEN_OWNER, &[Text]),
     ("get_connector", CONNECTOR_BY_KEY, &[Text, Text]),
     ("list_connectors", CONNECTORS_OF_APP, &[Text]),
+    ("credentials_health", CREDENTIALS_HEALTH_OF_APP, &[Text]),
     ("get_credentials", CREDENTIALS_BY_KEY, &[Text, Text]),
     ("attempt by state hash", ATTEMPT_BY_STATE_HASH, &[Text]),
     (

@@ -214,6 +214,26 @@ pub struct CredentialsRow {
     pub refresh_in_flight_since: Option<i64>,
 }
 
+/// How a connector's stored credentials are doing, for the dashboard:
+/// never a token, only times, counts and the last refresh error's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialsHealth {
+    /// The connector type.
+    pub integration_type: IntegrationType,
+    /// When the access token expires (Unix milliseconds), if it does.
+    pub expires_at_ms: Option<i64>,
+    /// The last successful refresh (Unix seconds), if any.
+    pub last_refresh_at: Option<i64>,
+    /// Why the last refresh failed, when it did.
+    pub last_refresh_error: Option<String>,
+    /// Failed refreshes since the last success.
+    pub refresh_failures: i64,
+    /// When the next retry is due after a failure (Unix seconds).
+    pub next_refresh_at: Option<i64>,
+    /// When the credentials were last written (Unix seconds).
+    pub updated_at: i64,
+}
+
 impl ConnectorRow {
     /// Which connector this is.
     pub fn key(&self) -> ConnectorKey {

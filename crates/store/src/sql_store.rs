@@ -157,6 +157,10 @@ pub(crate) const CONNECTORS_OF_APP: &str = concat!(
     connector_select!(),
     " WHERE c.app_id = $1 ORDER BY c.integration_type"
 );
+/// How an app's credentials are doing (no token column).
+pub(crate) const CREDENTIALS_HEALTH_OF_APP: &str =
+    "SELECT integration_type, expires_at_ms, last_refresh_at, last_refresh_error, refresh_failures, \
+     next_refresh_at, updated_at FROM credentials WHERE app_id = $1 ORDER BY integration_type";
 /// One connector's credentials.
 pub(crate) const CREDENTIALS_BY_KEY: &str =
     "SELECT * FROM credentials WHERE app_id = $1 AND integration_type = $2";
@@ -638,6 +642,26 @@ impl Store for SqlStore {
 
     async fn get_connector(&self, key: &ConnectorKey) -> Result<Option<ConnectorRow>> {
         read_connector(&self.pool, key).await
+    }
+
+    async fn credentials_health(&self, app_id: &str) -> Result<Vec<CredentialsHealth>> {
+        let rows = sqlx::query(CREDENTIALS_HEALTH_OF_APP)
+            .bind(app_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CredentialsHealth {
+                    integration_type: integration_type(row, "credentials.integration_type")?,
+                    expires_at_ms: row.try_get("expires_at_ms")?,
+                    last_refresh_at: row.try_get("last_refresh_at")?,
+                    last_refresh_error: row.try_get("last_refresh_error")?,
+                    refresh_failures: row.try_get("refresh_failures")?,
+                    next_refresh_at: row.try_get("next_refresh_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn upsert_connector_scopes(

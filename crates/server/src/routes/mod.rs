@@ -2,6 +2,7 @@
 
 pub mod connectors;
 pub mod credentials;
+pub mod dashboard;
 pub mod device;
 pub mod device_page;
 pub mod pages;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
             get(connectors::available_integrations),
         )
         .merge(device::router())
+        .merge(dashboard::router())
         .nest("/api/api-keys", credentials::api_key_router())
         .nest("/api/apps/{app_id}", app_routes)
         .route(
@@ -125,6 +127,7 @@ pub fn is_page_path(path: &str) -> bool {
         || path == crate::session::SIGNIN_PATH
         || path == "/signout"
         || path == device_page::DEVICE_PATH
+        || dashboard::is_dashboard_path(path)
         || path.starts_with(connectors_engine::INVITE_PATH)
         || path.starts_with(connectors_engine::CALLBACK_PATH)
         || path.starts_with(connectors_engine::STRIPE_CLAIM_PATH)

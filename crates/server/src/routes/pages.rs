@@ -263,9 +263,13 @@ pub async fn callback(
     let binding = |connection_id: &str| read_cookie(&headers, &cookie_name(connection_id));
     match state.engine.finish_consent(params, binding).await {
         Ok(done) => {
+            // The dashboard link helps a builder who started from it; it
+            // names only the app, and the page behind it needs a session.
             let body = format!(
-                "{} is connected. You can close this window and return to the terminal.",
-                escape(&done.display_name)
+                "<p>{} is connected. You can close this window and return to the terminal.</p>\
+                 <p><a href=\"{}\">Back to the app's connectors</a></p>",
+                escape(&done.display_name),
+                escape(&crate::routes::dashboard::connections_url(&done.app_id)),
             );
             let mut response =
                 (StatusCode::OK, Html(page("Authorization complete", &body))).into_response();
@@ -341,7 +345,16 @@ pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:
 .error{color:#b00020}.help{color:#666;font-size:.9em;margin-top:.2em}input{width:100%;padding:.5em;font-size:1rem;box-sizing:border-box}\
 label{display:block;margin-top:1em;font-weight:600}button{margin-top:1.2em;padding:.6em 1.4em;font-size:1rem;border:0;border-radius:.3em;background:#1f4fd1;color:#fff;cursor:pointer}\
 button.secondary{background:#eee;color:#222}header{display:flex;justify-content:space-between;align-items:center;gap:1em;flex-wrap:wrap}\
-ul.apps{padding-left:1.2em}code{background:#f3f3f3;padding:0 .3em;border-radius:.2em}.inline{display:inline}.inline button,header p{margin:0}.after-form{margin-top:1.5em}.actions{display:flex;gap:.6em;flex-wrap:wrap}";
+ul.apps{padding-left:1.2em}code{background:#f3f3f3;padding:0 .3em;border-radius:.2em}.inline{display:inline}.inline button,header p{margin:0}.after-form{margin-top:1.5em}.actions{display:flex;gap:.6em;flex-wrap:wrap;align-items:center}\
+body.wide{max-width:64rem}nav.tabs{display:flex;gap:1.2em;border-bottom:1px solid #ddd;margin:1em 0 0}nav.tabs a{padding:.4em 0;text-decoration:none;color:#1f4fd1}\
+nav.tabs a[aria-current=page]{font-weight:700;color:#222;border-bottom:3px solid #1f4fd1}.card{border:1px solid #ddd;border-radius:.4em;padding:.2em 1em .9em;margin:1em 0}\
+.card h2{font-size:1.2em}.status{display:inline-block;padding:0 .6em;border-radius:1em;font-size:.8em;font-weight:600;vertical-align:middle}\
+.status-active{background:#e3f6e8;color:#0b6b2b}.status-expired{background:#fde8e8;color:#a01010}.status-disconnected{background:#fff4d6;color:#6b4800}\
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3em 1em}dl.facts dt{font-weight:600}dl.facts dd{margin:0}ul.scopes{margin:0;padding-left:1.1em}\
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee;vertical-align:top}.scroll{overflow-x:auto}\
+button.danger{background:#b00020}.notice{background:#eef4ff;padding:.5em 1em;border-radius:.3em}.button-link{padding:.6em 0}.card .actions button,.actions button{margin-top:.4em}\
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}summary{cursor:pointer;margin:.5em 0}\
+@media (max-width:36rem){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4em}}";
 
 /// A minimal standalone HTML page.
 pub fn page(title: &str, body_html: &str) -> String {

@@ -128,6 +128,13 @@ pub struct CsrfForm {
     csrf: String,
 }
 
+impl CsrfForm {
+    /// The token the form carried.
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 fn signin_form(csrf: &str, next: &str, email: &str, error: Option<&str>) -> Markup {
     layout(
         "Sign in",
@@ -367,7 +374,7 @@ pub async fn signout(
 
 /// The sign-out button, with the session's CSRF token: the pattern of every
 /// signed-in form.
-fn signout_form(signed_in: &SignedIn) -> Markup {
+pub(crate) fn signout_form(signed_in: &SignedIn) -> Markup {
     html! {
         form.inline method="post" action="/signout" {
             input type="hidden" name=(CSRF_FIELD) value=(signed_in.builder.csrf_token());
@@ -376,8 +383,8 @@ fn signout_form(signed_in: &SignedIn) -> Markup {
     }
 }
 
-/// `GET /`: the signed-in builder's workspace and its apps (the dashboard
-/// fills this in later); anonymous visitors go to the sign-in page.
+/// `GET /`: the signed-in builder's workspace and its apps, each linking
+/// to its dashboard; anonymous visitors go to the sign-in page.
 pub async fn home(State(state): State<AppState>, signed_in: SignedIn) -> Response {
     let home = match state.engine.home(&signed_in.builder).await {
         Ok(home) => home,
@@ -398,7 +405,11 @@ pub async fn home(State(state): State<AppState>, signed_in: SignedIn) -> Respons
                 } @else {
                     ul.apps {
                         @for app in &home.apps {
-                            li { (app.name) " " code { (app.id) } }
+                            li {
+                                a href=(crate::routes::dashboard::overview_url(&app.id)) { (app.name) }
+                                " " code { (app.id) } " · "
+                                a href=(crate::routes::dashboard::connections_url(&app.id)) aria-label={ "Connectors of " (app.name) } { "Connectors" }
+                            }
                         }
                     }
                 }

@@ -7,6 +7,7 @@
 
 mod api;
 mod crash;
+mod dashboard;
 mod device_login;
 mod http_limits;
 mod metrics;

@@ -31,7 +31,7 @@ const CLIENTS: [(&str, &str, &str); 3] = [
 
 /// An OAuth server told our callback at `public_url`, with its tokens
 /// living `access_ttl` seconds.
-fn oidc_for(public_url: &str, access_ttl: u64, rotate: bool) -> OidcServer {
+pub(crate) fn oidc_for(public_url: &str, access_ttl: u64, rotate: bool) -> OidcServer {
     let redirect = format!("{public_url}/oauth/callback");
     let clients: Vec<Value> = CLIENTS
         .iter()
@@ -52,7 +52,7 @@ fn oidc_for(public_url: &str, access_ttl: u64, rotate: bool) -> OidcServer {
 /// Our config: a custom provider (`oidc_custom`) and two built-ins pointed
 /// at `oidc` (`googlecalendar`, `share_point`, the latter with its required
 /// site-path field).
-fn config_for(oidc: &OidcServer, public_url: &str, extra_oauth: &str) -> String {
+pub(crate) fn config_for(oidc: &OidcServer, public_url: &str, extra_oauth: &str) -> String {
     let (auth, token, revoke) = (
         oidc.endpoint("authorization_endpoint"),
         oidc.endpoint("token_endpoint"),

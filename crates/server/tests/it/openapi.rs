@@ -17,7 +17,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 31] = [
+const ROUTES: [(&str, &str); 42] = [
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -61,6 +61,41 @@ const ROUTES: [(&str, &str); 31] = [
     ("post", "/signout"),
     ("get", "/device"),
     ("post", "/device"),
+    ("get", "/apps/{app_id}/editor/workspace/overview"),
+    ("get", "/apps/{app_id}/editor/workspace/app-connections"),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/app-connections/{integration_type}/reconnect",
+    ),
+    (
+        "get",
+        "/apps/{app_id}/editor/workspace/app-connections/{integration_type}/remove",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/app-connections/{integration_type}/remove",
+    ),
+    ("post", "/apps/{app_id}/editor/workspace/overview/api-keys"),
+    (
+        "get",
+        "/apps/{app_id}/editor/workspace/overview/api-keys/{key_id}/revoke",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/overview/api-keys/{key_id}/revoke",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/overview/service-tokens",
+    ),
+    (
+        "get",
+        "/apps/{app_id}/editor/workspace/overview/service-tokens/{token_id}/revoke",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/overview/service-tokens/{token_id}/revoke",
+    ),
 ];
 
 fn doc() -> Value {

@@ -12,17 +12,17 @@ use connectors_engine::{BootstrapRequest, TestClock};
 
 use crate::support::{call, Answer, TestServer};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser in miniature: a cookie jar, and the page's origin on posts.
-struct Browser {
+pub(crate) struct Browser {
     router: Router,
     origin: String,
     jar: BTreeMap<String, String>,
 }
 
 impl Browser {
-    fn new(server: &TestServer) -> Self {
+    pub(crate) fn new(server: &TestServer) -> Self {
         Self {
             router: server.router.clone(),
             origin: server.url.clone(),
@@ -51,7 +51,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub(crate) async fn get(&mut self, path: &str) -> Answer {
         let request = Request::get(path)
             .header("cookie", self.cookie_header())
             .body(Body::empty())
@@ -61,7 +61,7 @@ impl Browser {
         answer
     }
 
-    async fn post_from(
+    pub(crate) async fn post_from(
         &mut self,
         origin: Option<&str>,
         path: &str,
@@ -88,7 +88,7 @@ impl Browser {
         answer
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         let origin = self.origin.clone();
         self.post_from(Some(&origin), path, form).await
     }
@@ -113,7 +113,7 @@ impl Browser {
 }
 
 /// The value of the hidden input `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let at = html
         .find(&format!("name=\"{name}\" value=\""))
         .unwrap_or_else(|| panic!("no input {name} in {html}"));
@@ -121,7 +121,7 @@ fn hidden(html: &str, name: &str) -> String {
     rest[..rest.find('"').unwrap()].replace("&amp;", "&")
 }
 
-fn invite_path(server: &TestServer) -> String {
+pub(crate) fn invite_path(server: &TestServer) -> String {
     let url = server.boot.login_url.expose();
     url.strip_prefix(&server.url)
         .expect("the invite is on the public URL")
@@ -144,7 +144,7 @@ async fn server_on(clock: Option<&TestClock>, public_url: Option<&str>) -> TestS
 }
 
 /// Follows the invite link and sets the password.
-async fn accept_invite(browser: &mut Browser, path: &str) -> Answer {
+pub(crate) async fn accept_invite(browser: &mut Browser, path: &str) -> Answer {
     let page = browser.get(path).await;
     assert_eq!(page.status, 200, "{}", page.text);
     let csrf = hidden(&page.text, "csrf");
@@ -446,7 +446,7 @@ async fn bad_invite_links_and_passwords_get_clear_pages() {
 }
 
 /// Runs `tests/js/signin.mjs` with `args`; its one JSON line.
-async fn signin_script(args: serde_json::Value) -> serde_json::Value {
+pub(crate) async fn signin_script(args: serde_json::Value) -> serde_json::Value {
     tokio::task::spawn_blocking(move || {
         connectors_testkit::oidc::run_browser_script("signin.mjs", &args)
     })

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Drive a builder's dashboard in headless Chromium (/usr/bin/chromium via playwright-core) for the
+// Rust test of issue #12.3, by the pages' accessible names only.
+//
+// Usage:
+//   node tests/js/dashboard.mjs '{"base":"http://127.0.0.1:PORT","invite":"http://…/invite/TOKEN",
+//                                 "email":"…","password":"…","appId":"…","connector":"OIDC test provider",
+//                                 "login":"alice","screenshots":"/dir" (optional),"timeoutMs":60000}'
+//
+// invite -> password set -> the app's "Connectors" page shows the connector not connected ->
+// its "Connect" button -> the provider's login and consent (oidc-provider's dev pages) -> our
+// "Authorization complete" page -> back on the Connectors page the connector is "Active" and
+// authorized by the builder -> "Remove…" -> the confirmation -> removed. Screenshots (phone
+// width) of the connectors page before and after, the confirmation, and the overview.
+//
+// Prints exactly one JSON line on stdout: {"ok", "steps": [{"name","ok","url"}], "error"?}.
+// Exit 0 even when ok=false; 1 only if this script itself crashes.
+
+import { chromium } from "playwright-core";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+const input = JSON.parse(process.argv[2] ?? "{}");
+const timeoutMs = Number.isFinite(input.timeoutMs) ? input.timeoutMs : 60000;
+const result = { ok: false, steps: [] };
+let browser;
+
+function emit(code = 0) {
+  process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(code));
+}
+
+async function step(page, name, ok) {
+  const entry = { name, ok: Boolean(ok), url: page.url() };
+  result.steps.push(entry);
+  if (!ok) {
+    entry.text = (await page.locator("body").innerText().catch(() => "")).slice(0, 1500);
+    throw new Error(`step failed: ${name}`);
+  }
+}
+
+async function submit(page, button, scope = page) {
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: "load" }),
+    scope.getByRole("button", { name: button, exact: true }).click(),
+  ]);
+}
+
+async function main() {
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: timeoutMs });
+  const page = await (await browser.newContext({ viewport: { width: 390, height: 760 } })).newPage();
+  page.setDefaultTimeout(timeoutMs);
+  const shot = async (name) => {
+    if (input.screenshots) await page.screenshot({ path: `${input.screenshots}/${name}.png`, fullPage: true });
+  };
+  const base = new URL(input.base);
+  const connections = new URL(`/apps/${input.appId}/editor/workspace/app-connections`, base).href;
+  const card = () => page.getByRole("article", { name: new RegExp(input.connector) });
+
+  await page.goto(input.invite);
+  await page.getByLabel("Password", { exact: true }).fill(input.password);
+  await page.getByLabel("Confirm password", { exact: true }).fill(input.password);
+  await submit(page, "Set password");
+  await page.getByRole("link", { name: /^Connectors of / }).first().click();
+  await page.waitForLoadState("load");
+  await step(page, "the home page links to the app's connectors", page.url() === connections);
+  await step(page, "the connector is not connected yet", (await card().innerText()).includes("Not connected"));
+  await shot("dashboard-connections-before");
+
+  // Connect: our /connect page sends the browser to the provider.
+  await Promise.all([page.waitForNavigation({ waitUntil: "load" }), card().getByRole("button", { name: "Connect", exact: true }).click()]);
+  for (let hop = 0; hop < 8 && new URL(page.url()).origin !== base.origin; hop++) {
+    const login = page.locator('input[name="login"]');
+    if ((await login.count()) > 0) {
+      await login.fill(input.login || "alice");
+      await page.locator('input[name="password"]').fill("password");
+      await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.locator('form:has(input[name="login"]) button[type=submit]').click()]);
+      continue;
+    }
+    const consent = page.locator('form:has(input[name="prompt"][value="consent"])');
+    if ((await consent.count()) > 0) {
+      await Promise.all([page.waitForNavigation({ waitUntil: "load" }), consent.locator("button[type=submit]").click()]);
+      continue;
+    }
+    await step(page, "a provider page this script knows", false);
+  }
+  const heading = await page.locator("h1").first().innerText();
+  await step(page, "the consent completed", heading.trim() === "Authorization complete");
+  await page.getByRole("link", { name: "Back to the app's connectors" }).click();
+  await page.waitForLoadState("load");
+  const after = await card().innerText();
+  await step(page, "the connector is active, authorized by the builder", after.includes("Active") && after.includes(input.email));
+  await shot("dashboard-connections-active");
+
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.waitForLoadState("load");
+  await step(page, "the overview lists the app's service token", (await page.getByRole("region", { name: "Service tokens" }).innerText()).includes("b44s_"));
+  await shot("dashboard-overview");
+
+  await page.goto(connections);
+  await card().getByRole("link", { name: "Remove…" }).click();
+  await page.waitForLoadState("load");
+  await shot("dashboard-remove-confirm");
+  const removeButton = (await page.getByRole("button", { name: /^Remove / }).innerText()).trim();
+  await submit(page, removeButton);
+  await step(page, "removed, and said so", (await page.getByRole("status").innerText()).includes("Removed"));
+  await step(page, "no connector left", (await page.locator("main").innerText()).includes("No connectors yet"));
+  result.ok = true;
+}
+
+try {
+  await main();
+} catch (e) {
+  result.error = String(e?.message || e).split("\n")[0];
+}
+await browser?.close().catch(() => {});
+emit(0);
