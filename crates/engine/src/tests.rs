@@ -953,3 +953,92 @@ async fn login_tokens_survive_rotation_while_their_key_stays_in_the_ring() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_dashboard_reads_credentials_health_without_a_token_and_reconnects() {
+    let (engine, b, _dir) = bootstrapped().await;
+    let me = authorized(&engine, &b).await;
+    let before_ms = engine.now_ms();
+    engine
+        .import_credentials(import(&b.app_id, "acme", Some("owner@example.com"), &["a"]))
+        .await
+        .unwrap();
+    let after_ms = engine.now_ms();
+    let now = engine.now();
+    let key = ConnectorKey::new(b.app_id.as_str(), ty("acme"));
+    engine
+        .store()
+        .record_refresh_failure(&key, "nobody", "the provider said 503", now + 60, now)
+        .await
+        .unwrap();
+
+    let view = engine.app_overview(&me).await.unwrap();
+    let [acme] = view.connectors.as_slice() else {
+        panic!("{view:?}")
+    };
+    assert_eq!(acme.status, ConnectorStatus::Active);
+    assert!(acme.configured);
+    assert_eq!(
+        acme.authorized_by_email.as_deref(),
+        Some("owner@example.com")
+    );
+    let health = acme.credentials.as_ref().expect("credentials");
+    let expires = health.expires_at_ms.expect("an expiry");
+    assert!(
+        (before_ms..=after_ms).contains(&(expires - 3_600_000)),
+        "{expires}"
+    );
+    assert_eq!(
+        health.last_refresh_error.as_deref(),
+        Some("the provider said 503")
+    );
+    assert_eq!(health.refresh_failures, 1);
+    assert_eq!(health.next_refresh_at, Some(now + 60));
+    let google = view
+        .providers
+        .iter()
+        .find(|p| p.integration_type == "googlecalendar")
+        .unwrap();
+    assert!(!google.configured);
+    assert_eq!(google.env_prefix, "CONNECTORS_PROVIDER_GOOGLECALENDAR");
+    assert!(view
+        .providers
+        .iter()
+        .any(|p| p.integration_type == "acme" && p.custom));
+    assert_eq!(view.service_tokens.len(), 1);
+    assert_eq!(view.api_keys.len(), 1);
+    assert!(matches!(view.stripe, Ok(None)));
+    let shown = format!("{view:?}");
+    assert!(
+        !shown.contains("at-1") && !shown.contains("rt-1"),
+        "{shown}"
+    );
+
+    // Reconnect starts a consent although the connector is active and has
+    // its scopes; the connector keeps working meanwhile.
+    let answer = engine.reconnect_connector(&me, &ty("acme")).await.unwrap();
+    assert!(answer.redirect_url.is_some(), "{answer:?}");
+    let token = engine
+        .connector_token(&service(&engine, &b).await, &ty("acme"))
+        .await
+        .unwrap();
+    assert_eq!(token.access_token, "at-1");
+    assert!(matches!(
+        engine.reconnect_connector(&me, &ty("slack")).await,
+        Err(EngineError::ConnectorNotFound(_))
+    ));
+
+    // Another builder's connector is theirs to reconnect.
+    let workspace = builder(&engine, &b.api_key).await.workspace_id;
+    engine
+        .create_builder(&workspace, "other@example.com")
+        .await
+        .unwrap();
+    engine
+        .import_credentials(import(&b.app_id, "acme", Some("other@example.com"), &["a"]))
+        .await
+        .unwrap();
+    let answer = engine.reconnect_connector(&me, &ty("acme")).await.unwrap();
+    assert_eq!(answer.error.as_deref(), Some("different_user"));
+    assert_eq!(answer.redirect_url, None);
+}
