@@ -9,6 +9,7 @@ use axum::http::Request;
 use connectors_engine::{BootstrapRequest, ImportCredentials, TestClock};
 use connectors_vault::Secret;
 
+use crate::oauth_e2e::{cli, write, InProcess};
 use crate::signin::{accept_invite, hidden, invite_path, Browser};
 use crate::support::{call, Answer, TestServer};
 
@@ -332,7 +333,7 @@ fn secret_on(page: &Answer) -> String {
     value[..value.find('"').unwrap()].to_string()
 }
 
-/// Acceptance of #12.3 in Chromium: a connector pushed through the API
+/// Acceptance of #12.3 in Chromium: a connector pushed by the npm CLI
 /// shows on the dashboard as not connected; its Connect button runs the
 /// consent at a real OAuth server (oidc-provider) and the page then says
 /// it is active; Remove (after its confirmation) removes it.
@@ -356,19 +357,26 @@ async fn browser_connect_at_a_real_oauth_server_then_remove() {
         .start()
         .await;
     let _oidc = oidc.expect("the OAuth server started with ours");
-    let put = call(
-        &server.router,
-        Request::put(format!(
-            "/api/apps/{}/external-auth/integrations/oidc_custom",
-            server.app_id()
-        ))
-        .header("api_key", server.api_key())
-        .header("content-type", "application/json")
-        .body(Body::from(r#"{"scopes":["contacts.read"]}"#))
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(put.status, 200, "{}", put.text);
+    // The npm CLI pushes the connector file (it starts a consent that
+    // nobody opens: the dashboard's Connect starts another).
+    let work = tempfile::tempdir().unwrap();
+    write(
+        &work.path().join("connectors/oidc_custom.jsonc"),
+        r#"{"type": "oidc_custom", "scopes": ["contacts.read"]}"#,
+    );
+    let server = InProcess(server);
+    let (server, pushed) = tokio::task::spawn_blocking(move || {
+        let pushed = cli(
+            &server,
+            work.path(),
+            &["connectors", "push", "-y", "--json"],
+        );
+        (server, pushed)
+    })
+    .await
+    .unwrap();
+    assert_eq!(pushed["results"][0]["action"], "needs_oauth", "{pushed}");
+    let server = server.0;
     let args = serde_json::json!({
         "base": server.url,
         "invite": server.boot.login_url.expose(),

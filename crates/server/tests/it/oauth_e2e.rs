@@ -150,10 +150,10 @@ impl<S> Setup<S> {
 }
 
 /// Our server in this process, seen through the API only.
-struct InProcess(TestServer);
+pub(crate) struct InProcess(pub(crate) TestServer);
 
 /// What the helpers below need of either server.
-trait Api: TokenServer {
+pub(crate) trait Api: TokenServer {
     fn api_key(&self) -> String;
 }
 
@@ -181,7 +181,7 @@ impl Api for InProcess {
     }
 }
 
-fn cli(server: &impl Api, cwd: &Path, args: &[&str]) -> Value {
+pub(crate) fn cli(server: &impl Api, cwd: &Path, args: &[&str]) -> Value {
     let out = Command::new(js_dir().join("node_modules/.bin/base44"))
         .args(args)
         .current_dir(cwd)
@@ -275,7 +275,7 @@ fn authorize<S: Api>(s: &Setup<S>, ty: &str, scopes: &[&str], config: Option<Val
     token["access_token"].as_str().unwrap().to_string()
 }
 
-fn write(path: &Path, text: &str) {
+pub(crate) fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
