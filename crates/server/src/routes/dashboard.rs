@@ -837,12 +837,26 @@ pub async fn remove_confirm(
     let Ok(ty) = IntegrationType::new(integration_type) else {
         return no_such_type(&app_id);
     };
+    match state.engine.list_connectors(&app).await {
+        Ok(list)
+            if list
+                .integrations
+                .iter()
+                .any(|c| c.integration_type == ty.as_str()) => {}
+        Ok(_) => return no_such_type(&app_id),
+        Err(e) => return engine_failure(e, &app_id),
+    }
+    let name = state
+        .engine
+        .catalog()
+        .get(&ty)
+        .map_or_else(|| ty.to_string(), |i| i.display_name.clone());
     confirm_page(
         &signed_in,
         app.app(),
-        &format!("Remove {ty}"),
+        &format!("Remove {name}"),
         html! {
-            p { "Remove the " code { (ty.as_str()) } " connector from " b { (app.app().name) } "? The app's functions lose access at once; its stored tokens are deleted and revoked at the provider." }
+            p { "Remove the " (name) " connector (" code { (ty.as_str()) } ") from " b { (app.app().name) } "? The app's functions lose access at once; its stored tokens are deleted and revoked at the provider." }
             p.help { "Delete " code { "base44/connectors/" (ty.as_str()) ".jsonc" } " in your project too, or the next " code { "base44 connectors push" } " adds it again." }
         },
         &format!(
@@ -850,7 +864,7 @@ pub async fn remove_confirm(
             connections_url(&app_id),
             encode(ty.as_str())
         ),
-        &format!("Remove {ty}"),
+        &format!("Remove {name}"),
         &connections_url(&app_id),
     )
 }

@@ -173,7 +173,16 @@ async fn the_connections_page_shows_a_pushed_connector_and_removes_it_after_conf
     let remove = format!("{}/googlecalendar/remove", connections(&server));
     let confirm = browser.get(&remove).await;
     assert_eq!(confirm.status, 200, "{}", confirm.text);
-    assert!(confirm.text.contains("Remove googlecalendar</button>"));
+    assert!(
+        confirm.text.contains("Remove Google Calendar</button>"),
+        "{}",
+        confirm.text
+    );
+    // No confirmation for a connector the app does not have.
+    let absent = browser
+        .get(&format!("{}/slack/remove", connections(&server)))
+        .await;
+    assert_eq!(absent.status, 404, "{}", absent.text);
     let csrf = form_token(&confirm, &remove);
     let cross = browser
         .post_from(Some("https://evil.example"), &remove, &[("csrf", &csrf)])
