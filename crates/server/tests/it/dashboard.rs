@@ -402,3 +402,93 @@ async fn browser_connect_at_a_real_oauth_server_then_remove() {
     .unwrap();
     assert_eq!(outcome["ok"], true, "{outcome:#}");
 }
+
+/// Another workspace's app, its connectors and its tokens, and another
+/// builder's API keys, are "not found" to a signed-in builder, whatever
+/// the page or form (the same ids an attacker could guess or learn).
+#[tokio::test]
+async fn other_workspaces_apps_keys_and_tokens_are_not_found() {
+    let server = dashboard_server().await;
+    let engine = &server.engine;
+    let theirs = engine.create_workspace("Theirs").await.unwrap();
+    let their_app = engine.create_app(&theirs.id, "Their app").await.unwrap();
+    let their_builder = engine
+        .create_builder(&theirs.id, "them@example.com")
+        .await
+        .unwrap();
+    let their_key = engine.create_api_key(&their_builder.id).await.unwrap();
+    let their_token = engine.create_service_token(&their_app.id).await.unwrap();
+    let put = call(
+        &server.router,
+        Request::put(format!(
+            "/api/apps/{}/external-auth/integrations/googlecalendar",
+            their_app.id
+        ))
+        .header("api_key", their_key.secret.expose())
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"scopes":["a"]}"#))
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+
+    let mut browser = signed_in(&server).await;
+    let own = browser.get(&overview(&server)).await;
+    let csrf = form_token(&own, &format!("{}/api-keys", overview(&server)));
+    let their_base = format!("/apps/{}/editor/workspace", their_app.id);
+    for page in [
+        format!("{their_base}/overview"),
+        format!("{their_base}/app-connections"),
+        format!("{their_base}/app-connections/googlecalendar/remove"),
+        format!(
+            "{their_base}/overview/service-tokens/{}/revoke",
+            their_token.id
+        ),
+        // Their key through our own app's page.
+        format!("{}/api-keys/{}/revoke", overview(&server), their_key.id),
+    ] {
+        let answer = browser.get(&page).await;
+        assert_eq!(answer.status, 404, "GET {page}: {}", answer.text);
+    }
+    for form in [
+        format!("{their_base}/app-connections/googlecalendar/remove"),
+        format!("{their_base}/app-connections/googlecalendar/reconnect"),
+        format!("{their_base}/overview/api-keys"),
+        format!("{their_base}/overview/service-tokens"),
+        format!(
+            "{their_base}/overview/service-tokens/{}/revoke",
+            their_token.id
+        ),
+        format!("{}/api-keys/{}/revoke", overview(&server), their_key.id),
+        // Their service token through our own app's form.
+        format!(
+            "{}/service-tokens/{}/revoke",
+            overview(&server),
+            their_token.id
+        ),
+    ] {
+        let answer = browser.post(&form, &[("csrf", &csrf)]).await;
+        assert_eq!(answer.status, 404, "POST {form}: {}", answer.text);
+    }
+    // All of theirs still works.
+    let listed = api(
+        &server,
+        "GET",
+        &format!("/api/apps/{}/external-auth/list", their_app.id),
+        their_key.secret.expose(),
+    )
+    .await;
+    assert!(listed.text.contains("googlecalendar"), "{}", listed.text);
+    let tokens = api(
+        &server,
+        "GET",
+        &format!("/api/apps/{}/service-tokens", their_app.id),
+        their_key.secret.expose(),
+    )
+    .await;
+    assert!(
+        tokens.text.contains("\"revoked_at\":null"),
+        "{}",
+        tokens.text
+    );
+}
