@@ -17,13 +17,13 @@ use connectors_engine::{
     AppOverview, AuthorizedApp, ConnectorView, EngineError, IntegrationType, IssuedSecret,
 };
 use connectors_wire::{ConnectorStatus, StripeMode};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
 use crate::error::engine_status;
 use crate::extract::{PageForm, PagePath, PageQuery};
-use crate::routes::pages::{self, STYLE};
-use crate::routes::signin::{internal_failure, respond, signout_form, CsrfForm};
+use crate::routes::pages;
+use crate::routes::signin::{head, internal_failure, respond, signout_form, CsrfForm};
 use crate::session::{check_form_post, redirect, SignedIn, CSRF_FIELD};
 use crate::state::AppState;
 
@@ -145,12 +145,7 @@ fn dashboard_page(
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (app.name) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&format!("{title} · {}", app.name)))
             body.wide {
                 header {
                     nav aria-label="Breadcrumb" {

@@ -22,18 +22,24 @@ use crate::session::{
 };
 use crate::state::AppState;
 
-/// A standalone page: the shared stylesheet, a viewport for phones, the
-/// title as the one `h1`.
+/// Every page's `head`: the shared stylesheet and a viewport for phones.
+pub(crate) fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { (PreEscaped(STYLE)) }
+        }
+    }
+}
+
+/// A standalone page: [`head`], the title as the one `h1`.
 pub fn layout(title: &str, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(title))
             body {
                 main {
                     h1 { (title) }
