@@ -332,6 +332,12 @@ impl Engine {
     /// Signs a builder in by email and password. `client_address` is the
     /// peer's IP, for the per-address limit. While the account or the
     /// address is over its limit even the right password is refused.
+    ///
+    /// A sign-in that succeeds clears the account's count, so the owner's
+    /// typos do not add up across sign-ins to a lock-out (clearing it takes
+    /// the password, which a guesser lacks). The address's count stays:
+    /// one right password (a guesser's own account) must not buy an
+    /// address another round of guesses at everyone else's.
     pub async fn sign_in(
         &self,
         email: &str,
@@ -341,10 +347,8 @@ impl Engine {
         let config = *self.accounts();
         let now = self.now();
         let since = now - config.signin_window_secs;
-        let mut limits = vec![(
-            format!("account:{}", email.trim().to_lowercase()),
-            config.signin_max_failures,
-        )];
+        let account_key = format!("account:{}", email.trim().to_lowercase());
+        let mut limits = vec![(account_key.clone(), config.signin_max_failures)];
         if let Some(address) = client_address {
             limits.push((
                 format!("address:{address}"),
@@ -390,6 +394,7 @@ impl Engine {
         match matched {
             Some(i) => {
                 let builder = candidates.into_iter().nth(i).expect("a matched index").0;
+                self.store().clear_signin_failures(&account_key).await?;
                 Ok(self.open_session(builder).await?)
             }
             None => {

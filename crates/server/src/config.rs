@@ -71,7 +71,8 @@ pub struct AuthTuning {
     /// How long an invite link works (default 7 days).
     pub invite_ttl_secs: i64,
     /// Failed sign-ins per account within the window before sign-in is
-    /// refused (default 10; per client address three times as many).
+    /// refused (default 10; per client address three times as many). A
+    /// sign-in clears its account's count.
     pub signin_max_failures: i64,
     /// The window failed sign-ins are counted in (default 15 minutes).
     pub signin_window_secs: i64,

@@ -480,6 +480,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// How many failures `limit_key` has after `since`, and the oldest's time.
     async fn signin_failures(&self, limit_key: &str, since: i64) -> Result<(i64, Option<i64>)>;
+    /// Forgets every failure recorded under `limit_key` (an account's, once
+    /// its owner signed in).
+    async fn clear_signin_failures(&self, limit_key: &str) -> Result<()>;
 }
 
 /// The `status_reason` of an attempt cancelled because its connector was

@@ -1758,6 +1758,14 @@ impl Store for SqlStore {
         .await?;
         Ok((row.try_get("n")?, row.try_get("oldest")?))
     }
+
+    async fn clear_signin_failures(&self, limit_key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM signin_failures WHERE limit_key = $1")
+            .bind(limit_key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 /// One connector with its authorizing builder's email.

@@ -1127,4 +1127,14 @@ async fn sign_in_failures_are_counted_per_key_within_the_window() {
         store.signin_failures("account:a", 0).await.unwrap(),
         (1, Some(200))
     );
+    // Clearing forgets one key's failures, whatever their age, and only its.
+    store.clear_signin_failures("account:a").await.unwrap();
+    assert_eq!(
+        store.signin_failures("account:a", 0).await.unwrap(),
+        (0, None)
+    );
+    assert_eq!(
+        store.signin_failures("address:1", 0).await.unwrap(),
+        (1, Some(300))
+    );
 }

@@ -181,6 +181,66 @@ async fn failed_sign_ins_are_limited_per_account_then_allowed_after_the_window()
         .unwrap();
 }
 
+/// Nine typos, a sign-in, one more typo: not a lock-out. The account's
+/// count starts again at each sign-in; the address's does not.
+#[tokio::test]
+async fn a_sign_in_clears_the_account_count_but_not_the_address_count() {
+    let time = TestClock::new();
+    let (engine, _db, boot) = engine(&time).await;
+    engine
+        .accept_invite(token(boot.login_url.expose()), PASSWORD, PASSWORD)
+        .await
+        .unwrap();
+    let address = Some("203.0.113.5");
+    let typo = || engine.sign_in("Owner@example.com ", "wrong password!", address);
+    for _ in 0..9 {
+        assert!(matches!(typo().await, Err(AccountError::BadCredentials)));
+    }
+    engine
+        .sign_in("owner@example.com", PASSWORD, address)
+        .await
+        .unwrap();
+    for _ in 0..9 {
+        assert!(matches!(typo().await, Err(AccountError::BadCredentials)));
+    }
+    engine
+        .sign_in("owner@example.com", PASSWORD, address)
+        .await
+        .unwrap();
+    // The address kept all 18 failures: 12 more reach its limit of 30,
+    // and then even the right password is refused from there.
+    let limit = 10 * crate::ADDRESS_LIMIT_FACTOR;
+    for i in 18..limit {
+        let email = format!("guess{i}@example.com");
+        assert!(matches!(
+            engine.sign_in(&email, "guess guess guess", address).await,
+            Err(AccountError::BadCredentials)
+        ));
+    }
+    assert!(matches!(
+        engine.sign_in("owner@example.com", PASSWORD, address).await,
+        Err(AccountError::RateLimited { .. })
+    ));
+    // The account itself is not limited: from another address it signs in.
+    engine
+        .sign_in("owner@example.com", PASSWORD, Some("203.0.113.6"))
+        .await
+        .unwrap();
+    // And ten typos in a row still lock the account, sign-ins or not.
+    for _ in 0..10 {
+        assert!(matches!(
+            engine
+                .sign_in("owner@example.com", "wrong password!", None)
+                .await,
+            Err(AccountError::BadCredentials)
+        ));
+    }
+    assert!(matches!(
+        engine.sign_in("owner@example.com", PASSWORD, None).await,
+        Err(AccountError::RateLimited { .. })
+    ));
+}
+
 #[tokio::test]
 async fn failed_sign_ins_are_limited_per_address_across_accounts() {
     let time = TestClock::new();
