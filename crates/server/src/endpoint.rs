@@ -74,7 +74,7 @@ where
         let started = Instant::now();
         let route = request.extensions().get::<MatchedPath>().cloned();
         let method = crate::metrics::method_index(request.method());
-        let page = routes::is_page_path(request.uri().path());
+        let page = routes::page_kind(request.uri().path());
         EndpointFuture {
             inner: tokio::time::timeout(self.layer.deadline, self.inner.call(request)),
             count: Some(Count {
@@ -95,7 +95,7 @@ struct Count {
     started: Instant,
     method: usize,
     route: Option<MatchedPath>,
-    page: bool,
+    page: Option<routes::pages::PageKind>,
     deadline: Duration,
 }
 
@@ -124,8 +124,13 @@ where
         let response = match answered {
             Ok(Ok(response)) => response,
             Ok(Err(never)) => match never {},
-            Err(_) if count.page => routes::pages::too_slow().into_response(),
-            Err(_) => ApiError::too_slow(count.deadline).into_response(),
+            Err(_) => match count.page {
+                Some(kind) => {
+                    routes::pages::FailurePage::new(kind, routes::pages::PageProblem::TooSlow)
+                        .into_response()
+                }
+                None => ApiError::too_slow(count.deadline).into_response(),
+            },
         };
         count.metrics.record(
             count.method,

@@ -118,26 +118,33 @@ async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
-/// Whether `path` is under a browser page's prefix, so a failure there is
-/// answered with the HTML failure page rather than JSON.
-pub fn is_page_path(path: &str) -> bool {
-    path.starts_with("/connect/")
+/// Which browser page family `path` is under, if any: a failure there is
+/// answered with that family's HTML failure page rather than JSON.
+pub fn page_kind(path: &str) -> Option<pages::PageKind> {
+    use pages::PageKind::{Account, Consent};
+    if path.starts_with("/connect/")
         || path == "/connect"
-        || path == "/"
+        || path.starts_with(connectors_engine::CALLBACK_PATH)
+        || path.starts_with(connectors_engine::STRIPE_CLAIM_PATH)
+    {
+        Some(Consent)
+    } else if path == "/"
         || path == crate::session::SIGNIN_PATH
         || path == "/signout"
         || path == device_page::DEVICE_PATH
         || dashboard::is_dashboard_path(path)
         || path.starts_with(connectors_engine::INVITE_PATH)
-        || path.starts_with(connectors_engine::CALLBACK_PATH)
-        || path.starts_with(connectors_engine::STRIPE_CLAIM_PATH)
+    {
+        Some(Account)
+    } else {
+        None
+    }
 }
 
 async fn fallback(method: Method, uri: Uri) -> Response {
-    if is_page_path(uri.path()) {
-        pages::not_found().into_response()
-    } else {
-        ApiError::no_route(method.as_str(), uri.path()).into_response()
+    match page_kind(uri.path()) {
+        Some(kind) => pages::FailurePage::new(kind, pages::PageProblem::NotFound).into_response(),
+        None => ApiError::no_route(method.as_str(), uri.path()).into_response(),
     }
 }
 

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::FormRejection;
 use axum::extract::State;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use connectors_engine::{CallbackParams, ConnectPage, ConsentError, EngineError, CALLBACK_PATH};
 
@@ -32,86 +32,122 @@ pub struct CallbackQuery {
     extra: std::collections::BTreeMap<String, String>,
 }
 
-/// A page request that could not be read: answered with the HTML failure
-/// page, since a person in a browser reads it.
+/// The two families of browser pages; each has its own failure page,
+/// worded for the person who reads it ([`crate::routes::page_kind`] tells
+/// which a path belongs to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// Consent, the provider's callback, Stripe's claim link: opened from
+    /// a link the CLI printed, so the way back is `base44 connectors push`.
+    Consent,
+    /// Sign-in, invite, sign-out, the home page and `/device`: a builder's
+    /// own pages, so the way back is the page itself or the sign-in page.
+    Account,
+}
+
+/// What went wrong before a page's handler could answer: the one mapping
+/// from axum's rejections (and the router's misses) to a status, worded by
+/// each [`PageKind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageProblem {
+    /// The form body stopped arriving (`body_read_timeout_secs`).
+    FormStalled,
+    /// The form body is over the size limit.
+    FormTooLarge,
+    /// The body is not `application/x-www-form-urlencoded`.
+    FormNotUrlEncoded,
+    /// The form does not decode into the page's fields.
+    FormUnreadable,
+    /// The query does not decode (a parameter repeated, bad encoding).
+    QueryUnreadable,
+    /// A path segment does not decode as text.
+    PathUnreadable,
+    /// No page at this path.
+    NotFound,
+    /// A method the page does not take.
+    MethodNotAllowed,
+    /// The request outlived `request_timeout_secs`.
+    TooSlow,
+}
+
+impl PageProblem {
+    fn status(self) -> StatusCode {
+        match self {
+            PageProblem::FormStalled => StatusCode::REQUEST_TIMEOUT,
+            PageProblem::FormTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            PageProblem::FormNotUrlEncoded => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PageProblem::FormUnreadable
+            | PageProblem::QueryUnreadable
+            | PageProblem::PathUnreadable => StatusCode::BAD_REQUEST,
+            PageProblem::NotFound => StatusCode::NOT_FOUND,
+            PageProblem::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            PageProblem::TooSlow => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// What a form's rejection means.
+    pub fn of_form(rejection: &FormRejection) -> Self {
+        tracing::info!(reason = %rejection.body_text(), "unreadable page form");
+        if is_body_timeout(rejection) {
+            return PageProblem::FormStalled;
+        }
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => PageProblem::FormTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => PageProblem::FormNotUrlEncoded,
+            _ => PageProblem::FormUnreadable,
+        }
+    }
+}
+
+/// A page request that could not be answered normally: the HTML failure
+/// page of its [`PageKind`], since a person in a browser reads it.
 #[derive(Debug)]
 pub struct FailurePage {
-    status: StatusCode,
-    message: &'static str,
+    kind: PageKind,
+    problem: PageProblem,
+}
+
+impl FailurePage {
+    /// The failure page of `kind` for `problem`.
+    pub fn new(kind: PageKind, problem: PageProblem) -> Self {
+        Self { kind, problem }
+    }
 }
 
 impl IntoResponse for FailurePage {
     fn into_response(self) -> Response {
-        failure(self.status, self.message)
-    }
-}
-
-impl From<FormRejection> for FailurePage {
-    fn from(rejection: FormRejection) -> Self {
-        tracing::info!(reason = %rejection.body_text(), "unreadable consent form");
-        if is_body_timeout(&rejection) {
-            return FailurePage {
-                status: StatusCode::REQUEST_TIMEOUT,
-                message: "The form stopped arriving before it was complete. Check the connection and send the form again.",
-            };
-        }
-        match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => FailurePage {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                message: "The form is larger than this server accepts. Shorten the values and send it again.",
-            },
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => FailurePage {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                message: "The form was not sent as a URL-encoded form. Send it from the authorization page, or start again with `base44 connectors push`.",
-            },
-            _ => FailurePage {
-                status: StatusCode::BAD_REQUEST,
-                message: "The form could not be read (send it from the authorization page, as a URL-encoded form). Open the authorization link again, or start again with `base44 connectors push`.",
-            },
+        let status = self.problem.status();
+        match self.kind {
+            PageKind::Consent => failure(status, consent_problem(self.problem)),
+            PageKind::Account => crate::routes::signin::failure(
+                status,
+                crate::routes::signin::problem_message(self.problem),
+            ),
         }
     }
 }
 
-impl From<PathRejection> for FailurePage {
-    fn from(_: PathRejection) -> Self {
-        FailurePage {
-            status: StatusCode::BAD_REQUEST,
-            message: "This link is damaged (it does not decode as text). Open the link from the terminal again, or start again with `base44 connectors push`.",
-        }
+/// What a consent-page reader is told about `problem`.
+fn consent_problem(problem: PageProblem) -> &'static str {
+    match problem {
+        PageProblem::FormStalled => "The form stopped arriving before it was complete. Check the connection and send the form again.",
+        PageProblem::FormTooLarge => "The form is larger than this server accepts. Shorten the values and send it again.",
+        PageProblem::FormNotUrlEncoded => "The form was not sent as a URL-encoded form. Send it from the authorization page, or start again with `base44 connectors push`.",
+        PageProblem::FormUnreadable => "The form could not be read (send it from the authorization page, as a URL-encoded form). Open the authorization link again, or start again with `base44 connectors push`.",
+        PageProblem::QueryUnreadable => "The provider sent the browser back with a query this server cannot read (a parameter repeated or badly encoded). Start again with `base44 connectors push`.",
+        PageProblem::PathUnreadable => "This link is damaged (it does not decode as text). Open the link from the terminal again, or start again with `base44 connectors push`.",
+        PageProblem::NotFound => "There is no page at this address. Open the link from the terminal again, or start again with `base44 connectors push`.",
+        PageProblem::MethodNotAllowed => "This page is opened in a browser (GET), or sent from its own form (POST). Open the link from the terminal again.",
+        PageProblem::TooSlow => "The server took too long to answer. Reload this page in a minute.",
     }
 }
 
-/// A page path that names no page.
-pub fn not_found() -> FailurePage {
-    FailurePage {
-        status: StatusCode::NOT_FOUND,
-        message: "There is no page at this address. Open the link from the terminal again, or start again with `base44 connectors push`.",
-    }
-}
-
-/// A page request that took longer than the server allows one.
-pub fn too_slow() -> FailurePage {
-    FailurePage {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        message: "The server took too long to answer. Reload this page in a minute.",
-    }
-}
-
-/// A method a page does not take (`PUT /connect/…`).
-pub async fn method_not_allowed() -> FailurePage {
-    FailurePage {
-        status: StatusCode::METHOD_NOT_ALLOWED,
-        message: "This page is opened in a browser (GET), or sent from its own form (POST). Open the link from the terminal again.",
-    }
-}
-
-impl From<QueryRejection> for FailurePage {
-    fn from(_: QueryRejection) -> Self {
-        FailurePage {
-            status: StatusCode::BAD_REQUEST,
-            message: "The provider sent the browser back with a query this server cannot read (a parameter repeated or badly encoded). Start again with `base44 connectors push`.",
-        }
-    }
+/// A method a page does not take (`PUT /connect/…`), on any page route.
+pub async fn method_not_allowed(uri: Uri) -> FailurePage {
+    FailurePage::new(
+        crate::routes::page_kind(uri.path()).unwrap_or(PageKind::Consent),
+        PageProblem::MethodNotAllowed,
+    )
 }
 
 /// `GET /connect/{connection_id}`: the config form, or straight to the provider.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::error::ErrorCause;
 use crate::extract::{PageForm, PagePath, PageQuery};
-use crate::routes::pages::STYLE;
+use crate::routes::pages::{PageProblem, STYLE};
 use crate::session::{
     anonymous_csrf, check_form_post, cookie_header, no_store, redirect, safe_next, set_cookie,
     signed_in, ClientAddress, SignedIn, CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, SIGNIN_PATH,
@@ -77,6 +77,22 @@ pub fn failure(status: StatusCode, message: &str) -> Response {
             },
         ),
     )
+}
+
+/// What an account page's reader is told about a request the page could
+/// not read (the consent pages word the same problems their own way).
+pub(crate) fn problem_message(problem: PageProblem) -> &'static str {
+    match problem {
+        PageProblem::FormStalled => "The form stopped arriving before it was complete. Check the connection, then reload the page and send the form again.",
+        PageProblem::FormTooLarge => "The form is larger than this server accepts. Reload the page and send the form again.",
+        PageProblem::FormNotUrlEncoded => "The form was not sent the way this server's pages send it (URL-encoded). Reload the page and send the form again.",
+        PageProblem::FormUnreadable => "The form could not be read (a field repeated or badly encoded). Reload the page and send the form again.",
+        PageProblem::QueryUnreadable => "The address of this page has a query this server cannot read (a parameter repeated or badly encoded). Open the page again from its link, or go to the sign-in page.",
+        PageProblem::PathUnreadable => "This link is damaged (it does not decode as text). Open the link you were given again, or ask the server's operator for a new one.",
+        PageProblem::NotFound => "There is no page at this address. Open the link you were given again, or go to the sign-in page.",
+        PageProblem::MethodNotAllowed => "This page is opened in a browser (GET), or sent from its own form (POST). Reload the page, or go to the sign-in page.",
+        PageProblem::TooSlow => "The server took too long to answer. Reload this page in a minute.",
+    }
 }
 
 /// Our own failure: a generic page, the cause for the trace layer's log.

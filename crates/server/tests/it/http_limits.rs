@@ -156,6 +156,27 @@ async fn a_stalled_consent_form_gets_the_408_page() {
     assert!(body.contains("send the form again"), "{body}");
 }
 
+#[tokio::test]
+async fn a_stalled_sign_in_form_gets_the_sign_in_408_page() {
+    let t = fast_server().await;
+    let mut stream = connect(&t).await;
+    stream
+        .write_all(
+            b"POST /signin HTTP/1.1\r\nHost: x\r\n\
+              content-type: application/x-www-form-urlencoded\r\ncontent-length: 50\r\n\r\nemail=",
+        )
+        .await
+        .unwrap();
+    let (status, head, body) = read_response(&mut stream).await;
+    assert_eq!(status, 408, "{head}\n{body}");
+    assert!(body.contains("<title>Sign in</title>"), "{body}");
+    assert!(
+        body.contains("reload the page and send the form again"),
+        "{body}"
+    );
+    assert!(!body.contains("Authorization failed"), "{body}");
+}
+
 /// The real binary, a client stuck in the middle of a request body (the
 /// server is inside the handler: it asked for the body with `100 Continue`),
 /// generous read timeouts and a short drain: SIGTERM ends the process after

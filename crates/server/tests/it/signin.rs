@@ -88,6 +88,31 @@ impl Browser {
         answer
     }
 
+    /// Any request, with the jar's cookies and the page's origin.
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("cookie", self.cookie_header())
+            .header("origin", &self.origin);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let answer = call(
+            &self.router,
+            request.body(Body::from(body.to_string())).unwrap(),
+        )
+        .await;
+        self.absorb(&answer);
+        answer
+    }
+
     pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         let origin = self.origin.clone();
         self.post_from(Some(&origin), path, form).await
@@ -658,4 +683,146 @@ async fn the_device_page_shows_the_request_and_records_the_builders_decision() {
         )
         .await;
     assert_eq!(again.status, 404, "{}", again.text);
+}
+
+/// Requests an account page cannot read (forms of the wrong type, too
+/// large or with a field twice; queries and paths that do not decode;
+/// wrong methods, unknown paths) get the sign-in failure page, worded for
+/// a builder at their own pages: nothing of consent or of
+/// `base44 connectors push`. The consent pages keep their own.
+#[tokio::test]
+async fn account_pages_answer_unreadable_requests_with_their_own_failure_page() {
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+    const JSON: Option<&str> = Some("application/json");
+    const RELOAD: &str = "Reload the page and send the form again";
+    const QUERY: &str = "a query this server cannot read";
+    const METHOD: &str = "sent from its own form (POST)";
+    let server = server_on(None, None).await;
+    let mut browser = Browser::new(&server);
+    let invite = invite_path(&server);
+    let beyond_invite = format!("{invite}/more");
+    let big = format!("csrf={}", "a".repeat(100_000));
+    // Before signing in: the sign-in and invite forms, the sign-in page's
+    // query, the invite's path, wrong methods and an unknown path.
+    let anonymous = [
+        ("POST", "/signin", JSON, "{}", 415, RELOAD),
+        ("POST", "/signin", None, "email=a", 415, RELOAD),
+        ("POST", "/signin", FORM, "email=a&email=b", 400, RELOAD),
+        ("POST", &invite, FORM, &big, 413, RELOAD),
+        ("POST", &invite, FORM, "password=a&password=b", 400, RELOAD),
+        ("GET", "/signin?next=%2F&next=%2Fa", None, "", 400, QUERY),
+        (
+            "GET",
+            "/invite/%FF%FE",
+            None,
+            "",
+            400,
+            "ask the server's operator for a new one",
+        ),
+        ("PUT", "/signin", None, "", 405, METHOD),
+        ("GET", "/signout", None, "", 405, METHOD),
+        (
+            "GET",
+            &beyond_invite,
+            None,
+            "",
+            404,
+            "There is no page at this address",
+        ),
+    ];
+    // Signed in: the sign-out and device forms, the device page's query.
+    let signed_in = [
+        ("POST", "/signout", JSON, "{}", 415, RELOAD),
+        ("POST", "/signout", FORM, &big, 413, RELOAD),
+        ("POST", "/device", JSON, "{}", 415, RELOAD),
+        (
+            "POST",
+            "/device",
+            FORM,
+            "decision=approve&decision=deny",
+            400,
+            RELOAD,
+        ),
+        (
+            "GET",
+            "/device?user_code=a&user_code=b",
+            None,
+            "",
+            400,
+            QUERY,
+        ),
+        ("DELETE", "/device", None, "", 405, METHOD),
+    ];
+    let check = |case: &str, answer: &Answer, status: u16, needle: &str| {
+        assert_eq!(answer.status, status, "{case}: {}", answer.text);
+        let content_type = answer.headers["content-type"].to_str().unwrap();
+        assert!(
+            content_type.starts_with("text/html"),
+            "{case}: {content_type}"
+        );
+        assert!(
+            answer.text.contains("<title>Sign in</title>"),
+            "{case}: {}",
+            answer.text
+        );
+        assert!(
+            answer.text.contains(needle),
+            "{case}: {needle:?} in {}",
+            answer.text
+        );
+        assert!(
+            answer.text.contains("href=\"/signin\""),
+            "{case}: {}",
+            answer.text
+        );
+        for consent in [
+            "Authorization failed",
+            "authorization page",
+            "connectors push",
+            "terminal",
+        ] {
+            assert!(
+                !answer.text.contains(consent),
+                "{case}: {consent:?} in {}",
+                answer.text
+            );
+        }
+        assert_eq!(answer.headers["cache-control"], "no-store", "{case}");
+    };
+    for (method, path, content_type, body, status, needle) in anonymous {
+        let answer = browser.send(method, path, content_type, body).await;
+        check(
+            &format!("{method} {path} {content_type:?}"),
+            &answer,
+            status,
+            needle,
+        );
+    }
+    assert_eq!(accept_invite(&mut browser, &invite).await.status, 303);
+    for (method, path, content_type, body, status, needle) in signed_in {
+        let answer = browser.send(method, path, content_type, body).await;
+        check(
+            &format!("{method} {path} {content_type:?}"),
+            &answer,
+            status,
+            needle,
+        );
+    }
+    assert_eq!(browser.get("/").await.status, 200, "still signed in");
+
+    // The consent pages keep their wording for the same problems.
+    for (method, path, content_type, body, status) in [
+        ("POST", "/connect/abc", JSON, "{}", 415),
+        ("GET", "/oauth/callback?state=a&state=b", None, "", 400),
+        ("PUT", "/connect/abc", None, "", 405),
+        ("GET", "/connect/a/b", None, "", 404),
+    ] {
+        let answer = browser.send(method, path, content_type, body).await;
+        assert_eq!(answer.status, status, "{path}: {}", answer.text);
+        assert!(
+            answer.text.contains("Authorization failed"),
+            "{path}: {}",
+            answer.text
+        );
+    }
 }
