@@ -107,6 +107,45 @@ impl Engine {
         if !(is_service || token.starts_with(API_KEY_PREFIX)) {
             return Err(EngineError::Unauthorized);
         }
+        self.cached_principal(token, |_| async {
+            let principal = if is_service {
+                let owner = self
+                    .store()
+                    .app_by_service_token_hash(&hash_token(token))
+                    .await?
+                    .ok_or(EngineError::Unauthorized)?;
+                if owner.revoked_at.is_some() {
+                    return Err(EngineError::ServiceTokenRevoked);
+                }
+                Principal::Service {
+                    app_id: owner.app_id,
+                }
+            } else {
+                let owner = self
+                    .store()
+                    .builder_by_api_key_hash(&hash_token(token))
+                    .await?
+                    .ok_or(EngineError::Unauthorized)?;
+                if owner.revoked_at.is_some() {
+                    return Err(EngineError::ApiKeyRevoked);
+                }
+                Principal::Builder(owner.builder)
+            };
+            Ok((principal, i64::MAX))
+        })
+        .await
+    }
+
+    /// The principal of a presented token: from the read cache when it
+    /// holds a recent answer, else what `lookup` reads (given the time of
+    /// the read, Unix ms), cached until the time it answers with (never
+    /// served at or after it) unless an invalidation overtook the read.
+    /// The one cache prologue and epilogue of every kind of credential.
+    pub(crate) async fn cached_principal<F, Fut>(&self, token: &str, lookup: F) -> Result<Principal>
+    where
+        F: FnOnce(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<(Principal, i64)>>,
+    {
         let cache = &self.inner.cache;
         let cache_key = ReadCache::token_hash(token);
         let now_ms = self.now_ms();
@@ -114,30 +153,8 @@ impl Engine {
             return Ok(principal);
         }
         let ticket = cache.ticket();
-        let principal = if is_service {
-            let owner = self
-                .store()
-                .app_by_service_token_hash(&hash_token(token))
-                .await?
-                .ok_or(EngineError::Unauthorized)?;
-            if owner.revoked_at.is_some() {
-                return Err(EngineError::ServiceTokenRevoked);
-            }
-            Principal::Service {
-                app_id: owner.app_id,
-            }
-        } else {
-            let owner = self
-                .store()
-                .builder_by_api_key_hash(&hash_token(token))
-                .await?
-                .ok_or(EngineError::Unauthorized)?;
-            if owner.revoked_at.is_some() {
-                return Err(EngineError::ApiKeyRevoked);
-            }
-            Principal::Builder(owner.builder)
-        };
-        cache.put_principal(ticket, cache_key, principal.clone(), now_ms, i64::MAX);
+        let (principal, valid_until_ms) = lookup(now_ms).await?;
+        cache.put_principal(ticket, cache_key, principal.clone(), now_ms, valid_until_ms);
         Ok(principal)
     }
 
