@@ -13,6 +13,7 @@ use connectors_store::{App, Builder};
 use connectors_vault::hash_token;
 
 use crate::cache::ReadCache;
+use crate::last_use::Used;
 use crate::{Engine, EngineError, Result};
 
 /// Prefix of builder API keys (what the npm CLI recognises).
@@ -91,7 +92,9 @@ impl Engine {
     ///
     /// Tokens are looked up by their SHA-256 hash, so no comparison of the
     /// secret itself happens here; a recent answer comes from the read
-    /// cache (revocations invalidate it).
+    /// cache (revocations invalidate it). A lookup also records the key's
+    /// or token's last use, coarsely and off the request path
+    /// (`last_use.rs`).
     pub async fn authenticate(&self, credential: Credential<'_>) -> Result<Principal> {
         let token = match credential {
             Credential::ApiKey(t) | Credential::Bearer(t) => t.trim(),
@@ -117,6 +120,7 @@ impl Engine {
                 if owner.revoked_at.is_some() {
                     return Err(EngineError::ServiceTokenRevoked);
                 }
+                self.record_use(Used::ServiceToken, owner.id, owner.last_used_at);
                 Principal::Service {
                     app_id: owner.app_id,
                 }
@@ -129,6 +133,7 @@ impl Engine {
                 if owner.revoked_at.is_some() {
                     return Err(EngineError::ApiKeyRevoked);
                 }
+                self.record_use(Used::ApiKey, owner.id, owner.last_used_at);
                 Principal::Builder(owner.builder)
             };
             Ok((principal, i64::MAX))
