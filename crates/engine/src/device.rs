@@ -26,7 +26,6 @@ use connectors_store::{
 use connectors_vault::{generate_token, hash_token, AccessClaims, Secret, TokenRejected};
 use rand::Rng;
 
-use crate::cache::ReadCache;
 use crate::{Engine, EngineError, Principal, Result};
 
 /// The device-code grant type (RFC 8628 §3.4).
@@ -592,43 +591,34 @@ impl Engine {
     /// engine clock), then its login read (revoked → refused). Cached by
     /// the token's hash, never past its `exp`.
     pub(crate) async fn authenticate_login(&self, token: &str) -> Result<Principal> {
-        let cache = &self.inner.cache;
-        let cache_key = ReadCache::token_hash(token);
-        let now_ms = self.now_ms();
-        if let Some(principal) = cache.principal(&cache_key, now_ms) {
-            return Ok(principal);
-        }
-        let ticket = cache.ticket();
-        let claims = self
-            .keys()
-            .verify_access_token(
-                token,
-                &self.config().public_url,
-                ACCESS_TOKEN_AUDIENCE,
-                now_ms.div_euclid(1000),
-            )
-            .map_err(|e| match e {
-                TokenRejected::Expired => EngineError::LoginExpired,
-                TokenRejected::Invalid => EngineError::Unauthorized,
-            })?;
-        let family = self
-            .store()
-            .login_family(&claims.sid)
-            .await?
-            .filter(|f| f.builder.id == claims.bid)
-            .ok_or(EngineError::Unauthorized)?;
-        if family.revoked_at.is_some() {
-            return Err(EngineError::LoginRevoked);
-        }
-        let principal = Principal::Builder(family.builder);
-        cache.put_principal(
-            ticket,
-            cache_key,
-            principal.clone(),
-            now_ms,
-            claims.exp.saturating_mul(1000),
-        );
-        Ok(principal)
+        self.cached_principal(token, |now_ms| async move {
+            let claims = self
+                .keys()
+                .verify_access_token(
+                    token,
+                    &self.config().public_url,
+                    ACCESS_TOKEN_AUDIENCE,
+                    now_ms.div_euclid(1000),
+                )
+                .map_err(|e| match e {
+                    TokenRejected::Expired => EngineError::LoginExpired,
+                    TokenRejected::Invalid => EngineError::Unauthorized,
+                })?;
+            let family = self
+                .store()
+                .login_family(&claims.sid)
+                .await?
+                .filter(|f| f.builder.id == claims.bid)
+                .ok_or(EngineError::Unauthorized)?;
+            if family.revoked_at.is_some() {
+                return Err(EngineError::LoginRevoked);
+            }
+            Ok((
+                Principal::Builder(family.builder),
+                claims.exp.saturating_mul(1000),
+            ))
+        })
+        .await
     }
 
     fn new_refresh_token(&self, now: i64) -> (Secret, NewRefreshToken) {

@@ -17,6 +17,7 @@ mod credentials;
 mod dashboard;
 mod device;
 mod error;
+mod last_use;
 mod metrics;
 mod principal;
 mod refresh;
@@ -50,6 +51,7 @@ pub use device::{
     ACCESS_TOKEN_AUDIENCE, CLI_CLIENT_ID, DEVICE_CODE_GRANT, VERIFICATION_PATH,
 };
 pub use error::{EngineError, Result};
+pub use last_use::LAST_USE_GRANULARITY_SECS;
 pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
@@ -119,6 +121,8 @@ struct Inner {
     cache: Arc<cache::ReadCache>,
     /// Wrong user codes entered recently (RFC 8628 §5.1).
     code_entry: device::CodeEntryLimits,
+    /// Last-use writes in flight.
+    last_use: Arc<last_use::LastUse>,
     /// Stops the task that applies the database's change feed to the cache
     /// when the engine is dropped.
     _feed_stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -150,6 +154,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 cache,
                 code_entry: device::CodeEntryLimits::default(),
+                last_use: Arc::default(),
                 _feed_stop: feed_stop,
                 store,
                 catalog,

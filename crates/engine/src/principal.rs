@@ -13,6 +13,7 @@ use connectors_store::{App, Builder};
 use connectors_vault::hash_token;
 
 use crate::cache::ReadCache;
+use crate::last_use::Used;
 use crate::{Engine, EngineError, Result};
 
 /// Prefix of builder API keys (what the npm CLI recognises).
@@ -91,7 +92,9 @@ impl Engine {
     ///
     /// Tokens are looked up by their SHA-256 hash, so no comparison of the
     /// secret itself happens here; a recent answer comes from the read
-    /// cache (revocations invalidate it).
+    /// cache (revocations invalidate it). A lookup also records the key's
+    /// or token's last use, coarsely and off the request path
+    /// (`last_use.rs`).
     pub async fn authenticate(&self, credential: Credential<'_>) -> Result<Principal> {
         let token = match credential {
             Credential::ApiKey(t) | Credential::Bearer(t) => t.trim(),
@@ -107,6 +110,47 @@ impl Engine {
         if !(is_service || token.starts_with(API_KEY_PREFIX)) {
             return Err(EngineError::Unauthorized);
         }
+        self.cached_principal(token, |_| async {
+            let principal = if is_service {
+                let owner = self
+                    .store()
+                    .app_by_service_token_hash(&hash_token(token))
+                    .await?
+                    .ok_or(EngineError::Unauthorized)?;
+                if owner.revoked_at.is_some() {
+                    return Err(EngineError::ServiceTokenRevoked);
+                }
+                self.record_use(Used::ServiceToken, owner.id, owner.last_used_at);
+                Principal::Service {
+                    app_id: owner.app_id,
+                }
+            } else {
+                let owner = self
+                    .store()
+                    .builder_by_api_key_hash(&hash_token(token))
+                    .await?
+                    .ok_or(EngineError::Unauthorized)?;
+                if owner.revoked_at.is_some() {
+                    return Err(EngineError::ApiKeyRevoked);
+                }
+                self.record_use(Used::ApiKey, owner.id, owner.last_used_at);
+                Principal::Builder(owner.builder)
+            };
+            Ok((principal, i64::MAX))
+        })
+        .await
+    }
+
+    /// The principal of a presented token: from the read cache when it
+    /// holds a recent answer, else what `lookup` reads (given the time of
+    /// the read, Unix ms), cached until the time it answers with (never
+    /// served at or after it) unless an invalidation overtook the read.
+    /// The one cache prologue and epilogue of every kind of credential.
+    pub(crate) async fn cached_principal<F, Fut>(&self, token: &str, lookup: F) -> Result<Principal>
+    where
+        F: FnOnce(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<(Principal, i64)>>,
+    {
         let cache = &self.inner.cache;
         let cache_key = ReadCache::token_hash(token);
         let now_ms = self.now_ms();
@@ -114,30 +158,8 @@ impl Engine {
             return Ok(principal);
         }
         let ticket = cache.ticket();
-        let principal = if is_service {
-            let owner = self
-                .store()
-                .app_by_service_token_hash(&hash_token(token))
-                .await?
-                .ok_or(EngineError::Unauthorized)?;
-            if owner.revoked_at.is_some() {
-                return Err(EngineError::ServiceTokenRevoked);
-            }
-            Principal::Service {
-                app_id: owner.app_id,
-            }
-        } else {
-            let owner = self
-                .store()
-                .builder_by_api_key_hash(&hash_token(token))
-                .await?
-                .ok_or(EngineError::Unauthorized)?;
-            if owner.revoked_at.is_some() {
-                return Err(EngineError::ApiKeyRevoked);
-            }
-            Principal::Builder(owner.builder)
-        };
-        cache.put_principal(ticket, cache_key, principal.clone(), now_ms, i64::MAX);
+        let (principal, valid_until_ms) = lookup(now_ms).await?;
+        cache.put_principal(ticket, cache_key, principal.clone(), now_ms, valid_until_ms);
         Ok(principal)
     }
 

@@ -1042,3 +1042,199 @@ async fn the_dashboard_reads_credentials_health_without_a_token_and_reconnects()
     assert_eq!(answer.error.as_deref(), Some("different_user"));
     assert_eq!(answer.redirect_url, None);
 }
+
+/// Waits until no last-use write is in flight.
+async fn last_use_settled(engine: &Engine) {
+    eventually("the last-use writes to land", || async {
+        engine.inner.last_use.settled()
+    })
+    .await;
+}
+
+fn last_use_writes(engine: &Engine) -> u64 {
+    engine
+        .inner
+        .last_use
+        .written
+        .load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The recorded last use of the bootstrap's API key and service token.
+async fn last_used(engine: &Engine) -> (Option<i64>, Option<i64>) {
+    let keys = engine
+        .list_api_keys(ApiKeyScope::Operator { workspace_id: None })
+        .await
+        .unwrap();
+    let tokens = engine
+        .list_service_tokens(ServiceTokenScope::Operator { app_id: None })
+        .await
+        .unwrap();
+    (keys[0].last_used_at, tokens[0].last_used_at)
+}
+
+/// #12.3: a credential's use is recorded when its check reads the database,
+/// at most once per granularity; a revoked credential's use never is.
+#[tokio::test]
+async fn last_use_is_written_once_per_granularity_and_never_for_a_revoked_credential() {
+    let time = TestClock::new();
+    let (engine, b, _db) = bootstrapped_at(time.clock()).await;
+    let key = || engine.authenticate(Credential::ApiKey(b.api_key.expose()));
+    let token = || engine.authenticate(Credential::Bearer(b.service_token.expose()));
+    assert_eq!(last_used(&engine).await, (None, None));
+
+    let first = engine.now();
+    for _ in 0..3 {
+        key().await.unwrap();
+        token().await.unwrap();
+    }
+    last_use_settled(&engine).await;
+    assert_eq!(last_use_writes(&engine), 2);
+    let (Some(k), Some(t)) = last_used(&engine).await else {
+        panic!("no last use recorded")
+    };
+    assert!(k >= first && k <= engine.now(), "{k} {first}");
+    assert!(t >= first && t <= engine.now(), "{t} {first}");
+
+    // Used again within the granularity, past the cache's age (so the
+    // database is read): not written.
+    time.advance(std::time::Duration::from_secs(30));
+    key().await.unwrap();
+    token().await.unwrap();
+    last_use_settled(&engine).await;
+    assert_eq!(last_use_writes(&engine), 2);
+    assert_eq!(last_used(&engine).await, (Some(k), Some(t)));
+
+    // Past the granularity: written again.
+    time.advance(std::time::Duration::from_secs(
+        LAST_USE_GRANULARITY_SECS.unsigned_abs() - 29,
+    ));
+    let second = engine.now();
+    key().await.unwrap();
+    token().await.unwrap();
+    last_use_settled(&engine).await;
+    assert_eq!(last_use_writes(&engine), 4);
+    let (Some(k), Some(t)) = last_used(&engine).await else {
+        panic!("the last use vanished")
+    };
+    assert!(k >= second && t >= second, "{k} {t} {second}");
+
+    // Revoked: refused, and its use is not recorded.
+    let listed = engine
+        .list_api_keys(ApiKeyScope::Operator { workspace_id: None })
+        .await
+        .unwrap();
+    engine
+        .revoke_api_key(&listed[0].id, ApiKeyScope::Operator { workspace_id: None })
+        .await
+        .unwrap();
+    let listed = engine
+        .list_service_tokens(ServiceTokenScope::Operator { app_id: None })
+        .await
+        .unwrap();
+    engine
+        .revoke_service_token(&listed[0].id, ServiceTokenScope::Operator { app_id: None })
+        .await
+        .unwrap();
+    time.advance(std::time::Duration::from_secs(600));
+    assert!(matches!(key().await, Err(EngineError::ApiKeyRevoked)));
+    assert!(matches!(
+        token().await,
+        Err(EngineError::ServiceTokenRevoked)
+    ));
+    last_use_settled(&engine).await;
+    assert_eq!(last_use_writes(&engine), 4);
+    assert_eq!(last_used(&engine).await, (Some(k), Some(t)));
+}
+
+/// A last-use write that waits for a lock or fails neither holds up nor
+/// fails the request; the failure is logged, and a later use records.
+#[tokio::test]
+async fn a_waiting_or_failing_last_use_write_never_holds_up_nor_fails_the_request() {
+    use sqlx::{Connection, Executor};
+    let logs = connectors_testkit::CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::DEBUG));
+    tracing::callsite::rebuild_interest_cache();
+    let time = TestClock::new();
+    let (engine, db) = engine_with(ring(), time.clock()).await;
+    let b = bootstrap(&engine).await;
+    let key = || engine.authenticate(Credential::ApiKey(b.api_key.expose()));
+    let token = || engine.authenticate(Credential::Bearer(b.service_token.expose()));
+    // Another process holds the write locks (SQLite: the database's; PostgreSQL: the rows').
+    let mut other = sqlx::AnyConnection::connect(db.url()).await.unwrap();
+    let mut locks = other.begin().await.unwrap();
+    for table in ["api_keys", "service_tokens"] {
+        locks
+            .execute(format!("UPDATE {table} SET display_prefix = display_prefix").as_str())
+            .await
+            .unwrap();
+    }
+    // Bounded, so that a request waiting for its write fails rather than hangs.
+    let bound = std::time::Duration::from_secs(30);
+    let waited = "the request waited for its last-use write";
+    tokio::time::timeout(bound, key())
+        .await
+        .expect(waited)
+        .unwrap();
+    tokio::time::timeout(bound, token())
+        .await
+        .expect(waited)
+        .unwrap();
+    assert!(
+        !engine.inner.last_use.settled(),
+        "the writes wait for the locks"
+    );
+    locks.rollback().await.unwrap();
+    last_use_settled(&engine).await;
+    assert_eq!(last_use_writes(&engine), 2);
+
+    // Writes refused by the database: the requests are answered all the same.
+    let refuse: &[&str] = if db.is_postgres() {
+        &[
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            "CREATE TRIGGER refuse_key BEFORE UPDATE OF last_used_at ON api_keys \
+             FOR EACH ROW EXECUTE FUNCTION refuse()",
+            "CREATE TRIGGER refuse_token BEFORE UPDATE OF last_used_at ON service_tokens \
+             FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ]
+    } else {
+        &[
+            "CREATE TRIGGER refuse_key BEFORE UPDATE OF last_used_at ON api_keys \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            "CREATE TRIGGER refuse_token BEFORE UPDATE OF last_used_at ON service_tokens \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        ]
+    };
+    for sql in refuse {
+        other.execute(*sql).await.unwrap();
+    }
+    let before = last_used(&engine).await;
+    time.advance(std::time::Duration::from_secs(120));
+    key().await.unwrap();
+    token().await.unwrap();
+    last_use_settled(&engine).await;
+    assert_eq!(last_use_writes(&engine), 2);
+    assert_eq!(last_used(&engine).await, before);
+    let text = logs.text();
+    let warned: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("could not record when a credential was last used"))
+        .collect();
+    assert_eq!(warned.len(), 2, "{text}");
+    assert!(!text.contains(b.api_key.expose()) && !text.contains(b.service_token.expose()));
+
+    // Once the database takes writes again, the next read records.
+    for sql in ["DROP TRIGGER refuse_key", "DROP TRIGGER refuse_token"] {
+        let sql = match db.is_postgres() {
+            true if sql.ends_with("key") => format!("{sql} ON api_keys"),
+            true => format!("{sql} ON service_tokens"),
+            false => sql.to_string(),
+        };
+        other.execute(sql.as_str()).await.unwrap();
+    }
+    time.advance(std::time::Duration::from_secs(2));
+    key().await.unwrap();
+    token().await.unwrap();
+    last_use_settled(&engine).await;
+    assert_eq!(last_use_writes(&engine), 4);
+}

@@ -283,13 +283,14 @@ pub async fn run(
             for k in engine.list_api_keys(scope).await? {
                 writeln!(
                     out,
-                    "api_key {} prefix={} owner={} workspace={} created_at={} revoked_at={}",
+                    "api_key {} prefix={} owner={} workspace={} created_at={} last_used_at={} revoked_at={}",
                     k.id,
                     k.display_prefix,
                     k.builder_email,
                     k.workspace_id,
                     k.created_at,
-                    revoked(k.revoked_at)
+                    or_dash(k.last_used_at),
+                    or_dash(k.revoked_at)
                 )?;
             }
         }
@@ -313,13 +314,14 @@ pub async fn run(
             for t in engine.list_service_tokens(scope).await? {
                 writeln!(
                     out,
-                    "service_token {} prefix={} app={} workspace={} created_at={} revoked_at={}",
+                    "service_token {} prefix={} app={} workspace={} created_at={} last_used_at={} revoked_at={}",
                     t.id,
                     t.display_prefix,
                     t.app_id,
                     t.workspace_id,
                     t.created_at,
-                    revoked(t.revoked_at)
+                    or_dash(t.last_used_at),
+                    or_dash(t.revoked_at)
                 )?;
             }
         }
@@ -364,8 +366,8 @@ pub async fn run(
     Ok(())
 }
 
-/// `-` for a credential still valid, else the Unix second it was revoked.
-fn revoked(at: Option<i64>) -> String {
+/// A time of the listings, or `-` for none (never used, not revoked).
+fn or_dash(at: Option<i64>) -> String {
     at.map_or_else(|| "-".to_string(), |t| t.to_string())
 }
 

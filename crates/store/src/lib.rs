@@ -208,6 +208,18 @@ pub trait Store: Send + Sync + 'static {
     async fn get_service_token(&self, id: &str) -> Result<Option<ServiceTokenInfo>>;
     /// Marks a service token revoked at `now`; whether this call did.
     async fn revoke_service_token(&self, id: &str, now: i64) -> Result<bool>;
+    /// Records that the API key `id` was used at `now` (Unix seconds),
+    /// unless it is revoked or a use after `now - granularity_secs` is
+    /// recorded already: one conditional UPDATE on the primary key, so
+    /// racing recorders (replicas) write once. Whether it wrote.
+    async fn record_api_key_use(&self, id: &str, now: i64, granularity_secs: i64) -> Result<bool>;
+    /// [`Store::record_api_key_use`] for the service token `id`.
+    async fn record_service_token_use(
+        &self,
+        id: &str,
+        now: i64,
+        granularity_secs: i64,
+    ) -> Result<bool>;
     /// An app by id.
     async fn get_app(&self, app_id: &str) -> Result<Option<App>>;
 

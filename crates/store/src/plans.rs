@@ -23,6 +23,12 @@ const STATEMENTS: &[(&str, &str, &[P])] = &[
     ("start-up: is_empty", IS_EMPTY, &[]),
     ("api-key lookup", API_KEY_OWNER, &[Text]),
     ("service-token lookup", SERVICE_TOKEN_OWNER, &[Text]),
+    ("record api-key use", RECORD_API_KEY_USE, &[Int, Text, Int]),
+    (
+        "record service-token use",
+        RECORD_SERVICE_TOKEN_USE,
+        &[Int, Text, Int],
+    ),
     ("get_connector", CONNECTOR_BY_KEY, &[Text, Text]),
     ("list_connectors", CONNECTORS_OF_APP, &[Text]),
     ("credentials_health", CREDENTIALS_HEALTH_OF_APP, &[Text]),
@@ -70,6 +76,23 @@ const NAMED_INDEXES: &[(&str, &[&str])] = &[
     ),
     ("list_apps of a workspace", &["apps_workspace"]),
 ];
+
+/// Statements that must find their one row by the table's primary key
+/// (`id`): the recorded uses of a credential, not its lookup by hash.
+const PRIMARY_KEY_READS: &[(&str, &str)] = &[
+    ("record api-key use", "api_keys"),
+    ("record service-token use", "service_tokens"),
+];
+
+/// Whether `plan` reads `table` through its primary key (`id`, the first
+/// column, so SQLite's first automatic index).
+fn reads_primary_key(dialect: Dialect, table: &str, plan: &[String]) -> bool {
+    let wanted = match dialect {
+        Dialect::Sqlite => format!("USING INDEX sqlite_autoindex_{table}_1 (id=?)"),
+        Dialect::Postgres => format!("Index Scan using {table}_pkey on {table}"),
+    };
+    plan.iter().any(|line| line.contains(&wanted))
+}
 
 /// Subqueries of the statements above: SQLite's plan says `SCAN <alias>`
 /// for reading their (limited) results, which is no table scan.
@@ -153,6 +176,11 @@ async fn hot_and_background_statements_use_indexes() {
             // `is_empty` reads at most one row of the few workspaces.
             if *name != "start-up: is_empty" {
                 scans.push(format!("{name}: {line}"));
+            }
+        }
+        if let Some((_, table)) = PRIMARY_KEY_READS.iter().find(|(n, _)| n == name) {
+            if !reads_primary_key(store.dialect(), table, &lines) {
+                scans.push(format!("{name}: does not read {table} by its primary key"));
             }
         }
         let wanted = NAMED_INDEXES.iter().find(|(n, _)| n == name);

@@ -79,12 +79,16 @@ pub struct NewApiKey {
 /// Who an API key belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyOwner {
+    /// The key's id (what a recorded use names).
+    pub id: String,
     /// The builder.
     pub builder: Builder,
     /// The stored hash, for a constant-time re-check.
     pub key_hash: String,
     /// When the key was revoked (Unix seconds): the caller must refuse it.
     pub revoked_at: Option<i64>,
+    /// When its last use was recorded (Unix seconds).
+    pub last_used_at: Option<i64>,
 }
 
 /// A stored API key as listed: never its hash.
@@ -104,6 +108,9 @@ pub struct ApiKeyInfo {
     pub created_at: i64,
     /// Unix seconds, once revoked.
     pub revoked_at: Option<i64>,
+    /// Unix seconds of the last recorded use (recorded at most once a
+    /// minute, so up to that much behind); `None` if never used.
+    pub last_used_at: Option<i64>,
 }
 
 /// An app of a workspace.
@@ -137,12 +144,16 @@ pub struct NewServiceToken {
 /// Which app a service token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceTokenOwner {
+    /// The token's id (what a recorded use names).
+    pub id: String,
     /// The app.
     pub app_id: String,
     /// The stored hash, for a constant-time re-check.
     pub token_hash: String,
     /// When the token was revoked (Unix seconds): the caller must refuse it.
     pub revoked_at: Option<i64>,
+    /// When its last use was recorded (Unix seconds).
+    pub last_used_at: Option<i64>,
 }
 
 /// A stored service token as listed: never its hash.
@@ -160,6 +171,9 @@ pub struct ServiceTokenInfo {
     pub created_at: i64,
     /// Unix seconds, once revoked.
     pub revoked_at: Option<i64>,
+    /// Unix seconds of the last recorded use (recorded at most once a
+    /// minute, so up to that much behind); `None` if never used.
+    pub last_used_at: Option<i64>,
 }
 
 /// A configured connector of an app.

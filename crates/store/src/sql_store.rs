@@ -142,11 +142,18 @@ macro_rules! connector_select {
 pub(crate) const IS_EMPTY: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM workspaces LIMIT 1) AS w";
 /// A builder by API-key hash.
 pub(crate) const API_KEY_OWNER: &str =
-    "SELECT b.id, b.workspace_id, b.email, b.created_at, k.key_hash, k.revoked_at FROM api_keys k \
-     JOIN builders b ON b.id = k.builder_id WHERE k.key_hash = $1";
+    "SELECT b.id, b.workspace_id, b.email, b.created_at, k.id AS key_id, k.key_hash, k.revoked_at, \
+     k.last_used_at FROM api_keys k JOIN builders b ON b.id = k.builder_id WHERE k.key_hash = $1";
 /// An app by service-token hash.
-pub(crate) const SERVICE_TOKEN_OWNER: &str =
-    "SELECT app_id, token_hash, revoked_at FROM service_tokens WHERE token_hash = $1";
+pub(crate) const SERVICE_TOKEN_OWNER: &str = "SELECT id, app_id, token_hash, revoked_at, \
+     last_used_at FROM service_tokens WHERE token_hash = $1";
+/// Records an API key's use: by primary key, only if not revoked and not
+/// recorded since `$3` (now minus the granularity).
+pub(crate) const RECORD_API_KEY_USE: &str = "UPDATE api_keys SET last_used_at = $1 \
+     WHERE id = $2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < $3)";
+/// Records a service token's use, like [`RECORD_API_KEY_USE`].
+pub(crate) const RECORD_SERVICE_TOKEN_USE: &str = "UPDATE service_tokens SET last_used_at = $1 \
+     WHERE id = $2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < $3)";
 /// One connector.
 pub(crate) const CONNECTOR_BY_KEY: &str = concat!(
     connector_select!(),
@@ -282,7 +289,7 @@ fn builder_from_row(row: &AnyRow) -> Result<Builder> {
 
 /// The listed columns of an API key (never its hash), with its owner.
 const API_KEY_INFO: &str = "SELECT k.id, k.builder_id, b.email, b.workspace_id, k.display_prefix, \
-     k.created_at, k.revoked_at FROM api_keys k JOIN builders b ON b.id = k.builder_id";
+     k.created_at, k.revoked_at, k.last_used_at FROM api_keys k JOIN builders b ON b.id = k.builder_id";
 
 fn api_key_from_row(row: &AnyRow) -> Result<ApiKeyInfo> {
     Ok(ApiKeyInfo {
@@ -293,12 +300,13 @@ fn api_key_from_row(row: &AnyRow) -> Result<ApiKeyInfo> {
         display_prefix: row.try_get("display_prefix")?,
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        last_used_at: row.try_get("last_used_at")?,
     })
 }
 
 /// The listed columns of a service token (never its hash), with its app's workspace.
 const SERVICE_TOKEN_INFO: &str = "SELECT t.id, t.app_id, a.workspace_id, t.display_prefix, \
-     t.created_at, t.revoked_at FROM service_tokens t JOIN apps a ON a.id = t.app_id";
+     t.created_at, t.revoked_at, t.last_used_at FROM service_tokens t JOIN apps a ON a.id = t.app_id";
 
 fn service_token_from_row(row: &AnyRow) -> Result<ServiceTokenInfo> {
     Ok(ServiceTokenInfo {
@@ -308,6 +316,7 @@ fn service_token_from_row(row: &AnyRow) -> Result<ServiceTokenInfo> {
         display_prefix: row.try_get("display_prefix")?,
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        last_used_at: row.try_get("last_used_at")?,
     })
 }
 
@@ -522,9 +531,11 @@ impl Store for SqlStore {
         row.as_ref()
             .map(|r| {
                 Ok(ApiKeyOwner {
+                    id: r.try_get("key_id")?,
                     builder: builder_from_row(r)?,
                     key_hash: r.try_get("key_hash")?,
                     revoked_at: r.try_get("revoked_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
                 })
             })
             .transpose()
@@ -541,9 +552,11 @@ impl Store for SqlStore {
         row.as_ref()
             .map(|r| {
                 Ok(ServiceTokenOwner {
+                    id: r.try_get("id")?,
                     app_id: r.try_get("app_id")?,
                     token_hash: r.try_get("token_hash")?,
                     revoked_at: r.try_get("revoked_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
                 })
             })
             .transpose()
@@ -619,6 +632,31 @@ impl Store for SqlStore {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_api_key_use(&self, id: &str, now: i64, granularity_secs: i64) -> Result<bool> {
+        let done = sqlx::query(RECORD_API_KEY_USE)
+            .bind(now)
+            .bind(id)
+            .bind(now.saturating_sub(granularity_secs))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_service_token_use(
+        &self,
+        id: &str,
+        now: i64,
+        granularity_secs: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(RECORD_SERVICE_TOKEN_USE)
+            .bind(now)
+            .bind(id)
+            .bind(now.saturating_sub(granularity_secs))
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -270,18 +270,21 @@ mod tests {
         assert!(b.is_empty().await.unwrap());
     }
 
+    /// 0005 dropped `api_keys.last_used_at` and 0011 brought it back
+    /// (written coarsely), for service tokens too.
     #[tokio::test]
-    async fn api_keys_have_no_last_used_column() {
+    async fn keys_and_tokens_have_a_last_used_column() {
         let store = SqlStore::open_sqlite_url("sqlite::memory:").await.unwrap();
-        let columns: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM pragma_table_info('api_keys')")
-                .fetch_all(store.pool())
-                .await
-                .unwrap();
-        assert!(columns.contains(&"key_hash".to_string()), "{columns:?}");
-        assert!(
-            !columns.contains(&"last_used_at".to_string()),
-            "{columns:?}"
-        );
+        for table in ["api_keys", "service_tokens"] {
+            let columns: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap();
+            assert!(
+                columns.contains(&"last_used_at".to_string()),
+                "{table}: {columns:?}"
+            );
+        }
     }
 }

@@ -1138,3 +1138,151 @@ async fn sign_in_failures_are_counted_per_key_within_the_window() {
         (1, Some(300))
     );
 }
+
+/// Last use (#12.3): recorded at most once per granularity, once among
+/// racing recorders, never for a revoked credential; the lookups and the
+/// listings read it. On PostgreSQL a recorded use announces nothing (it
+/// changes no checked principal), while a revocation still does.
+#[tokio::test]
+async fn a_use_is_recorded_once_per_granularity_and_never_after_revocation() {
+    let (store, _db) = store().await;
+    store
+        .create_builder(&Builder {
+            id: "b".into(),
+            workspace_id: "w".into(),
+            email: "b@example.com".into(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    store
+        .create_api_key(&NewApiKey {
+            id: "k1".into(),
+            builder_id: "b".into(),
+            key_hash: "hash-k1".into(),
+            display_prefix: "b44k_abcde".into(),
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    store
+        .create_service_token(&NewServiceToken {
+            id: "s1".into(),
+            app_id: "a".into(),
+            token_hash: "hash-s1".into(),
+            display_prefix: "b44s_abcde".into(),
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    authorize(&*store).await;
+    let mut feed = store.change_feed().await.unwrap();
+
+    let owner = store
+        .builder_by_api_key_hash("hash-k1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((owner.id.as_str(), owner.last_used_at), ("k1", None));
+    let token = store
+        .app_by_service_token_hash("hash-s1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((token.id.as_str(), token.last_used_at), ("s1", None));
+    assert_eq!(
+        store.list_api_keys(None, None).await.unwrap()[0].last_used_at,
+        None
+    );
+
+    // Racing recorders (replicas) write once.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let k = store.record_api_key_use("k1", 1_000, 60).await.unwrap();
+            let s = store
+                .record_service_token_use("s1", 1_000, 60)
+                .await
+                .unwrap();
+            (k, s)
+        }));
+    }
+    let (mut keys, mut tokens) = (0, 0);
+    for t in tasks {
+        let (k, s) = t.await.unwrap();
+        keys += usize::from(k);
+        tokens += usize::from(s);
+    }
+    assert_eq!((keys, tokens), (1, 1));
+
+    // Within the granularity: nothing written; past it: written.
+    assert!(!store.record_api_key_use("k1", 1_060, 60).await.unwrap());
+    assert!(!store
+        .record_service_token_use("s1", 1_060, 60)
+        .await
+        .unwrap());
+    let last_used = |store: Arc<dyn Store>| async move {
+        (
+            store.get_api_key("k1").await.unwrap().unwrap().last_used_at,
+            store
+                .get_service_token("s1")
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_at,
+        )
+    };
+    assert_eq!(last_used(store.clone()).await, (Some(1_000), Some(1_000)));
+    assert!(store.record_api_key_use("k1", 1_061, 60).await.unwrap());
+    assert!(store
+        .record_service_token_use("s1", 1_061, 60)
+        .await
+        .unwrap());
+    assert_eq!(last_used(store.clone()).await, (Some(1_061), Some(1_061)));
+    assert_eq!(
+        store
+            .builder_by_api_key_hash("hash-k1")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(1_061)
+    );
+    assert_eq!(
+        store.list_service_tokens(None, Some("a")).await.unwrap()[0].last_used_at,
+        Some(1_061)
+    );
+    assert!(!store.record_api_key_use("nope", 1_061, 60).await.unwrap());
+    assert!(!store
+        .record_service_token_use("nope", 1_061, 60)
+        .await
+        .unwrap());
+
+    if let Some(feed) = feed.as_mut() {
+        // The recorded uses above were not announced: the first change
+        // heard is the connector's, made after them.
+        store
+            .set_connector_status(&key(), ConnectorStatus::Expired, None, 2_000)
+            .await
+            .unwrap();
+        let next = tokio::time::timeout(std::time::Duration::from_secs(20), feed.next());
+        assert_eq!(next.await.unwrap().unwrap(), Change::Connector(key()));
+    }
+
+    // Revoked: a later use is not recorded.
+    assert!(store.revoke_api_key("k1", 2_000).await.unwrap());
+    assert!(store.revoke_service_token("s1", 2_000).await.unwrap());
+    assert!(!store.record_api_key_use("k1", 5_000, 60).await.unwrap());
+    assert!(!store
+        .record_service_token_use("s1", 5_000, 60)
+        .await
+        .unwrap());
+    assert_eq!(last_used(store.clone()).await, (Some(1_061), Some(1_061)));
+    if let Some(feed) = feed.as_mut() {
+        for _ in 0..2 {
+            let next = tokio::time::timeout(std::time::Duration::from_secs(20), feed.next());
+            assert_eq!(next.await.unwrap().unwrap(), Change::Credentials);
+        }
+    }
+}

@@ -563,6 +563,9 @@ pub struct CredentialInfo {
     pub created_at: i64,
     /// Unix seconds, or null while it is valid.
     pub revoked_at: Option<i64>,
+    /// Unix seconds of its last use, or null if never used. Recorded at
+    /// most once a minute, so up to a minute behind.
+    pub last_used_at: Option<i64>,
 }
 
 /// Answer of `GET /api/api-keys`: the caller's own keys.

@@ -95,6 +95,7 @@ fn api_key_info(k: ApiKeyInfo) -> CredentialInfo {
         prefix: k.display_prefix,
         created_at: k.created_at,
         revoked_at: k.revoked_at,
+        last_used_at: k.last_used_at,
     }
 }
 
@@ -104,6 +105,7 @@ fn service_token_info(t: ServiceTokenInfo) -> CredentialInfo {
         prefix: t.display_prefix,
         created_at: t.created_at,
         revoked_at: t.revoked_at,
+        last_used_at: t.last_used_at,
     }
 }
 

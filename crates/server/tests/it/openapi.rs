@@ -548,6 +548,7 @@ fn schemas_agree_with_wire_types() {
             prefix: "b44k_abcde".into(),
             created_at: 1,
             revoked_at: None,
+            last_used_at: Some(2),
         },
     );
     assert_matches(

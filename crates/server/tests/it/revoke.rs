@@ -1,7 +1,8 @@
 //! Revoking API keys and service tokens (#11.2): through the builder API
 //! (own keys, the app's tokens, and the attacks on others'), and through
 //! the admin commands of the real binary. A revoked credential's next
-//! request is 401 `CREDENTIAL_REVOKED`.
+//! request is 401 `CREDENTIAL_REVOKED`. The listings also say when each
+//! was last used (#12.3).
 
 use axum::body::Body;
 use axum::http::Request;
@@ -67,6 +68,51 @@ fn ids(list: &Value, field: &str) -> Vec<String> {
         .iter()
         .map(|k| k["id"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Polls `check` (up to 20 s) until it holds: a use is recorded after its
+/// request is answered.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// #12.3: `last_used_at` is null until a credential is used, then the
+/// second of its use.
+#[tokio::test]
+async fn listings_say_when_each_credential_was_last_used() {
+    let t = in_process().await;
+    let key = t.api_key().to_string();
+    let tokens_path = format!("/api/apps/{}/service-tokens", t.app_id());
+    let (status, tokens) = get(&t, &tokens_path, &key).await;
+    assert_eq!(status, 200, "{tokens}");
+    let listed = &tokens["service_tokens"][0];
+    assert!(listed["last_used_at"].is_null(), "never used: {listed}");
+    assert!(listed.as_object().unwrap().contains_key("last_used_at"));
+
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(token(&t, t.service_token()).await.0, 404);
+    eventually("the key's and the token's use to be listed", || async {
+        let (_, keys) = get(&t, "/api/api-keys", &key).await;
+        let (_, tokens) = get(&t, &tokens_path, &key).await;
+        [&keys["api_keys"][0], &tokens["service_tokens"][0]]
+            .iter()
+            .all(|c| c["last_used_at"].as_i64().is_some_and(|at| at >= since - 1))
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -365,6 +411,24 @@ fn admin_commands_list_and_revoke() {
             .0,
         404
     );
+    // Both uses are listed once recorded (after their answers); the spare
+    // token, never used, is not.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let keys = stdout(&server.admin(&["list-api-keys"], None));
+        let tokens = stdout(&server.admin(&["list-service-tokens", "--app-id", &app], None));
+        let used = |list: &str, id: &str| {
+            let line = list.lines().find(|l| l.contains(id)).unwrap().to_string();
+            (!line.contains("last_used_at=-"), line)
+        };
+        let (spare_used, spare) = used(&tokens, &spare_id);
+        assert!(!spare_used, "{spare}");
+        if used(&keys, &key_id).0 && used(&tokens, &token_id).0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{keys}\n{tokens}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 
     let done = stdout(&server.admin(&["revoke-api-key", "--id", &key_id], None));
     assert!(
