@@ -20,6 +20,7 @@ mod error;
 mod metrics;
 mod principal;
 mod refresh;
+mod sso;
 mod stripe;
 
 use std::sync::Arc;
@@ -52,6 +53,10 @@ pub use device::{
 pub use error::{EngineError, Result};
 pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
+pub use sso::{
+    check_sso_issuer, SsoCallback, SsoConfig, SsoError, SsoSignedIn, SsoStart, SSO_CALLBACK_PATH,
+    SSO_START_PATH,
+};
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
 
 /// Settings the engine needs beyond its parts.
@@ -81,6 +86,9 @@ pub struct EngineConfig {
     pub device: DeviceSettings,
     /// Sessions, invites and the sign-in limit (`[auth]`).
     pub accounts: AccountsConfig,
+    /// Single sign-on with the operator's OpenID Connect provider
+    /// (`[auth.oidc]`), when set.
+    pub sso: Option<SsoConfig>,
 }
 
 impl Default for EngineConfig {
@@ -98,6 +106,7 @@ impl Default for EngineConfig {
             cache: CacheConfig::default(),
             device: DeviceSettings::default(),
             accounts: AccountsConfig::default(),
+            sso: None,
         }
     }
 }
@@ -119,6 +128,8 @@ struct Inner {
     cache: Arc<cache::ReadCache>,
     /// Wrong user codes entered recently (RFC 8628 §5.1).
     code_entry: device::CodeEntryLimits,
+    /// The identity provider's discovery document and keys.
+    sso_cache: sso::SsoCache,
     /// Stops the task that applies the database's change feed to the cache
     /// when the engine is dropped.
     _feed_stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -150,6 +161,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 cache,
                 code_entry: device::CodeEntryLimits::default(),
+                sso_cache: sso::SsoCache::default(),
                 _feed_stop: feed_stop,
                 store,
                 catalog,

@@ -7,6 +7,7 @@ pub mod device;
 pub mod device_page;
 pub mod pages;
 pub mod signin;
+pub mod sso;
 pub mod stripe;
 pub mod tokens;
 
@@ -69,6 +70,14 @@ pub fn routes() -> Router<AppState> {
                 .fallback(pages::method_not_allowed),
         )
         .route(
+            connectors_engine::SSO_START_PATH,
+            post(sso::start).fallback(pages::method_not_allowed),
+        )
+        .route(
+            connectors_engine::SSO_CALLBACK_PATH,
+            get(sso::callback).fallback(pages::method_not_allowed),
+        )
+        .route(
             &format!("{}/{{token}}", connectors_engine::INVITE_PATH),
             get(signin::invite_page)
                 .post(signin::invite_post)
@@ -125,6 +134,7 @@ pub fn is_page_path(path: &str) -> bool {
         || path == "/connect"
         || path == "/"
         || path == crate::session::SIGNIN_PATH
+        || path.starts_with("/signin/")
         || path == "/signout"
         || path == device_page::DEVICE_PATH
         || dashboard::is_dashboard_path(path)
