@@ -430,3 +430,62 @@ async fn a_discovery_document_of_another_issuer_is_refused() {
     let _ = press_sso(&mut browser, "%2F").await;
     assert_eq!(idp.requests().0, 2);
 }
+
+/// The acceptance flow in Chromium at the real `oidc-provider`: the
+/// sign-in page → "Sign in with Test SSO" → the provider's login and
+/// consent → back signed in at `next`. The bootstrap builder is alice's
+/// address; mallory, whom nobody invited, gets the page saying so. The
+/// provider keeps the email out of the ID token, so it comes from userinfo.
+#[tokio::test]
+async fn browser_signs_in_with_sso_at_a_real_provider() {
+    let mut oidc = None;
+    let server = TestServer::builder()
+        .bootstrap(BootstrapRequest {
+            workspace_name: "Acme workspace".into(),
+            builder_email: "alice@example.com".into(),
+            app_name: "Acme app".into(),
+        })
+        .config(|url| {
+            let provider = crate::support::oidc::OidcServer::start(json!({
+                "port": 0,
+                "clients": [{
+                    "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                    "redirect_uris": [format!("{url}/signin/oidc/callback")],
+                    "token_endpoint_auth_method": "client_secret_basic",
+                }],
+                "scopes": ["openid", "email"],
+                "accounts": {
+                    "alice": {"email": "alice@example.com", "email_verified": true},
+                    "mallory": {"email": "mallory@example.com", "email_verified": true},
+                },
+            }));
+            let config = sso_config(&provider.endpoint("issuer")).replace("Acme SSO", "Test SSO");
+            oidc = Some(provider);
+            config
+        })
+        .serve()
+        .start()
+        .await;
+    let _oidc = oidc.expect("the provider started with our server");
+    let shots = std::env::var("SIGNIN_SCREENSHOTS").ok();
+    let run = |login: &str, expect: &str| {
+        crate::signin::signin_script(json!({
+            "base": server.url,
+            "phase": "sso",
+            "button": "Sign in with Test SSO",
+            "login": login,
+            "email": "alice@example.com",
+            "next": "/",
+            "expect": expect,
+            "screenshots": shots,
+        }))
+    };
+    let alice = run("alice", "signed-in").await;
+    assert_eq!(alice["ok"], true, "{alice:#}");
+    let mallory = run(
+        "mallory",
+        "No builder on this server has the email address mallory@example.com",
+    )
+    .await;
+    assert_eq!(mallory["ok"], true, "{mallory:#}");
+}
