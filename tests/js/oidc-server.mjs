@@ -8,7 +8,12 @@
 //                   "redirect_uris":["http://127.0.0.1:1234/oauth/callback"],
 //                   "token_endpoint_auth_method":"client_secret_basic"}],
 //       "scopes":["openid","offline_access","contacts.read"],
-//       "accessTokenTtl":3600,"rotateRefreshToken":true,"pkceRequired":true}'
+//       "accessTokenTtl":3600,"rotateRefreshToken":true,"pkceRequired":true,
+//       "accounts":{"alice":{"email":"alice@example.com","email_verified":true}}}'
+//
+// "accounts" (optional) gives the claims of each login name beyond `sub` (the login itself); the
+// `email` scope releases `email` and `email_verified` (at the userinfo endpoint: with the code flow
+// oidc-provider keeps ID tokens to `sub`, `nonce` and the like). Any other login has only `sub`.
 //
 // Prints exactly one JSON line on stdout once listening on 127.0.0.1:
 //   {"issuer","authorization_endpoint","token_endpoint","revocation_endpoint",
@@ -53,6 +58,7 @@ const ACCESS_TOKEN_TTL = Number.isFinite(cfg.accessTokenTtl) ? cfg.accessTokenTt
 const ROTATE = cfg.rotateRefreshToken !== undefined ? Boolean(cfg.rotateRefreshToken) : true;
 const PKCE_REQUIRED = cfg.pkceRequired !== undefined ? Boolean(cfg.pkceRequired) : true;
 const SCOPES = [...new Set(["openid", "offline_access", ...(Array.isArray(cfg.scopes) ? cfg.scopes : [])])];
+const ACCOUNTS = cfg.accounts !== null && typeof cfg.accounts === "object" ? cfg.accounts : {};
 
 // ---------------------------------------------------------------------------------------------
 // In-memory adapter: a plain Map (the bundled MemoryAdapter is an LRU capped at 1000 entries,
@@ -367,6 +373,11 @@ const provider = new Provider(issuer, {
     userinfo: { enabled: true },
   },
   pkce: { required: () => PKCE_REQUIRED },
+  claims: { openid: ["sub"], email: ["email", "email_verified"] },
+  findAccount: async (ctx, id) => ({
+    accountId: id,
+    claims: async () => ({ ...(ACCOUNTS[id] || {}), sub: id }),
+  }),
   // Issue a refresh token whenever the client may use the refresh grant (default: only with
   // offline_access + prompt=consent), and don't tie it to the browser session.
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed("refresh_token"),

@@ -18,6 +18,11 @@
 //   invite -> signed out -> the device page sends to sign-in and back -> the code typed in lower
 //   case without its dash -> "Continue" -> the client and scopes shown -> "Approve" (or "Deny").
 //
+// phase "sso" (with "button": the SSO button's name, "login": a login at the provider's dev pages,
+//   "next": a local path, "expect": "signed-in" or a text the failure page's alert must contain):
+//   the sign-in page -> the SSO button -> the provider's login (password "password") and consent
+//   -> back on our server: signed in at `next` (the page shows "email"), or the failure page.
+//
 // Prints exactly one JSON line on stdout: {"ok", "steps": [{"name","ok","url","alert"}], "error"?}.
 // Exit 0 even when ok=false; 1 only if this script itself crashes.
 
@@ -87,6 +92,39 @@ async function main() {
   if (input.phase === "after") {
     await signIn(page, input.password);
     await step(page, "signed in after the window", await onHome(page));
+    result.ok = true;
+    return;
+  }
+
+  if (input.phase === "sso") {
+    const next = input.next || "/";
+    await page.goto(new URL(`/signin?next=${encodeURIComponent(next)}`, input.base).href);
+    const button = page.getByRole("button", { name: input.button, exact: true });
+    await step(page, "the sign-in page offers single sign-on", (await button.count()) === 1);
+    await shot("signin-sso");
+    await submit(page, input.button);
+    await step(page, "at the identity provider", new URL(page.url()).origin !== new URL(input.base).origin);
+    await page.locator('input[name="login"]').fill(input.login);
+    await page.locator('input[name="password"]').fill("password");
+    await Promise.all([
+      page.waitForNavigation({ waitUntil: "load" }),
+      page.locator('form:has(input[name="login"]) button[type=submit]').click(),
+    ]);
+    const consent = page.locator('form:has(input[name="prompt"][value="consent"])');
+    if ((await consent.count()) > 0) {
+      await Promise.all([page.waitForNavigation({ waitUntil: "load" }), consent.locator("button[type=submit]").click()]);
+    }
+    if (input.expect === "signed-in") {
+      const here = new URL(page.url());
+      const body = await page.locator("body").innerText();
+      await step(page, "back signed in at next", here.origin === new URL(input.base).origin
+        && here.pathname + here.search === next && body.includes(input.email));
+      await shot("sso-signed-in");
+    } else {
+      const alert = await alertText(page);
+      await step(page, "the failure page says why", alert && alert.includes(input.expect));
+      await shot("sso-refused");
+    }
     result.ok = true;
     return;
   }

@@ -407,7 +407,7 @@ impl Engine {
         }
     }
 
-    async fn open_session(&self, builder: Builder) -> crate::Result<NewSession> {
+    pub(crate) async fn open_session(&self, builder: Builder) -> crate::Result<NewSession> {
         let config = *self.accounts();
         let now = self.now();
         // Sessions past either expiry are gone for good; sweep them here

@@ -21,6 +21,7 @@ mod last_use;
 mod metrics;
 mod principal;
 mod refresh;
+mod sso;
 mod stripe;
 
 use std::sync::Arc;
@@ -54,6 +55,10 @@ pub use error::{EngineError, Result};
 pub use last_use::LAST_USE_GRANULARITY_SECS;
 pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
+pub use sso::{
+    check_sso_issuer, SsoCallback, SsoConfig, SsoError, SsoSignedIn, SsoStart, SSO_CALLBACK_PATH,
+    SSO_START_PATH,
+};
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
 
 /// Settings the engine needs beyond its parts.
@@ -83,6 +88,9 @@ pub struct EngineConfig {
     pub device: DeviceSettings,
     /// Sessions, invites and the sign-in limit (`[auth]`).
     pub accounts: AccountsConfig,
+    /// Single sign-on with the operator's OpenID Connect provider
+    /// (`[auth.oidc]`), when set.
+    pub sso: Option<SsoConfig>,
 }
 
 impl Default for EngineConfig {
@@ -100,6 +108,7 @@ impl Default for EngineConfig {
             cache: CacheConfig::default(),
             device: DeviceSettings::default(),
             accounts: AccountsConfig::default(),
+            sso: None,
         }
     }
 }
@@ -123,6 +132,8 @@ struct Inner {
     code_entry: device::CodeEntryLimits,
     /// Last-use writes in flight.
     last_use: Arc<last_use::LastUse>,
+    /// The identity provider's discovery document and keys.
+    sso_cache: sso::SsoCache,
     /// Stops the task that applies the database's change feed to the cache
     /// when the engine is dropped.
     _feed_stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -155,6 +166,7 @@ impl Engine {
                 cache,
                 code_entry: device::CodeEntryLimits::default(),
                 last_use: Arc::default(),
+                sso_cache: sso::SsoCache::default(),
                 _feed_stop: feed_stop,
                 store,
                 catalog,

@@ -7,8 +7,10 @@ use connectors_catalog::{ClientCredentials, OAuthSpec};
 use connectors_clock::Clock;
 use connectors_vault::Secret;
 
+use crate::oidc::{Jwks, ProviderMetadata, UserInfoClaims};
 use crate::response::{error_of, failure};
 use crate::token::revocation_request;
+use crate::OidcError;
 use crate::{parse_token_response_at, token_request, Grant, TokenError, TokenRequest, TokenSet};
 
 /// Largest response body read from a provider.
@@ -141,48 +143,95 @@ impl OAuthClient {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let mut response = builder
+        let response = builder
             .body(request.body.expose().to_owned())
             .send()
             .await
             .map_err(|e| self.transport_error(&e, &host))?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let retry_after_secs = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry_after(v, self.clock.now_secs()));
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        read_answer(response, &host, self.clock.now_secs())
             .await
-            .map_err(|e| self.transport_error(&e, &host))?
-        {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(TokenError::transient(format!(
-                    "the answer of `{host}` (HTTP {status}) exceeds {MAX_BODY} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
+            .map_err(|e| TokenError::transient(self.read_failure(e, &host)))
+    }
+
+    /// `GET url` for a JSON object (discovery, keys, userinfo), with
+    /// `bearer` as `Authorization: Bearer` when given; `what` names the
+    /// document in errors.
+    async fn get_json(
+        &self,
+        what: &'static str,
+        url: &str,
+        bearer: Option<&Secret>,
+    ) -> Result<serde_json::Value, OidcError> {
+        let fail = |reason: String| OidcError::Fetch {
+            what,
+            url: url.to_owned(),
+            reason,
+        };
+        let parsed = crate::template::check_endpoint(url).map_err(fail)?;
+        let host = parsed.host_str().unwrap_or_default().to_owned();
+        let mut builder = self
+            .http
+            .get(parsed)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            builder = builder.bearer_auth(token.expose());
         }
-        Ok(Answer {
-            status,
-            content_type,
-            retry_after_secs,
-            body,
-        })
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| fail(self.transport_reason(&e, &host)))?;
+        let answer = read_answer(response, &host, self.clock.now_secs())
+            .await
+            .map_err(|e| fail(self.read_failure(e, &host)))?;
+        if !(200..300).contains(&answer.status) {
+            return Err(fail(format!("it answered HTTP {}", answer.status)));
+        }
+        serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .filter(serde_json::Value::is_object)
+            .ok_or_else(|| {
+                fail(format!(
+                    "it answered HTTP {} with a body that is not a JSON object{}",
+                    answer.status,
+                    if answer.content_type.contains("jwt") {
+                        " (a signed JWT, which this server does not read)"
+                    } else {
+                        ""
+                    }
+                ))
+            })
+    }
+
+    /// Fetches and checks the discovery document of `issuer` (OpenID
+    /// Connect Discovery 1.0): it must name exactly that issuer.
+    pub async fn discover(&self, issuer: &str) -> Result<ProviderMetadata, OidcError> {
+        let url = crate::oidc::discovery_url(issuer);
+        let document = self.get_json("the discovery document", &url, None).await?;
+        ProviderMetadata::from_document(issuer, &url, &document)
+    }
+
+    /// Fetches a provider's signing keys from its `jwks_uri`.
+    pub async fn jwks(&self, jwks_uri: &str) -> Result<Jwks, OidcError> {
+        let document = self.get_json("the signing keys", jwks_uri, None).await?;
+        Ok(Jwks::from_document(&document))
+    }
+
+    /// The userinfo answer (OpenID Connect Core §5.3) for `access_token`.
+    pub async fn userinfo(
+        &self,
+        endpoint: &str,
+        access_token: &Secret,
+    ) -> Result<UserInfoClaims, OidcError> {
+        let answer = self
+            .get_json("userinfo", endpoint, Some(access_token))
+            .await?;
+        Ok(UserInfoClaims::from_answer(&answer))
     }
 
     /// A short reason for a transport failure; never reqwest's own text,
     /// which may quote the URL or a header.
-    fn transport_error(&self, error: &reqwest::Error, host: &str) -> TokenError {
-        let reason = if error.is_timeout() {
+    fn transport_reason(&self, error: &reqwest::Error, host: &str) -> String {
+        if error.is_timeout() {
             format!("`{host}` did not answer within {:?}", self.timeout)
         } else if error.is_connect() {
             format!("could not connect to `{host}`")
@@ -192,9 +241,62 @@ impl OAuthClient {
             format!("reading the answer of `{host}` failed (the connection broke mid-answer)")
         } else {
             format!("`{host}` closed or reset the connection without an answer")
-        };
-        TokenError::transient(reason)
+        }
     }
+
+    fn transport_error(&self, error: &reqwest::Error, host: &str) -> TokenError {
+        TokenError::transient(self.transport_reason(error, host))
+    }
+
+    fn read_failure(&self, failure: ReadFailure, host: &str) -> String {
+        match failure {
+            ReadFailure::TooLarge(reason) => reason,
+            ReadFailure::Transport(e) => self.transport_reason(&e, host),
+        }
+    }
+}
+
+/// Why an answer could not be read whole.
+enum ReadFailure {
+    /// Longer than [`MAX_BODY`]: the reason.
+    TooLarge(String),
+    /// The connection failed mid-answer.
+    Transport(reqwest::Error),
+}
+
+/// Reads a response whole, at most [`MAX_BODY`] bytes.
+async fn read_answer(
+    mut response: reqwest::Response,
+    host: &str,
+    now_secs: i64,
+) -> Result<Answer, ReadFailure> {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let retry_after_secs = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry_after(v, now_secs));
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadFailure::Transport)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(ReadFailure::TooLarge(format!(
+                "the answer of `{host}` (HTTP {status}) exceeds {MAX_BODY} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Answer {
+        status,
+        content_type,
+        retry_after_secs,
+        body,
+    })
 }
 
 /// A provider's answer, read whole.

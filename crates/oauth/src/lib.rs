@@ -26,6 +26,7 @@
 mod authorize;
 mod client;
 mod error;
+pub mod oidc;
 mod response;
 mod template;
 mod token;
@@ -33,6 +34,9 @@ mod token;
 pub use authorize::{authorization_url, AuthorizationRequest};
 pub use client::OAuthClient;
 pub use error::{OAuthError, TokenError};
+pub use oidc::{
+    IdTokenCheck, IdTokenClaims, IdTokenError, Jwks, OidcError, ProviderMetadata, UserInfoClaims,
+};
 pub use response::{parse_token_response, parse_token_response_at, TokenSet};
 pub use template::fill_template;
 pub use token::{token_request, Grant, TokenRequest};

@@ -74,12 +74,18 @@ pub(crate) fn endpoint(
     connection_config: &BTreeMap<String, String>,
 ) -> Result<Url, OAuthError> {
     let filled = fill_template(template, spec, connection_config)?;
-    let invalid = |reason: String| OAuthError::InvalidUrl {
+    check_endpoint(&filled).map_err(|reason| OAuthError::InvalidUrl {
         url: template.to_owned(),
         reason,
-    };
-    let url = Url::parse(&filled).map_err(|e| invalid(e.to_string()))?;
-    let host = url.host().ok_or_else(|| invalid("it has no host".into()))?;
+    })
+}
+
+/// Parses a URL the client may send secrets to: `https`, or `http` to a
+/// loopback host only; no user information, no fragment. The reason
+/// otherwise.
+pub(crate) fn check_endpoint(url: &str) -> Result<Url, String> {
+    let url = Url::parse(url).map_err(|e| e.to_string())?;
+    let host = url.host().ok_or_else(|| "it has no host".to_string())?;
     let loopback = match host {
         url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
         url::Host::Ipv4(ip) => ip.is_loopback(),
@@ -88,18 +94,14 @@ pub(crate) fn endpoint(
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        "http" => {
-            return Err(invalid(
-                "plain http is accepted only for loopback hosts".into(),
-            ))
-        }
-        other => return Err(invalid(format!("scheme `{other}` is not https"))),
+        "http" => return Err("plain http is accepted only for loopback hosts".into()),
+        other => return Err(format!("scheme `{other}` is not https")),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("it holds user information".into()));
+        return Err("it holds user information".into());
     }
     if url.fragment().is_some() {
-        return Err(invalid("it has a fragment".into()));
+        return Err("it has a fragment".into());
     }
     Ok(url)
 }

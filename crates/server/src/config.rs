@@ -80,6 +80,77 @@ pub struct AuthTuning {
     pub access_token_ttl_secs: i64,
     /// `base44 login` refresh-token lifetime, seconds (default 30 days).
     pub refresh_token_ttl_secs: i64,
+    /// `[auth.oidc]`: single sign-on with the operator's OpenID Connect
+    /// provider, when set.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// `[auth.oidc]`: builders may also sign in with the operator's OpenID
+/// Connect provider (only builders who already exist; SSO creates none).
+/// Register `{public_url}/signin/oidc/callback` as the client's redirect URI.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer URL; its discovery document must name exactly this.
+    pub issuer: String,
+    /// The client id at the provider.
+    pub client_id: String,
+    /// The client secret (or `CONNECTORS_OIDC_CLIENT_SECRET`).
+    pub client_secret: Option<Secret>,
+    /// The provider's name on the button, "Sign in with …" (default "SSO").
+    pub display_name: Option<String>,
+    /// Scopes asked for, a list or one space-separated string (default
+    /// "openid email"); `openid` must be among them.
+    pub scopes: Option<Scopes>,
+}
+
+/// Scopes as a TOML list or one space-separated string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Scopes {
+    /// `"openid email"`.
+    Text(String),
+    /// `["openid", "email"]`.
+    List(Vec<String>),
+}
+
+impl Scopes {
+    fn list(&self) -> Vec<String> {
+        let words: Vec<&str> = match self {
+            Scopes::Text(t) => t.split_whitespace().collect(),
+            Scopes::List(l) => l.iter().map(|s| s.trim()).collect(),
+        };
+        let mut out: Vec<String> = Vec::new();
+        for w in words.into_iter().filter(|w| !w.is_empty()) {
+            if !out.iter().any(|s| s == w) {
+                out.push(w.to_string());
+            }
+        }
+        out
+    }
+}
+
+/// The longest button name accepted, in characters.
+const MAX_DISPLAY_NAME_CHARS: usize = 60;
+
+impl OidcConfig {
+    /// The engine's form, once the secret is known.
+    pub fn sso(&self) -> Option<connectors_engine::SsoConfig> {
+        Some(connectors_engine::SsoConfig {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone()?,
+            display_name: self
+                .display_name
+                .clone()
+                .unwrap_or_else(|| "SSO".to_string()),
+            scopes: self
+                .scopes
+                .as_ref()
+                .map(Scopes::list)
+                .unwrap_or_else(|| vec!["openid".into(), "email".into()]),
+        })
+    }
 }
 
 impl Default for AuthTuning {
@@ -94,6 +165,7 @@ impl Default for AuthTuning {
             signin_window_secs: a.signin_window_secs,
             access_token_ttl_secs: d.access_token_ttl_secs,
             refresh_token_ttl_secs: d.refresh_token_ttl_secs,
+            oidc: None,
         }
     }
 }
@@ -529,6 +601,57 @@ impl FileConfig {
                 ));
             }
         }
+        if let Some(oidc) = &self.auth.oidc {
+            let at = |key: &str, problem: &str| {
+                let (line, col) = key_line_col(text, &["auth", "oidc", key]);
+                ConfigError(format!(
+                    "{origin}:{line}:{col}: [auth.oidc] {key} {problem}; fix the config file"
+                ))
+            };
+            if let Err(reason) = connectors_engine::check_sso_issuer(&oidc.issuer) {
+                return Err(at(
+                    "issuer",
+                    &format!("`{}` is not usable: {reason} (it must be the provider's https URL, exactly as its discovery document names it)", oidc.issuer),
+                ));
+            }
+            if oidc.client_id.trim().is_empty() {
+                return Err(at(
+                    "client_id",
+                    "is empty; set the client id the provider gave",
+                ));
+            }
+            if oidc
+                .client_secret
+                .as_ref()
+                .is_some_and(|s| s.expose().is_empty())
+            {
+                return Err(at("client_secret", "is empty; set the client secret the provider gave (or CONNECTORS_OIDC_CLIENT_SECRET)"));
+            }
+            if let Some(name) = &oidc.display_name {
+                let chars = name.trim().chars().count();
+                if chars == 0
+                    || chars > MAX_DISPLAY_NAME_CHARS
+                    || name.chars().any(char::is_control)
+                {
+                    return Err(at(
+                        "display_name",
+                        &format!("must be 1 to {MAX_DISPLAY_NAME_CHARS} characters without control characters, such as \"Acme SSO\""),
+                    ));
+                }
+            }
+            if let Some(scopes) = &oidc.scopes {
+                let list = scopes.list();
+                if !list.iter().any(|s| s == "openid") {
+                    return Err(at(
+                        "scopes",
+                        "must include `openid` (the default is \"openid email\")",
+                    ));
+                }
+                if let Err(e) = connectors_wire::scope::check_all(&list) {
+                    return Err(at("scopes", &format!("are not valid: {e}")));
+                }
+            }
+        }
         let stripe = &self.stripe;
         if let Some(base) = &stripe.api_base {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -713,6 +836,18 @@ impl ServerConfig {
             stripe.api_base = Some(base);
         }
         let metrics_bearer = file.metrics.bearer(&origin)?;
+        let mut auth = file.auth;
+        if let Some(oidc) = auth.oidc.as_mut() {
+            if let Some(secret) = env("CONNECTORS_OIDC_CLIENT_SECRET") {
+                oidc.client_secret = Some(Secret::new(secret));
+            }
+            if oidc.client_secret.is_none() {
+                return Err(ConfigError(format!(
+                    "{origin}: [auth.oidc] has no client_secret; set it there or in CONNECTORS_OIDC_CLIENT_SECRET (the secret the identity provider gave for client `{}`)",
+                    oidc.client_id
+                )));
+            }
+        }
         let mut database = file.database;
         if let Some(text) = env("CONNECTORS_DATABASE_MAX_CONNECTIONS") {
             match text.trim().parse::<u32>() {
@@ -739,7 +874,7 @@ impl ServerConfig {
             metrics_bearer,
             database,
             cache: file.cache,
-            auth: file.auth,
+            auth,
         })
     }
 }
@@ -851,6 +986,59 @@ mod tests {
         assert!(err.0.starts_with("cfg.toml:2:"), "{err}");
         let err = FileConfig::parse("[database]\nmax_conections = 4\n", "cfg.toml").unwrap_err();
         assert!(err.0.starts_with("cfg.toml:2:1: unknown"), "{err}");
+    }
+
+    #[test]
+    fn auth_oidc_is_read_and_its_mistakes_are_located() {
+        let ok = "[auth.oidc]\nissuer = \"https://id.example/tenant\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+        let config = FileConfig::parse(ok, "cfg.toml").unwrap();
+        let sso = config.auth.oidc.as_ref().unwrap().sso().unwrap();
+        assert_eq!(sso.display_name, "SSO");
+        assert_eq!(sso.scopes, ["openid", "email"]);
+        for scopes in [
+            "\"openid  email profile\"",
+            "[\"openid\", \"email\", \"profile\", \"email\"]",
+        ] {
+            let text = format!("{ok}scopes = {scopes}\ndisplay_name = \"Acme SSO\"\n");
+            let sso = FileConfig::parse(&text, "cfg.toml")
+                .unwrap()
+                .auth
+                .oidc
+                .unwrap()
+                .sso()
+                .unwrap();
+            assert_eq!(sso.scopes, ["openid", "email", "profile"], "{scopes}");
+            assert_eq!(sso.display_name, "Acme SSO");
+        }
+        for (text, expected) in [
+            (
+                "[auth]\nsession_idle_secs = 60\n[auth.oidc]\nissuer = \"http://id.example\"\nclient_id = \"c\"\n",
+                "cfg.toml:4:1: [auth.oidc] issuer `http://id.example` is not usable: plain http",
+            ),
+            (
+                "[auth.oidc]\nissuer = \"https://id.example\"\n  client_id = \" \"\n",
+                "cfg.toml:3:3: [auth.oidc] client_id is empty",
+            ),
+            (
+                &format!("{ok}scopes = \"email profile\"\n"),
+                "cfg.toml:5:1: [auth.oidc] scopes must include `openid`",
+            ),
+            (
+                &format!("{ok}display_name = \"\"\n"),
+                "cfg.toml:5:1: [auth.oidc] display_name must be 1 to 60 characters",
+            ),
+            (
+                &format!("{ok}client_secrett = \"s\"\n"),
+                "cfg.toml:5:1: unknown",
+            ),
+            (
+                "[auth.oidc]\nclient_id = \"c\"\n",
+                "cfg.toml:1:1: missing field `issuer`",
+            ),
+        ] {
+            let err = FileConfig::parse(text, "cfg.toml").unwrap_err();
+            assert!(err.0.starts_with(expected), "{err}\nexpected {expected}");
+        }
     }
 
     #[test]

@@ -95,6 +95,20 @@ pub async fn run(config: ServerConfig, options: ServeOptions) -> Result<(), Serv
             stop_rx,
         ))
     });
+    if engine.sso_display_name().is_some() {
+        // Discovery now, so a wrong issuer shows in the log before anyone
+        // signs in; sign-in retries on its own if the provider is down.
+        let engine = engine.clone();
+        let redirect_uri = format!("{public_url}{}", connectors_engine::SSO_CALLBACK_PATH);
+        tokio::spawn(async move {
+            match engine.check_sso().await {
+                Ok(()) => tracing::info!(redirect_uri, "single sign-on ready"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "single sign-on: the identity provider cannot be used yet")
+                }
+            }
+        });
+    }
     let router = app(
         AppState::new(engine, config.metrics_bearer.clone()),
         &config.http,

@@ -98,6 +98,11 @@ pub async fn engine_with_clock(
                 ..DeviceSettings::default()
             },
             accounts: config.auth.accounts(),
+            sso: config
+                .auth
+                .oidc
+                .as_ref()
+                .and_then(crate::config::OidcConfig::sso),
         },
     )
     .await?)

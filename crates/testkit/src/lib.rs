@@ -3,8 +3,10 @@
 //! `tests/js` — a real OAuth server and the headless-Chromium consent driver —
 //! [`serve`], the one port-0 server guard, and [`faults::FaultyEndpoint`], a
 //! provider endpoint that forwards to the real OAuth server or fails on demand;
-//! [`CapturedLogs`], a log buffer to search.
+//! [`CapturedLogs`], a log buffer to search; [`fake_oidc::FakeIdp`], a
+//! scriptable OpenID Connect provider for the single sign-on tests.
 
+pub mod fake_oidc;
 pub mod faults;
 mod logs;
 pub mod oidc;

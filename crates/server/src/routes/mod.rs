@@ -7,6 +7,7 @@ pub mod device;
 pub mod device_page;
 pub mod pages;
 pub mod signin;
+pub mod sso;
 pub mod stripe;
 pub mod tokens;
 
@@ -67,6 +68,14 @@ pub fn routes() -> Router<AppState> {
             get(signin::signin_page)
                 .post(signin::signin_post)
                 .fallback(pages::method_not_allowed),
+        )
+        .route(
+            connectors_engine::SSO_START_PATH,
+            post(sso::start).fallback(pages::method_not_allowed),
+        )
+        .route(
+            connectors_engine::SSO_CALLBACK_PATH,
+            get(sso::callback).fallback(pages::method_not_allowed),
         )
         .route(
             &format!("{}/{{token}}", connectors_engine::INVITE_PATH),
@@ -130,6 +139,7 @@ pub fn page_kind(path: &str) -> Option<pages::PageKind> {
         Some(Consent)
     } else if path == "/"
         || path == crate::session::SIGNIN_PATH
+        || path.starts_with("/signin/")
         || path == "/signout"
         || path == device_page::DEVICE_PATH
         || dashboard::is_dashboard_path(path)

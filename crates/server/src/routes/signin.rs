@@ -1,4 +1,5 @@
-//! Builder sign-in pages (issue #12.1): `GET/POST /signin`,
+//! Builder sign-in pages (issue #12.1): `GET/POST /signin` (with the
+//! single sign-on button of `routes/sso.rs` when `[auth.oidc]` is set),
 //! `GET/POST /invite/{token}`, `POST /signout`, and the signed-in home `/`.
 //!
 //! Rendered with `maud` through [`layout`], which later pages (the
@@ -157,11 +158,25 @@ impl CsrfForm {
     }
 }
 
-fn signin_form(csrf: &str, next: &str, email: &str, error: Option<&str>) -> Markup {
+fn signin_form(
+    csrf: &str,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+    sso: Option<&str>,
+) -> Markup {
     layout(
         "Sign in",
         html! {
             (error_block(error))
+            @if let Some(name) = sso {
+                form method="post" action=(connectors_engine::SSO_START_PATH) {
+                    input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                    input type="hidden" name="next" value=(next);
+                    button type="submit" { "Sign in with " (name) }
+                }
+                p.help.after-form { "Or sign in with your email and password:" }
+            }
             form method="post" action=(SIGNIN_PATH) {
                 input type="hidden" name=(CSRF_FIELD) value=(csrf);
                 input type="hidden" name="next" value=(next);
@@ -186,7 +201,10 @@ fn signin_response(
     error: Option<&str>,
 ) -> Response {
     let (csrf, set) = anonymous_csrf(headers, &state.engine);
-    let mut response = respond(status, signin_form(&csrf, next, email, error));
+    let mut response = respond(
+        status,
+        signin_form(&csrf, next, email, error, state.engine.sso_display_name()),
+    );
     if let Some(set) = set {
         set_cookie(&mut response, &set);
     }
@@ -208,7 +226,11 @@ pub async fn signin_page(
 }
 
 /// Answers a new session: the cookie, and a redirect to `to`.
-fn session_started(state: &AppState, session: connectors_engine::NewSession, to: &str) -> Response {
+pub(crate) fn session_started(
+    state: &AppState,
+    session: connectors_engine::NewSession,
+    to: &str,
+) -> Response {
     let mut response = redirect(to);
     set_cookie(
         &mut response,

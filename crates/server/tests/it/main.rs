@@ -23,4 +23,5 @@ mod revoke;
 mod scope_rule;
 mod secrets;
 mod signin;
+mod sso;
 mod support;

@@ -17,7 +17,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 42] = [
+const ROUTES: [(&str, &str); 44] = [
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -56,6 +56,8 @@ const ROUTES: [(&str, &str); 42] = [
     ("get", "/"),
     ("get", "/signin"),
     ("post", "/signin"),
+    ("post", "/signin/oidc"),
+    ("get", "/signin/oidc/callback"),
     ("get", "/invite/{token}"),
     ("post", "/invite/{token}"),
     ("post", "/signout"),
@@ -280,7 +282,14 @@ fn operations_are_complete() {
 #[test]
 fn account_pages_answer_html_and_document_their_refusals() {
     let doc = doc();
-    let pages = ["/", "/signin", "/invite/{token}", "/signout"];
+    let pages = [
+        "/",
+        "/signin",
+        "/signin/oidc",
+        "/signin/oidc/callback",
+        "/invite/{token}",
+        "/signout",
+    ];
     for (method, path, op) in operations(&doc) {
         if !pages.contains(&path.as_str()) {
             continue;

@@ -18,7 +18,7 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 pub(crate) struct Browser {
     router: Router,
     origin: String,
-    jar: BTreeMap<String, String>,
+    pub(crate) jar: BTreeMap<String, String>,
 }
 
 impl Browser {
