@@ -23,8 +23,8 @@ use serde::Deserialize;
 use crate::error::engine_status;
 use crate::extract::{PageForm, PagePath, PageQuery};
 use crate::routes::pages;
-use crate::routes::signin::{head, internal_failure, respond, signout_form, CsrfForm};
-use crate::session::{check_form_post, redirect, SignedIn, CSRF_FIELD};
+use crate::routes::signin::{csrf_button, head, internal_failure, respond, signout_form, CsrfForm};
+use crate::session::{check_form_post, redirect, SignedIn};
 use crate::state::AppState;
 
 /// The prefix of every dashboard page of an app.
@@ -234,16 +234,6 @@ fn no_such_type(app_id: &str) -> Response {
         "There is no connector of that type in this app.",
         app_id,
     )
-}
-
-/// A form with one button and the session's CSRF token (maud escapes it).
-fn csrf_button(signed_in: &SignedIn, action: &str, label: &str, class: Option<&str>) -> Markup {
-    html! {
-        form.inline method="post" action=(action) {
-            input type="hidden" name=(CSRF_FIELD) value=(signed_in.builder.csrf_token());
-            button type="submit" class=[class] { (label) }
-        }
-    }
 }
 
 // ---- time ------------------------------------------------------------------

@@ -416,15 +416,25 @@ pub async fn signout(
     response
 }
 
-/// The sign-out button, with the session's CSRF token: the pattern of every
-/// signed-in form.
-pub(crate) fn signout_form(signed_in: &SignedIn) -> Markup {
+/// A signed-in form with one button: the session's CSRF token (maud
+/// escapes it) and the button; the pattern of every signed-in action.
+pub(crate) fn csrf_button(
+    signed_in: &SignedIn,
+    action: &str,
+    label: &str,
+    class: Option<&str>,
+) -> Markup {
     html! {
-        form.inline method="post" action="/signout" {
+        form.inline method="post" action=(action) {
             input type="hidden" name=(CSRF_FIELD) value=(signed_in.builder.csrf_token());
-            button.secondary type="submit" { "Sign out" }
+            button type="submit" class=[class] { (label) }
         }
     }
+}
+
+/// The sign-out button.
+pub(crate) fn signout_form(signed_in: &SignedIn) -> Markup {
+    csrf_button(signed_in, "/signout", "Sign out", Some("secondary"))
 }
 
 /// `GET /`: the signed-in builder's workspace and its apps, each linking
