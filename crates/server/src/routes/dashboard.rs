@@ -315,7 +315,13 @@ pub async fn overview(
             (credential_table(
                 now,
                 "service token",
-                view.service_tokens.iter().map(|t| (t.id.as_str(), t.display_prefix.as_str(), t.created_at, t.revoked_at)),
+                view.service_tokens.iter().map(|t| CredentialRow {
+                    id: &t.id,
+                    prefix: &t.display_prefix,
+                    created_at: t.created_at,
+                    last_used_at: t.last_used_at,
+                    revoked_at: t.revoked_at,
+                }),
                 &format!("{base}/service-tokens"),
             ))
             (csrf_button(&signed_in, &format!("{base}/service-tokens"), "Create a service token", None))
@@ -326,7 +332,13 @@ pub async fn overview(
             (credential_table(
                 now,
                 "API key",
-                view.api_keys.iter().map(|k| (k.id.as_str(), k.display_prefix.as_str(), k.created_at, k.revoked_at)),
+                view.api_keys.iter().map(|k| CredentialRow {
+                    id: &k.id,
+                    prefix: &k.display_prefix,
+                    created_at: k.created_at,
+                    last_used_at: k.last_used_at,
+                    revoked_at: k.revoked_at,
+                }),
                 &format!("{base}/api-keys"),
             ))
             (csrf_button(&signed_in, &format!("{base}/api-keys"), "Create an API key", None))
@@ -362,11 +374,20 @@ fn stripe_summary(view: &AppOverview) -> Markup {
     }
 }
 
-/// Keys or tokens: prefix, created, status and a Revoke link.
+/// One API key or service token, as its table shows it.
+struct CredentialRow<'a> {
+    id: &'a str,
+    prefix: &'a str,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+/// Keys or tokens: prefix, created, last use, status and a Revoke link.
 fn credential_table<'a>(
     now: i64,
     noun: &str,
-    rows: impl Iterator<Item = (&'a str, &'a str, i64, Option<i64>)>,
+    rows: impl Iterator<Item = CredentialRow<'a>>,
     base: &str,
 ) -> Markup {
     let rows: Vec<_> = rows.collect();
@@ -376,18 +397,22 @@ fn credential_table<'a>(
         } @else {
             div.scroll {
                 table {
-                    thead { tr { th scope="col" { "Starts with" } th scope="col" { "Created" } th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                    thead { tr { th scope="col" { "Starts with" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Actions" } } } }
                     tbody {
-                        @for (id, prefix, created, revoked) in rows {
+                        @for row in rows {
                             tr {
-                                td { code { (prefix) "…" } }
-                                td { (when(now, created)) }
+                                td { code { (row.prefix) "…" } }
+                                td { (when(now, row.created_at)) }
                                 td {
-                                    @if let Some(at) = revoked { "Revoked " (when(now, at)) } @else { "Active" }
+                                    // Recorded at most once a minute (`engine::last_use`).
+                                    @if let Some(at) = row.last_used_at { (when(now, at)) } @else { "Never" }
                                 }
                                 td {
-                                    @if revoked.is_none() {
-                                        a href={ (base) "/" (encode(id)) "/revoke" } aria-label={ "Revoke " (noun) " " (prefix) } { "Revoke…" }
+                                    @if let Some(at) = row.revoked_at { "Revoked " (when(now, at)) } @else { "Active" }
+                                }
+                                td {
+                                    @if row.revoked_at.is_none() {
+                                        a href={ (base) "/" (encode(row.id)) "/revoke" } aria-label={ "Revoke " (noun) " " (row.prefix) } { "Revoke…" }
                                     }
                                 }
                             }

@@ -275,6 +275,23 @@ async fn keys_made_on_the_dashboard_work_and_revoked_ones_are_refused_at_once() 
         .unwrap_or_else(|| panic!("the new key is listed: {}", keys.text));
     let page = browser.get(&base).await;
     assert!(!page.text.contains(&key), "never shown again");
+    assert!(page.text.contains(">Last used<"), "{}", page.text);
+
+    // Its use shows up as its last use (written off the request path, so
+    // wait for it).
+    let prefix = &key[..10];
+    let mut row = String::new();
+    for _ in 0..500 {
+        row = row_of(&browser.get(&base).await, prefix);
+        if row.contains("just now") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        row.contains("just now") && !row.contains("Never"),
+        "the key's row shows its last use: {row}"
+    );
 
     // Revoked after confirmation: the next request with it gets 401.
     let revoke = format!("{base}/api-keys/{id}/revoke");
@@ -294,6 +311,8 @@ async fn keys_made_on_the_dashboard_work_and_revoked_ones_are_refused_at_once() 
         .await;
     let token = secret_on(&made);
     assert!(token.starts_with("b44s_"), "{token}");
+    let row = row_of(&browser.get(&base).await, &token[..10]);
+    assert!(row.contains("Never"), "not used yet: {row}");
     let read = |token: String| {
         let server = &server;
         async move {
@@ -329,6 +348,16 @@ async fn keys_made_on_the_dashboard_work_and_revoked_ones_are_refused_at_once() 
         .await;
     assert_eq!(done.status, 303, "{}", done.text);
     assert_eq!(read(token).await, 401);
+}
+
+/// The table row of the key or token that starts with `prefix`.
+fn row_of(page: &Answer, prefix: &str) -> String {
+    let at = page
+        .text
+        .find(&format!("<code>{prefix}"))
+        .unwrap_or_else(|| panic!("no row for {prefix} on {}", page.text));
+    let rest = &page.text[at..];
+    rest[..rest.find("</tr>").unwrap_or(rest.len())].to_string()
 }
 
 /// The secret a "New …" page shows.
