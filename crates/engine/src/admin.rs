@@ -353,6 +353,7 @@ impl Engine {
                 credentials: CredentialsRow {
                     app_id: app_id.clone(),
                     integration_type: ty.clone(),
+                    holder: Default::default(),
                     access_token: keys.seal_secret(
                         &import.access_token,
                         &credentials_context(app_id, ty, "access_token"),

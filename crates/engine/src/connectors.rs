@@ -11,6 +11,7 @@ use connectors_wire::{
 };
 
 use crate::cache::{CachedToken, Freshness};
+use crate::provider::{NoClient, ProviderClient};
 use crate::refresh::stale_at;
 use crate::{provider_env_prefix, AuthorizedApp, Engine, EngineError, Result, ServiceApp};
 
@@ -20,7 +21,7 @@ const SET_CONNECTOR_TRIES: usize = 3;
 
 /// The one scope rule of `connectors_wire::scope`, which `openapi.json`
 /// states and `base44 connectors push --dry-run` predicts.
-fn check_scopes(scopes: &[String]) -> Result<()> {
+pub(crate) fn check_scopes(scopes: &[String]) -> Result<()> {
     connectors_wire::scope::check_all(scopes).map_err(|e| EngineError::InvalidScopes(e.to_string()))
 }
 
@@ -85,12 +86,27 @@ impl Engine {
         scopes: Vec<String>,
         reconsent: bool,
     ) -> Result<SetConnectorResponse> {
-        let builder = app.builder();
-        let key = ConnectorKey::new(app.app_id(), integration_type.clone());
-        let integration = self.integration(integration_type)?;
+        self.integration(integration_type)?;
         check_scopes(&scopes)?;
+        let key = ConnectorKey::new(app.app_id(), integration_type.clone());
+        self.start_connection(app, &key, scopes, reconsent).await
+    }
+
+    /// Declares a connection's scopes and starts its consent unless it is
+    /// active with them already (or `reconsent`): what a builder's PUT does
+    /// for an app's own connector and for its connection of a workspace
+    /// connector alike.
+    pub(crate) async fn start_connection(
+        &self,
+        app: &AuthorizedApp,
+        key: &ConnectorKey,
+        scopes: Vec<String>,
+        reconsent: bool,
+    ) -> Result<SetConnectorResponse> {
+        let builder = app.builder();
+        let integration_type = &key.integration_type;
         for _ in 0..SET_CONNECTOR_TRIES {
-            let existing = self.store().get_connector(&key).await?;
+            let existing = self.store().get_connector(key).await?;
             if let Some(c) = &existing {
                 if !reconsent
                     && c.status == ConnectorStatus::Active
@@ -98,9 +114,9 @@ impl Engine {
                 {
                     let updated = self
                         .store()
-                        .update_active_scopes(&key, &scopes, self.now())
+                        .update_active_scopes(key, &scopes, self.now())
                         .await;
-                    self.inner.cache.forget_connector(&key);
+                    self.inner.cache.forget_connector(key);
                     if updated? {
                         return Ok(SetConnectorResponse {
                             already_authorized: true,
@@ -111,21 +127,26 @@ impl Engine {
                     continue;
                 }
                 if let Some(other) = other_owner(c, builder) {
+                    let what = match key.workspace_connector_id() {
+                        None => format!("`{integration_type}`"),
+                        Some(id) => format!("workspace connector `{id}`"),
+                    };
+                    let fix = match key.workspace_connector_id() {
+                        None => "remove the connector first (delete its file and run `base44 connectors push`)",
+                        Some(_) => "disconnect it first",
+                    };
                     return Ok(SetConnectorResponse {
                         error: Some(DIFFERENT_USER.into()),
                         error_message: Some(format!(
-                            "`{integration_type}` is already connected by {other}; ask them to update it, or remove the connector first (delete its file and run `base44 connectors push`)"
+                            "{what} is already connected by {other}; ask them to update it, or {fix}"
                         )),
                         other_user_email: Some(other),
                         ..Default::default()
                     });
                 }
             }
-            if integration.client.is_none() {
-                return Err(EngineError::ProviderNotConfigured(
-                    integration_type.to_string(),
-                    provider_env_prefix(integration_type),
-                ));
+            if let Err(e) = self.provider_client(key).await {
+                return Err(no_client_error(e, key));
             }
             let now = self.now();
             let connection_id = uuid::Uuid::new_v4().simple().to_string();
@@ -134,6 +155,7 @@ impl Engine {
                     connection_id: connection_id.clone(),
                     app_id: key.app_id.clone(),
                     integration_type: integration_type.clone(),
+                    holder: key.holder.clone(),
                     scopes,
                     builder_id: Some(builder.id.clone()),
                     status: AttemptStatus::Pending,
@@ -146,7 +168,7 @@ impl Engine {
                     expires_at: now + self.config().attempt_ttl_secs,
                 })
                 .await?;
-            self.inner.cache.forget_connector(&key);
+            self.inner.cache.forget_connector(key);
             return Ok(SetConnectorResponse {
                 redirect_url: Some(format!(
                     "{}/connect/{connection_id}",
@@ -168,8 +190,18 @@ impl Engine {
         integration_type: &IntegrationType,
         connection_id: &str,
     ) -> Result<OAuthStatusResponse> {
+        let key = ConnectorKey::new(app.app_id(), integration_type.clone());
+        self.attempt_status_of(&key, connection_id).await
+    }
+
+    /// The state of one consent attempt of the connection `key`.
+    pub(crate) async fn attempt_status_of(
+        &self,
+        key: &ConnectorKey,
+        connection_id: &str,
+    ) -> Result<OAuthStatusResponse> {
         let not_found = || EngineError::AttemptNotFound {
-            integration_type: integration_type.to_string(),
+            integration_type: key.integration_type.to_string(),
             connection_id: connection_id.chars().take(100).collect(),
         };
         let attempt = self
@@ -177,7 +209,7 @@ impl Engine {
             .get_attempt(connection_id)
             .await?
             .ok_or_else(not_found)?;
-        if attempt.app_id != app.app_id() || attempt.integration_type != *integration_type {
+        if attempt.key() != *key {
             return Err(not_found());
         }
         let status = match attempt.status {
@@ -204,7 +236,8 @@ impl Engine {
             self.revoke_in_background(
                 credentials,
                 removed.connector.connection_config.unwrap_or_default(),
-            );
+            )
+            .await;
         }
         Ok(RemoveConnectorResponse {
             status: "removed".into(),
@@ -214,24 +247,37 @@ impl Engine {
 
     /// Revokes removed credentials at the provider, best effort: the removal
     /// never waits for it or fails because of it.
-    pub(crate) fn revoke_in_background(
+    pub(crate) async fn revoke_in_background(
         &self,
         credentials: CredentialsRow,
         config: std::collections::BTreeMap<String, String>,
     ) {
+        match self.provider_client(&credentials.key()).await {
+            Ok(provider) => self.revoke_with(&provider, credentials, config),
+            Err(e) => tracing::warn!(app_id = %credentials.app_id,
+                integration_type = %credentials.integration_type, reason = %e,
+                "cannot revoke removed credentials"),
+        }
+    }
+
+    /// [`Engine::revoke_in_background`] through a client read beforehand
+    /// (a deleted workspace connector's, which is gone by now).
+    pub(crate) fn revoke_with(
+        &self,
+        provider: &ProviderClient<'_>,
+        credentials: CredentialsRow,
+        config: std::collections::BTreeMap<String, String>,
+    ) {
+        let spec = provider.spec.clone();
+        if spec.revocation_url.is_none() {
+            return;
+        }
+        let client = provider.client.clone();
+        let provider = provider.integration.display_name.clone();
         let engine = self.clone();
         tokio::spawn(async move {
             let key = credentials.key();
             let (app, ty) = (&key.app_id, &key.integration_type);
-            let Some(integration) = engine.catalog().get(ty) else {
-                return;
-            };
-            let spec = integration.oauth();
-            let (Some(client), Some(_)) =
-                (integration.client.as_ref(), spec.revocation_url.as_ref())
-            else {
-                return;
-            };
             // Revoking the refresh token ends the whole grant at most providers.
             let (sealed, column, hint) = match &credentials.refresh_token {
                 Some(r) => (r.clone(), "refresh_token", "refresh_token"),
@@ -247,14 +293,13 @@ impl Engine {
             else {
                 return;
             };
-            let provider = &integration.display_name;
             // Transient failures are retried like refreshes (a token left
             // live at the provider is the cost of giving up).
             let attempts = engine.config().refresh_attempts.max(1);
             for attempt in 1..=attempts {
                 match engine
                     .oauth()
-                    .revoke(&spec, client, &token, hint, &config)
+                    .revoke(&spec, &client, &token, hint, &config)
                     .await
                 {
                     Ok(()) => {
@@ -292,6 +337,21 @@ impl Engine {
             return self.stripe_token(app_id).await;
         }
         let key = ConnectorKey::new(app_id, integration_type.clone());
+        self.connection_token(&key, || {
+            EngineError::ConnectorNotFound(integration_type.to_string())
+        })
+        .await
+    }
+
+    /// A usable token of any connection: from the read cache, else read
+    /// (and refreshed when due). `not_found` is the error of a missing or
+    /// unfinished connection, worded for its kind.
+    pub(crate) async fn connection_token(
+        &self,
+        key: &ConnectorKey,
+        not_found: impl Fn() -> EngineError,
+    ) -> Result<ConnectorTokenResponse> {
+        let integration_type = &key.integration_type;
         let answer = |token: &CachedToken| ConnectorTokenResponse {
             access_token: token.access_token.expose().to_string(),
             integration_type: integration_type.to_string(),
@@ -301,16 +361,15 @@ impl Engine {
         let margin = self.config().refresh_margin_secs;
         let now_ms = self.now_ms();
         let fresh = |t: &CachedToken| !stale_at(t.expires_at_ms, t.updated_at, now_ms, margin);
-        if let Some(hit) = cache.token(&key, now_ms, fresh) {
+        if let Some(hit) = cache.token(key, now_ms, fresh) {
             return Ok(answer(&hit));
         }
         let ticket = cache.ticket();
-        let not_found = || EngineError::ConnectorNotFound(integration_type.to_string());
         let connector = self
             .store()
-            .get_connector(&key)
+            .get_connector(key)
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or_else(&not_found)?;
         match connector.status {
             ConnectorStatus::Active => {}
             ConnectorStatus::Expired => {
@@ -323,7 +382,7 @@ impl Engine {
             }
             ConnectorStatus::Disconnected => return Err(not_found()),
         }
-        let credentials = self.fresh_credentials(&key).await?;
+        let credentials = self.fresh_credentials(key).await?;
         let access_token = self.keys().open_secret(
             &credentials.access_token,
             &key.credentials_context("access_token"),
@@ -336,12 +395,28 @@ impl Engine {
             read: Freshness::at(now_ms),
         };
         let response = answer(&token);
-        cache.put_token(ticket, &key, token);
+        cache.put_token(ticket, key, token);
         Ok(response)
     }
 }
 
 /// Whether `granted` includes every scope of `requested`.
+/// The API error of a connection without a usable OAuth client.
+pub(crate) fn no_client_error(e: NoClient, key: &ConnectorKey) -> EngineError {
+    match e {
+        NoClient::NotConfigured(ty) => {
+            EngineError::ProviderNotConfigured(ty, provider_env_prefix(&key.integration_type))
+        }
+        NoClient::NotInCatalog(ty) => EngineError::UnknownType {
+            integration_type: ty,
+            suggestion: None,
+        },
+        NoClient::ConnectorDeleted(id) => EngineError::WorkspaceConnectorNotFound(id),
+        NoClient::Sealed(_) => EngineError::ServerMisconfigured(e.to_string()),
+        NoClient::Store(e) => e.into(),
+    }
+}
+
 fn covers(granted: &[String], requested: &[String]) -> bool {
     let granted: BTreeSet<&str> = granted.iter().map(String::as_str).collect();
     requested.iter().all(|s| granted.contains(s.as_str()))

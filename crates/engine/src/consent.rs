@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use connectors_catalog::Integration;
 use connectors_oauth::{
     authorization_url, new_pkce, new_state, AuthorizationRequest, Grant, OAuthState, PkceVerifier,
     TokenError,
@@ -12,10 +11,14 @@ use connectors_store::{attempt_context, AttemptRow, Authorization, BeginConsent,
 use connectors_vault::{ct_eq, generate_token, hash_token, Secret};
 use connectors_wire::{AttemptStatus, ConnectionConfigField};
 
+use crate::provider::ProviderClient;
 use crate::{Engine, EngineError};
 
 /// Path of the one redirect URI registered at every provider.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
+/// Where providers send the browser back after consent to a connection of a
+/// workspace connector (Base44's own path).
+pub const EXTERNAL_CALLBACK_PATH: &str = "/api/external-auth/callback";
 
 /// Why a consent page or callback was refused. Shown to the person in the
 /// browser, so every text says what to do next; no variant holds a secret.
@@ -87,6 +90,8 @@ pub enum ConnectPage {
         binding: Secret,
         /// How long the binding is accepted, in seconds.
         binding_ttl_secs: i64,
+        /// The callback the provider returns to (the binding's cookie path).
+        callback_path: &'static str,
     },
 }
 
@@ -155,28 +160,28 @@ fn validate_form(
 }
 
 impl Engine {
-    fn consent_integration(&self, attempt: &AttemptRow) -> Result<&Integration, ConsentError> {
-        let integration = self
-            .catalog()
-            .get(&attempt.integration_type)
-            .ok_or_else(|| {
-                ConsentError::Unavailable(format!(
-                    "`{}` is no longer offered by this server.",
-                    attempt.integration_type
-                ))
-            })?;
-        if integration.client.is_none() {
-            return Err(ConsentError::Unavailable(format!(
-                "`{}` has no OAuth client configured on this server; ask the operator to set [providers.{}] client_id and client_secret.",
-                attempt.integration_type, attempt.integration_type
-            )));
-        }
-        Ok(integration)
+    /// The OAuth client of an attempt's connection, or why consent cannot
+    /// go on.
+    async fn consent_provider(
+        &self,
+        attempt: &AttemptRow,
+    ) -> Result<ProviderClient<'_>, ConsentError> {
+        self.provider_client(&attempt.key())
+            .await
+            .map_err(|e| ConsentError::Unavailable(format!("{e}.")))
     }
 
-    /// The redirect URI registered at providers.
+    /// The redirect URI of an app's own connectors, registered at providers
+    /// in the operator's OAuth apps.
     pub fn redirect_uri(&self) -> String {
         format!("{}{CALLBACK_PATH}", self.config().public_url)
+    }
+
+    /// The redirect URI of connections of workspace connectors, registered
+    /// in the workspaces' own OAuth apps (Base44's path, so an OAuth app
+    /// registered for Base44 keeps working when only the host changes).
+    pub fn external_redirect_uri(&self) -> String {
+        format!("{}{EXTERNAL_CALLBACK_PATH}", self.config().public_url)
     }
 
     /// `GET /connect/{id}` (no form) and `POST /connect/{id}` (form values).
@@ -205,43 +210,45 @@ impl Engine {
         if attempt.expires_at <= now {
             return Err(ConsentError::Expired);
         }
-        let integration = self.consent_integration(&attempt)?;
-        let fields = &integration.connection_config_fields;
-        let config = if fields.is_empty() {
-            BTreeMap::new()
-        } else {
+        let provider = self.consent_provider(&attempt).await?;
+        let integration = provider.integration;
+        // A workspace connector's own values are not asked again.
+        let fields: Vec<_> = integration
+            .connection_config_fields
+            .iter()
+            .filter(|f| !provider.preset_config.contains_key(&f.name))
+            .cloned()
+            .collect();
+        let mut config = provider.preset_config.clone();
+        if !fields.is_empty() {
             let Some(values) = form else {
                 return Ok(ConnectPage::Form {
                     display_name: integration.display_name.clone(),
-                    fields: fields.clone(),
+                    fields,
                     values: BTreeMap::new(),
                     error: None,
                 });
             };
-            match validate_form(fields, &values) {
-                Ok(config) => config,
+            match validate_form(&fields, &values) {
+                Ok(asked) => config.extend(asked),
                 Err(error) => {
                     return Ok(ConnectPage::Form {
                         display_name: integration.display_name.clone(),
-                        fields: fields.clone(),
+                        fields,
                         values,
                         error: Some(error),
                     })
                 }
             }
-        };
-        let spec = integration.oauth();
-        let client = integration
-            .client
-            .as_ref()
-            .expect("checked by consent_integration");
+        }
+        let spec = &provider.spec;
         let state = new_state();
         let pkce = spec.pkce.then(new_pkce);
         let browser = generate_token("", 32);
-        let redirect_uri = self.redirect_uri();
+        let redirect_uri = format!("{}{}", self.config().public_url, provider.callback_path);
         let url = authorization_url(&AuthorizationRequest {
-            spec: &spec,
-            client_id: &client.client_id,
+            spec,
+            client_id: &provider.client.client_id,
             redirect_uri: &redirect_uri,
             scopes: &attempt.scopes,
             state: state.expose(),
@@ -287,6 +294,7 @@ impl Engine {
             connection_id: connection_id.to_string(),
             binding: browser,
             binding_ttl_secs: ttl,
+            callback_path: provider.callback_path,
         })
     }
 
@@ -358,8 +366,8 @@ impl Engine {
                 .map_err(EngineError::from)?;
             return Err(ConsentError::MissingCode);
         };
-        let integration = match self.consent_integration(&attempt) {
-            Ok(i) => i,
+        let provider = match self.consent_provider(&attempt).await {
+            Ok(p) => p,
             Err(e) => {
                 self.store()
                     .fail_attempt(&id, &e.to_string(), now)
@@ -368,11 +376,7 @@ impl Engine {
                 return Err(e);
             }
         };
-        let spec = integration.oauth();
-        let client = integration
-            .client
-            .as_ref()
-            .expect("checked by consent_integration");
+        let (integration, spec, client) = (provider.integration, &provider.spec, &provider.client);
         let verifier = match &attempt.pkce_verifier {
             Some(sealed) => Some(PkceVerifier::new(
                 self.keys()
@@ -382,13 +386,13 @@ impl Engine {
             None => None,
         };
         let config = attempt.connection_config.clone().unwrap_or_default();
-        let redirect_uri = self.redirect_uri();
+        let redirect_uri = format!("{}{}", self.config().public_url, provider.callback_path);
         let grant = Grant::AuthorizationCode {
             code,
             redirect_uri: &redirect_uri,
             pkce_verifier: verifier,
         };
-        let tokens = match self.oauth().exchange(&spec, client, grant, &config).await {
+        let tokens = match self.oauth().exchange(spec, client, grant, &config).await {
             Ok(t) => t,
             Err(e) => {
                 // Named by its display name: the person in the browser may
@@ -437,6 +441,7 @@ impl Engine {
         let credentials = CredentialsRow {
             app_id: key.app_id.clone(),
             integration_type: key.integration_type.clone(),
+            holder: key.holder.clone(),
             access_token: keys.seal_secret(
                 &tokens.access_token,
                 &key.credentials_context("access_token"),
@@ -472,7 +477,8 @@ impl Engine {
             // this attempt): the grant just obtained is nobody's.
             tracing::info!(app_id = %key.app_id, integration_type = %key.integration_type,
                 "consent finished after its connector was removed; revoking the new grant");
-            self.revoke_in_background(credentials, connection_config.unwrap_or_default());
+            self.revoke_in_background(credentials, connection_config.unwrap_or_default())
+                .await;
             return Err(ConsentError::ConnectorRemoved);
         }
         Ok(Completed {

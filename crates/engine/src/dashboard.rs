@@ -18,6 +18,8 @@ pub struct AppOverview {
     pub app: App,
     /// Its OAuth connectors, by type.
     pub connectors: Vec<ConnectorView>,
+    /// The workspace's connectors, each with the app's connection of it.
+    pub workspace: Vec<WorkspaceConnectorView>,
     /// Its Stripe sandbox: `Ok(None)` when there is none, `Err` with a
     /// reason when Stripe could not be asked (the page still renders).
     pub stripe: std::result::Result<Option<StripeView>, String>,
@@ -53,6 +55,23 @@ pub struct ConnectorView {
     pub configured: bool,
 }
 
+/// A workspace connector and the app's shared connection of it.
+#[derive(Debug)]
+pub struct WorkspaceConnectorView {
+    /// Its id (what functions pass to `getWorkspaceConnection`).
+    pub id: String,
+    /// Its name in the workspace.
+    pub name: String,
+    /// Its type.
+    pub integration_type: IntegrationType,
+    /// The catalog's name for the type.
+    pub display_name: String,
+    /// Whether builders may connect apps to it.
+    pub builder_enabled: bool,
+    /// The app's connection, if one was made (or is being made).
+    pub connection: Option<ConnectorView>,
+}
+
 /// The app's Stripe sandbox.
 #[derive(Debug)]
 pub struct StripeView {
@@ -78,6 +97,34 @@ pub struct ProviderView {
 }
 
 impl Engine {
+    /// A connection as the dashboard shows it, with its credentials' health
+    /// (taken out of `health`, matched on type and holder).
+    fn connector_view(
+        &self,
+        c: connectors_store::ConnectorRow,
+        health: &mut Vec<CredentialsHealth>,
+        configured: bool,
+    ) -> ConnectorView {
+        let credentials = health
+            .iter()
+            .position(|h| h.integration_type == c.integration_type && h.holder == c.holder)
+            .map(|i| health.swap_remove(i));
+        ConnectorView {
+            display_name: self.catalog().get(&c.integration_type).map_or_else(
+                || c.integration_type.to_string(),
+                |i| i.display_name.clone(),
+            ),
+            configured,
+            integration_type: c.integration_type,
+            status: c.status,
+            status_reason: c.status_reason,
+            scopes: c.scopes,
+            granted_scopes: c.granted_scopes,
+            authorized_by_email: c.authorized_by_email,
+            credentials,
+        }
+    }
+
     /// Everything the app-connections page shows of `app`.
     pub async fn app_overview(&self, app: &AuthorizedApp) -> Result<AppOverview> {
         let rows = self.store().list_connectors(app.app_id()).await?;
@@ -86,24 +133,38 @@ impl Engine {
             .into_iter()
             .filter(|c| !c.integration_type.is_stripe())
             .map(|c| {
-                let integration = self.catalog().get(&c.integration_type);
-                let credentials = health
+                let configured = self
+                    .catalog()
+                    .get(&c.integration_type)
+                    .is_some_and(|i| i.client.is_some());
+                self.connector_view(c, &mut health, configured)
+            })
+            .collect();
+        let mut connections = self
+            .store()
+            .list_workspace_connections(app.app_id())
+            .await?;
+        let workspace = self
+            .store()
+            .list_workspace_connectors(&app.app().workspace_id)
+            .await?
+            .into_iter()
+            .map(|w| {
+                let connection = connections
                     .iter()
-                    .position(|h| h.integration_type == c.integration_type)
-                    .map(|i| health.swap_remove(i));
-                ConnectorView {
-                    display_name: integration.map_or_else(
-                        || c.integration_type.to_string(),
+                    .position(|c| c.key().workspace_connector_id() == Some(w.id.as_str()))
+                    .map(|i| connections.swap_remove(i))
+                    .map(|c| self.connector_view(c, &mut health, true));
+                WorkspaceConnectorView {
+                    display_name: self.catalog().get(&w.integration_type).map_or_else(
+                        || w.integration_type.to_string(),
                         |i| i.display_name.clone(),
                     ),
-                    configured: integration.is_some_and(|i| i.client.is_some()),
-                    integration_type: c.integration_type,
-                    status: c.status,
-                    status_reason: c.status_reason,
-                    scopes: c.scopes,
-                    granted_scopes: c.granted_scopes,
-                    authorized_by_email: c.authorized_by_email,
-                    credentials,
+                    id: w.id,
+                    name: w.name,
+                    integration_type: w.integration_type,
+                    builder_enabled: w.builder_enabled,
+                    connection,
                 }
             })
             .collect();
@@ -129,6 +190,7 @@ impl Engine {
         Ok(AppOverview {
             app: app.app().clone(),
             connectors,
+            workspace,
             stripe,
             providers,
             service_tokens: self

@@ -103,6 +103,27 @@ pub enum EngineError {
         /// When the next attempt may be made.
         retry_after_secs: i64,
     },
+    /// The workspace is not the caller's (or does not exist).
+    #[error("workspace `{0}` not found: your credential belongs to another workspace (GET / on the dashboard lists yours)")]
+    WorkspaceNotFound(String),
+    /// No such workspace connector in the caller's workspace.
+    #[error("no workspace connector `{0}` in this workspace; list them with GET /api/workspace/{{workspace_id}}/connectors")]
+    WorkspaceConnectorNotFound(String),
+    /// The app has no connection of the workspace connector.
+    #[error("Connector connection not found: this app has no connection of workspace connector `{0}`; a builder of the app connects it (Connect on the app's dashboard, or PUT /api/apps/{{app_id}}/external-auth/connectors/{0})")]
+    WorkspaceConnectionNotFound(String),
+    /// The workspace connector's switch for this kind of connection is off.
+    #[error("workspace connector `{connector_id}` does not allow {what}; a workspace admin can turn them on (PUT /api/workspace/{{workspace_id}}/connectors/{connector_id})")]
+    ConnectionsDisabled {
+        /// The workspace connector.
+        connector_id: String,
+        /// "builder connections" or "per-user connections".
+        what: &'static str,
+    },
+    /// The server's own configuration keeps it from answering (a sealed
+    /// value its keys cannot open); the text says what the operator checks.
+    #[error("{0}")]
+    ServerMisconfigured(String),
     /// A request was invalid in a way not covered above.
     #[error("{0}")]
     BadRequest(String),
@@ -134,6 +155,11 @@ impl EngineError {
             Self::AppNotFound(_) | Self::ConnectorNotFound(_) | Self::AttemptNotFound { .. } => {
                 "NOT_FOUND"
             }
+            Self::WorkspaceNotFound(_)
+            | Self::WorkspaceConnectorNotFound(_)
+            | Self::WorkspaceConnectionNotFound(_) => "NOT_FOUND",
+            Self::ConnectionsDisabled { .. } => "FORBIDDEN",
+            Self::ServerMisconfigured(_) => "SERVER_MISCONFIGURED",
             Self::InvalidType(_) | Self::InvalidScopes(_) | Self::BadRequest(_) => "INVALID_INPUT",
             Self::UnknownType { .. } => "UNKNOWN_INTEGRATION_TYPE",
             Self::StripeIsNotOAuth => "STRIPE_NOT_OAUTH",

@@ -20,9 +20,11 @@ mod error;
 mod last_use;
 mod metrics;
 mod principal;
+mod provider;
 mod refresh;
 mod sso;
 mod stripe;
+mod workspace;
 
 use std::sync::Arc;
 
@@ -44,9 +46,11 @@ pub use connectors_store::PoolStats;
 /// The records administration creates and returns.
 pub use connectors_store::{ApiKeyInfo, App, Builder, ServiceTokenInfo, Workspace};
 pub use connectors_wire::{IntegrationType, InvalidIntegrationType};
-pub use consent::{CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH};
+pub use consent::{
+    CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH, EXTERNAL_CALLBACK_PATH,
+};
 pub use credentials::{ApiKeyScope, Revocation, ServiceTokenScope};
-pub use dashboard::{AppOverview, ConnectorView, ProviderView, StripeView};
+pub use dashboard::{AppOverview, ConnectorView, ProviderView, StripeView, WorkspaceConnectorView};
 pub use device::{
     DeviceAuthorization, DeviceError, DeviceLoginRequest, DeviceSettings, IssuedTokens, UserInfo,
     ACCESS_TOKEN_AUDIENCE, CLI_CLIENT_ID, DEVICE_CODE_GRANT, VERIFICATION_PATH,
@@ -60,6 +64,7 @@ pub use sso::{
     SSO_START_PATH,
 };
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
+pub use workspace::AuthorizedWorkspace;
 
 /// Settings the engine needs beyond its parts.
 #[derive(Debug, Clone)]
@@ -139,6 +144,8 @@ struct Inner {
     _feed_stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// Identifies this process as a lease owner.
     owner_id: String,
+    /// Workspace connectors' types (which never change), for the token route.
+    connector_types: quick_cache::sync::Cache<String, IntegrationType>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -177,6 +184,7 @@ impl Engine {
                 single_flight: refresh::SingleFlight::default(),
                 refresh_counters: metrics::RefreshCounters::default(),
                 owner_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+                connector_types: quick_cache::sync::Cache::new(10_000),
             }),
         }
     }

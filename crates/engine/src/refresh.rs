@@ -306,20 +306,12 @@ impl Engine {
             .ok_or_else(|| EngineError::ConnectorNotFound(key.integration_type.to_string()))?;
         let later =
             |reason: String| Outcome::Transient(reason, self.now() + TRANSIENT_BACKOFF_SECS);
-        let Some(integration) = self.catalog().get(&key.integration_type) else {
-            return Ok(later(format!(
-                "`{}` is not in this server's catalog",
-                key.integration_type
-            )));
+        let party = match self.provider_client(key).await {
+            Ok(p) => p,
+            Err(e) => return Ok(later(e.to_string())),
         };
-        let Some(client) = integration.client.as_ref() else {
-            return Ok(later(format!(
-                "`{}` has no OAuth client configured on this server",
-                key.integration_type
-            )));
-        };
-        let provider = &integration.display_name;
-        let spec = integration.oauth();
+        let (spec, client) = (&party.spec, &party.client);
+        let provider = &party.integration.display_name;
         let config = connector.connection_config.clone().unwrap_or_default();
         // A refresh token is sent again on a transient failure: one grant per call.
         let grant = || Grant::RefreshToken {
@@ -354,7 +346,7 @@ impl Engine {
                 };
                 tokio::time::sleep(pause).await;
             }
-            match self.oauth().exchange(&spec, client, grant(), &config).await {
+            match self.oauth().exchange(spec, client, grant(), &config).await {
                 Ok(tokens) => {
                     test_pause("after_provider").await;
                     let t = self.now();
@@ -363,6 +355,7 @@ impl Engine {
                     let refreshed = RefreshedCredentials {
                         app_id: key.app_id.clone(),
                         integration_type: key.integration_type.clone(),
+                        holder: key.holder.clone(),
                         owner: self.inner.owner_id.clone(),
                         expected_version: current.version,
                         access_token: keys.seal_secret(&tokens.access_token, &ctx("access_token")),
@@ -386,6 +379,7 @@ impl Engine {
                                 CredentialsRow {
                                     app_id: refreshed.app_id,
                                     integration_type: refreshed.integration_type,
+                                    holder: refreshed.holder,
                                     access_token: refreshed.access_token,
                                     refresh_token: refreshed.refresh_token,
                                     token_response: None,
@@ -395,7 +389,8 @@ impl Engine {
                                     refresh_in_flight_since: None,
                                 },
                                 config.clone(),
-                            );
+                            )
+                            .await;
                             return Err(EngineError::ConnectorNotFound(
                                 key.integration_type.to_string(),
                             ));
@@ -551,6 +546,7 @@ mod tests {
         CredentialsRow {
             app_id: "a".into(),
             integration_type: "t".parse().unwrap(),
+            holder: Default::default(),
             access_token: String::new(),
             refresh_token: None,
             token_response: None,

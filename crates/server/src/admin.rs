@@ -121,6 +121,48 @@ pub enum AdminCommand {
     },
     /// Re-encrypt every stored secret under the first configured key.
     RotateKeys,
+    /// Create a workspace connector (the workspace's own OAuth app for one
+    /// type) and print its id, which functions pass as `connectorId`. The
+    /// client secret is read from stdin (one line), never from arguments.
+    CreateWorkspaceConnector {
+        /// Workspace id (default: the only workspace).
+        #[arg(long)]
+        workspace_id: Option<String>,
+        /// A catalog type, e.g. googlecalendar or a custom [providers.X].
+        #[arg(long = "type")]
+        integration_type: String,
+        /// Unique in the workspace.
+        #[arg(long)]
+        name: String,
+        /// The OAuth app's client id.
+        #[arg(long)]
+        client_id: String,
+        /// Read the client secret from stdin (leave out for a public client).
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// A scope new connections ask for (repeat for more).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A value every connection gets, as key=value (repeat for more).
+        #[arg(long = "connection-config")]
+        connection_config: Vec<String>,
+    },
+    /// List workspace connectors (id, type, name, client id; never the secret).
+    ListWorkspaceConnectors {
+        /// Workspace id (default: the only workspace).
+        #[arg(long)]
+        workspace_id: Option<String>,
+    },
+    /// Delete a workspace connector and every connection made through it
+    /// (their tokens are revoked at the provider).
+    DeleteWorkspaceConnector {
+        /// Workspace id (default: the only workspace).
+        #[arg(long)]
+        workspace_id: Option<String>,
+        /// The connector's id (see `list-workspace-connectors`).
+        #[arg(long)]
+        id: String,
+    },
 }
 
 /// Why an administration command failed.
@@ -144,6 +186,11 @@ pub enum AdminCommandError {
     /// `--public-url` is not an http(s) URL.
     #[error("--public-url `{0}` must start with http:// or https://")]
     PublicUrl(String),
+    /// A `--connection-config` argument is not `key=value`.
+    #[error(
+        "--connection-config `{0}` must be key=value, e.g. --connection-config account=xy12345"
+    )]
+    ConfigArg(String),
     /// Stdout could not be written.
     #[error("writing to stdout")]
     Output(#[from] std::io::Error),
@@ -353,6 +400,85 @@ pub async fn run(
                 })
                 .await?;
             writeln!(out, "stored credentials for `{integration_type}`")?;
+        }
+        AdminCommand::CreateWorkspaceConnector {
+            workspace_id,
+            integration_type,
+            name,
+            client_id,
+            client_secret_stdin,
+            scopes,
+            connection_config,
+        } => {
+            let workspace = engine.operator_workspace(workspace_id).await?;
+            let connection_config = connection_config
+                .iter()
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, v)) => Ok((k.to_string(), v.to_string())),
+                    None => Err(AdminCommandError::ConfigArg(kv.clone())),
+                })
+                .collect::<Result<BTreeMap<_, _>, _>>()?;
+            let client_secret = if client_secret_stdin {
+                let mut text = String::new();
+                let mut stdin = stdin;
+                stdin
+                    .read_to_string(&mut text)
+                    .map_err(AdminCommandError::Stdin)?;
+                Some(text.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let made = engine
+                .create_workspace_connector(
+                    &workspace,
+                    connectors_wire::CreateWorkspaceConnector {
+                        integration_type,
+                        name,
+                        credential_source: None,
+                        client_id: Some(client_id),
+                        client_secret,
+                        scopes,
+                        connection_config,
+                        builder_connection_enabled: None,
+                        per_user_connection_enabled: None,
+                    },
+                )
+                .await?;
+            writeln!(out, "workspace_connector_id: {}", made.id)?;
+            writeln!(
+                out,
+                "redirect_uri: {}   (register it in the OAuth app)",
+                engine.external_redirect_uri()
+            )?;
+        }
+        AdminCommand::ListWorkspaceConnectors { workspace_id } => {
+            let workspace = engine.operator_workspace(workspace_id).await?;
+            for c in engine
+                .list_workspace_connectors(&workspace)
+                .await?
+                .connectors
+            {
+                writeln!(
+                    out,
+                    "workspace_connector {} type={} name={:?} client_id={} secret={} builder_connections={} per_user_connections={}",
+                    c.id,
+                    c.integration_type,
+                    c.name,
+                    c.client_id,
+                    if c.has_client_secret { "set" } else { "-" },
+                    c.builder_connection_enabled,
+                    c.per_user_connection_enabled
+                )?;
+            }
+        }
+        AdminCommand::DeleteWorkspaceConnector { workspace_id, id } => {
+            let workspace = engine.operator_workspace(workspace_id).await?;
+            let done = engine.delete_workspace_connector(&workspace, &id).await?;
+            writeln!(
+                out,
+                "deleted workspace connector {} and {} connection(s)",
+                done.id, done.connections_removed
+            )?;
         }
         AdminCommand::RotateKeys => {
             let n = engine.rotate_keys().await?;

@@ -127,3 +127,52 @@ impl FromRequestParts<AppState> for TypeParam {
         Ok(TypeParam(parsed))
     }
 }
+
+/// The `{connector_id}` of the path: a workspace connector's id, checked by
+/// the engine (an id of the wrong shape is simply not found).
+#[derive(Debug, Clone)]
+pub struct ConnectorIdParam(pub String);
+
+#[derive(Deserialize)]
+struct ConnectorSegment {
+    connector_id: String,
+}
+
+impl FromRequestParts<AppState> for ConnectorIdParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(ConnectorSegment { connector_id }) =
+            Path::from_request_parts(parts, state).await?;
+        Ok(ConnectorIdParam(connector_id))
+    }
+}
+
+/// A builder administering the workspace of the path: 401 without a valid
+/// credential, 403 for a service token, 404 for another workspace.
+#[derive(Debug, Clone)]
+pub struct BuilderWorkspace(pub connectors_engine::AuthorizedWorkspace);
+
+#[derive(Deserialize)]
+struct WorkspaceSegment {
+    workspace_id: String,
+}
+
+impl FromRequestParts<AppState> for BuilderWorkspace {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+        let Path(WorkspaceSegment { workspace_id }) =
+            Path::from_request_parts(parts, state).await?;
+        Ok(BuilderWorkspace(
+            state.engine.builder_workspace(&caller, &workspace_id)?,
+        ))
+    }
+}

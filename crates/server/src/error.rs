@@ -117,7 +117,12 @@ pub(crate) fn engine_status(e: &EngineError) -> StatusCode {
         | ConnectorNotFound(_)
         | AttemptNotFound { .. }
         | ApiKeyNotFound(_)
-        | ServiceTokenNotFound(_) => StatusCode::NOT_FOUND,
+        | ServiceTokenNotFound(_)
+        | WorkspaceNotFound(_)
+        | WorkspaceConnectorNotFound(_)
+        | WorkspaceConnectionNotFound(_) => StatusCode::NOT_FOUND,
+        ConnectionsDisabled { .. } => StatusCode::FORBIDDEN,
+        ServerMisconfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
         InvalidType(_)
         | InvalidScopes(_)
         | BadRequest(_)

@@ -495,6 +495,31 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets every failure recorded under `limit_key` (an account's, once
     /// its owner signed in).
     async fn clear_signin_failures(&self, limit_key: &str) -> Result<()>;
+
+    // ---- workspace connectors (#13) ----
+
+    /// Creates a workspace connector; `Conflict` when the workspace already
+    /// has one of that name.
+    async fn create_workspace_connector(&self, connector: &WorkspaceConnectorRow) -> Result<()>;
+    /// A workspace's connectors, by name.
+    async fn list_workspace_connectors(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Vec<WorkspaceConnectorRow>>;
+    /// One workspace connector.
+    async fn get_workspace_connector(&self, id: &str) -> Result<Option<WorkspaceConnectorRow>>;
+    /// Replaces a workspace connector's changeable fields (all but its id,
+    /// workspace, type and creation time); `false` if it is gone,
+    /// `Conflict` when another of the workspace's connectors has the name.
+    async fn update_workspace_connector(&self, connector: &WorkspaceConnectorRow) -> Result<bool>;
+    /// Deletes a workspace connector with every connection made through it
+    /// and their credentials, in one transaction that also fails their
+    /// `PENDING` attempts with [`REMOVED_REASON`]; `false` if it was gone.
+    async fn delete_workspace_connector(&self, id: &str, now: i64) -> Result<bool>;
+    /// The connections made through a workspace connector, in every app.
+    async fn connections_of_workspace_connector(&self, id: &str) -> Result<Vec<ConnectorKey>>;
+    /// An app's connections of workspace connectors.
+    async fn list_workspace_connections(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;
 }
 
 /// The `status_reason` of an attempt cancelled because its connector was

@@ -4,17 +4,42 @@ use std::collections::BTreeMap;
 
 use connectors_wire::{AttemptStatus, ConnectorStatus, IntegrationType};
 
-/// Which connector a call is about: an app's connector of one type.
+/// Whose connection a connector row is. An app's own connectors (declared
+/// by its files) are keyed by their bare type; the connections made through
+/// a workspace connector (#13) live in the same tables, so that consent,
+/// refresh, leases, the read cache and the change feed serve them unchanged,
+/// under a slot that names the workspace connector too (see
+/// [`ConnectorKey::slot`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Holder {
+    /// The app's own connector of its type.
+    #[default]
+    App,
+    /// The app's one shared connection of a workspace connector, consented
+    /// by a builder.
+    Workspace {
+        /// The workspace connector (24 hex characters).
+        connector_id: String,
+    },
+}
+
+/// Separates the parts of a slot; no integration type contains it.
+const SLOT_SEPARATOR: char = '~';
+
+/// Which connector a call is about: an app's connector of one type, or its
+/// connection of a workspace connector.
 ///
 /// Every connector, credentials and lease method takes this one value, so a
-/// later kind of owner (an app user, a workspace) is a field here rather
+/// later kind of holder (an app user) is a variant of [`Holder`] rather
 /// than a new parameter on every method.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnectorKey {
     /// The app.
     pub app_id: String,
-    /// The connector type.
+    /// The connector type (a workspace connector's own type).
     pub integration_type: IntegrationType,
+    /// Whose connection it is.
+    pub holder: Holder,
 }
 
 impl ConnectorKey {
@@ -23,18 +48,75 @@ impl ConnectorKey {
         Self {
             app_id: app_id.into(),
             integration_type,
+            holder: Holder::App,
         }
     }
 
-    /// The type as text.
-    pub fn type_str(&self) -> &str {
-        self.integration_type.as_str()
+    /// The key of `app_id`'s shared connection of a workspace connector.
+    pub fn workspace(
+        app_id: impl Into<String>,
+        integration_type: IntegrationType,
+        connector_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            app_id: app_id.into(),
+            integration_type,
+            holder: Holder::Workspace {
+                connector_id: connector_id.into(),
+            },
+        }
+    }
+
+    /// What the `integration_type` columns hold: the bare type for an app's
+    /// own connector, `{type}~{connector id}` for a workspace connection.
+    pub fn slot(&self) -> String {
+        match &self.holder {
+            Holder::App => self.integration_type.as_str().to_string(),
+            Holder::Workspace { connector_id } => {
+                format!(
+                    "{}{SLOT_SEPARATOR}{connector_id}",
+                    self.integration_type.as_str()
+                )
+            }
+        }
+    }
+
+    /// Reads a slot back; `None` if it is not one we write.
+    pub fn from_slot(app_id: impl Into<String>, slot: &str) -> Option<Self> {
+        let mut parts = slot.split(SLOT_SEPARATOR);
+        let integration_type = IntegrationType::new(parts.next()?).ok()?;
+        let holder = match (parts.next(), parts.next()) {
+            (None, _) => Holder::App,
+            (Some(id), None) if is_workspace_connector_id(id) => Holder::Workspace {
+                connector_id: id.to_string(),
+            },
+            _ => return None,
+        };
+        Some(Self {
+            app_id: app_id.into(),
+            integration_type,
+            holder,
+        })
+    }
+
+    /// The workspace connector the connection is made through, if any.
+    pub fn workspace_connector_id(&self) -> Option<&str> {
+        match &self.holder {
+            Holder::App => None,
+            Holder::Workspace { connector_id } => Some(connector_id),
+        }
     }
 
     /// The associated-data context of one of its sealed credential columns.
     pub fn credentials_context(&self, column: &str) -> String {
-        crate::credentials_context(&self.app_id, self.type_str(), column)
+        crate::credentials_context(&self.app_id, &self.slot(), column)
     }
+}
+
+/// Whether `id` has the shape of a workspace connector's id: 24 lowercase
+/// hexadecimal characters (Base44's ids have it).
+pub fn is_workspace_connector_id(id: &str) -> bool {
+    id.len() == 24 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A tenant: builders and apps belong to exactly one.
@@ -183,6 +265,8 @@ pub struct ConnectorRow {
     pub app_id: String,
     /// The connector type.
     pub integration_type: IntegrationType,
+    /// Whose connection it is (the column holds [`ConnectorKey::slot`]).
+    pub holder: Holder,
     /// Scopes as declared by the builder's file.
     pub scopes: Vec<String>,
     /// Scopes the last successful consent granted.
@@ -210,6 +294,8 @@ pub struct CredentialsRow {
     pub app_id: String,
     /// The connector type.
     pub integration_type: IntegrationType,
+    /// Whose connection it is (the column holds [`ConnectorKey::slot`]).
+    pub holder: Holder,
     /// Sealed access token.
     pub access_token: String,
     /// Sealed refresh token.
@@ -234,6 +320,8 @@ pub struct CredentialsRow {
 pub struct CredentialsHealth {
     /// The connector type.
     pub integration_type: IntegrationType,
+    /// Whose connection it is (the column holds [`ConnectorKey::slot`]).
+    pub holder: Holder,
     /// When the access token expires (Unix milliseconds), if it does.
     pub expires_at_ms: Option<i64>,
     /// The last successful refresh (Unix seconds), if any.
@@ -251,14 +339,22 @@ pub struct CredentialsHealth {
 impl ConnectorRow {
     /// Which connector this is.
     pub fn key(&self) -> ConnectorKey {
-        ConnectorKey::new(self.app_id.clone(), self.integration_type.clone())
+        ConnectorKey {
+            app_id: self.app_id.clone(),
+            integration_type: self.integration_type.clone(),
+            holder: self.holder.clone(),
+        }
     }
 }
 
 impl CredentialsRow {
     /// Whose credentials these are.
     pub fn key(&self) -> ConnectorKey {
-        ConnectorKey::new(self.app_id.clone(), self.integration_type.clone())
+        ConnectorKey {
+            app_id: self.app_id.clone(),
+            integration_type: self.integration_type.clone(),
+            holder: self.holder.clone(),
+        }
     }
 }
 
@@ -283,6 +379,8 @@ pub struct AttemptRow {
     pub app_id: String,
     /// The connector type.
     pub integration_type: IntegrationType,
+    /// Whose connection it is (the column holds [`ConnectorKey::slot`]).
+    pub holder: Holder,
     /// Scopes to request.
     pub scopes: Vec<String>,
     /// The builder who asked.
@@ -308,7 +406,11 @@ pub struct AttemptRow {
 impl AttemptRow {
     /// The connector the attempt authorizes.
     pub fn key(&self) -> ConnectorKey {
-        ConnectorKey::new(self.app_id.clone(), self.integration_type.clone())
+        ConnectorKey {
+            app_id: self.app_id.clone(),
+            integration_type: self.integration_type.clone(),
+            holder: self.holder.clone(),
+        }
     }
 
     /// Whether the attempt ended because its connector was removed (see
@@ -381,7 +483,9 @@ pub struct RefreshedCredentials {
     pub app_id: String,
     /// The connector type.
     pub integration_type: IntegrationType,
-    /// The lease holder.
+    /// Whose connection it is (the column holds [`ConnectorKey::slot`]).
+    pub holder: Holder,
+    /// The lease owner.
     pub owner: String,
     /// The version the refresh started from.
     pub expected_version: i64,
@@ -395,6 +499,17 @@ pub struct RefreshedCredentials {
     pub expires_at_ms: Option<i64>,
     /// Unix seconds.
     pub now: i64,
+}
+
+impl RefreshedCredentials {
+    /// Whose credentials these are.
+    pub fn key(&self) -> ConnectorKey {
+        ConnectorKey {
+            app_id: self.app_id.clone(),
+            integration_type: self.integration_type.clone(),
+            holder: self.holder.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for RefreshedCredentials {
@@ -605,4 +720,52 @@ pub struct SessionRow {
     pub created_at: i64,
     /// Unix seconds (idle expiry counts from here).
     pub last_seen_at: i64,
+}
+
+/// A workspace's own OAuth app for one integration type (#13): its apps
+/// connect through it, once per app (a builder consents) or per end user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WorkspaceConnectorRow {
+    /// 24 lowercase hex characters ([`is_workspace_connector_id`]).
+    pub id: String,
+    /// The workspace it belongs to.
+    pub workspace_id: String,
+    /// The catalog type whose provider it speaks to.
+    pub integration_type: IntegrationType,
+    /// Unique in the workspace.
+    pub name: String,
+    /// The OAuth client id.
+    pub client_id: String,
+    /// The sealed client secret ([`workspace_connector_context`]); `None`
+    /// for a public client.
+    pub client_secret: Option<String>,
+    /// Scopes new connections ask for.
+    pub scopes: Vec<String>,
+    /// Values every connection gets (e.g. Snowflake's account).
+    pub connection_config: BTreeMap<String, String>,
+    /// Whether an app's builder may make the app's shared connection.
+    pub builder_enabled: bool,
+    /// Whether an app's end users may make their own connections.
+    pub per_user_enabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for WorkspaceConnectorRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkspaceConnectorRow")
+            .field("id", &self.id)
+            .field("workspace_id", &self.workspace_id)
+            .field("integration_type", &self.integration_type)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The associated-data context binding a workspace connector's sealed
+/// client secret to its row.
+pub fn workspace_connector_context(id: &str) -> String {
+    format!("workspace_connectors:{id}:client_secret")
 }

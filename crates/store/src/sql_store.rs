@@ -159,14 +159,19 @@ pub(crate) const CONNECTOR_BY_KEY: &str = concat!(
     connector_select!(),
     " WHERE c.app_id = $1 AND c.integration_type = $2"
 );
-/// An app's connectors.
+/// An app's own connectors (not its connections of workspace connectors).
 pub(crate) const CONNECTORS_OF_APP: &str = concat!(
     connector_select!(),
-    " WHERE c.app_id = $1 ORDER BY c.integration_type"
+    " WHERE c.app_id = $1 AND c.workspace_connector_id IS NULL ORDER BY c.integration_type"
+);
+/// An app's connections of workspace connectors.
+pub(crate) const WORKSPACE_CONNECTIONS_OF_APP: &str = concat!(
+    connector_select!(),
+    " WHERE c.app_id = $1 AND c.workspace_connector_id IS NOT NULL ORDER BY c.integration_type"
 );
 /// How an app's credentials are doing (no token column).
 pub(crate) const CREDENTIALS_HEALTH_OF_APP: &str =
-    "SELECT integration_type, expires_at_ms, last_refresh_at, last_refresh_error, refresh_failures, \
+    "SELECT app_id, integration_type, expires_at_ms, last_refresh_at, last_refresh_error, refresh_failures, \
      next_refresh_at, updated_at FROM credentials WHERE app_id = $1 ORDER BY integration_type";
 /// One connector's credentials.
 pub(crate) const CREDENTIALS_BY_KEY: &str =
@@ -255,17 +260,21 @@ pub(crate) const APPS_OF_WORKSPACE: &str = "SELECT id, workspace_id, name, creat
 // Row decoders, one per row type; columns are read by name, so a `SELECT *`
 // gaining a column in a later migration does not break them.
 
-/// A stored integration type; one that fails the rule was not written by us.
-fn integration_type(row: &AnyRow, table: &'static str) -> Result<IntegrationType> {
-    IntegrationType::new(row.try_get::<String, _>("integration_type")?)
-        .map_err(|_| StoreError::Corrupt(table))
+/// A stored connector key: the app and the slot in `integration_type`
+/// ([`ConnectorKey::slot`]); a slot we cannot read was not written by us.
+fn key_of(row: &AnyRow, table: &'static str) -> Result<ConnectorKey> {
+    let app_id: String = row.try_get("app_id")?;
+    ConnectorKey::from_slot(app_id, &row.try_get::<String, _>("integration_type")?)
+        .ok_or(StoreError::Corrupt(table))
 }
 
 fn connector_from_row(row: &AnyRow) -> Result<ConnectorRow> {
     let status: String = row.try_get("status")?;
+    let key = key_of(row, "connectors.integration_type")?;
     Ok(ConnectorRow {
-        app_id: row.try_get("app_id")?,
-        integration_type: integration_type(row, "connectors.integration_type")?,
+        app_id: key.app_id,
+        integration_type: key.integration_type,
+        holder: key.holder,
         scopes: scopes_from_json(&row.try_get::<String, _>("scopes")?)?,
         granted_scopes: scopes_from_json(&row.try_get::<String, _>("granted_scopes")?)?,
         status: ConnectorStatus::parse(&status).ok_or(StoreError::Corrupt("connectors.status"))?,
@@ -331,10 +340,12 @@ fn app_from_row(row: &AnyRow) -> Result<App> {
 
 fn attempt_from_row(row: &AnyRow) -> Result<AttemptRow> {
     let status: String = row.try_get("status")?;
+    let key = key_of(row, "oauth_attempts.integration_type")?;
     Ok(AttemptRow {
         connection_id: row.try_get("connection_id")?,
-        app_id: row.try_get("app_id")?,
-        integration_type: integration_type(row, "oauth_attempts.integration_type")?,
+        app_id: key.app_id,
+        integration_type: key.integration_type,
+        holder: key.holder,
         scopes: scopes_from_json(&row.try_get::<String, _>("scopes")?)?,
         builder_id: row.try_get("builder_id")?,
         status: AttemptStatus::parse(&status)
@@ -349,10 +360,43 @@ fn attempt_from_row(row: &AnyRow) -> Result<AttemptRow> {
     })
 }
 
+/// A duplicate name is the one uniqueness rule a workspace connector has
+/// besides its random id.
+fn workspace_connector_conflict(e: sqlx::Error, name: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!(
+            "the workspace already has a connector named `{name}`"
+        )),
+        _ => conflict(e, "workspace connector"),
+    }
+}
+
+fn workspace_connector_from_row(row: &AnyRow) -> Result<WorkspaceConnectorRow> {
+    let corrupt = |what| move |_| StoreError::Corrupt(what);
+    Ok(WorkspaceConnectorRow {
+        id: row.try_get("id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        integration_type: IntegrationType::new(row.try_get::<String, _>("integration_type")?)
+            .map_err(corrupt("workspace_connectors.integration_type"))?,
+        name: row.try_get("name")?,
+        client_id: row.try_get("client_id")?,
+        client_secret: row.try_get("client_secret")?,
+        scopes: scopes_from_json(&row.try_get::<String, _>("scopes")?)?,
+        connection_config: config_from_json(Some(row.try_get("connection_config")?))?
+            .unwrap_or_default(),
+        builder_enabled: row.try_get::<i64, _>("builder_enabled")? != 0,
+        per_user_enabled: row.try_get::<i64, _>("per_user_enabled")? != 0,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
 fn credentials_from_row(row: &AnyRow) -> Result<CredentialsRow> {
+    let key = key_of(row, "credentials.integration_type")?;
     Ok(CredentialsRow {
-        app_id: row.try_get("app_id")?,
-        integration_type: integration_type(row, "credentials.integration_type")?,
+        app_id: key.app_id,
+        integration_type: key.integration_type,
+        holder: key.holder,
         access_token: row.try_get("access_token")?,
         refresh_token: row.try_get("refresh_token")?,
         token_response: row.try_get("token_response")?,
@@ -689,8 +733,10 @@ impl Store for SqlStore {
             .await?;
         rows.iter()
             .map(|row| {
+                let key = key_of(row, "credentials.integration_type")?;
                 Ok(CredentialsHealth {
-                    integration_type: integration_type(row, "credentials.integration_type")?,
+                    integration_type: key.integration_type,
+                    holder: key.holder,
                     expires_at_ms: row.try_get("expires_at_ms")?,
                     last_refresh_at: row.try_get("last_refresh_at")?,
                     last_refresh_error: row.try_get("last_refresh_error")?,
@@ -733,7 +779,7 @@ impl Store for SqlStore {
         .bind(to_json(scopes))
         .bind(now)
         .bind(&key.app_id)
-        .bind(key.type_str())
+        .bind(key.slot())
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -751,7 +797,7 @@ impl Store for SqlStore {
         )
         .bind(&a.connection_id)
         .bind(&a.app_id)
-        .bind(a.integration_type.as_str())
+        .bind(a.key().slot())
         .bind(to_json(&a.scopes))
         .bind(&a.builder_id)
         .bind(a.status.as_str())
@@ -782,7 +828,7 @@ impl Store for SqlStore {
             "SELECT app_id FROM connectors WHERE app_id = $1 AND integration_type = $2{lock}"
         ))
         .bind(&key.app_id)
-        .bind(key.type_str())
+        .bind(key.slot())
         .fetch_optional(&mut *tx)
         .await?;
         if found.is_none() {
@@ -794,7 +840,7 @@ impl Store for SqlStore {
         let credentials =
             sqlx::query("SELECT * FROM credentials WHERE app_id = $1 AND integration_type = $2")
                 .bind(&key.app_id)
-                .bind(key.type_str())
+                .bind(key.slot())
                 .fetch_optional(&mut *tx)
                 .await?
                 .as_ref()
@@ -802,12 +848,12 @@ impl Store for SqlStore {
                 .transpose()?;
         sqlx::query("DELETE FROM credentials WHERE app_id = $1 AND integration_type = $2")
             .bind(&key.app_id)
-            .bind(key.type_str())
+            .bind(key.slot())
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM connectors WHERE app_id = $1 AND integration_type = $2")
             .bind(&key.app_id)
-            .bind(key.type_str())
+            .bind(key.slot())
             .execute(&mut *tx)
             .await?;
         // Cancelled, not deleted: the consent page and the CLI's status
@@ -820,7 +866,7 @@ impl Store for SqlStore {
         .bind(REMOVED_REASON)
         .bind(now)
         .bind(&key.app_id)
-        .bind(key.type_str())
+        .bind(key.slot())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -842,7 +888,7 @@ impl Store for SqlStore {
             .bind(reason)
             .bind(now)
             .bind(&key.app_id)
-            .bind(key.type_str())
+            .bind(key.slot())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -923,7 +969,7 @@ impl Store for SqlStore {
             .bind(owner)
             .bind(now + lease_secs)
             .bind(&key.app_id)
-            .bind(key.type_str())
+            .bind(key.slot())
             .bind(now)
             .bind(owner)
             .execute(&self.pool)
@@ -942,7 +988,7 @@ impl Store for SqlStore {
             .bind(now)
             .bind(owner)
             .bind(&key.app_id)
-            .bind(key.type_str())
+            .bind(key.slot())
             .execute(&self.pool)
             .await?
             .rows_affected();
@@ -952,7 +998,7 @@ impl Store for SqlStore {
     async fn release_refresh_lease(&self, key: &ConnectorKey, owner: &str) -> Result<()> {
         sqlx::query(RELEASE_LEASE)
             .bind(&key.app_id)
-            .bind(key.type_str())
+            .bind(key.slot())
             .bind(owner)
             .execute(&self.pool)
             .await?;
@@ -968,7 +1014,7 @@ impl Store for SqlStore {
             .bind(r.now)
             .bind(r.now)
             .bind(&r.app_id)
-            .bind(r.integration_type.as_str())
+            .bind(r.key().slot())
             .bind(r.expected_version)
             .bind(&r.owner)
             .execute(&self.pool)
@@ -991,7 +1037,7 @@ impl Store for SqlStore {
             .bind(now)
             .bind(owner)
             .bind(&key.app_id)
-            .bind(key.type_str())
+            .bind(key.slot())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -1011,12 +1057,7 @@ impl Store for SqlStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| {
-                Ok(ConnectorKey::new(
-                    r.try_get::<String, _>("app_id")?,
-                    integration_type(r, "credentials.integration_type")?,
-                ))
-            })
+            .map(|r| key_of(r, "credentials.integration_type"))
             .collect()
     }
 
@@ -1067,7 +1108,7 @@ impl Store for SqlStore {
                 .bind(auth.connection_config.as_ref().map(to_json))
                 .bind(now)
                 .bind(&c.app_id)
-                .bind(c.integration_type.as_str())
+                .bind(c.key().slot())
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, "connector"))?
@@ -1087,7 +1128,7 @@ impl Store for SqlStore {
                      connection_config = excluded.connection_config, updated_at = excluded.updated_at",
                 )
                 .bind(&c.app_id)
-                .bind(c.integration_type.as_str())
+                .bind(c.key().slot())
                 .bind(to_json(&auth.scopes))
                 .bind(to_json(&auth.granted_scopes))
                 .bind(&auth.builder_id)
@@ -1109,7 +1150,7 @@ impl Store for SqlStore {
              updated_at = excluded.updated_at",
         )
         .bind(&c.app_id)
-        .bind(c.integration_type.as_str())
+        .bind(c.key().slot())
         .bind(&c.access_token)
         .bind(&c.refresh_token)
         .bind(&c.token_response)
@@ -1125,7 +1166,7 @@ impl Store for SqlStore {
             .bind(now)
             .bind(id)
             .bind(&c.app_id)
-            .bind(c.integration_type.as_str())
+            .bind(c.key().slot())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -1143,7 +1184,7 @@ impl Store for SqlStore {
     async fn get_credentials(&self, key: &ConnectorKey) -> Result<Option<CredentialsRow>> {
         sqlx::query(CREDENTIALS_BY_KEY)
             .bind(&key.app_id)
-            .bind(key.type_str())
+            .bind(key.slot())
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
@@ -1336,6 +1377,24 @@ impl Store for SqlStore {
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
+                changed += 1;
+            }
+        }
+        let clients = sqlx::query(&format!(
+            "SELECT id, client_secret FROM workspace_connectors WHERE client_secret IS NOT NULL{lock}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &clients {
+            let id: String = row.try_get("id")?;
+            let sealed: String = row.try_get("client_secret")?;
+            let new = reseal_one(reseal, &workspace_connector_context(&id), &sealed)?;
+            if new != sealed {
+                sqlx::query("UPDATE workspace_connectors SET client_secret = $1 WHERE id = $2")
+                    .bind(&new)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
                 changed += 1;
             }
         }
@@ -1804,6 +1863,131 @@ impl Store for SqlStore {
             .await?;
         Ok(())
     }
+
+    async fn create_workspace_connector(&self, c: &WorkspaceConnectorRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO workspace_connectors (id, workspace_id, integration_type, name, client_id, \
+             client_secret, scopes, connection_config, builder_enabled, per_user_enabled, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&c.id)
+        .bind(&c.workspace_id)
+        .bind(c.integration_type.as_str())
+        .bind(&c.name)
+        .bind(&c.client_id)
+        .bind(&c.client_secret)
+        .bind(to_json(&c.scopes))
+        .bind(to_json(&c.connection_config))
+        .bind(i64::from(c.builder_enabled))
+        .bind(i64::from(c.per_user_enabled))
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| workspace_connector_conflict(e, &c.name))?;
+        Ok(())
+    }
+
+    async fn list_workspace_connectors(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Vec<WorkspaceConnectorRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM workspace_connectors WHERE workspace_id = $1 ORDER BY name, id",
+        )
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(workspace_connector_from_row).collect()
+    }
+
+    async fn get_workspace_connector(&self, id: &str) -> Result<Option<WorkspaceConnectorRow>> {
+        sqlx::query("SELECT * FROM workspace_connectors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(workspace_connector_from_row)
+            .transpose()
+    }
+
+    async fn update_workspace_connector(&self, c: &WorkspaceConnectorRow) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE workspace_connectors SET name = $1, client_id = $2, client_secret = $3, scopes = $4, \
+             connection_config = $5, builder_enabled = $6, per_user_enabled = $7, updated_at = $8 \
+             WHERE id = $9",
+        )
+        .bind(&c.name)
+        .bind(&c.client_id)
+        .bind(&c.client_secret)
+        .bind(to_json(&c.scopes))
+        .bind(to_json(&c.connection_config))
+        .bind(i64::from(c.builder_enabled))
+        .bind(i64::from(c.per_user_enabled))
+        .bind(c.updated_at)
+        .bind(&c.id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| workspace_connector_conflict(e, &c.name))?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn delete_workspace_connector(&self, id: &str, now: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let lock = self.dialect.row_lock();
+        let Some(row) = sqlx::query(&format!(
+            "SELECT integration_type FROM workspace_connectors WHERE id = $1{lock}"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let ty: String = row.try_get("integration_type")?;
+        let ty = IntegrationType::new(ty)
+            .map_err(|_| StoreError::Corrupt("workspace_connectors.integration_type"))?;
+        // Every app's connection has the same slot; its attempts too.
+        let slot = ConnectorKey::workspace(String::new(), ty, id).slot();
+        sqlx::query(
+            "UPDATE oauth_attempts SET status = 'FAILED', status_reason = $1, completed_at = $2 \
+             WHERE integration_type = $3 AND status = 'PENDING'",
+        )
+        .bind(REMOVED_REASON)
+        .bind(now)
+        .bind(&slot)
+        .execute(&mut *tx)
+        .await?;
+        // Connections and their credentials go by the foreign keys' cascade.
+        sqlx::query("DELETE FROM workspace_connectors WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn connections_of_workspace_connector(&self, id: &str) -> Result<Vec<ConnectorKey>> {
+        let rows = sqlx::query(
+            "SELECT app_id, integration_type FROM connectors WHERE workspace_connector_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| key_of(r, "connectors.integration_type"))
+            .collect()
+    }
+
+    async fn list_workspace_connections(&self, app_id: &str) -> Result<Vec<ConnectorRow>> {
+        let rows = sqlx::query(WORKSPACE_CONNECTIONS_OF_APP)
+            .bind(app_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(connector_from_row).collect()
+    }
 }
 
 /// One connector with its authorizing builder's email.
@@ -1813,7 +1997,7 @@ async fn read_connector<'e>(
 ) -> Result<Option<ConnectorRow>> {
     sqlx::query(CONNECTOR_BY_KEY)
         .bind(&key.app_id)
-        .bind(key.type_str())
+        .bind(key.slot())
         .fetch_optional(executor)
         .await?
         .as_ref()
@@ -1829,12 +2013,15 @@ async fn upsert_scopes(
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO connectors (app_id, integration_type, scopes, status, created_at, updated_at)          VALUES ($1, $2, $3, 'disconnected', $4, $4)          ON CONFLICT (app_id, integration_type) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at",
+        "INSERT INTO connectors (app_id, integration_type, scopes, status, created_at, updated_at, \
+         workspace_connector_id) VALUES ($1, $2, $3, 'disconnected', $4, $4, $5) \
+         ON CONFLICT (app_id, integration_type) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at",
     )
     .bind(&key.app_id)
-    .bind(key.type_str())
+    .bind(key.slot())
     .bind(to_json(scopes))
     .bind(now)
+    .bind(key.workspace_connector_id())
     .execute(&mut **tx)
     .await
     .map_err(|e| conflict(e, "connector"))?;

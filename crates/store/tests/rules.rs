@@ -45,6 +45,7 @@ fn creds(access: &str, refresh: Option<&str>) -> CredentialsRow {
     CredentialsRow {
         app_id: "a".into(),
         integration_type: t(),
+        holder: Holder::App,
         access_token: access.into(),
         refresh_token: refresh.map(str::to_string),
         token_response: None,
@@ -114,6 +115,7 @@ async fn lease_is_exclusive_released_only_by_owner_and_taken_over_after_expiry()
     let late = RefreshedCredentials {
         app_id: "a".into(),
         integration_type: t(),
+        holder: Holder::App,
         owner: "p1".into(),
         expected_version: 1,
         access_token: "sealed-a2".into(),
@@ -147,6 +149,7 @@ async fn refresh_without_new_refresh_token_keeps_the_old_one() {
     let refreshed = RefreshedCredentials {
         app_id: "a".into(),
         integration_type: t(),
+        holder: Holder::App,
         owner: "p".into(),
         expected_version: 1,
         access_token: "sealed-a2".into(),
@@ -175,6 +178,7 @@ async fn state_is_single_use() {
             connection_id: "c".into(),
             app_id: "a".into(),
             integration_type: t(),
+            holder: Holder::App,
             scopes: vec![],
             builder_id: None,
             status: AttemptStatus::Pending,
@@ -246,6 +250,7 @@ async fn racing_servers_get_one_lease_and_one_compare_and_swap() {
                 .store_refreshed(&RefreshedCredentials {
                     app_id: "a".into(),
                     integration_type: t(),
+                    holder: Holder::App,
                     owner: format!("p{i}"),
                     expected_version: 1,
                     access_token: format!("sealed-a-{i}"),
@@ -331,6 +336,7 @@ async fn in_flight_mark_needs_the_lease_and_survives_its_owner() {
         .store_refreshed(&RefreshedCredentials {
             app_id: "a".into(),
             integration_type: t(),
+            holder: Holder::App,
             owner: "p3".into(),
             expected_version: 1,
             access_token: "sealed-a2".into(),
@@ -527,6 +533,7 @@ fn attempt(id: &str, created_at: i64) -> AttemptRow {
         connection_id: id.into(),
         app_id: "a".into(),
         integration_type: t(),
+        holder: Holder::App,
         scopes: vec!["read".into()],
         builder_id: None,
         status: AttemptStatus::Pending,
@@ -1285,4 +1292,127 @@ async fn a_use_is_recorded_once_per_granularity_and_never_after_revocation() {
             assert_eq!(next.await.unwrap().unwrap(), Change::Credentials);
         }
     }
+}
+
+fn workspace_connector(id: &str, name: &str) -> WorkspaceConnectorRow {
+    WorkspaceConnectorRow {
+        id: id.into(),
+        workspace_id: "w".into(),
+        integration_type: t(),
+        name: name.into(),
+        client_id: "client".into(),
+        client_secret: Some("sealed-secret".into()),
+        scopes: vec!["read".into()],
+        connection_config: [("account".to_string(), "xy12345".to_string())].into(),
+        builder_enabled: true,
+        per_user_enabled: false,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+/// #13: workspace connectors have unique names; an app's connection of one
+/// lives beside the app's own connector of the same type without touching
+/// it, is not among the app's own connectors, and goes (with its
+/// credentials, its pending attempts failed) when the connector is deleted.
+#[tokio::test]
+async fn workspace_connections_are_separate_and_go_with_their_connector() {
+    let (store, _db) = store().await;
+    let id = "0123456789abcdef01234567";
+    store
+        .create_workspace_connector(&workspace_connector(id, "Calendar"))
+        .await
+        .unwrap();
+    let dup = store
+        .create_workspace_connector(&workspace_connector("aaaaaaaaaaaaaaaaaaaaaaaa", "Calendar"))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let read = store.get_workspace_connector(id).await.unwrap().unwrap();
+    assert_eq!(read, workspace_connector(id, "Calendar"));
+    let mut renamed = read.clone();
+    renamed.name = "Cal".into();
+    renamed.per_user_enabled = true;
+    assert!(store.update_workspace_connector(&renamed).await.unwrap());
+    assert_eq!(
+        store.list_workspace_connectors("w").await.unwrap(),
+        [renamed.clone()]
+    );
+
+    // The app's own connector and its workspace connection, same type.
+    authorize(&*store).await;
+    let shared = ConnectorKey::workspace("a", t(), id);
+    assert_eq!(shared.slot(), format!("t~{id}"));
+    assert_eq!(
+        ConnectorKey::from_slot("a", &shared.slot()),
+        Some(shared.clone())
+    );
+    let mut shared_attempt = attempt("s", 1);
+    shared_attempt.holder = shared.holder.clone();
+    store.start_attempt(&shared_attempt).await.unwrap();
+    assert_eq!(store.get_attempt("s").await.unwrap().unwrap().key(), shared);
+    let mut second = attempt("s2", 1);
+    second.holder = shared.holder.clone();
+    store.start_attempt(&second).await.unwrap();
+    let mut credentials = creds("sealed-shared", Some("sealed-r"));
+    credentials.holder = shared.holder.clone();
+    assert!(store
+        .save_authorization(&Authorization {
+            connection_id: Some("s".into()),
+            builder_id: None,
+            scopes: vec!["read".into()],
+            granted_scopes: vec!["read".into()],
+            connection_config: None,
+            credentials,
+        })
+        .await
+        .unwrap());
+    let own: Vec<_> = store.list_connectors("a").await.unwrap();
+    assert_eq!(own.len(), 1, "the app's own connectors only: {own:?}");
+    assert_eq!(own[0].key(), key());
+    let connections = store.list_workspace_connections("a").await.unwrap();
+    assert_eq!(connections.len(), 1);
+    assert_eq!(connections[0].key(), shared);
+    assert_eq!(
+        store
+            .get_credentials(&shared)
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token,
+        "sealed-shared"
+    );
+    assert_eq!(
+        store.connections_of_workspace_connector(id).await.unwrap(),
+        std::slice::from_ref(&shared)
+    );
+
+    assert!(store.delete_workspace_connector(id, 5).await.unwrap());
+    assert!(!store.delete_workspace_connector(id, 6).await.unwrap());
+    assert_eq!(store.get_connector(&shared).await.unwrap(), None);
+    assert!(store.get_credentials(&shared).await.unwrap().is_none());
+    assert!(store
+        .get_attempt("s2")
+        .await
+        .unwrap()
+        .unwrap()
+        .was_cancelled_by_removal());
+    assert!(
+        store.get_credentials(&key()).await.unwrap().is_some(),
+        "the app's own connector is untouched"
+    );
+}
+
+/// A slot we do not write is corrupt, never misread as another connector.
+#[test]
+fn slots_read_back_only_in_the_shapes_we_write() {
+    for bad in [
+        "t~",
+        "t~xyz",
+        "t~0123456789abcdef01234567~u",
+        "~0123456789abcdef01234567",
+        "t~0123456789ABCDEF01234567",
+    ] {
+        assert_eq!(ConnectorKey::from_slot("a", bad), None, "{bad}");
+    }
+    assert_eq!(ConnectorKey::from_slot("a", "t"), Some(key()));
 }

@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub mod scope;
+mod workspace;
+
+pub use workspace::*;
 
 /// The pattern every integration type must match (`/^[a-z0-9_-]+$/i` in the
 /// npm CLI). Kept as a function so callers need no regex engine.

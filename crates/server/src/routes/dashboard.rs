@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use connectors_engine::{
     AppOverview, AuthorizedApp, ConnectorView, EngineError, IntegrationType, IssuedSecret,
+    WorkspaceConnectorView,
 };
 use connectors_wire::{ConnectorStatus, StripeMode};
 use maud::{html, Markup, DOCTYPE};
@@ -50,6 +51,16 @@ pub fn router() -> Router<AppState> {
             &page("/app-connections/{integration_type}/remove"),
             get(remove_confirm)
                 .post(remove)
+                .fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/app-connections/workspace/{connector_id}/connect"),
+            post(connect_workspace).fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/app-connections/workspace/{connector_id}/disconnect"),
+            get(disconnect_workspace_confirm)
+                .post(disconnect_workspace)
                 .fallback(pages::method_not_allowed),
         )
         .route(
@@ -104,6 +115,13 @@ pub struct ConnectorSegments {
     integration_type: String,
 }
 
+/// `{app_id}` and `{connector_id}` of a workspace connector's path.
+#[derive(Debug, Deserialize)]
+pub struct WorkspaceConnectorSegments {
+    app_id: String,
+    connector_id: String,
+}
+
 /// `{app_id}` and `{key_id}` of an API key's path.
 #[derive(Debug, Deserialize)]
 pub struct KeySegments {
@@ -122,6 +140,7 @@ pub struct TokenSegments {
 #[derive(Debug, Default, Deserialize)]
 pub struct Notice {
     removed: Option<String>,
+    disconnected: Option<String>,
     revoked: Option<String>,
 }
 
@@ -681,6 +700,20 @@ pub async fn connections(
         @for c in &view.connectors {
             (connector_card(&signed_in, &app_id, now, c))
         }
+        @if let Some(id) = notice.disconnected.as_deref() {
+            p.notice role="status" { "Disconnected the app from workspace connector " code { (id) } "." }
+        }
+        section aria-labelledby="workspace-connectors" {
+            h2 id="workspace-connectors" { "Workspace connectors" }
+            @if view.workspace.is_empty() {
+                p { "Your workspace has no connectors of its own OAuth apps. Create one with "
+                    code { "POST /api/workspace/" (view.app.workspace_id) "/connectors" } "; the app's functions then read its token with "
+                    code { "getWorkspaceConnection(id)" } "." }
+            }
+            @for w in &view.workspace {
+                (workspace_card(&signed_in, &app_id, now, w))
+            }
+        }
         section aria-labelledby="stripe" {
             h2 id="stripe" { "Stripe" }
             p { (stripe_summary(&view)) }
@@ -753,6 +786,35 @@ fn scope_list(scopes: &[String], granted: Option<&[String]>) -> Markup {
     }
 }
 
+/// What the dashboard says of a connection: scopes, who consented, and how
+/// its credentials are doing.
+fn connection_facts(now: i64, c: &ConnectorView) -> Markup {
+    let granted = (c.status == ConnectorStatus::Active).then_some(c.granted_scopes.as_slice());
+    html! {
+            dl.facts {
+            dt { "Scopes" } dd { (scope_list(&c.scopes, granted)) }
+            dt { "Authorized by" } dd { (c.authorized_by_email.as_deref().unwrap_or("nobody yet")) }
+            @if let Some(h) = &c.credentials {
+                dt { "Token expires" } dd {
+                    @match h.expires_at_ms {
+                        Some(ms) => { (when(now, ms.div_euclid(1000))) }
+                        None => { "never (the provider set no expiry)" }
+                    }
+                }
+                dt { "Last refresh" } dd {
+                    @if let Some(at) = h.last_refresh_at { (when(now, at)) ", succeeded" } @else { "none yet" }
+                    @if let Some(error) = &h.last_refresh_error {
+                        p.error { "Then failed " (h.refresh_failures) " time(s): " (error) }
+                        @if let Some(next) = h.next_refresh_at {
+                            p.help { "Next try " (when(now, next)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn connector_card(signed_in: &SignedIn, app_id: &str, now: i64, c: &ConnectorView) -> Markup {
     let base = format!(
         "{}/{}",
@@ -760,7 +822,6 @@ fn connector_card(signed_in: &SignedIn, app_id: &str, now: i64, c: &ConnectorVie
         encode(c.integration_type.as_str())
     );
     let id = format!("connector-{}", c.integration_type);
-    let granted = (c.status == ConnectorStatus::Active).then_some(c.granted_scopes.as_slice());
     html! {
         article.card aria-labelledby=(id) {
             h2 id=(id) { (c.display_name) " " code { (c.integration_type.as_str()) } " " (status_badge(c.status)) }
@@ -769,27 +830,7 @@ fn connector_card(signed_in: &SignedIn, app_id: &str, now: i64, c: &ConnectorVie
                     p { "Why: " (reason) }
                 }
             }
-            dl.facts {
-                dt { "Scopes" } dd { (scope_list(&c.scopes, granted)) }
-                dt { "Authorized by" } dd { (c.authorized_by_email.as_deref().unwrap_or("nobody yet")) }
-                @if let Some(h) = &c.credentials {
-                    dt { "Token expires" } dd {
-                        @match h.expires_at_ms {
-                            Some(ms) => { (when(now, ms.div_euclid(1000))) }
-                            None => { "never (the provider set no expiry)" }
-                        }
-                    }
-                    dt { "Last refresh" } dd {
-                        @if let Some(at) = h.last_refresh_at { (when(now, at)) ", succeeded" } @else { "none yet" }
-                        @if let Some(error) = &h.last_refresh_error {
-                            p.error { "Then failed " (h.refresh_failures) " time(s): " (error) }
-                            @if let Some(next) = h.next_refresh_at {
-                                p.help { "Next try " (when(now, next)) }
-                            }
-                        }
-                    }
-                }
-            }
+            (connection_facts(now, c))
             div.actions {
                 @if c.configured {
                     @let label = if c.status == ConnectorStatus::Active { "Reconnect" } else { "Connect" };
@@ -800,6 +841,149 @@ fn connector_card(signed_in: &SignedIn, app_id: &str, now: i64, c: &ConnectorVie
                 a.button-link href={ (base) "/remove" } { "Remove…" }
             }
         }
+    }
+}
+
+fn workspace_card(
+    signed_in: &SignedIn,
+    app_id: &str,
+    now: i64,
+    w: &WorkspaceConnectorView,
+) -> Markup {
+    let base = format!("{}/workspace/{}", connections_url(app_id), encode(&w.id));
+    let id = format!("workspace-{}", w.id);
+    let status = w
+        .connection
+        .as_ref()
+        .map_or(ConnectorStatus::Disconnected, |c| c.status);
+    html! {
+        article.card aria-labelledby=(id) {
+            h3 id=(id) { (w.name) " " code { (w.integration_type.as_str()) } " " (status_badge(status)) }
+            p.help { "Connector id " code { (w.id) } " (" (w.display_name) "): functions call " code { "getWorkspaceConnection(\"" (w.id) "\")" } "." }
+            @if let Some(c) = &w.connection {
+                @if let Some(reason) = &c.status_reason {
+                    @if c.status != ConnectorStatus::Active {
+                        p { "Why: " (reason) }
+                    }
+                }
+                (connection_facts(now, c))
+            }
+            div.actions {
+                @if w.builder_enabled {
+                    @let label = if status == ConnectorStatus::Active { "Reconnect" } else { "Connect" };
+                    (csrf_button(signed_in, &format!("{base}/connect"), label, None))
+                } @else {
+                    p.help { "A workspace admin has turned off builder connections for this connector." }
+                }
+                @if w.connection.is_some() {
+                    a.button-link href={ (base) "/disconnect" } { "Disconnect…" }
+                }
+            }
+        }
+    }
+}
+
+/// `POST …/app-connections/workspace/{connector_id}/connect`: the app's
+/// shared connection's consent, in this browser.
+pub async fn connect_workspace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    signed_in: SignedIn,
+    PagePath(WorkspaceConnectorSegments {
+        app_id,
+        connector_id,
+    }): PagePath<WorkspaceConnectorSegments>,
+    PageForm(form): PageForm<CsrfForm>,
+) -> Response {
+    let app = match authorize_form(&state, &headers, &signed_in, form.csrf(), &app_id).await {
+        Ok(app) => app,
+        Err(page) => return page,
+    };
+    match state
+        .engine
+        .connect_workspace_connector(&app, &connector_id, true)
+        .await
+    {
+        Ok(answer) => match (answer.redirect_url, answer.error_message) {
+            (Some(url), _) => redirect(&url),
+            (None, Some(message)) => failure(StatusCode::CONFLICT, &message, &app_id),
+            (None, None) => redirect(&connections_url(&app_id)),
+        },
+        Err(e) => engine_failure(e, &app_id),
+    }
+}
+
+/// `GET …/app-connections/workspace/{connector_id}/disconnect`: asks first.
+pub async fn disconnect_workspace_confirm(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    PagePath(WorkspaceConnectorSegments {
+        app_id,
+        connector_id,
+    }): PagePath<WorkspaceConnectorSegments>,
+) -> Response {
+    let app = match authorize(&state, &signed_in, &app_id).await {
+        Ok(app) => app,
+        Err(page) => return page,
+    };
+    match state.engine.list_workspace_connections(&app).await {
+        Ok(list)
+            if list
+                .connections
+                .iter()
+                .any(|c| c.connector_id == connector_id) => {}
+        Ok(_) => {
+            return failure(
+                StatusCode::NOT_FOUND,
+                "This app has no connection of that workspace connector.",
+                &app_id,
+            )
+        }
+        Err(e) => return engine_failure(e, &app_id),
+    }
+    confirm_page(
+        &signed_in,
+        app.app(),
+        "Disconnect workspace connector",
+        html! {
+            p { "Disconnect " b { (app.app().name) } " from workspace connector " code { (connector_id) } "? The app's functions lose access at once; the stored tokens are deleted and revoked at the provider. The connector stays in the workspace." }
+        },
+        &format!(
+            "{}/workspace/{}/disconnect",
+            connections_url(&app_id),
+            encode(&connector_id)
+        ),
+        "Disconnect",
+        &connections_url(&app_id),
+    )
+}
+
+/// `POST …/app-connections/workspace/{connector_id}/disconnect`.
+pub async fn disconnect_workspace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    signed_in: SignedIn,
+    PagePath(WorkspaceConnectorSegments {
+        app_id,
+        connector_id,
+    }): PagePath<WorkspaceConnectorSegments>,
+    PageForm(form): PageForm<CsrfForm>,
+) -> Response {
+    let app = match authorize_form(&state, &headers, &signed_in, form.csrf(), &app_id).await {
+        Ok(app) => app,
+        Err(page) => return page,
+    };
+    match state
+        .engine
+        .disconnect_workspace_connector(&app, &connector_id)
+        .await
+    {
+        Ok(_) => redirect(&format!(
+            "{}?disconnected={}",
+            connections_url(&app_id),
+            encode(&connector_id)
+        )),
+        Err(e) => engine_failure(e, &app_id),
     }
 }
 

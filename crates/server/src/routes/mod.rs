@@ -10,6 +10,7 @@ pub mod signin;
 pub mod sso;
 pub mod stripe;
 pub mod tokens;
+pub mod workspace;
 
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
@@ -44,6 +45,11 @@ pub fn routes() -> Router<AppState> {
             "/api/external-auth/available-integrations",
             get(connectors::available_integrations),
         )
+        .route(
+            "/api/apps/{app_id}/external-auth/tokens/connectors/{connector_id}",
+            get(tokens::workspace_token),
+        )
+        .merge(workspace::router())
         .merge(device::router())
         .merge(dashboard::router())
         .nest("/api/api-keys", credentials::api_key_router())
@@ -57,6 +63,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             connectors_engine::CALLBACK_PATH,
             get(pages::callback).fallback(pages::method_not_allowed),
+        )
+        .route(
+            connectors_engine::EXTERNAL_CALLBACK_PATH,
+            get(pages::external_callback).fallback(pages::method_not_allowed),
         )
         .route(
             &format!("{}/{{token}}", connectors_engine::STRIPE_CLAIM_PATH),
@@ -134,6 +144,7 @@ pub fn page_kind(path: &str) -> Option<pages::PageKind> {
     if path.starts_with("/connect/")
         || path == "/connect"
         || path.starts_with(connectors_engine::CALLBACK_PATH)
+        || path.starts_with(connectors_engine::EXTERNAL_CALLBACK_PATH)
         || path.starts_with(connectors_engine::STRIPE_CLAIM_PATH)
     {
         Some(Consent)

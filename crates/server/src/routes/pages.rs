@@ -8,7 +8,9 @@ use axum::extract::State;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use connectors_engine::{CallbackParams, ConnectPage, ConsentError, EngineError, CALLBACK_PATH};
+use connectors_engine::{
+    CallbackParams, ConnectPage, ConsentError, EngineError, CALLBACK_PATH, EXTERNAL_CALLBACK_PATH,
+};
 
 use crate::error::{is_body_timeout, ErrorCause};
 use crate::extract::{PageForm, PagePath, PageQuery};
@@ -189,6 +191,7 @@ fn render(
             connection_id,
             binding,
             binding_ttl_secs,
+            callback_path,
         }) => {
             let secure = if state.engine.config().public_url.starts_with("https://") {
                 "; Secure"
@@ -196,7 +199,7 @@ fn render(
                 ""
             };
             let cookie = format!(
-                "{}={}; Path={CALLBACK_PATH}; Max-Age={binding_ttl_secs}; HttpOnly; SameSite=Lax{secure}",
+                "{}={}; Path={callback_path}; Max-Age={binding_ttl_secs}; HttpOnly; SameSite=Lax{secure}",
                 cookie_name(&connection_id),
                 binding.expose(),
             );
@@ -283,11 +286,33 @@ fn failure(status: StatusCode, message: &str) -> Response {
     (status, Html(page("Authorization failed", &escape(message)))).into_response()
 }
 
-/// `GET /oauth/callback`: where every provider sends the browser back.
+/// `GET /oauth/callback`: where providers send the browser back after
+/// consent to an app's own connector.
 pub async fn callback(
     State(state): State<AppState>,
     headers: HeaderMap,
     PageQuery(query): PageQuery<CallbackQuery>,
+) -> Response {
+    finish(state, headers, query, CALLBACK_PATH).await
+}
+
+/// `GET /api/external-auth/callback` (Base44's path): the same, after
+/// consent to a connection of a workspace connector (whose OAuth app has
+/// this URI registered).
+pub async fn external_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PageQuery(query): PageQuery<CallbackQuery>,
+) -> Response {
+    finish(state, headers, query, EXTERNAL_CALLBACK_PATH).await
+}
+
+/// Finishes a consent at the callback `path` (the binding cookie's path).
+async fn finish(
+    state: AppState,
+    headers: HeaderMap,
+    query: CallbackQuery,
+    path: &'static str,
 ) -> Response {
     let params = CallbackParams {
         state: query.state,
@@ -310,7 +335,7 @@ pub async fn callback(
             let mut response =
                 (StatusCode::OK, Html(page("Authorization complete", &body))).into_response();
             let clear = format!(
-                "{}=; Path={CALLBACK_PATH}; Max-Age=0; HttpOnly; SameSite=Lax",
+                "{}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax",
                 cookie_name(&done.connection_id),
             );
             if let Ok(v) = HeaderValue::from_str(&clear) {

@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use connectors_wire::ConnectorTokenResponse;
 
-use crate::auth::{ServiceApp, TypeParam};
+use crate::auth::{ConnectorIdParam, ServiceApp, TypeParam};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,6 +20,21 @@ pub async fn token(
     let answer: ConnectorTokenResponse = state
         .engine
         .connector_token(&app, &integration_type)
+        .await?;
+    Ok(([(CACHE_CONTROL, "no-store")], Json(answer)))
+}
+
+/// `GET /api/apps/{app_id}/external-auth/tokens/connectors/{connector_id}`
+/// (`getWorkspaceConnection`): the app's shared connection of a workspace
+/// connector.
+pub async fn workspace_token(
+    State(state): State<AppState>,
+    ServiceApp(app): ServiceApp,
+    ConnectorIdParam(connector_id): ConnectorIdParam,
+) -> Result<impl IntoResponse, ApiError> {
+    let answer: ConnectorTokenResponse = state
+        .engine
+        .workspace_connection_token(&app, &connector_id)
         .await?;
     Ok(([(CACHE_CONTROL, "no-store")], Json(answer)))
 }

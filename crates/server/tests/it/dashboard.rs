@@ -521,3 +521,95 @@ async fn other_workspaces_apps_keys_and_tokens_are_not_found() {
         tokens.text
     );
 }
+
+#[tokio::test]
+async fn workspace_connectors_are_connected_and_disconnected_from_the_dashboard() {
+    let server = dashboard_server().await;
+    let workspace = server
+        .engine
+        .operator_workspace(Some(server.boot.workspace_id.clone()))
+        .await
+        .unwrap();
+    let made = server
+        .engine
+        .create_workspace_connector(
+            &workspace,
+            serde_json::from_value(serde_json::json!({
+                "integration_type": "googlecalendar", "name": "Sales calendar",
+                "client_id": "ws-client", "client_secret": "ws-secret",
+                "scopes": ["https://www.googleapis.com/auth/calendar.readonly"]
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut browser = signed_in(&server).await;
+    let page = browser.get(&connections(&server)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("Sales calendar"), "{}", page.text);
+    assert!(page.text.contains(&made.id), "{}", page.text);
+    let base = format!("{}/workspace/{}", connections(&server), made.id);
+    let connect = format!("{base}/connect");
+    let csrf = form_token(&page, &connect);
+    assert!(!page.text.contains(&format!("{base}/disconnect")));
+
+    let cross = browser
+        .post_from(Some("https://evil.example"), &connect, &[("csrf", &csrf)])
+        .await;
+    assert_eq!(cross.status, 403, "{}", cross.text);
+    let go = browser.post(&connect, &[("csrf", &csrf)]).await;
+    assert_eq!(go.status, 303, "{}", go.text);
+    let to = go.headers["location"].to_str().unwrap();
+    assert!(to.starts_with(&format!("{}/connect/", server.url)), "{to}");
+
+    // The connection exists now (consent pending): it can be disconnected.
+    let page = browser.get(&connections(&server)).await;
+    assert!(
+        page.text.contains(&format!("{base}/disconnect")),
+        "{}",
+        page.text
+    );
+    let confirm = browser.get(&format!("{base}/disconnect")).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.text);
+    let disconnect = format!("{base}/disconnect");
+    let done = browser
+        .post(&disconnect, &[("csrf", &form_token(&confirm, &disconnect))])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.text);
+    let back = browser
+        .get(done.headers["location"].to_str().unwrap())
+        .await;
+    assert!(back.text.contains("Disconnected the app"), "{}", back.text);
+    assert_eq!(browser.get(&disconnect).await.status, 404);
+
+    // Switched off by a workspace admin: no Connect, and a post is refused.
+    server
+        .engine
+        .update_workspace_connector(
+            &workspace,
+            &made.id,
+            serde_json::from_value(serde_json::json!({"builder_connection_enabled": false}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let page = browser.get(&connections(&server)).await;
+    assert!(
+        page.text.contains("turned off builder connections"),
+        "{}",
+        page.text
+    );
+    let refused = browser.post(&connect, &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    // Another workspace's connector id is not found.
+    let other = browser
+        .post(
+            &format!(
+                "{}/workspace/aaaaaaaaaaaaaaaaaaaaaaaa/connect",
+                connections(&server)
+            ),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(other.status, 404, "{}", other.text);
+}

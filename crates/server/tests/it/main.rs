@@ -25,3 +25,4 @@ mod secrets;
 mod signin;
 mod sso;
 mod support;
+mod workspace;

@@ -17,7 +17,48 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 44] = [
+const ROUTES: [(&str, &str); 58] = [
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/app-connections/workspace/{connector_id}/connect",
+    ),
+    (
+        "get",
+        "/apps/{app_id}/editor/workspace/app-connections/workspace/{connector_id}/disconnect",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/app-connections/workspace/{connector_id}/disconnect",
+    ),
+    ("get", "/api/workspace/{workspace_id}/connectors"),
+    ("post", "/api/workspace/{workspace_id}/connectors"),
+    (
+        "put",
+        "/api/workspace/{workspace_id}/connectors/{connector_id}",
+    ),
+    (
+        "delete",
+        "/api/workspace/{workspace_id}/connectors/{connector_id}",
+    ),
+    ("get", "/api/apps/{app_id}/oauth-redirect-uris"),
+    ("get", "/api/apps/{app_id}/external-auth/connectors"),
+    (
+        "put",
+        "/api/apps/{app_id}/external-auth/connectors/{connector_id}",
+    ),
+    (
+        "delete",
+        "/api/apps/{app_id}/external-auth/connectors/{connector_id}",
+    ),
+    (
+        "get",
+        "/api/apps/{app_id}/external-auth/connectors/{connector_id}/status",
+    ),
+    (
+        "get",
+        "/api/apps/{app_id}/external-auth/tokens/connectors/{connector_id}",
+    ),
+    ("get", "/api/external-auth/callback"),
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -225,6 +266,7 @@ fn operations_are_complete() {
         }
         let public = !path.starts_with("/api/apps/")
             && !path.starts_with("/api/api-keys")
+            && !path.starts_with("/api/workspace/")
             && path != "/oauth/userinfo";
         assert_eq!(security.is_empty(), public, "{what}: security");
 
