@@ -406,7 +406,7 @@ pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:
 .error{color:#b00020}.help{color:#666;font-size:.9em;margin-top:.2em}input{width:100%;padding:.5em;font-size:1rem;box-sizing:border-box}\
 label{display:block;margin-top:1em;font-weight:600}button{margin-top:1.2em;padding:.6em 1.4em;font-size:1rem;border:0;border-radius:.3em;background:#1f4fd1;color:#fff;cursor:pointer}\
 button.secondary{background:#eee;color:#222}header{display:flex;justify-content:space-between;align-items:center;gap:1em;flex-wrap:wrap}\
-ul.apps{padding-left:1.2em}code{background:#f3f3f3;padding:0 .3em;border-radius:.2em}.inline{display:inline}.inline button,header p{margin:0}.after-form{margin-top:1.5em}.actions{display:flex;gap:.6em;flex-wrap:wrap;align-items:center}\
+ul.apps{padding-left:1.2em}code{background:#f3f3f3;padding:0 .3em;border-radius:.2em}p code{overflow-wrap:anywhere}.inline{display:inline}.inline button,header p{margin:0}.after-form{margin-top:1.5em}.actions{display:flex;gap:.6em;flex-wrap:wrap;align-items:center}\
 body.wide{max-width:64rem}nav.tabs{display:flex;gap:1.2em;border-bottom:1px solid #ddd;margin:1em 0 0}nav.tabs a{padding:.4em 0;text-decoration:none;color:#1f4fd1}\
 nav.tabs a[aria-current=page]{font-weight:700;color:#222;border-bottom:3px solid #1f4fd1}.card{border:1px solid #ddd;border-radius:.4em;padding:.2em 1em .9em;margin:1em 0}\
 .card h2{font-size:1.2em}.status{display:inline-block;padding:0 .6em;border-radius:1em;font-size:.8em;font-weight:600;vertical-align:middle}\

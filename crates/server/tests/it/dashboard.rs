@@ -415,6 +415,24 @@ async fn browser_connect_at_a_real_oauth_server_then_remove() {
     .unwrap();
     assert_eq!(pushed["results"][0]["action"], "needs_oauth", "{pushed}");
     let server = server.0;
+    // A workspace connector the app is not connected to (its section).
+    let workspace = server
+        .engine
+        .operator_workspace(Some(server.boot.workspace_id.clone()))
+        .await
+        .unwrap();
+    server
+        .engine
+        .create_workspace_connector(
+            &workspace,
+            serde_json::from_value(serde_json::json!({
+                "integration_type": "googlecalendar", "name": "Sales calendar",
+                "client_id": "ws-client", "scopes": ["calendar.read"]
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
     let args = serde_json::json!({
         "base": server.url,
         "invite": server.boot.login_url.expose(),
