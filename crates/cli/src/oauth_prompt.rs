@@ -1,4 +1,5 @@
-//! The OAuth step of push and initiate (protocol.md §3.5 step 5, §1.1c):
+//! The OAuth step of push, initiate and `workspace connect` (protocol.md
+//! §3.5 step 5, §1.1c):
 //! list the links; on a terminal ask `Open browser to authorize now?`, then
 //! for each connector open the browser (`$BROWSER` if set, else `xdg-open` /
 //! `open`) and poll its status at once and then every 2 s for up to 2
@@ -143,8 +144,7 @@ async fn wait_for_consent(
     client: &AppClient,
     p: &Pending,
 ) -> Result<FlowStatus, CliError> {
-    let name = p.name();
-    let t = &name;
+    let t = &p.name();
     let spinner = ui.spinner(&format!("Waiting for {t} authorization... (Esc to skip)"));
     let skipped = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));

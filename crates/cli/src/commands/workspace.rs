@@ -26,6 +26,20 @@ pub async fn run(env: &Env, app: &App, command: WorkspaceCommand) -> Result<Outc
     }
 }
 
+/// The id as typed; an empty one is refused before any request.
+fn connector_id(value: &str) -> Result<&str, CliError> {
+    if value.trim().is_empty() {
+        return Err(CliError::InvalidInput {
+            message: "A workspace connector id is required (24 hex characters).".into(),
+            hints: vec![Hint::with_command(
+                "See the app's connections, or ask a workspace admin for the id",
+                LIST_COMMAND,
+            )],
+        });
+    }
+    Ok(value)
+}
+
 /// Replaces the generic hints of a 404 or 403 about `connector_id` with
 /// what to do about it.
 fn explain(err: CliError, connector_id: &str) -> CliError {
@@ -122,7 +136,7 @@ struct ConnectOutput<'a> {
 
 async fn connect(env: &Env, app: &App, args: WorkspaceConnectArgs) -> Result<Outcome, CliError> {
     let ui = &env.ui;
-    let id = args.connector_id.as_str();
+    let id = connector_id(&args.connector_id)?;
     let response = ui
         .task(
             &format!("Connecting workspace connector {id}"),
@@ -201,7 +215,7 @@ async fn disconnect(
     args: WorkspaceDisconnectArgs,
 ) -> Result<Outcome, CliError> {
     let ui = &env.ui;
-    let id = args.connector_id.as_str();
+    let id = connector_id(&args.connector_id)?;
     if !args.yes {
         if !ui.interactive {
             return Err(CliError::InvalidInput {
@@ -284,5 +298,10 @@ mod tests {
             .message
             .contains("a workspace admin can turn them on"));
         assert_eq!(explain(api(500), "abc").hints()[0].message, "generic");
+        assert_eq!(connector_id("abc").unwrap(), "abc");
+        assert!(connector_id(" ")
+            .unwrap_err()
+            .message()
+            .contains("required"));
     }
 }
