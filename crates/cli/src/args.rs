@@ -98,6 +98,44 @@ pub enum ConnectorsCommand {
     Push(PushArgs),
     /// Show each local connector file beside its status on Base44
     Status(DirArgs),
+    /// The app's shared connections of the workspace's connectors (its own OAuth apps, set up by a workspace admin)
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+}
+
+/// `base44 connectors workspace …`
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// List the app's connections of workspace connectors: connector id, type, status and who consented
+    List,
+    /// Connect the app to a workspace connector: prints the consent link and, on a terminal, opens it and waits
+    Connect(WorkspaceConnectArgs),
+    /// Disconnect the app from a workspace connector (its grant is revoked at the provider)
+    Disconnect(WorkspaceDisconnectArgs),
+}
+
+/// `connectors workspace connect` options.
+#[derive(Debug, Args)]
+pub struct WorkspaceConnectArgs {
+    /// The workspace connector's id (24 hex characters; see 'base44 connectors workspace list' or ask a workspace admin)
+    #[arg(value_name = "connector_id")]
+    pub connector_id: String,
+
+    /// Start a new consent even when the connection is already active (e.g. to consent as another account)
+    #[arg(long)]
+    pub reconnect: bool,
+}
+
+/// `connectors workspace disconnect` options.
+#[derive(Debug, Args)]
+pub struct WorkspaceDisconnectArgs {
+    /// The workspace connector's id (see 'base44 connectors workspace list')
+    #[arg(value_name = "connector_id")]
+    pub connector_id: String,
+
+    /// Skip confirmation prompt (required in non-interactive mode)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 /// `connectors initiate` options.
@@ -223,6 +261,14 @@ fn commander_message(err: &clap::Error) -> String {
                 return format!("error: too many arguments. Expected 0 arguments but got 1: '{a}'");
             }
         }
+        ErrorKind::MissingRequiredArgument => {
+            if let Some(ContextValue::Strings(names)) = err.get(ContextKind::InvalidArg) {
+                if let Some(name) = names.first().filter(|n| !n.starts_with('-')) {
+                    let name = name.trim_start_matches('<').trim_end_matches('>');
+                    return format!("error: missing required argument '{name}'");
+                }
+            }
+        }
         ErrorKind::InvalidSubcommand => {
             if let Some(ContextValue::String(s)) = err.get(ContextKind::InvalidSubcommand) {
                 return format!("error: unknown command '{s}'");
@@ -307,6 +353,10 @@ mod tests {
         assert_eq!(
             usage(&["connectors", "pull", "--app-id"]),
             "error: option '--app-id <id>' argument missing"
+        );
+        assert_eq!(
+            usage(&["connectors", "workspace", "connect"]),
+            "error: missing required argument 'connector_id'"
         );
     }
 

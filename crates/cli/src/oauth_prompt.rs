@@ -1,8 +1,11 @@
-//! The OAuth step of push and initiate (protocol.md §3.5 step 5, §1.1c):
+//! The OAuth step of push, initiate and `workspace connect` (protocol.md
+//! §3.5 step 5, §1.1c):
 //! list the links; on a terminal ask `Open browser to authorize now?`, then
 //! for each connector open the browser (`$BROWSER` if set, else `xdg-open` /
-//! `open`) and poll `external-auth/status` at once and then every 2 s for up
-//! to 2 minutes, while Esc or Ctrl-C skips that connector.
+//! `open`) and poll its status at once and then every 2 s for up to 2
+//! minutes, while Esc or Ctrl-C skips that connector. An app's own connector
+//! is polled at `external-auth/status`, a workspace connection at
+//! `external-auth/connectors/{id}/status` ([`Target`]).
 //!
 //! The terminal work (raw mode, key watching, the browser) is in
 //! `terminal`; this module is only the consent loop.
@@ -23,15 +26,34 @@ const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// How long to wait for one connector.
 const POLL_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Whose consent is pending, which decides where its status is polled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The app's own connector of this type.
+    Integration(String),
+    /// The app's shared connection of the workspace connector with this id.
+    WorkspaceConnector(String),
+}
+
 /// A connector waiting for consent.
 #[derive(Debug, Clone)]
 pub struct Pending {
-    /// Its type.
-    pub integration_type: String,
+    /// What it is a consent for.
+    pub target: Target,
     /// Where the browser goes.
     pub redirect_url: String,
     /// The attempt to poll; without one the flow counts as failed.
     pub connection_id: Option<String>,
+}
+
+impl Pending {
+    /// How lines and outcomes name it: the type, or `connector {id}`.
+    pub fn name(&self) -> String {
+        match &self.target {
+            Target::Integration(t) => t.clone(),
+            Target::WorkspaceConnector(id) => format!("connector {id}"),
+        }
+    }
 }
 
 /// How one connector's consent ended.
@@ -78,7 +100,7 @@ pub async fn prompt_oauth_flows(
         pending.len()
     ));
     for p in pending {
-        ui.info(&format!("  {}: {}", p.integration_type, p.redirect_url));
+        ui.info(&format!("  {}: {}", p.name(), p.redirect_url));
     }
     if skip_prompt {
         return outcomes;
@@ -87,25 +109,21 @@ pub async fn prompt_oauth_flows(
         return outcomes;
     }
     for p in pending {
-        ui.info(&format!("Opening browser for {}...", p.integration_type));
+        let name = p.name();
+        ui.info(&format!("Opening browser for {name}..."));
         if let Err(e) = open_browser(browser, &p.redirect_url) {
             ui.warn(&format!(
-                "Could not open a browser ({e}); open the link above to authorize {}",
-                p.integration_type
+                "Could not open a browser ({e}); open the link above to authorize {name}"
             ));
         }
         let status = match wait_for_consent(ui, client, p).await {
             Ok(s) => s,
             Err(e) => {
-                ui.error(&format!(
-                    "Failed to authorize {}: {}",
-                    p.integration_type,
-                    e.message()
-                ));
+                ui.error(&format!("Failed to authorize {name}: {}", e.message()));
                 FlowStatus::Failed
             }
         };
-        outcomes.push((p.integration_type.clone(), status));
+        outcomes.push((name, status));
     }
     outcomes
 }
@@ -126,7 +144,7 @@ async fn wait_for_consent(
     client: &AppClient,
     p: &Pending,
 ) -> Result<FlowStatus, CliError> {
-    let t = &p.integration_type;
+    let t = &p.name();
     let spinner = ui.spinner(&format!("Waiting for {t} authorization... (Esc to skip)"));
     let skipped = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
@@ -140,7 +158,15 @@ async fn wait_for_consent(
             if skipped.load(Ordering::SeqCst) {
                 return Ok(FlowStatus::Skipped);
             }
-            let status = client.oauth_status(t, connection_id).await?.status;
+            let status = match &p.target {
+                Target::Integration(ty) => client.oauth_status(ty, connection_id).await?,
+                Target::WorkspaceConnector(id) => {
+                    client
+                        .workspace_connection_status(id, connection_id)
+                        .await?
+                }
+            }
+            .status;
             match status {
                 AttemptStatus::Active => return Ok(FlowStatus::Active),
                 AttemptStatus::Failed => return Ok(FlowStatus::Failed),

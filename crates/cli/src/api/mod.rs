@@ -10,9 +10,9 @@ pub mod schema;
 use std::time::Duration;
 
 use connectors_wire::{
-    AvailableIntegrations, ConnectorList, OAuthStatusResponse, RemoveConnectorResponse,
-    SetConnectorRequest, SetConnectorResponse, StripeInstallResponse, StripeRemoveResponse,
-    StripeStatusResponse,
+    AvailableIntegrations, ConnectorList, Disconnected, OAuthStatusResponse,
+    RemoveConnectorResponse, SetConnectorRequest, SetConnectorResponse, StripeInstallResponse,
+    StripeRemoveResponse, StripeStatusResponse, WorkspaceConnectionList,
 };
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
@@ -330,6 +330,90 @@ impl AppClient {
             DEFAULT_TIMEOUT,
             "removing connector",
             schema::bodies::remove_connector(),
+        )
+        .await
+    }
+
+    /// `external-auth/connectors/{connector_id}[/{rest}]`; the id is one
+    /// percent-encoded segment, whatever the user typed.
+    fn connector_url(&self, connector_id: &str, rest: Option<&str>) -> Url {
+        let mut url = self.url("external-auth/connectors/");
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().push(connector_id);
+            segments.extend(rest);
+        }
+        url
+    }
+
+    /// `GET external-auth/connectors`: the app's connections of workspace
+    /// connectors, plus the raw body for `--json`.
+    pub async fn workspace_connections(
+        &self,
+    ) -> Result<(WorkspaceConnectionList, Value), CliError> {
+        self.call_keeping_body(
+            Method::GET,
+            self.url("external-auth/connectors"),
+            Body::Empty,
+            DEFAULT_TIMEOUT,
+            "listing workspace connections",
+            schema::bodies::workspace_connection_list(),
+        )
+        .await
+    }
+
+    /// `PUT external-auth/connectors/{connector_id}[?reconnect=true]`.
+    pub async fn connect_workspace_connector(
+        &self,
+        connector_id: &str,
+        reconnect: bool,
+    ) -> Result<SetConnectorResponse, CliError> {
+        let mut url = self.connector_url(connector_id, None);
+        if reconnect {
+            url.query_pairs_mut().append_pair("reconnect", "true");
+        }
+        self.call(
+            Method::PUT,
+            url,
+            Body::Empty,
+            DEFAULT_TIMEOUT,
+            &format!("connecting workspace connector {connector_id}"),
+            schema::bodies::set_connector(),
+        )
+        .await
+    }
+
+    /// `GET external-auth/connectors/{connector_id}/status?connection_id=…`.
+    pub async fn workspace_connection_status(
+        &self,
+        connector_id: &str,
+        connection_id: &str,
+    ) -> Result<OAuthStatusResponse, CliError> {
+        let mut url = self.connector_url(connector_id, Some("status"));
+        url.query_pairs_mut()
+            .append_pair("connection_id", connection_id);
+        self.call(
+            Method::GET,
+            url,
+            Body::Empty,
+            DEFAULT_TIMEOUT,
+            "checking OAuth status",
+            schema::bodies::oauth_status(),
+        )
+        .await
+    }
+
+    /// `DELETE external-auth/connectors/{connector_id}`.
+    pub async fn disconnect_workspace_connector(
+        &self,
+        connector_id: &str,
+    ) -> Result<Disconnected, CliError> {
+        self.call(
+            Method::DELETE,
+            self.connector_url(connector_id, None),
+            Body::Empty,
+            DEFAULT_TIMEOUT,
+            &format!("disconnecting workspace connector {connector_id}"),
+            schema::bodies::disconnected(),
         )
         .await
     }

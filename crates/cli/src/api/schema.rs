@@ -81,6 +81,34 @@ pub mod bodies {
         ])
     }
 
+    /// `GET external-auth/connectors`: the app's connections of workspace
+    /// connectors (our server's route; the npm CLI has no schema for it).
+    pub fn workspace_connection_list() -> Schema {
+        object(vec![(
+            "connections",
+            array(object(vec![
+                ("connector_id", non_empty()),
+                ("integration_type", integration_type()),
+                (
+                    "status",
+                    Schema::Enum(&["active", "disconnected", "expired"]),
+                ),
+                ("status_reason", nullable(string())),
+                ("scopes", array(string())),
+                ("granted_scopes", array(string())),
+                ("user_email", optional(string())),
+            ])),
+        )])
+    }
+
+    /// `DELETE external-auth/connectors/{connector_id}`.
+    pub fn disconnected() -> Schema {
+        object(vec![
+            ("status", Schema::Literal("disconnected")),
+            ("connector_id", non_empty()),
+        ])
+    }
+
     /// `POST payments/stripe/install`.
     pub fn stripe_install() -> Schema {
         object(vec![
@@ -301,6 +329,28 @@ mod tests {
         }
         assert!(validate(&bodies::integration_type(), &json!(too_long)).is_empty());
         assert!(IntegrationType::new(too_long).is_err());
+    }
+
+    #[test]
+    fn workspace_bodies() {
+        let ok = json!({"connections": [{"connector_id": "abc", "integration_type": "ws_oidc",
+            "status": "active", "status_reason": null, "scopes": ["a"], "granted_scopes": []}]});
+        assert!(validate(&bodies::workspace_connection_list(), &ok).is_empty());
+        let bad = json!({"connections": [{"connector_id": "", "integration_type": "ws_oidc",
+            "status": "ACTIVE", "scopes": [], "granted_scopes": [], "user_email": null}]});
+        assert_eq!(
+            pretty(bodies::workspace_connection_list(), bad),
+            "✖ Too small: expected string to have >=1 characters\n  → at connections[0].connector_id\n\
+             ✖ Invalid option: expected one of \"active\"|\"disconnected\"|\"expired\"\n  → at connections[0].status\n\
+             ✖ Invalid input: expected string, received undefined\n  → at connections[0].status_reason\n\
+             ✖ Invalid input: expected string, received null\n  → at connections[0].user_email"
+        );
+        assert!(validate(
+            &bodies::disconnected(),
+            &json!({"status": "disconnected", "connector_id": "abc"})
+        )
+        .is_empty());
+        assert!(!validate(&bodies::disconnected(), &json!({"status": "removed"})).is_empty());
     }
 
     #[test]

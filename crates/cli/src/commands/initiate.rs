@@ -2,13 +2,14 @@
 //! (protocol.md §3.7): one PUT, then the consent link (and, on a terminal,
 //! the browser and the status poll).
 
+use connectors_wire::SetConnectorResponse;
 use serde::Serialize;
 
 use super::{App, Env, Outcome};
 use crate::args::InitiateArgs;
 use crate::error::{CliError, Hint};
 use crate::json;
-use crate::oauth_prompt::{prompt_oauth_flows, FlowStatus, Pending};
+use crate::oauth_prompt::{prompt_oauth_flows, FlowStatus, Pending, Target};
 
 /// `--scopes a,b c` → `["a", "b", "c"]`: variadic tokens, each split on
 /// commas, trimmed, empties dropped.
@@ -48,6 +49,20 @@ fn parse_type(value: &str) -> Result<String, CliError> {
     })
 }
 
+/// The refusal a PUT answered with, as `error (detail)`; `None` when it
+/// went through. JavaScript truthiness: an empty `error` is no error.
+pub(super) fn refusal(response: &SetConnectorResponse) -> Option<String> {
+    let error = response.error.as_ref().filter(|e| !e.is_empty())?;
+    let detail = match (&response.other_user_email, &response.error_message) {
+        (Some(email), _) if error == connectors_wire::DIFFERENT_USER && !email.is_empty() => {
+            format!(" (already authorized by {email})")
+        }
+        (_, Some(message)) if !message.is_empty() => format!(" ({message})"),
+        _ => String::new(),
+    };
+    Some(format!("{error}{detail}"))
+}
+
 /// Runs the command.
 pub async fn run(env: &Env, app: &App, args: InitiateArgs) -> Result<Outcome, CliError> {
     let ui = &env.ui;
@@ -69,17 +84,9 @@ pub async fn run(env: &Env, app: &App, args: InitiateArgs) -> Result<Outcome, Cl
         )
         .await?;
 
-    // JavaScript truthiness: an empty `error` is no error.
-    if let Some(error) = response.error.as_ref().filter(|e| !e.is_empty()) {
-        let detail = match (&response.other_user_email, &response.error_message) {
-            (Some(email), _) if error == connectors_wire::DIFFERENT_USER && !email.is_empty() => {
-                format!(" (already authorized by {email})")
-            }
-            (_, Some(message)) if !message.is_empty() => format!(" ({message})"),
-            _ => String::new(),
-        };
+    if let Some(refused) = refusal(&response) {
         return Err(CliError::invalid_input(format!(
-            "Could not initiate {t}: {error}{detail}"
+            "Could not initiate {t}: {refused}"
         )));
     }
 
@@ -109,7 +116,7 @@ pub async fn run(env: &Env, app: &App, args: InitiateArgs) -> Result<Outcome, Cl
 
     ui.info(&format!("Authorize {t} here: {redirect_url}"));
     let pending = Pending {
-        integration_type: t.to_string(),
+        target: Target::Integration(t.to_string()),
         redirect_url: redirect_url.to_string(),
         connection_id: response.connection_id.clone(),
     };

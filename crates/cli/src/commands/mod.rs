@@ -11,6 +11,7 @@ mod list_available;
 mod pull;
 mod push;
 mod status;
+mod workspace;
 
 use std::path::PathBuf;
 
@@ -129,6 +130,7 @@ pub async fn run(cli: Cli, env: &Env) -> Result<(), CliError> {
                 ConnectorsCommand::Pull(args) => pull::run(env, &app, args).await?,
                 ConnectorsCommand::Push(args) => push::run(env, &app, args).await?,
                 ConnectorsCommand::Status(args) => status::run(env, &app, args).await?,
+                ConnectorsCommand::Workspace(sub) => workspace::run(env, &app, sub).await?,
             }
         }
     };

@@ -26,7 +26,7 @@ use crate::api::AppClient;
 use crate::args::PushArgs;
 use crate::error::{CliError, Hint};
 use crate::json;
-use crate::oauth_prompt::{prompt_oauth_flows, FlowStatus, Pending};
+use crate::oauth_prompt::{prompt_oauth_flows, FlowStatus, Pending, Target};
 
 /// How many PUTs are in flight at once.
 pub const PUT_CONCURRENCY: usize = 4;
@@ -264,7 +264,7 @@ pub async fn run(env: &Env, app: &App, args: PushArgs) -> Result<Outcome, CliErr
         .filter_map(|r| {
             let id = r.connection_id.as_ref().filter(|id| !id.is_empty())?;
             Some(Pending {
-                integration_type: r.integration_type.clone(),
+                target: Target::Integration(r.integration_type.clone()),
                 redirect_url: r.redirect_url.clone().unwrap_or_default(),
                 connection_id: Some(id.clone()),
             })

@@ -18,7 +18,7 @@
 //! Run: `cargo test -p base44-cli --test it interactive::` (needs
 //! `scripts/install-test-deps` and Chromium from `scripts/ensure-system-deps`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use serde_json::{json, Value};
 
 /// Longest wait for any one expected text. The consent (a cold Chromium on a
 /// busy machine) is the slowest step; the CLI itself gives up after 2 min.
-const EXPECT_TIMEOUT: Duration = Duration::from_secs(180);
+pub(crate) const EXPECT_TIMEOUT: Duration = Duration::from_secs(180);
 const CLIENT_ID: &str = "custom-client";
 const CLIENT_SECRET: &str = "custom-secret";
 
@@ -91,23 +91,34 @@ fn write_project(work: &Path, app_id: &str, scopes: &[&str]) {
 }
 
 /// Writes an executable `sh` script.
-fn write_script(path: &Path, body: &str) {
+pub(crate) fn write_script(path: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
     write_file(path, &format!("#!/bin/sh\n{body}"));
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// Single-quotes `path` for `sh`.
-fn sh_quote(path: &Path) -> String {
+pub(crate) fn sh_quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
 
-/// `base44 connectors push` on a fresh pty, as a person at a terminal runs
-/// it: no `CI`, `$BROWSER` set, the builder's API key.
+/// `base44 connectors push` on a fresh pty.
 fn spawn_push(server: &RealServer, work: &Path, home: &Path, browser: &Path) -> PtySession {
+    spawn_cli(server, work, home, browser, &["connectors", "push"])
+}
+
+/// `base44 <args>` on a fresh pty, as a person at a terminal runs it: no
+/// `CI`, `$BROWSER` set, the builder's API key.
+pub(crate) fn spawn_cli(
+    server: &RealServer,
+    work: &Path,
+    home: &Path,
+    browser: &Path,
+    args: &[&str],
+) -> PtySession {
     let mut command = Command::new(our_cli());
     command
-        .args(["connectors", "push"])
+        .args(args)
         .current_dir(work)
         // Nothing from the test's environment: CI=true (as on CI) would make
         // the CLI non-interactive.
@@ -132,21 +143,26 @@ fn spawn_push(server: &RealServer, work: &Path, home: &Path, browser: &Path) -> 
 
 /// Waits for `text` on the terminal; on failure, says what was shown and
 /// what `context` adds (e.g. the browser's log).
-fn expect(session: &mut PtySession, text: &str, context: &dyn Fn() -> String) {
+pub(crate) fn expect(session: &mut PtySession, text: &str, context: &dyn Fn() -> String) {
     if let Err(e) = session.exp_string(text) {
         panic!("waiting for {text:?} on the terminal: {e}\n{}", context());
     }
 }
 
 /// Types `bytes` (no Enter) once `prompt` is shown.
-fn answer(session: &mut PtySession, prompt: &str, bytes: &str, context: &dyn Fn() -> String) {
+pub(crate) fn answer(
+    session: &mut PtySession,
+    prompt: &str,
+    bytes: &str,
+    context: &dyn Fn() -> String,
+) {
     expect(session, prompt, context);
     session.send(bytes).expect("write to the pty");
     session.flush().expect("flush the pty");
 }
 
 /// Reads the rest of the output and checks the exit status is 0.
-fn expect_success(session: &mut PtySession, context: &dyn Fn() -> String) {
+pub(crate) fn expect_success(session: &mut PtySession, context: &dyn Fn() -> String) {
     if let Err(e) = session.exp_eof() {
         panic!("waiting for the CLI to exit: {e}\n{}", context());
     }
@@ -159,7 +175,7 @@ fn expect_success(session: &mut PtySession, context: &dyn Fn() -> String) {
 }
 
 /// Waits for a file another process writes (whole, by rename).
-fn wait_for_file(path: &Path, timeout: Duration) -> Option<String> {
+pub(crate) fn wait_for_file(path: &Path, timeout: Duration) -> Option<String> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(text) = std::fs::read_to_string(path) {
@@ -169,6 +185,59 @@ fn wait_for_file(path: &Path, timeout: Duration) -> Option<String> {
             return None;
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A `$BROWSER` that logs in and consents at the OAuth server in headless
+/// Chromium for the link it is given.
+pub(crate) struct ConsentBrowser {
+    /// The script to pass as `$BROWSER`.
+    pub script: PathBuf,
+    /// consent.mjs's one JSON line, written whole (by rename) so the test
+    /// never reads half of it.
+    pub out: PathBuf,
+    err: PathBuf,
+}
+
+impl ConsentBrowser {
+    pub(crate) fn new(dir: &Path) -> Self {
+        let browser = Self {
+            script: dir.join("consent-browser"),
+            out: dir.join("consent.json"),
+            err: dir.join("consent.stderr"),
+        };
+        write_script(
+            &browser.script,
+            &format!(
+                "# $BROWSER of the test: log in and consent for the link in $1.\n\
+                 node {script} \"{{\\\"url\\\":\\\"$1\\\",\\\"login\\\":\\\"alice\\\",\\\"timeoutMs\\\":150000}}\" \
+                 >{out}.partial 2>{err}\n\
+                 mv {out}.partial {out}\n",
+                script = sh_quote(&js_dir().join("consent.mjs")),
+                out = sh_quote(&browser.out),
+                err = sh_quote(&browser.err),
+            ),
+        );
+        browser
+    }
+
+    /// What the browser script printed so far, for failure messages.
+    pub(crate) fn log(&self) -> String {
+        format!(
+            "consent.mjs stdout: {:?}\nconsent.mjs stderr: {:?}",
+            std::fs::read_to_string(&self.out)
+                .or_else(|_| std::fs::read_to_string(self.out.with_extension("json.partial")))
+                .unwrap_or_default(),
+            std::fs::read_to_string(&self.err).unwrap_or_default()
+        )
+    }
+
+    /// consent.mjs's answer, once it finished.
+    pub(crate) fn result(&self) -> Value {
+        let consent = wait_for_file(&self.out, EXPECT_TIMEOUT)
+            .unwrap_or_else(|| panic!("the browser script never finished\n{}", self.log()));
+        serde_json::from_str(consent.trim())
+            .unwrap_or_else(|e| panic!("consent.mjs output ({e})\n{}", self.log()))
     }
 }
 
@@ -190,32 +259,9 @@ fn interactive_push_authorizes_in_the_browser_then_esc_skips() {
     write_project(&work, &server.app_id, &["contacts.read"]);
 
     // 1. Consent in headless Chromium, started by the CLI through $BROWSER.
-    // consent.mjs prints one JSON line; it is written whole (by rename) so
-    // the test never reads half of it.
-    let consent_out = tmp.path().join("consent.json");
-    let consent_err = tmp.path().join("consent.stderr");
-    let consent_browser = tmp.path().join("consent-browser");
-    write_script(
-        &consent_browser,
-        &format!(
-            "# $BROWSER of the test: log in and consent for the link in $1.\n\
-             node {script} \"{{\\\"url\\\":\\\"$1\\\",\\\"login\\\":\\\"alice\\\",\\\"timeoutMs\\\":150000}}\" \
-             >{out}.partial 2>{err}\n\
-             mv {out}.partial {out}\n",
-            script = sh_quote(&js_dir().join("consent.mjs")),
-            out = sh_quote(&consent_out),
-            err = sh_quote(&consent_err),
-        ),
-    );
-    let browser_log = || {
-        format!(
-            "consent.mjs stdout: {:?}\nconsent.mjs stderr: {:?}",
-            std::fs::read_to_string(&consent_out)
-                .or_else(|_| std::fs::read_to_string(consent_out.with_extension("json.partial")))
-                .unwrap_or_default(),
-            std::fs::read_to_string(&consent_err).unwrap_or_default()
-        )
-    };
+    let browser = ConsentBrowser::new(tmp.path());
+    let browser_log = || browser.log();
+    let consent_browser = browser.script.clone();
 
     let mut push = spawn_push(&server, &work, &home, &consent_browser);
     expect(
@@ -255,10 +301,7 @@ fn interactive_push_authorizes_in_the_browser_then_esc_skips() {
     expect(&mut push, "Connectors pushed to Base44", &browser_log);
     expect_success(&mut push, &browser_log);
 
-    let consent = wait_for_file(&consent_out, EXPECT_TIMEOUT)
-        .unwrap_or_else(|| panic!("the browser script never finished\n{}", browser_log()));
-    let consent: Value = serde_json::from_str(consent.trim())
-        .unwrap_or_else(|e| panic!("consent.mjs output ({e})\n{}", browser_log()));
+    let consent = browser.result();
     assert_eq!(consent["heading"], "Authorization complete", "{consent}");
     assert_eq!(
         remote_status(&server, "oidc_custom").as_deref(),

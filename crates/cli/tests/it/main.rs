@@ -2,7 +2,8 @@
 //! `support` module compiled once): the parity suite against the npm CLI
 //! (`parity`, with the bad-files and end-to-end suites), the interactive
 //! path on a pseudo-terminal (`interactive`), the stored login's refresh
-//! (`session`) and Stripe (`stripe`).
+//! (`session`), Stripe (`stripe`) and workspace connections
+//! (`workspace`).
 
 mod interactive;
 mod login;
@@ -10,3 +11,4 @@ mod parity;
 mod session;
 mod stripe;
 mod support;
+mod workspace;

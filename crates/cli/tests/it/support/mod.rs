@@ -748,6 +748,8 @@ pub struct RealServer {
     pub origin: String,
     /// The bootstrapped app.
     pub app_id: String,
+    /// Its workspace.
+    pub workspace_id: String,
     /// The bootstrapped builder's `b44k_` key.
     pub api_key: String,
     /// The app's `b44s_` service token.
@@ -791,6 +793,7 @@ pub fn start_real_server(config: impl FnOnce(&str) -> String) -> RealServer {
     RealServer {
         origin: server.url.clone(),
         app_id: server.app_id().to_string(),
+        workspace_id: server.boot.workspace_id.clone(),
         api_key: server.api_key().to_string(),
         service_token: server.service_token().to_string(),
         engine: server.engine.clone(),
