@@ -39,7 +39,7 @@ pub use oidc::{
     ProviderMetadata, UserInfoClaims,
 };
 pub use response::{parse_token_response, parse_token_response_at, TokenSet};
-pub use template::fill_template;
+pub use template::{check_endpoint, fill_template};
 pub use token::{token_request, Grant, TokenRequest};
 
 pub use connectors_catalog::{BodyFormat, ClientAuth, ClientCredentials, OAuthSpec};

@@ -486,6 +486,8 @@ pub struct AppUserIdentity {
     pub email: Option<String>,
     /// The `name`, if the token says one (display only).
     pub name: Option<String>,
+    /// Its `exp`, Unix seconds.
+    pub expires_at: i64,
 }
 
 /// Verifies a token of an app's own identity provider against its `keys`:
@@ -523,6 +525,10 @@ pub fn verify_app_user_token(
             .map(str::to_owned)
     };
     Ok(AppUserIdentity {
+        expires_at: claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
         subject,
         email: display(policy.email_claim),
         name: display("name"),
@@ -833,7 +839,8 @@ mod tests {
             Ok(AppUserIdentity {
                 subject: "u1".into(),
                 email: Some("a@example.com".into()),
-                name: None
+                name: None,
+                expires_at: 1_000_100,
             })
         );
         let custom = AppUserPolicy {
