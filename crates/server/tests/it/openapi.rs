@@ -17,7 +17,12 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 44] = [
+const ROUTES: [(&str, &str); 49] = [
+    ("get", "/.well-known/jwks.json"),
+    ("post", "/api/apps/{app_id}/app-user-tokens"),
+    ("get", "/api/apps/{app_id}/app-user-settings"),
+    ("put", "/api/apps/{app_id}/app-user-settings"),
+    ("get", "/api/apps/{app_id}/app-users"),
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -502,6 +507,33 @@ fn assert_matches(doc: &Value, schema: &str, value: impl serde::Serialize) {
 #[test]
 fn schemas_agree_with_wire_types() {
     let doc = doc();
+    assert_matches(
+        &doc,
+        "AppUserSettings",
+        connectors_wire::AppUserSettings::default(),
+    );
+    assert_matches(
+        &doc,
+        "AppUserTokenResponse",
+        connectors_wire::AppUserTokenResponse {
+            access_token: "t".into(),
+            token_type: "Bearer".into(),
+            expires_in: 1,
+        },
+    );
+    assert_matches(
+        &doc,
+        "AppUserInfo",
+        connectors_wire::AppUserInfo {
+            id: "i".into(),
+            issuer: "https://c.example".into(),
+            subject: "s".into(),
+            email: None,
+            name: None,
+            created_at: 1,
+            last_seen_at: 1,
+        },
+    );
     assert_matches(
         &doc,
         "SetConnectorResponse",
