@@ -25,8 +25,8 @@ use connectors_oauth::{check_endpoint, AppUserPolicy, IdTokenError, Jwks};
 use connectors_store::{AppUserRow, AppUserSettingsRow, IdentityProviderRow, StoreError};
 use connectors_vault::{AppUserClaims, AppUserTokenRejected, Secret, APP_USER_TOKEN_TYPE};
 use connectors_wire::{AppUserSettings, AppUserTokenRequest, IdentityProviderSettings};
+use sha2::{Digest, Sha256};
 
-use crate::cache::ReadCache;
 use crate::principal::{Credential, API_KEY_PREFIX, SERVICE_TOKEN_PREFIX};
 use crate::{AuthorizedApp, Engine, EngineError, Principal, Result, ServiceApp};
 
@@ -245,7 +245,13 @@ impl Engine {
             return Err(EngineError::Unauthorized);
         }
         // Keyed by app too: two apps may trust one provider and audience.
-        let key = ReadCache::token_hash(&format!("app-user\n{app_id}\n{token}"));
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(b"app-user")
+            .chain_update(app_id.len().to_be_bytes())
+            .chain_update(app_id)
+            .chain_update(token)
+            .finalize()
+            .into();
         let principal = self
             .cached_principal_keyed(key, |now_ms| async move {
                 let (user, valid_until_ms) = self.check_app_user(app_id, token, now_ms).await?;
@@ -590,8 +596,12 @@ fn check_settings(settings: &AppUserSettings) -> Result<AppUserSettings> {
                     )));
                 }
             }
-            let mut algorithms = p.algorithms.clone();
-            algorithms.dedup();
+            let mut algorithms: Vec<String> = Vec::new();
+            for alg in &p.algorithms {
+                if !algorithms.contains(alg) {
+                    algorithms.push(alg.clone());
+                }
+            }
             Some(IdentityProviderSettings {
                 issuer: p.issuer.clone(),
                 jwks_uri: p.jwks_uri.clone(),
