@@ -160,6 +160,6 @@ impl Engine {
 fn caller_builder(principal: &Principal) -> Result<&str> {
     match principal {
         Principal::Builder(builder) => Ok(&builder.id),
-        Principal::Service { .. } => Err(EngineError::BuilderOnly),
+        Principal::Service { .. } | Principal::AppUser(_) => Err(EngineError::BuilderOnly),
     }
 }

@@ -206,6 +206,12 @@ pub(crate) fn looks_like_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
+/// Whether a JWT is signed HS256, as login tokens are (and app-user tokens
+/// never): only to route it to its verifier, which checks everything.
+pub(crate) fn is_login_token(token: &str) -> bool {
+    jsonwebtoken::decode_header(token).is_ok_and(|h| h.alg == jsonwebtoken::Algorithm::HS256)
+}
+
 /// `ABCD-EFGH` → `ABCDEFGH`, case-insensitively, ignoring dashes and
 /// spaces; `None` when it cannot be one of our codes.
 fn normalize_user_code(input: &str) -> Option<String> {
@@ -554,7 +560,7 @@ impl Engine {
                 email: b.email.clone(),
                 name: b.email.clone(),
             }),
-            Principal::Service { .. } => Err(EngineError::BuilderOnly),
+            Principal::Service { .. } | Principal::AppUser(_) => Err(EngineError::BuilderOnly),
         }
     }
 

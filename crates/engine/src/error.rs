@@ -127,6 +127,16 @@ pub enum EngineError {
     /// A request was invalid in a way not covered above.
     #[error("{0}")]
     BadRequest(String),
+    /// The app minted too many app-user tokens within a minute.
+    #[error("too many app-user tokens minted for this app; wait {retry_after_secs} seconds, and reuse a token until it expires rather than minting one per request")]
+    TooManyAppUserTokens {
+        /// Seconds until another mint is accepted.
+        retry_after_secs: i64,
+    },
+    /// The app's identity provider's keys cannot be had, so its users'
+    /// tokens cannot be checked.
+    #[error("the app's identity provider cannot be reached to check this token ({0}); try again in a minute, and if this persists the app's builder should check its app-user settings")]
+    IdentityProviderUnavailable(String),
     /// The request lost a race or collides with existing data (a uniqueness
     /// rule of the database); the text says which.
     #[error("{0}")]
@@ -150,7 +160,8 @@ impl EngineError {
             }
             Self::LoginExpired => "TOKEN_EXPIRED",
             Self::UserCodeNotFound => "NOT_FOUND",
-            Self::TooManyCodeAttempts { .. } => "RATE_LIMITED",
+            Self::TooManyCodeAttempts { .. } | Self::TooManyAppUserTokens { .. } => "RATE_LIMITED",
+            Self::IdentityProviderUnavailable(_) => "IDENTITY_PROVIDER_UNAVAILABLE",
             Self::ApiKeyNotFound(_) | Self::ServiceTokenNotFound(_) => "NOT_FOUND",
             Self::AppNotFound(_) | Self::ConnectorNotFound(_) | Self::AttemptNotFound { .. } => {
                 "NOT_FOUND"

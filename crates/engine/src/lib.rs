@@ -10,6 +10,7 @@
 
 mod accounts;
 mod admin;
+mod app_users;
 mod cache;
 mod connectors;
 mod consent;
@@ -39,6 +40,10 @@ pub use accounts::{
 };
 pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
+};
+pub use app_users::{
+    origin_allowed, return_to, AppUser, MintedAppUserToken, DEFAULT_APP_USER_TOKEN_SECS,
+    MAX_ALLOWED_ORIGINS, MAX_APP_USER_TOKEN_SECS, MINTS_PER_WINDOW, MINT_WINDOW_SECS,
 };
 pub use cache::{CacheConfig, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_ENTRIES};
 pub use connectors_store::CredentialsHealth;
@@ -133,6 +138,8 @@ struct Inner {
     single_flight: refresh::SingleFlight,
     refresh_counters: metrics::RefreshCounters,
     cache: Arc<cache::ReadCache>,
+    /// App users: the mint limit and the providers' keys.
+    app_users: app_users::AppUserState,
     /// Wrong user codes entered recently (RFC 8628 §5.1).
     code_entry: device::CodeEntryLimits,
     /// Last-use writes in flight.
@@ -172,6 +179,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 cache,
                 code_entry: device::CodeEntryLimits::default(),
+                app_users: app_users::AppUserState::default(),
                 last_use: Arc::default(),
                 sso_cache: sso::SsoCache::default(),
                 _feed_stop: feed_stop,

@@ -44,6 +44,9 @@ pub enum Principal {
         /// The app the token belongs to.
         app_id: String,
     },
+    /// An end user of one app (`app_users.rs`): reaches only the app-user
+    /// routes of that app; builder and service routes answer 403.
+    AppUser(crate::AppUser),
 }
 
 /// Proof that a builder may act on an app: the builder use cases require it.
@@ -151,8 +154,22 @@ impl Engine {
         F: FnOnce(i64) -> Fut,
         Fut: std::future::Future<Output = Result<(Principal, i64)>>,
     {
+        self.cached_principal_keyed(ReadCache::token_hash(token), lookup)
+            .await
+    }
+
+    /// [`Self::cached_principal`] under a key of the caller's making (an
+    /// app user's token is keyed with its app).
+    pub(crate) async fn cached_principal_keyed<F, Fut>(
+        &self,
+        cache_key: [u8; 32],
+        lookup: F,
+    ) -> Result<Principal>
+    where
+        F: FnOnce(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<(Principal, i64)>>,
+    {
         let cache = &self.inner.cache;
-        let cache_key = ReadCache::token_hash(token);
         let now_ms = self.now_ms();
         if let Some(principal) = cache.principal(&cache_key, now_ms) {
             return Ok(principal);
@@ -168,7 +185,9 @@ impl Engine {
     pub async fn builder_app(&self, principal: &Principal, app_id: &str) -> Result<AuthorizedApp> {
         let builder = match principal {
             Principal::Builder(b) => b,
-            Principal::Service { .. } => return Err(EngineError::BuilderOnly),
+            Principal::Service { .. } | Principal::AppUser(_) => {
+                return Err(EngineError::BuilderOnly)
+            }
         };
         match self.store().get_app(app_id).await? {
             Some(app) if app.workspace_id == builder.workspace_id => Ok(AuthorizedApp {
@@ -186,7 +205,7 @@ impl Engine {
                 app_id: own.clone(),
             }),
             Principal::Service { .. } => Err(EngineError::Unauthorized),
-            Principal::Builder(_) => Err(EngineError::ServiceOnly),
+            Principal::Builder(_) | Principal::AppUser(_) => Err(EngineError::ServiceOnly),
         }
     }
 }

@@ -9,6 +9,8 @@ use connectors_wire::ConnectorStatus;
 
 use super::*;
 
+mod app_users;
+
 /// The engine's one test assembly: the catalog with a custom `acme`, over a
 /// fresh database of the backend `CONNECTORS_TEST_BACKEND` names.
 async fn engine_with(keys: KeyRing, clock: Clock) -> (Engine, TestDatabase) {

@@ -35,10 +35,11 @@ pub use authorize::{authorization_url, AuthorizationRequest};
 pub use client::OAuthClient;
 pub use error::{OAuthError, TokenError};
 pub use oidc::{
-    IdTokenCheck, IdTokenClaims, IdTokenError, Jwks, OidcError, ProviderMetadata, UserInfoClaims,
+    AppUserIdentity, AppUserPolicy, IdTokenCheck, IdTokenClaims, IdTokenError, Jwks, OidcError,
+    ProviderMetadata, UserInfoClaims,
 };
 pub use response::{parse_token_response, parse_token_response_at, TokenSet};
-pub use template::fill_template;
+pub use template::{check_endpoint, fill_template};
 pub use token::{token_request, Grant, TokenRequest};
 
 pub use connectors_catalog::{BodyFormat, ClientAuth, ClientCredentials, OAuthSpec};

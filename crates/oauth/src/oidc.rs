@@ -273,6 +273,9 @@ pub enum IdTokenError {
         "the ID token has expired (or says no expiry); check that this server's clock is right"
     )]
     Expired,
+    /// `nbf` has not come yet (or is not a number).
+    #[error("the token is not valid yet (its `nbf` is in the future); check that this server's clock is right")]
+    NotYetValid,
     /// `nonce` is missing or not this sign-in's: a replayed or injected token.
     #[error("the ID token's nonce is not this sign-in's (a replayed or substituted token)")]
     Nonce,
@@ -330,22 +333,39 @@ fn header_alg_and_kid(token: &str) -> Result<(String, Option<String>), IdTokenEr
 
 /// Verifies an ID token received from the token endpoint: its signature
 /// (by the provider's `keys`, or the client secret for HMAC algorithms),
-/// then `iss`, `aud`/`azp`, `exp` (with [`ID_TOKEN_LEEWAY_SECS`]),
+/// then `iss`, `aud`/`azp`, `exp` and `nbf` (with [`ID_TOKEN_LEEWAY_SECS`]),
 /// `nonce` (constant time) and `sub`. `alg: none` is refused.
 pub fn verify_id_token(
     token: &str,
     check: &IdTokenCheck<'_>,
     keys: &Jwks,
 ) -> Result<IdTokenClaims, IdTokenError> {
+    let claims = verify_signature(token, keys, |_| true, Some(check.client_secret))?;
+    check_claims(&claims, check)
+}
+
+/// The claims of a JWT whose signature verifies: by `keys` for an
+/// asymmetric `alg`, by `hmac_secret` (when given) for HS256/384/512.
+/// `allowed` must accept the `alg` first; `none` never passes. The one
+/// signature check of ID tokens and app-user tokens.
+fn verify_signature(
+    token: &str,
+    keys: &Jwks,
+    allowed: impl Fn(&str) -> bool,
+    hmac_secret: Option<&Secret>,
+) -> Result<Map<String, Value>, IdTokenError> {
     let (alg_name, kid) = header_alg_and_kid(token)?;
-    let alg = algorithm(&alg_name).ok_or_else(|| IdTokenError::Algorithm(alg_name.clone()))?;
+    let alg = algorithm(&alg_name)
+        .filter(|_| allowed(&alg_name))
+        .ok_or_else(|| IdTokenError::Algorithm(alg_name.clone()))?;
     let mut validation = Validation::new(alg);
-    // Expiry and audience are checked below, on the caller's clock.
+    // Expiry and audience are checked by the callers, on their clock.
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
     let decoded = if is_hmac(alg) {
-        let key = DecodingKey::from_secret(check.client_secret.expose().as_bytes());
+        let secret = hmac_secret.ok_or_else(|| IdTokenError::Algorithm(alg_name.clone()))?;
+        let key = DecodingKey::from_secret(secret.expose().as_bytes());
         jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(signature_error)?
     } else {
         let candidates: Vec<&Jwk> = keys
@@ -380,7 +400,154 @@ pub fn verify_id_token(
         }
         outcome?
     };
-    check_claims(&decoded.claims, check)
+    match decoded.claims {
+        Value::Object(claims) => Ok(claims),
+        _ => Err(IdTokenError::Malformed),
+    }
+}
+
+/// `iss` must be exactly `issuer`.
+fn check_issuer_claim(claims: &Map<String, Value>, issuer: &str) -> Result<(), IdTokenError> {
+    match claims.get("iss").and_then(Value::as_str) {
+        Some(iss) if iss == issuer => Ok(()),
+        other => Err(IdTokenError::Issuer(other.unwrap_or("").to_owned())),
+    }
+}
+
+/// The audiences of `aud` (a string or an array of strings).
+fn audiences(claims: &Map<String, Value>) -> Vec<&str> {
+    match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `exp` (required) has not passed and `nbf` (optional) has come, at
+/// `now_secs` give or take [`ID_TOKEN_LEEWAY_SECS`].
+fn check_times(claims: &Map<String, Value>, now_secs: i64) -> Result<(), IdTokenError> {
+    let exp = claims.get("exp").and_then(Value::as_i64);
+    if exp.is_none_or(|exp| now_secs >= exp.saturating_add(ID_TOKEN_LEEWAY_SECS)) {
+        return Err(IdTokenError::Expired);
+    }
+    match claims.get("nbf") {
+        None => Ok(()),
+        Some(nbf) => match nbf.as_i64() {
+            Some(nbf) if now_secs.saturating_add(ID_TOKEN_LEEWAY_SECS) >= nbf => Ok(()),
+            _ => Err(IdTokenError::NotYetValid),
+        },
+    }
+}
+
+/// The algorithms an app's identity provider may sign app-user tokens
+/// with: asymmetric only, since the keys come from a public JWKS (an HMAC
+/// "key" from it would be the public key itself).
+pub const ASYMMETRIC_ALGORITHMS: [&str; 9] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+/// The allow-list of an app's identity provider when none is set.
+pub const DEFAULT_APP_USER_ALGORITHMS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
+
+/// The longest user id (an app user's `sub`, or a minted token's
+/// `user_id`), in characters.
+pub const MAX_USER_ID_CHARS: usize = 255;
+
+/// Whether `id` can name an app user: 1 to [`MAX_USER_ID_CHARS`]
+/// characters, none of them a control character.
+pub fn valid_user_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().count() <= MAX_USER_ID_CHARS && !id.chars().any(char::is_control)
+}
+
+/// How an app checks the tokens of its own identity provider (wave2.md
+/// §4.3 A).
+#[derive(Debug, Clone, Copy)]
+pub struct AppUserPolicy<'a> {
+    /// `iss` must be exactly this.
+    pub issuer: &'a str,
+    /// `aud` must hold this.
+    pub audience: &'a str,
+    /// The claim naming the user (usually `sub`).
+    pub user_id_claim: &'a str,
+    /// The claim with the user's email (display only).
+    pub email_claim: &'a str,
+    /// The accepted `alg`s, a subset of [`ASYMMETRIC_ALGORITHMS`].
+    pub algorithms: &'a [String],
+    /// Now, in Unix seconds (the caller's clock).
+    pub now_secs: i64,
+}
+
+/// Who a verified app-user token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppUserIdentity {
+    /// The user id at the issuer (the policy's user-id claim).
+    pub subject: String,
+    /// The email, if the token says one (display only).
+    pub email: Option<String>,
+    /// The `name`, if the token says one (display only).
+    pub name: Option<String>,
+    /// Its `exp`, Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Verifies a token of an app's own identity provider against its `keys`:
+/// `alg` in the policy's allow-list (asymmetric only: never `none`, never
+/// HS*), the signature, `iss`, `aud`, `exp`/`nbf` with
+/// [`ID_TOKEN_LEEWAY_SECS`], and a usable user id.
+pub fn verify_app_user_token(
+    token: &str,
+    policy: &AppUserPolicy<'_>,
+    keys: &Jwks,
+) -> Result<AppUserIdentity, IdTokenError> {
+    let allowed = |alg: &str| {
+        ASYMMETRIC_ALGORITHMS.contains(&alg) && policy.algorithms.iter().any(|a| a == alg)
+    };
+    let claims = verify_signature(token, keys, allowed, None)?;
+    check_issuer_claim(&claims, policy.issuer)?;
+    if !audiences(&claims).contains(&policy.audience) {
+        return Err(IdTokenError::Audience);
+    }
+    check_times(&claims, policy.now_secs)?;
+    let subject = match claims.get(policy.user_id_claim) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        _ => return Err(IdTokenError::NoSubject),
+    };
+    if !valid_user_id(&subject) {
+        return Err(IdTokenError::NoSubject);
+    }
+    let display = |key: &str| {
+        claims
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.chars().count() <= 320)
+            .map(str::to_owned)
+    };
+    Ok(AppUserIdentity {
+        expires_at: claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
+        subject,
+        email: display(policy.email_claim),
+        name: display("name"),
+    })
+}
+
+/// The `iss` of a JWT, read WITHOUT verifying anything: only to pick the
+/// verifier, which then checks it.
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
 }
 
 fn signature_error(e: jsonwebtoken::errors::Error) -> IdTokenError {
@@ -398,18 +565,13 @@ fn signature_error(e: jsonwebtoken::errors::Error) -> IdTokenError {
 }
 
 /// The claim checks of Core §3.1.3.7 on verified claims.
-fn check_claims(claims: &Value, check: &IdTokenCheck<'_>) -> Result<IdTokenClaims, IdTokenError> {
-    let claims = claims.as_object().ok_or(IdTokenError::Malformed)?;
+fn check_claims(
+    claims: &Map<String, Value>,
+    check: &IdTokenCheck<'_>,
+) -> Result<IdTokenClaims, IdTokenError> {
     let text = |key: &str| claims.get(key).and_then(Value::as_str);
-    match text("iss") {
-        Some(iss) if iss == check.issuer => {}
-        other => return Err(IdTokenError::Issuer(other.unwrap_or("").to_owned())),
-    }
-    let audiences: Vec<&str> = match claims.get("aud") {
-        Some(Value::String(a)) => vec![a.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
+    check_issuer_claim(claims, check.issuer)?;
+    let audiences = audiences(claims);
     if !audiences.contains(&check.client_id) {
         return Err(IdTokenError::Audience);
     }
@@ -418,10 +580,7 @@ fn check_claims(claims: &Value, check: &IdTokenCheck<'_>) -> Result<IdTokenClaim
         None if audiences.len() > 1 => return Err(IdTokenError::Audience),
         _ => {}
     }
-    let exp = claims.get("exp").and_then(Value::as_i64);
-    if exp.is_none_or(|exp| check.now_secs >= exp.saturating_add(ID_TOKEN_LEEWAY_SECS)) {
-        return Err(IdTokenError::Expired);
-    }
+    check_times(claims, check.now_secs)?;
     if !text("nonce").is_some_and(|n| ct_eq(n.as_bytes(), check.nonce.as_bytes())) {
         return Err(IdTokenError::Nonce);
     }
@@ -653,6 +812,151 @@ mod tests {
         )
         .unwrap();
         assert_eq!(verify(&by_jwks_secret), Err(IdTokenError::Signature));
+    }
+
+    fn app_policy(algorithms: &[String]) -> AppUserPolicy<'_> {
+        AppUserPolicy {
+            issuer: "https://id.example",
+            audience: "client",
+            user_id_claim: "sub",
+            email_claim: "email",
+            algorithms,
+            now_secs: 1_000_050,
+        }
+    }
+
+    fn default_algs() -> Vec<String> {
+        DEFAULT_APP_USER_ALGORITHMS.map(String::from).to_vec()
+    }
+
+    #[test]
+    fn app_user_tokens_share_the_checks_and_add_nbf_and_the_allow_list() {
+        let algs = default_algs();
+        let policy = app_policy(&algs);
+        let ok = verify_app_user_token(&sign(TEST_KEY, Some("k1"), &good()), &policy, &keys());
+        assert_eq!(
+            ok,
+            Ok(AppUserIdentity {
+                subject: "u1".into(),
+                email: Some("a@example.com".into()),
+                name: None,
+                expires_at: 1_000_100,
+            })
+        );
+        let custom = AppUserPolicy {
+            user_id_claim: "uid",
+            email_claim: "mail",
+            ..policy
+        };
+        let claims = with(with(good(), "uid", json!(42)), "mail", json!("m@x.example"));
+        let id =
+            verify_app_user_token(&sign(TEST_KEY, Some("k1"), &claims), &custom, &keys()).unwrap();
+        assert_eq!(
+            (id.subject.as_str(), id.email.as_deref()),
+            ("42", Some("m@x.example"))
+        );
+        let cases = [
+            (
+                with(good(), "nbf", json!(1_000_050 + 61)),
+                IdTokenError::NotYetValid,
+            ),
+            (
+                with(good(), "nbf", json!("soon")),
+                IdTokenError::NotYetValid,
+            ),
+            (
+                with(good(), "exp", json!(1_000_050 - 61)),
+                IdTokenError::Expired,
+            ),
+            (with(good(), "aud", json!("other")), IdTokenError::Audience),
+            (
+                with(good(), "iss", json!("https://evil.example")),
+                IdTokenError::Issuer("https://evil.example".into()),
+            ),
+            (
+                with(good(), "sub", json!("a\u{0}b")),
+                IdTokenError::NoSubject,
+            ),
+            (
+                with(good(), "sub", json!("x".repeat(256))),
+                IdTokenError::NoSubject,
+            ),
+            (with(good(), "sub", Value::Null), IdTokenError::NoSubject),
+        ];
+        for (claims, expected) in cases {
+            let token = sign(TEST_KEY, Some("k1"), &claims);
+            assert_eq!(
+                verify_app_user_token(&token, &policy, &keys()),
+                Err(expected),
+                "{claims}"
+            );
+        }
+        // Within the leeway.
+        let late = with(
+            with(good(), "nbf", json!(1_000_100)),
+            "exp",
+            json!(1_000_000),
+        );
+        assert!(
+            verify_app_user_token(&sign(TEST_KEY, Some("k1"), &late), &policy, &keys()).is_ok()
+        );
+        // EdDSA not in the allow-list.
+        let rs_only = vec!["RS256".to_string()];
+        assert_eq!(
+            verify_app_user_token(
+                &sign(TEST_KEY, Some("k1"), &good()),
+                &app_policy(&rs_only),
+                &keys()
+            ),
+            Err(IdTokenError::Algorithm("EdDSA".into()))
+        );
+    }
+
+    #[test]
+    fn app_user_tokens_never_take_none_hmac_or_unknown_keys() {
+        let hs_listed = vec!["HS256".to_string(), "EdDSA".to_string()];
+        let policy = app_policy(&hs_listed);
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(good().to_string())
+        );
+        assert_eq!(
+            verify_app_user_token(&none, &policy, &keys()),
+            Err(IdTokenError::Algorithm("none".into()))
+        );
+        // HS256 "signed" with the public key as the secret: refused even
+        // when a careless policy lists HS256.
+        let confused = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &good(),
+            &EncodingKey::from_secret(TEST_X.as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(
+            verify_app_user_token(&confused, &policy, &keys()),
+            Err(IdTokenError::Algorithm("HS256".into()))
+        );
+        assert_eq!(
+            verify_app_user_token(&sign(OTHER_KEY, Some("k1"), &good()), &policy, &keys()),
+            Err(IdTokenError::Signature)
+        );
+        assert_eq!(
+            verify_app_user_token(&sign(TEST_KEY, Some("k9"), &good()), &policy, &keys()),
+            Err(IdTokenError::UnknownKey)
+        );
+        assert_eq!(
+            verify_app_user_token("b44s_x", &policy, &keys()),
+            Err(IdTokenError::Malformed)
+        );
+        assert_eq!(
+            unverified_issuer(&sign(TEST_KEY, None, &good())).as_deref(),
+            Some("https://id.example")
+        );
+        assert_eq!(unverified_issuer("a.b.c"), None);
+        assert!(valid_user_id("ü") && !valid_user_id("") && !valid_user_id("a\nb"));
     }
 
     #[test]

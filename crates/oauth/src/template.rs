@@ -83,7 +83,7 @@ pub(crate) fn endpoint(
 /// Parses a URL the client may send secrets to: `https`, or `http` to a
 /// loopback host only; no user information, no fragment. The reason
 /// otherwise.
-pub(crate) fn check_endpoint(url: &str) -> Result<Url, String> {
+pub fn check_endpoint(url: &str) -> Result<Url, String> {
     let url = Url::parse(url).map_err(|e| e.to_string())?;
     let host = url.host().ok_or_else(|| "it has no host".to_string())?;
     let loopback = match host {

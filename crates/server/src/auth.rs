@@ -59,12 +59,18 @@ struct AppSegment {
 }
 
 /// The two inputs of every app check: who calls, and the path's app id.
+/// An app user's token counts as a caller of its own app, so that builder
+/// and service routes refuse it with 403 rather than 401.
 async fn caller_and_app(
     parts: &mut Parts,
     state: &AppState,
 ) -> Result<(Principal, String), ApiError> {
-    let Caller(caller) = Caller::from_request_parts(parts, state).await?;
     let Path(AppSegment { app_id }) = Path::from_request_parts(parts, state).await?;
+    let credential = credential(parts)?;
+    let caller = state
+        .engine
+        .authenticate_for_app(credential, &app_id)
+        .await?;
     Ok((caller, app_id))
 }
 

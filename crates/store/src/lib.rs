@@ -13,6 +13,7 @@
 //! This crate knows nothing of HTTP, providers or encryption keys.
 #![deny(missing_docs)]
 
+mod app_users;
 #[cfg(test)]
 mod plans;
 mod postgres;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use app_users::{AppUserRow, AppUserSettingsRow, IdentityProviderRow};
 pub use rows::*;
 pub use sql_store::SqlStore;
 
@@ -222,6 +224,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     /// An app by id.
     async fn get_app(&self, app_id: &str) -> Result<Option<App>>;
+
+    /// The app user `subject` of `issuer` in `app_id`, if seen before.
+    async fn app_user_by_subject(
+        &self,
+        app_id: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<AppUserRow>>;
+    /// Records an app user by (app, issuer, subject): inserts `user` as
+    /// given, or updates the existing row's email, name and last seen time
+    /// (keeping its id). Answers the stored row.
+    async fn upsert_app_user(&self, user: &AppUserRow) -> Result<AppUserRow>;
+    /// An app user by id.
+    async fn get_app_user(&self, id: &str) -> Result<Option<AppUserRow>>;
+    /// An app's users, oldest first.
+    async fn list_app_users(&self, app_id: &str) -> Result<Vec<AppUserRow>>;
+    /// An app's app-user settings, if ever set.
+    async fn app_user_settings(&self, app_id: &str) -> Result<Option<AppUserSettingsRow>>;
+    /// Replaces an app's app-user settings.
+    async fn put_app_user_settings(&self, settings: &AppUserSettingsRow) -> Result<()>;
 
     /// The app's connectors, ordered by type.
     async fn list_connectors(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;

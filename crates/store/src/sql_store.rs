@@ -714,6 +714,116 @@ impl Store for SqlStore {
             .transpose()
     }
 
+    async fn app_user_by_subject(
+        &self,
+        app_id: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<AppUserRow>> {
+        sqlx::query(
+            "SELECT id, app_id, issuer, subject, email, name, created_at, last_seen_at \
+             FROM app_users WHERE app_id = $1 AND issuer = $2 AND subject = $3",
+        )
+        .bind(app_id)
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(crate::app_users::app_user_from_row)
+        .transpose()
+    }
+
+    async fn upsert_app_user(&self, user: &AppUserRow) -> Result<AppUserRow> {
+        let row = sqlx::query(
+            "INSERT INTO app_users (id, app_id, issuer, subject, email, name, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (app_id, issuer, subject) DO UPDATE SET email = excluded.email, \
+             name = excluded.name, last_seen_at = excluded.last_seen_at \
+             RETURNING id, app_id, issuer, subject, email, name, created_at, last_seen_at",
+        )
+        .bind(&user.id)
+        .bind(&user.app_id)
+        .bind(&user.issuer)
+        .bind(&user.subject)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.created_at)
+        .bind(user.last_seen_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "app user"))?;
+        crate::app_users::app_user_from_row(&row)
+    }
+
+    async fn get_app_user(&self, id: &str) -> Result<Option<AppUserRow>> {
+        sqlx::query(
+            "SELECT id, app_id, issuer, subject, email, name, created_at, last_seen_at \
+             FROM app_users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(crate::app_users::app_user_from_row)
+        .transpose()
+    }
+
+    async fn list_app_users(&self, app_id: &str) -> Result<Vec<AppUserRow>> {
+        sqlx::query(
+            "SELECT id, app_id, issuer, subject, email, name, created_at, last_seen_at \
+             FROM app_users WHERE app_id = $1 ORDER BY created_at, id",
+        )
+        .bind(app_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(crate::app_users::app_user_from_row)
+        .collect()
+    }
+
+    async fn app_user_settings(&self, app_id: &str) -> Result<Option<AppUserSettingsRow>> {
+        sqlx::query(
+            "SELECT app_id, allowed_origins, default_return_url, idp_issuer, idp_jwks_uri, \
+             idp_audience, idp_user_id_claim, idp_email_claim, idp_algorithms, updated_at \
+             FROM app_user_settings WHERE app_id = $1",
+        )
+        .bind(app_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(crate::app_users::settings_from_row)
+        .transpose()
+    }
+
+    async fn put_app_user_settings(&self, settings: &AppUserSettingsRow) -> Result<()> {
+        let idp = settings.identity_provider.as_ref();
+        sqlx::query(
+            "INSERT INTO app_user_settings (app_id, allowed_origins, default_return_url, idp_issuer, \
+             idp_jwks_uri, idp_audience, idp_user_id_claim, idp_email_claim, idp_algorithms, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (app_id) DO UPDATE SET allowed_origins = excluded.allowed_origins, \
+             default_return_url = excluded.default_return_url, idp_issuer = excluded.idp_issuer, \
+             idp_jwks_uri = excluded.idp_jwks_uri, idp_audience = excluded.idp_audience, \
+             idp_user_id_claim = excluded.idp_user_id_claim, idp_email_claim = excluded.idp_email_claim, \
+             idp_algorithms = excluded.idp_algorithms, updated_at = excluded.updated_at",
+        )
+        .bind(&settings.app_id)
+        .bind(crate::app_users::json_strings(&settings.allowed_origins))
+        .bind(&settings.default_return_url)
+        .bind(idp.map(|p| p.issuer.clone()))
+        .bind(idp.map(|p| p.jwks_uri.clone()))
+        .bind(idp.map(|p| p.audience.clone()))
+        .bind(idp.map(|p| p.user_id_claim.clone()))
+        .bind(idp.map(|p| p.email_claim.clone()))
+        .bind(idp.map(|p| crate::app_users::json_strings(&p.algorithms)))
+        .bind(settings.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, "app user settings"))?;
+        Ok(())
+    }
+
     async fn list_connectors(&self, app_id: &str) -> Result<Vec<ConnectorRow>> {
         let rows = sqlx::query(CONNECTORS_OF_APP)
             .bind(app_id)

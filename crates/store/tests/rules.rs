@@ -1416,3 +1416,103 @@ fn slots_read_back_only_in_the_shapes_we_write() {
     }
     assert_eq!(ConnectorKey::from_slot("a", "t"), Some(key()));
 }
+
+fn app_user(id: &str, subject: &str, email: Option<&str>, now: i64) -> AppUserRow {
+    AppUserRow {
+        id: id.into(),
+        app_id: "a".into(),
+        issuer: "https://c.example".into(),
+        subject: subject.into(),
+        email: email.map(str::to_owned),
+        name: None,
+        created_at: now,
+        last_seen_at: now,
+    }
+}
+
+#[tokio::test]
+async fn app_users_are_keyed_by_issuer_and_subject_never_by_email() {
+    let (store, _db) = store().await;
+    let first = store
+        .upsert_app_user(&app_user("u1", "alice", Some("a@x.example"), 1))
+        .await
+        .unwrap();
+    assert_eq!(first, app_user("u1", "alice", Some("a@x.example"), 1));
+    // Seen again under a new email and a fresh id: same row, same id.
+    let again = store
+        .upsert_app_user(&app_user("u2", "alice", Some("new@x.example"), 5))
+        .await
+        .unwrap();
+    assert_eq!(again.id, "u1");
+    assert_eq!(again.created_at, 1);
+    assert_eq!(
+        (again.email.as_deref(), again.last_seen_at),
+        (Some("new@x.example"), 5)
+    );
+    // The same email under another subject, or the same subject of another
+    // issuer, is another user.
+    let bob = store
+        .upsert_app_user(&app_user("u3", "bob", Some("new@x.example"), 6))
+        .await
+        .unwrap();
+    assert_eq!(bob.id, "u3");
+    let mut other_issuer = app_user("u4", "alice", None, 7);
+    other_issuer.issuer = "https://idp.example".into();
+    assert_eq!(store.upsert_app_user(&other_issuer).await.unwrap().id, "u4");
+    let users = store.list_app_users("a").await.unwrap();
+    assert_eq!(
+        users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["u1", "u3", "u4"]
+    );
+    assert_eq!(store.get_app_user("u3").await.unwrap(), Some(bob));
+    assert_eq!(
+        store
+            .app_user_by_subject("a", "https://c.example", "alice")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some("u1".into())
+    );
+    assert!(store
+        .app_user_by_subject("a", "https://c.example", "carol")
+        .await
+        .unwrap()
+        .is_none());
+    // A user of an app that does not exist is refused.
+    let mut stray = app_user("u5", "x", None, 1);
+    stray.app_id = "nope".into();
+    assert!(matches!(
+        store.upsert_app_user(&stray).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Settings: none, then set, then replaced.
+    assert_eq!(store.app_user_settings("a").await.unwrap(), None);
+    let settings = AppUserSettingsRow {
+        app_id: "a".into(),
+        allowed_origins: vec!["https://app.example".into()],
+        default_return_url: Some("https://app.example/done".into()),
+        identity_provider: Some(IdentityProviderRow {
+            issuer: "https://idp.example".into(),
+            jwks_uri: "https://idp.example/jwks".into(),
+            audience: "app".into(),
+            user_id_claim: "sub".into(),
+            email_claim: "email".into(),
+            algorithms: vec!["RS256".into(), "EdDSA".into()],
+        }),
+        updated_at: 3,
+    };
+    store.put_app_user_settings(&settings).await.unwrap();
+    assert_eq!(
+        store.app_user_settings("a").await.unwrap().as_ref(),
+        Some(&settings)
+    );
+    let cleared = AppUserSettingsRow {
+        identity_provider: None,
+        default_return_url: None,
+        allowed_origins: vec![],
+        updated_at: 4,
+        ..settings
+    };
+    store.put_app_user_settings(&cleared).await.unwrap();
+    assert_eq!(store.app_user_settings("a").await.unwrap(), Some(cleared));
+}

@@ -57,6 +57,7 @@ struct Script {
     token_requests: usize,
     userinfo_requests: usize,
     discovery_requests: usize,
+    jwks_requests: usize,
 }
 
 /// The fake provider; it stops when dropped.
@@ -95,6 +96,7 @@ impl FakeIdp {
             token_requests: 0,
             userinfo_requests: 0,
             discovery_requests: 0,
+            jwks_requests: 0,
         }));
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -143,6 +145,39 @@ impl FakeIdp {
     /// (discovery, token, userinfo) requests so far.
     pub fn requests(&self) -> (usize, usize, usize) {
         self.with(|s| (s.discovery_requests, s.token_requests, s.userinfo_requests))
+    }
+
+    /// Requests of the JWKS so far.
+    pub fn jwks_requests(&self) -> usize {
+        self.with(|s| s.jwks_requests)
+    }
+
+    /// Where the signing keys are.
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/jwks", self.issuer)
+    }
+
+    /// A JWT over `claims` as is (for app-user tokens: the test writes
+    /// every claim), signed as `signing` says with `kid`.
+    pub fn sign(&self, claims: &Value, signing: Signing, kid: &str) -> String {
+        let mut header = Header::new(match signing {
+            Signing::ClientSecret => Algorithm::HS256,
+            _ => Algorithm::EdDSA,
+        });
+        header.kid = Some(kid.into());
+        let key = match signing {
+            Signing::Published => EncodingKey::from_ed_der(&der(SIGNING_KEY)),
+            Signing::Forged => EncodingKey::from_ed_der(&der(FOREIGN_KEY)),
+            Signing::ClientSecret => {
+                EncodingKey::from_secret(self.with(|s| s.client_secret.clone()).as_bytes())
+            }
+        };
+        jsonwebtoken::encode(&header, claims, &key).expect("sign")
+    }
+
+    /// The public key's `x` as the JWKS publishes it.
+    pub fn public_x() -> &'static str {
+        SIGNING_X
     }
 
     /// Plays the login page for the authorization URL our server sent the
@@ -206,7 +241,8 @@ async fn discovery(State((issuer, script)): Shared) -> Json<Value> {
     Json(doc)
 }
 
-async fn jwks() -> Json<Value> {
+async fn jwks(State((_, script)): Shared) -> Json<Value> {
+    script.lock().expect("script lock").jwks_requests += 1;
     Json(json!({"keys": [
         {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA", "use": "sig", "x": SIGNING_X}
     ]}))

@@ -22,7 +22,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+pub mod app_user_jwt;
 pub mod jwt;
+pub use app_user_jwt::{AppUserClaims, AppUserTokenRejected, APP_USER_TOKEN_TYPE};
 pub use jwt::{AccessClaims, TokenRejected};
 
 /// A secret string: redacted in `Debug`, no `Display`, zeroed on drop.
@@ -116,6 +118,8 @@ struct Key {
     cipher: Aes256Gcm,
     /// The access-token signing key derived from this key (see [`jwt`]).
     signing: Zeroizing<[u8; 32]>,
+    /// The app-user token key pair derived from this key (see [`app_user_jwt`]).
+    app_user: app_user_jwt::AppUserKey,
 }
 
 /// The encryption keys: the first seals, all open.
@@ -176,10 +180,12 @@ impl KeyRing {
                 reason: "unusable key".into(),
             })?;
             let signing = jwt::derive_signing_key(&bytes);
+            let app_user = app_user_jwt::AppUserKey::derive(&bytes);
             keys.push(Key {
                 id: id.into(),
                 cipher,
                 signing,
+                app_user,
             });
         }
         if keys.is_empty() {

@@ -596,3 +596,108 @@ pub struct RevokeResponse {
     /// Whether it had been revoked before (revoking again changes nothing).
     pub already_revoked: bool,
 }
+
+/// Body of `POST /api/apps/{app_id}/app-user-tokens` (service token): a
+/// token naming one user of the app, for `createClient({token})`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppUserTokenRequest {
+    /// The user's id in the app: 1 to 255 characters, no control characters.
+    pub user_id: String,
+    /// Display only; never identifies the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Display only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Lifetime in seconds: 1 to 86400, default 3600.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+}
+
+/// Answer of `POST /api/apps/{app_id}/app-user-tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppUserTokenResponse {
+    /// The JWT (EdDSA, verifiable with `/.well-known/jwks.json`).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+/// An app's own identity provider, whose JWTs name its users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityProviderSettings {
+    /// The `iss` of its tokens (https, or http to a loopback host).
+    pub issuer: String,
+    /// Where its public keys are (same rule).
+    pub jwks_uri: String,
+    /// The `aud` its tokens carry for this app.
+    pub audience: String,
+    /// The claim naming the user; default `sub`.
+    #[serde(default = "default_user_id_claim")]
+    pub user_id_claim: String,
+    /// The claim with the email (display only); default `email`.
+    #[serde(default = "default_email_claim")]
+    pub email_claim: String,
+    /// Accepted `alg`s, asymmetric only; default RS256, ES256, EdDSA.
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+}
+
+fn default_user_id_claim() -> String {
+    "sub".into()
+}
+
+fn default_email_claim() -> String {
+    "email".into()
+}
+
+fn default_algorithms() -> Vec<String> {
+    ["RS256", "ES256", "EdDSA"].map(String::from).to_vec()
+}
+
+/// `GET`/`PUT /api/apps/{app_id}/app-user-settings` (builder).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppUserSettings {
+    /// Exact origins (`https://host[:port]`; http only for loopback) that
+    /// may call the browser routes and be sent back to; at most 50.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Where the browser goes after consent when its page is not on the
+    /// list; its origin must be.
+    #[serde(default)]
+    pub default_return_url: Option<String>,
+    /// The app's own identity provider, or null for minted tokens only.
+    #[serde(default)]
+    pub identity_provider: Option<IdentityProviderSettings>,
+}
+
+/// One app user as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppUserInfo {
+    /// Opaque id.
+    pub id: String,
+    /// Who vouches for the user: this server or the app's provider.
+    pub issuer: String,
+    /// The user's id at the issuer.
+    pub subject: String,
+    /// Display only.
+    pub email: Option<String>,
+    /// Display only.
+    pub name: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; recorded at most once a minute.
+    pub last_seen_at: i64,
+}
+
+/// Answer of `GET /api/apps/{app_id}/app-users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppUserList {
+    /// Oldest first.
+    pub app_users: Vec<AppUserInfo>,
+}

@@ -1,5 +1,6 @@
 //! The router: every route of the server, grouped by audience.
 
+pub mod app_users;
 pub mod connectors;
 pub mod credentials;
 pub mod dashboard;
@@ -31,7 +32,8 @@ pub fn routes() -> Router<AppState> {
     let app_routes = Router::new()
         .nest("/external-auth", connectors::router())
         .nest("/payments/stripe", stripe::router())
-        .nest("/service-tokens", credentials::service_token_router());
+        .nest("/service-tokens", credentials::service_token_router())
+        .merge(app_users::app_router());
     Router::new()
         // The hot path, at its full path rather than nested: a nested route
         // rewrites each request's URI without its prefix.
@@ -40,6 +42,7 @@ pub fn routes() -> Router<AppState> {
             get(tokens::token),
         )
         .route("/healthz", get(healthz))
+        .route(app_users::JWKS_PATH, get(app_users::jwks))
         .route("/openapi.json", get(openapi))
         .route(
             "/api/external-auth/available-integrations",

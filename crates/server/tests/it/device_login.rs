@@ -86,7 +86,7 @@ fn urlenc(s: &str) -> String {
 }
 
 /// A completed login: (access token, refresh token).
-async fn login(t: &TestServer, time: &TestClock) -> (String, String) {
+pub(crate) async fn login(t: &TestServer, time: &TestClock) -> (String, String) {
     let d = start(t).await;
     let code = d["device_code"].as_str().unwrap();
     assert_eq!(oauth_error(&poll(t, code).await), "authorization_pending");

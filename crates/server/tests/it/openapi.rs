@@ -17,7 +17,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 58] = [
+const ROUTES: [(&str, &str); 63] = [
     (
         "post",
         "/apps/{app_id}/editor/workspace/app-connections/workspace/{connector_id}/connect",
@@ -59,6 +59,11 @@ const ROUTES: [(&str, &str); 58] = [
         "/api/apps/{app_id}/external-auth/tokens/connectors/{connector_id}",
     ),
     ("get", "/api/external-auth/callback"),
+    ("get", "/.well-known/jwks.json"),
+    ("post", "/api/apps/{app_id}/app-user-tokens"),
+    ("get", "/api/apps/{app_id}/app-user-settings"),
+    ("put", "/api/apps/{app_id}/app-user-settings"),
+    ("get", "/api/apps/{app_id}/app-users"),
     ("get", "/healthz"),
     ("get", "/openapi.json"),
     ("get", "/api/external-auth/available-integrations"),
@@ -544,6 +549,33 @@ fn assert_matches(doc: &Value, schema: &str, value: impl serde::Serialize) {
 #[test]
 fn schemas_agree_with_wire_types() {
     let doc = doc();
+    assert_matches(
+        &doc,
+        "AppUserSettings",
+        connectors_wire::AppUserSettings::default(),
+    );
+    assert_matches(
+        &doc,
+        "AppUserTokenResponse",
+        connectors_wire::AppUserTokenResponse {
+            access_token: "t".into(),
+            token_type: "Bearer".into(),
+            expires_in: 1,
+        },
+    );
+    assert_matches(
+        &doc,
+        "AppUserInfo",
+        connectors_wire::AppUserInfo {
+            id: "i".into(),
+            issuer: "https://c.example".into(),
+            subject: "s".into(),
+            email: None,
+            name: None,
+            created_at: 1,
+            last_seen_at: 1,
+        },
+    );
     assert_matches(
         &doc,
         "SetConnectorResponse",
