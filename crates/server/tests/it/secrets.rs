@@ -82,6 +82,35 @@ fn canaries_never_reach_disk_or_logs() {
     assert_eq!(status, 200);
     let (status, _) = http_request("PUT", &put, &[("api_key", &key)], Some("{not json")).unwrap();
     assert_eq!(status, 400);
+    // An app user's token (#13.3), minted and then presented (as a service
+    // token, 403, which records the user): never stored, never logged.
+    let mint = format!(
+        "{}/api/apps/{}/app-user-tokens",
+        server.url,
+        server.app_id()
+    );
+    let service = format!("Bearer {}", server.service_token());
+    let (status, body) = http_request(
+        "POST",
+        &mint,
+        &[("authorization", &service)],
+        Some(r#"{"user_id":"canary-user"}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let user_token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let as_user = format!("Bearer {user_token}");
+    let (status, _) = http_request(
+        "POST",
+        &mint,
+        &[("authorization", &as_user)],
+        Some(r#"{"user_id":"x"}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 403);
 
     // While running (the WAL holds the recent writes) and after a graceful stop.
     for phase in ["running", "stopped"] {
@@ -92,7 +121,7 @@ fn canaries_never_reach_disk_or_logs() {
                 server.logs()
             );
         }
-        for canary in [ACCESS, REFRESH, CLIENT_SECRET] {
+        for canary in [ACCESS, REFRESH, CLIENT_SECRET, user_token.as_str()] {
             let hits = files_containing(&server.data_dir(), canary);
             assert!(hits.is_empty(), "{phase}: `{canary}` found in {hits:?}");
             if let Some(url) = server.database_url() {
