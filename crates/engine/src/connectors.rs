@@ -145,35 +145,11 @@ impl Engine {
                     });
                 }
             }
-            if let Err(e) = self.provider_client(key).await {
-                return Err(no_client_error(e, key));
-            }
-            let now = self.now();
-            let connection_id = uuid::Uuid::new_v4().simple().to_string();
-            self.store()
-                .start_attempt(&AttemptRow {
-                    connection_id: connection_id.clone(),
-                    app_id: key.app_id.clone(),
-                    integration_type: integration_type.clone(),
-                    holder: key.holder.clone(),
-                    scopes,
-                    builder_id: Some(builder.id.clone()),
-                    status: AttemptStatus::Pending,
-                    status_reason: None,
-                    state_hash: None,
-                    pkce_verifier: None,
-                    browser_hash: None,
-                    connection_config: None,
-                    created_at: now,
-                    expires_at: now + self.config().attempt_ttl_secs,
-                })
+            let connection_id = self
+                .begin_attempt(key, scopes, Some(builder.id.clone()), None)
                 .await?;
-            self.inner.cache.forget_connector(key);
             return Ok(SetConnectorResponse {
-                redirect_url: Some(format!(
-                    "{}/connect/{connection_id}",
-                    self.config().public_url
-                )),
+                redirect_url: Some(self.consent_link(&connection_id)),
                 connection_id: Some(connection_id),
                 ..Default::default()
             });
@@ -181,6 +157,49 @@ impl Engine {
         Err(EngineError::Conflict(format!(
             "`{integration_type}` kept changing while its scopes were being set (another push or removal of it is running); run `base44 connectors push` again"
         )))
+    }
+
+    /// Records a `PENDING` consent attempt of the connection `key` (creating
+    /// the connection `disconnected` if new) after checking it has a usable
+    /// OAuth client; answers the attempt's id.
+    pub(crate) async fn begin_attempt(
+        &self,
+        key: &ConnectorKey,
+        scopes: Vec<String>,
+        builder_id: Option<String>,
+        return_to: Option<String>,
+    ) -> Result<String> {
+        if let Err(e) = self.provider_client(key).await {
+            return Err(no_client_error(e, key));
+        }
+        let now = self.now();
+        let connection_id = uuid::Uuid::new_v4().simple().to_string();
+        self.store()
+            .start_attempt(&AttemptRow {
+                connection_id: connection_id.clone(),
+                app_id: key.app_id.clone(),
+                integration_type: key.integration_type.clone(),
+                holder: key.holder.clone(),
+                scopes,
+                builder_id,
+                status: AttemptStatus::Pending,
+                status_reason: None,
+                state_hash: None,
+                pkce_verifier: None,
+                browser_hash: None,
+                connection_config: None,
+                created_at: now,
+                expires_at: now + self.config().attempt_ttl_secs,
+                return_to,
+            })
+            .await?;
+        self.inner.cache.forget_connector(key);
+        Ok(connection_id)
+    }
+
+    /// The link that starts an attempt's consent in a browser.
+    pub(crate) fn consent_link(&self, connection_id: &str) -> String {
+        format!("{}/connect/{connection_id}", self.config().public_url)
     }
 
     /// `GET external-auth/status`: the state of one consent attempt.

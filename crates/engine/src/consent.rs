@@ -7,7 +7,9 @@ use connectors_oauth::{
     authorization_url, new_pkce, new_state, AuthorizationRequest, Grant, OAuthState, PkceVerifier,
     TokenError,
 };
-use connectors_store::{attempt_context, AttemptRow, Authorization, BeginConsent, CredentialsRow};
+use connectors_store::{
+    attempt_context, AttemptRow, Authorization, BeginConsent, CredentialsRow, Holder,
+};
 use connectors_vault::{ct_eq, generate_token, hash_token, Secret};
 use connectors_wire::{AttemptStatus, ConnectionConfigField};
 
@@ -128,6 +130,18 @@ pub struct Completed {
     pub display_name: String,
     /// The attempt whose browser binding is no longer needed.
     pub connection_id: String,
+    /// Where an app user goes next, when the consent was an app user's.
+    pub landing: Option<Landing>,
+}
+
+/// How an app user's consent ends in their browser (wave2.md §1.5): the
+/// opener (a popup's) hears of it, or the browser returns to the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Landing {
+    /// The workspace connector connected.
+    pub connector_id: String,
+    /// The app's page to return to (on one of its allowed origins).
+    pub return_to: Option<String>,
 }
 
 fn validate_form(
@@ -486,6 +500,13 @@ impl Engine {
             integration_type: key.integration_type.to_string(),
             display_name: integration.display_name.clone(),
             connection_id: id,
+            landing: match &key.holder {
+                Holder::AppUser { connector_id, .. } => Some(Landing {
+                    connector_id: connector_id.clone(),
+                    return_to: attempt.return_to.clone(),
+                }),
+                _ => None,
+            },
         })
     }
 }

@@ -120,6 +120,21 @@ pub enum EngineError {
         /// "builder connections" or "per-user connections".
         what: &'static str,
     },
+    /// No workspace connector of that id allows this app's users to
+    /// connect (the SDK mock's text first).
+    #[error("Connector authorization not configured: no workspace connector `{0}` lets this app's users connect; a workspace admin creates it (POST /api/workspace/{{workspace_id}}/connectors) or turns per_user_connection_enabled on")]
+    AppUserConnectorNotConfigured(String),
+    /// The app user has no connection to disconnect (the SDK mock's body:
+    /// no code).
+    #[error("No active connection found for this connector")]
+    NoActiveAppUserConnection,
+    /// The app user has no connection of the connector (the SDK mock's
+    /// text first).
+    #[error("Connector connection not found: this user has not connected workspace connector `{0}`; the app calls connectAppUser(\"{0}\") for them first")]
+    AppUserConnectionNotFound(String),
+    /// An app-user route was called without an app user's token.
+    #[error("this endpoint acts for an app user: send the user's token as `Authorization: Bearer <token>` (a service token or builder credential acts for no user)")]
+    AppUserOnly,
     /// The server's own configuration keeps it from answering (a sealed
     /// value its keys cannot open); the text says what the operator checks.
     #[error("{0}")]
@@ -153,7 +168,13 @@ impl EngineError {
     /// A stable machine-readable code for the error body.
     pub fn code(&self) -> Option<&'static str> {
         Some(match self {
-            Self::Unauthorized | Self::ServiceOnly => return None,
+            Self::Unauthorized | Self::ServiceOnly | Self::NoActiveAppUserConnection => {
+                return None
+            }
+            Self::AppUserConnectorNotConfigured(_) | Self::AppUserConnectionNotFound(_) => {
+                "NOT_FOUND"
+            }
+            Self::AppUserOnly => "FORBIDDEN",
             Self::BuilderOnly => "FORBIDDEN",
             Self::ApiKeyRevoked | Self::ServiceTokenRevoked | Self::LoginRevoked => {
                 "CREDENTIAL_REVOKED"

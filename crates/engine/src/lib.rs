@@ -10,6 +10,7 @@
 
 mod accounts;
 mod admin;
+mod app_user_connections;
 mod app_users;
 mod cache;
 mod connectors;
@@ -41,6 +42,7 @@ pub use accounts::{
 pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
+pub use app_user_connections::AppUserConsent;
 pub use app_users::{
     origin_allowed, return_to, AppUser, MintedAppUserToken, DEFAULT_APP_USER_TOKEN_SECS,
     MAX_ALLOWED_ORIGINS, MAX_APP_USER_TOKEN_SECS, MINTS_PER_WINDOW, MINT_WINDOW_SECS,
@@ -52,7 +54,8 @@ pub use connectors_store::PoolStats;
 pub use connectors_store::{ApiKeyInfo, App, Builder, ServiceTokenInfo, Workspace};
 pub use connectors_wire::{IntegrationType, InvalidIntegrationType};
 pub use consent::{
-    CallbackParams, Completed, ConnectPage, ConsentError, CALLBACK_PATH, EXTERNAL_CALLBACK_PATH,
+    CallbackParams, Completed, ConnectPage, ConsentError, Landing, CALLBACK_PATH,
+    EXTERNAL_CALLBACK_PATH,
 };
 pub use credentials::{ApiKeyScope, Revocation, ServiceTokenScope};
 pub use dashboard::{AppOverview, ConnectorView, ProviderView, StripeView, WorkspaceConnectorView};

@@ -74,7 +74,7 @@ impl Engine {
                     callback_path: CALLBACK_PATH,
                 })
             }
-            Holder::Workspace { connector_id } => {
+            Holder::Workspace { connector_id } | Holder::AppUser { connector_id, .. } => {
                 let connector = self
                     .store()
                     .get_workspace_connector(connector_id)

@@ -487,7 +487,10 @@ impl Engine {
     /// A workspace connector's type, which never changes: kept once read,
     /// so the token route's cached answers need no database read. A
     /// deleted connector's entry is harmless: its connections are gone.
-    async fn workspace_connector_type(&self, id: &str) -> Result<Option<IntegrationType>> {
+    pub(crate) async fn workspace_connector_type(
+        &self,
+        id: &str,
+    ) -> Result<Option<IntegrationType>> {
         if let Some(ty) = self.inner.connector_types.get(id) {
             return Ok(Some(ty));
         }

@@ -26,18 +26,25 @@ fn credential(parts: &Parts) -> Result<Credential<'_>, EngineError> {
             .map_err(|_| EngineError::Unauthorized);
     }
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
-        let text = value.to_str().map_err(|_| EngineError::Unauthorized)?;
-        let mut words = text.split(' ');
-        return match (words.next(), words.next(), words.next()) {
-            (Some(scheme), Some(token), None)
-                if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() =>
-            {
-                Ok(Credential::Bearer(token))
-            }
-            _ => Err(EngineError::Unauthorized),
-        };
+        return bearer(value)
+            .map(Credential::Bearer)
+            .ok_or(EngineError::Unauthorized);
     }
     Ok(Credential::None)
+}
+
+/// The token of a `Bearer <token>` header value (exactly two words, as the
+/// SDK's `createClientFromRequest` requires).
+fn bearer(value: &axum::http::HeaderValue) -> Option<&str> {
+    let mut words = value.to_str().ok()?.split(' ');
+    match (words.next(), words.next(), words.next()) {
+        (Some(scheme), Some(token), None)
+            if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() =>
+        {
+            Some(token)
+        }
+        _ => None,
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -180,5 +187,50 @@ impl FromRequestParts<AppState> for BuilderWorkspace {
         Ok(BuilderWorkspace(
             state.engine.builder_workspace(&caller, &workspace_id)?,
         ))
+    }
+}
+
+/// The app user the path's app-user route acts for, by their token in
+/// `Authorization: Bearer`: 401 without a valid one, 403 for a service token
+/// or builder credential (they act for no user).
+#[derive(Debug, Clone)]
+pub struct AppUserCaller(pub connectors_engine::AppUser);
+
+impl FromRequestParts<AppState> for AppUserCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (caller, _) = caller_and_app(parts, state).await?;
+        match caller {
+            Principal::AppUser(user) => Ok(AppUserCaller(user)),
+            _ => Err(EngineError::AppUserOnly.into()),
+        }
+    }
+}
+
+/// The app user a service call acts on behalf of: `on-behalf-of: Bearer
+/// <app-user token>`, as the SDK sends it (protocol.md §2.5). Extract it
+/// after [`ServiceApp`], so the SDK mock's order holds: no or foreign
+/// service token 401, a non-service caller 403, then no user 401.
+#[derive(Debug, Clone)]
+pub struct OnBehalfOf(pub connectors_engine::AppUser);
+
+impl FromRequestParts<AppState> for OnBehalfOf {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(AppSegment { app_id }) = Path::from_request_parts(parts, state).await?;
+        let token = parts
+            .headers
+            .get("on-behalf-of")
+            .and_then(bearer)
+            .ok_or(EngineError::Unauthorized)?;
+        Ok(OnBehalfOf(state.engine.app_user(&app_id, token).await?))
     }
 }

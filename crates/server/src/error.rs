@@ -122,7 +122,10 @@ pub(crate) fn engine_status(e: &EngineError) -> StatusCode {
         | WorkspaceNotFound(_)
         | WorkspaceConnectorNotFound(_)
         | WorkspaceConnectionNotFound(_) => StatusCode::NOT_FOUND,
-        ConnectionsDisabled { .. } => StatusCode::FORBIDDEN,
+        ConnectionsDisabled { .. } | AppUserOnly => StatusCode::FORBIDDEN,
+        AppUserConnectorNotConfigured(_)
+        | NoActiveAppUserConnection
+        | AppUserConnectionNotFound(_) => StatusCode::NOT_FOUND,
         ServerMisconfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
         InvalidType(_)
         | InvalidScopes(_)

@@ -542,6 +542,8 @@ pub trait Store: Send + Sync + 'static {
     async fn connections_of_workspace_connector(&self, id: &str) -> Result<Vec<ConnectorKey>>;
     /// An app's connections of workspace connectors.
     async fn list_workspace_connections(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;
+    /// An app's users' own connections of workspace connectors.
+    async fn list_app_user_connections(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;
 }
 
 /// The `status_reason` of an attempt cancelled because its connector was

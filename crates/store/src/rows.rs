@@ -21,6 +21,13 @@ pub enum Holder {
         /// The workspace connector (24 hex characters).
         connector_id: String,
     },
+    /// One end user's own connection of a workspace connector.
+    AppUser {
+        /// The workspace connector (24 hex characters).
+        connector_id: String,
+        /// The app user (`app_users.id`: lowercase letters and digits).
+        user_id: String,
+    },
 }
 
 /// Separates the parts of a slot; no integration type contains it.
@@ -67,17 +74,35 @@ impl ConnectorKey {
         }
     }
 
+    /// The key of an app user's own connection of a workspace connector.
+    pub fn app_user(
+        app_id: impl Into<String>,
+        integration_type: IntegrationType,
+        connector_id: impl Into<String>,
+        user_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            app_id: app_id.into(),
+            integration_type,
+            holder: Holder::AppUser {
+                connector_id: connector_id.into(),
+                user_id: user_id.into(),
+            },
+        }
+    }
+
     /// What the `integration_type` columns hold: the bare type for an app's
-    /// own connector, `{type}~{connector id}` for a workspace connection.
+    /// own connector, `{type}~{connector id}` for a workspace connection,
+    /// `{type}~{connector id}~{user id}` for an app user's.
     pub fn slot(&self) -> String {
+        let ty = self.integration_type.as_str();
         match &self.holder {
-            Holder::App => self.integration_type.as_str().to_string(),
-            Holder::Workspace { connector_id } => {
-                format!(
-                    "{}{SLOT_SEPARATOR}{connector_id}",
-                    self.integration_type.as_str()
-                )
-            }
+            Holder::App => ty.to_string(),
+            Holder::Workspace { connector_id } => format!("{ty}{SLOT_SEPARATOR}{connector_id}"),
+            Holder::AppUser {
+                connector_id,
+                user_id,
+            } => format!("{ty}{SLOT_SEPARATOR}{connector_id}{SLOT_SEPARATOR}{user_id}"),
         }
     }
 
@@ -85,11 +110,19 @@ impl ConnectorKey {
     pub fn from_slot(app_id: impl Into<String>, slot: &str) -> Option<Self> {
         let mut parts = slot.split(SLOT_SEPARATOR);
         let integration_type = IntegrationType::new(parts.next()?).ok()?;
-        let holder = match (parts.next(), parts.next()) {
-            (None, _) => Holder::App,
-            (Some(id), None) if is_workspace_connector_id(id) => Holder::Workspace {
+        let holder = match (parts.next(), parts.next(), parts.next()) {
+            (None, _, _) => Holder::App,
+            (Some(id), None, _) if is_workspace_connector_id(id) => Holder::Workspace {
                 connector_id: id.to_string(),
             },
+            (Some(id), Some(user), None)
+                if is_workspace_connector_id(id) && is_app_user_id(user) =>
+            {
+                Holder::AppUser {
+                    connector_id: id.to_string(),
+                    user_id: user.to_string(),
+                }
+            }
             _ => return None,
         };
         Some(Self {
@@ -103,7 +136,17 @@ impl ConnectorKey {
     pub fn workspace_connector_id(&self) -> Option<&str> {
         match &self.holder {
             Holder::App => None,
-            Holder::Workspace { connector_id } => Some(connector_id),
+            Holder::Workspace { connector_id } | Holder::AppUser { connector_id, .. } => {
+                Some(connector_id)
+            }
+        }
+    }
+
+    /// The app user whose connection it is, if any.
+    pub fn app_user_id(&self) -> Option<&str> {
+        match &self.holder {
+            Holder::AppUser { user_id, .. } => Some(user_id),
+            _ => None,
         }
     }
 
@@ -111,6 +154,15 @@ impl ConnectorKey {
     pub fn credentials_context(&self, column: &str) -> String {
         crate::credentials_context(&self.app_id, &self.slot(), column)
     }
+}
+
+/// Whether `id` can be an app user's id in a slot: 1 to 64 lowercase
+/// letters or digits (ours are 32 hex characters).
+fn is_app_user_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Whether `id` has the shape of a workspace connector's id: 24 lowercase
@@ -401,6 +453,9 @@ pub struct AttemptRow {
     pub created_at: i64,
     /// Unix seconds after which the attempt cannot complete.
     pub expires_at: i64,
+    /// Where an app user's browser goes after consent (an allowed origin's
+    /// URL), if anywhere.
+    pub return_to: Option<String>,
 }
 
 impl AttemptRow {

@@ -167,7 +167,13 @@ pub(crate) const CONNECTORS_OF_APP: &str = concat!(
 /// An app's connections of workspace connectors.
 pub(crate) const WORKSPACE_CONNECTIONS_OF_APP: &str = concat!(
     connector_select!(),
-    " WHERE c.app_id = $1 AND c.workspace_connector_id IS NOT NULL ORDER BY c.integration_type"
+    " WHERE c.app_id = $1 AND c.workspace_connector_id IS NOT NULL AND c.app_user_id IS NULL \
+     ORDER BY c.integration_type"
+);
+/// An app's users' connections.
+pub(crate) const APP_USER_CONNECTIONS_OF_APP: &str = concat!(
+    connector_select!(),
+    " WHERE c.app_id = $1 AND c.app_user_id IS NOT NULL ORDER BY c.integration_type"
 );
 /// How an app's credentials are doing (no token column).
 pub(crate) const CREDENTIALS_HEALTH_OF_APP: &str =
@@ -357,6 +363,7 @@ fn attempt_from_row(row: &AnyRow) -> Result<AttemptRow> {
         connection_config: config_from_json(row.try_get("connection_config")?)?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
+        return_to: row.try_get("return_to")?,
     })
 }
 
@@ -902,8 +909,8 @@ impl Store for SqlStore {
         upsert_scopes(&mut tx, &a.key(), &a.scopes, a.created_at).await?;
         sqlx::query(
             "INSERT INTO oauth_attempts (connection_id, app_id, integration_type, scopes, builder_id, status, \
-             status_reason, state_hash, pkce_verifier, browser_hash, connection_config, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             status_reason, state_hash, pkce_verifier, browser_hash, connection_config, created_at, expires_at, \
+             return_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&a.connection_id)
         .bind(&a.app_id)
@@ -918,6 +925,7 @@ impl Store for SqlStore {
         .bind(a.connection_config.as_ref().map(to_json))
         .bind(a.created_at)
         .bind(a.expires_at)
+        .bind(&a.return_to)
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, "OAuth attempt"))?;
@@ -2098,6 +2106,14 @@ impl Store for SqlStore {
             .await?;
         rows.iter().map(connector_from_row).collect()
     }
+
+    async fn list_app_user_connections(&self, app_id: &str) -> Result<Vec<ConnectorRow>> {
+        let rows = sqlx::query(APP_USER_CONNECTIONS_OF_APP)
+            .bind(app_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(connector_from_row).collect()
+    }
 }
 
 /// One connector with its authorizing builder's email.
@@ -2124,7 +2140,7 @@ async fn upsert_scopes(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO connectors (app_id, integration_type, scopes, status, created_at, updated_at, \
-         workspace_connector_id) VALUES ($1, $2, $3, 'disconnected', $4, $4, $5) \
+         workspace_connector_id, app_user_id) VALUES ($1, $2, $3, 'disconnected', $4, $4, $5, $6) \
          ON CONFLICT (app_id, integration_type) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at",
     )
     .bind(&key.app_id)
@@ -2132,6 +2148,7 @@ async fn upsert_scopes(
     .bind(to_json(scopes))
     .bind(now)
     .bind(key.workspace_connector_id())
+    .bind(key.app_user_id())
     .execute(&mut **tx)
     .await
     .map_err(|e| conflict(e, "connector"))?;

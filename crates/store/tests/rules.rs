@@ -189,6 +189,7 @@ async fn state_is_single_use() {
             connection_config: None,
             created_at: 0,
             expires_at: 1_000,
+            return_to: None,
         })
         .await
         .unwrap();
@@ -544,6 +545,7 @@ fn attempt(id: &str, created_at: i64) -> AttemptRow {
         connection_config: None,
         created_at,
         expires_at: created_at + 1_000,
+        return_to: None,
     }
 }
 
@@ -1405,16 +1407,28 @@ async fn workspace_connections_are_separate_and_go_with_their_connector() {
 /// A slot we do not write is corrupt, never misread as another connector.
 #[test]
 fn slots_read_back_only_in_the_shapes_we_write() {
+    let id = "0123456789abcdef01234567";
     for bad in [
-        "t~",
-        "t~xyz",
-        "t~0123456789abcdef01234567~u",
-        "~0123456789abcdef01234567",
-        "t~0123456789ABCDEF01234567",
+        "t~".to_string(),
+        "t~xyz".into(),
+        format!("~{id}"),
+        "t~0123456789ABCDEF01234567".into(),
+        format!("t~{id}~"),
+        format!("t~{id}~U"),
+        format!("t~{id}~u~x"),
+        format!("t~{id}~{}", "u".repeat(65)),
     ] {
-        assert_eq!(ConnectorKey::from_slot("a", bad), None, "{bad}");
+        assert_eq!(ConnectorKey::from_slot("a", &bad), None, "{bad}");
     }
     assert_eq!(ConnectorKey::from_slot("a", "t"), Some(key()));
+    let user = ConnectorKey::app_user("a", t(), id, "0f1e");
+    assert_eq!(user.slot(), format!("t~{id}~0f1e"));
+    assert_eq!(
+        ConnectorKey::from_slot("a", &user.slot()),
+        Some(user.clone())
+    );
+    assert_eq!(user.workspace_connector_id(), Some(id));
+    assert_eq!(user.app_user_id(), Some("0f1e"));
 }
 
 fn app_user(id: &str, subject: &str, email: Option<&str>, now: i64) -> AppUserRow {
@@ -1515,4 +1529,57 @@ async fn app_users_are_keyed_by_issuer_and_subject_never_by_email() {
     };
     store.put_app_user_settings(&cleared).await.unwrap();
     assert_eq!(store.app_user_settings("a").await.unwrap(), Some(cleared));
+}
+
+/// #13.4: an app user's connection is listed as theirs only (not among the
+/// app's own connectors nor its shared connections), beside another
+/// user's, and goes with its workspace connector.
+#[tokio::test]
+async fn app_user_connections_are_each_users_own() {
+    let (store, _db) = store().await;
+    let id = "0123456789abcdef01234567";
+    store
+        .create_workspace_connector(&workspace_connector(id, "Calendar"))
+        .await
+        .unwrap();
+    let alice = store
+        .upsert_app_user(&app_user("aaaa", "alice", None, 1))
+        .await
+        .unwrap();
+    let bob = store
+        .upsert_app_user(&app_user("bbbb", "bob", None, 1))
+        .await
+        .unwrap();
+    for (n, user) in [&alice, &bob].into_iter().enumerate() {
+        let key = ConnectorKey::app_user("a", t(), id, &user.id);
+        let mut a = attempt(&format!("u{n}"), 1);
+        a.holder = key.holder.clone();
+        a.return_to = Some("https://app.example/after".into());
+        store.start_attempt(&a).await.unwrap();
+        let read = store.get_attempt(&format!("u{n}")).await.unwrap().unwrap();
+        assert_eq!(read.key(), key);
+        assert_eq!(read.return_to.as_deref(), Some("https://app.example/after"));
+    }
+    let users = store.list_app_user_connections("a").await.unwrap();
+    assert_eq!(users.len(), 2, "{users:?}");
+    assert!(store
+        .list_workspace_connections("a")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.list_connectors("a").await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .connections_of_workspace_connector(id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(store.delete_workspace_connector(id, 2).await.unwrap());
+    assert!(store
+        .list_app_user_connections("a")
+        .await
+        .unwrap()
+        .is_empty());
 }

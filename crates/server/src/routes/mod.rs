@@ -1,5 +1,6 @@
 //! The router: every route of the server, grouped by audience.
 
+pub mod app_user_auth;
 pub mod app_users;
 pub mod connectors;
 pub mod credentials;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
             get(tokens::workspace_token),
         )
         .merge(workspace::router())
+        .merge(app_user_auth::router())
         .merge(device::router())
         .merge(dashboard::router())
         .nest("/api/api-keys", credentials::api_key_router())

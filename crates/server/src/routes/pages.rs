@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use connectors_engine::{
@@ -323,6 +323,22 @@ async fn finish(
     };
     let binding = |connection_id: &str| read_cookie(&headers, &cookie_name(connection_id));
     match state.engine.finish_consent(params, binding).await {
+        Ok(connectors_engine::Completed {
+            landing: Some(landing),
+            display_name,
+            connection_id,
+            ..
+        }) => {
+            let mut response = app_user_landing(&display_name, &landing);
+            let clear = format!(
+                "{}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax",
+                cookie_name(&connection_id),
+            );
+            if let Ok(v) = HeaderValue::from_str(&clear) {
+                response.headers_mut().insert(SET_COOKIE, v);
+            }
+            response
+        }
         Ok(done) => {
             // The dashboard link helps a builder who started from it; it
             // names only the app, and the page behind it needs a session.
@@ -438,6 +454,64 @@ pub fn content_security_policy() -> String {
     format!(
         "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
+}
+
+/// The landing page's one script (allowed by its hash, like [`STYLE`]):
+/// inside a popup it tells the opener, at the app's exact origin (never
+/// `*`), and closes; otherwise it returns to the app's page.
+const LANDING_SCRIPT: &str = "(function(){var d=document.getElementById('landing').dataset;\
+if(window.opener&&d.origin){window.opener.postMessage({type:'base44:connector',\
+connector_id:d.connector,status:'connected'},d.origin);window.close();}\
+else if(d.next){window.location.replace(d.next);}})();";
+
+/// [`content_security_policy`] plus [`LANDING_SCRIPT`], by its SHA-256.
+fn landing_policy() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash =
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(LANDING_SCRIPT));
+    format!("{}; script-src 'sha256-{hash}'", content_security_policy())
+}
+
+/// Where an app user lands after consent (wave2.md §1.5): in a popup, its
+/// opener gets `{type: "base44:connector", connector_id, status}` and the
+/// popup closes; in a tab, the browser goes back to the app's page with
+/// `connector_id` and `connector_status` in its query; without a page to
+/// return to (or without script), the page says it is done. No token is
+/// ever in a URL.
+fn app_user_landing(display_name: &str, landing: &connectors_engine::Landing) -> Response {
+    let back = landing.return_to.as_deref().and_then(|url| {
+        let mut url = url::Url::parse(url).ok()?;
+        url.query_pairs_mut()
+            .append_pair("connector_id", &landing.connector_id)
+            .append_pair("connector_status", "connected");
+        Some(url)
+    });
+    let origin = back.as_ref().map(|u| u.origin().ascii_serialization());
+    let link = back
+        .as_ref()
+        .map(|u| {
+            format!(
+                "<p><a href=\"{}\">Back to the app</a></p>",
+                escape(u.as_str())
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<p id=\"landing\" data-connector=\"{}\" data-origin=\"{}\" data-next=\"{}\">\
+         {} is connected. You can close this window.</p>{link}<script>{LANDING_SCRIPT}</script>",
+        escape(&landing.connector_id),
+        escape(origin.as_deref().unwrap_or("")),
+        escape(back.as_ref().map_or("", |u| u.as_str())),
+        escape(display_name),
+    );
+    let mut response = (StatusCode::OK, Html(page("Connected", &body))).into_response();
+    if let Ok(policy) = HeaderValue::from_str(&landing_policy()) {
+        response
+            .headers_mut()
+            .insert(CONTENT_SECURITY_POLICY, policy);
+    }
+    response
 }
 
 /// Escapes text for HTML.

@@ -6,6 +6,7 @@
 //! `replicas_*` tests always need PostgreSQL.
 
 mod api;
+mod app_user_connections;
 mod app_users;
 mod crash;
 mod dashboard;

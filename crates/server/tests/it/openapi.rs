@@ -17,7 +17,27 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 63] = [
+const ROUTES: [(&str, &str); 68] = [
+    (
+        "post",
+        "/api/apps/{app_id}/app-user-auth/connectors/{connector_id}/initiate",
+    ),
+    (
+        "options",
+        "/api/apps/{app_id}/app-user-auth/connectors/{connector_id}/initiate",
+    ),
+    (
+        "delete",
+        "/api/apps/{app_id}/app-user-auth/connectors/{connector_id}",
+    ),
+    (
+        "options",
+        "/api/apps/{app_id}/app-user-auth/connectors/{connector_id}",
+    ),
+    (
+        "get",
+        "/api/apps/{app_id}/app-user-auth/connectors/{connector_id}/token",
+    ),
     (
         "post",
         "/apps/{app_id}/editor/workspace/app-connections/workspace/{connector_id}/connect",
@@ -269,10 +289,12 @@ fn operations_are_complete() {
                 assert!(schemes.contains_key(name), "{what}: unknown scheme {name}");
             }
         }
-        let public = !path.starts_with("/api/apps/")
-            && !path.starts_with("/api/api-keys")
-            && !path.starts_with("/api/workspace/")
-            && path != "/oauth/userinfo";
+        // A CORS preflight carries no credential.
+        let public = method == "options"
+            || !path.starts_with("/api/apps/")
+                && !path.starts_with("/api/api-keys")
+                && !path.starts_with("/api/workspace/")
+                && path != "/oauth/userinfo";
         assert_eq!(security.is_empty(), public, "{what}: security");
 
         // Every `{param}` of the path is declared as a required path parameter.

@@ -13,14 +13,14 @@ use crate::support::{http_request, js_dir, TestServer};
 
 /// The workspace's own OAuth app at the OAuth server; the operator's config
 /// names only the provider's endpoints (`ws_oidc` has no client of its own).
-const CLIENT: (&str, &str) = ("ws-client", "ws-secret");
+pub(crate) const CLIENT: (&str, &str) = ("ws-client", "ws-secret");
 
-struct Setup {
-    oidc: OidcServer,
-    server: TestServer,
+pub(crate) struct Setup {
+    pub(crate) oidc: OidcServer,
+    pub(crate) server: TestServer,
 }
 
-fn setup() -> Setup {
+pub(crate) fn setup() -> Setup {
     let mut oidc = None;
     let server = runtime().block_on(
         TestServer::builder()
@@ -65,7 +65,7 @@ required_scopes = ["openid", "offline_access"]
     }
 }
 
-fn call(
+pub(crate) fn call(
     server: &TestServer,
     method: &str,
     path: &str,
@@ -95,7 +95,7 @@ fn connectors_path(server: &TestServer) -> String {
     format!("/api/workspace/{}/connectors", server.boot.workspace_id)
 }
 
-fn create(server: &TestServer, name: &str) -> (u16, Value) {
+pub(crate) fn create(server: &TestServer, name: &str) -> (u16, Value) {
     call(
         server,
         "POST",

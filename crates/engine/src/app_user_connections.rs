@@ -1,0 +1,131 @@
+//! App users' own connections of workspace connectors (#13.4), exactly as
+//! the SDK calls them (wave2.md §1.1, §1.5): `connectAppUser` starts a
+//! consent for the user, `disconnectAppUser` ends it, and a backend
+//! function reads the user's token with its service token plus the user's
+//! (`getCurrentAppUserConnection`).
+//!
+//! A connection is a connector row under [`ConnectorKey::app_user`], so
+//! refresh, leases and the read cache are the builder connectors' own.
+
+use connectors_store::{is_workspace_connector_id, ConnectorKey, WorkspaceConnectorRow};
+use connectors_wire::{ConnectorStatus, ConnectorTokenResponse, Disconnected};
+
+use crate::app_users::return_to;
+use crate::{AppUser, Engine, EngineError, Result, ServiceApp};
+
+/// What `POST …/app-user-auth/connectors/{connector_id}/initiate` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppUserConsent {
+    /// Where the user's browser goes: always a usable link (the SDK hands
+    /// it to `window.location.href`), also when already connected.
+    pub redirect_url: String,
+    /// The consent attempt.
+    pub connection_id: String,
+    /// Whether the user already has an active connection (a new consent
+    /// replaces it).
+    pub already_authorized: bool,
+}
+
+impl Engine {
+    /// The workspace connector `id`, if it lets `app_id`'s users connect.
+    async fn per_user_connector(&self, app_id: &str, id: &str) -> Result<WorkspaceConnectorRow> {
+        let not_configured =
+            || EngineError::AppUserConnectorNotConfigured(id.chars().take(100).collect());
+        if !is_workspace_connector_id(id) {
+            return Err(not_configured());
+        }
+        let app = self
+            .store()
+            .get_app(app_id)
+            .await?
+            .ok_or_else(not_configured)?;
+        match self.store().get_workspace_connector(id).await? {
+            Some(row) if row.workspace_id == app.workspace_id && row.per_user_enabled => Ok(row),
+            _ => Err(not_configured()),
+        }
+    }
+
+    /// `connectAppUser(connector_id)`: a consent for `user` through the
+    /// workspace connector, returning afterwards to `origin_url` (the
+    /// SDK's `X-Origin-URL`) when the app allows its origin, else to the
+    /// app's default return URL.
+    pub async fn connect_app_user(
+        &self,
+        user: &AppUser,
+        connector_id: &str,
+        origin_url: Option<&str>,
+    ) -> Result<AppUserConsent> {
+        let row = self.per_user_connector(&user.app_id, connector_id).await?;
+        self.integration(&row.integration_type)?;
+        let key = ConnectorKey::app_user(&user.app_id, row.integration_type, &row.id, &user.id);
+        let already_authorized = self
+            .store()
+            .get_connector(&key)
+            .await?
+            .is_some_and(|c| c.status == ConnectorStatus::Active);
+        let settings = self.app_user_settings_of(&user.app_id).await?;
+        let connection_id = self
+            .begin_attempt(&key, row.scopes, None, return_to(&settings, origin_url))
+            .await?;
+        Ok(AppUserConsent {
+            redirect_url: self.consent_link(&connection_id),
+            connection_id,
+            already_authorized,
+        })
+    }
+
+    /// `disconnectAppUser(connector_id)`: the user's connection and its
+    /// credentials go, and its grant is revoked at the provider.
+    pub async fn disconnect_app_user(
+        &self,
+        user: &AppUser,
+        connector_id: &str,
+    ) -> Result<Disconnected> {
+        if !is_workspace_connector_id(connector_id) {
+            return Err(EngineError::NoActiveAppUserConnection);
+        }
+        let Some(ty) = self.workspace_connector_type(connector_id).await? else {
+            return Err(EngineError::NoActiveAppUserConnection);
+        };
+        let key = ConnectorKey::app_user(&user.app_id, ty, connector_id, &user.id);
+        let removed = self.store().delete_connector(&key, self.now()).await;
+        self.inner.cache.forget_connector(&key);
+        let removed = removed?.ok_or(EngineError::NoActiveAppUserConnection)?;
+        if let Some(credentials) = removed.credentials {
+            self.revoke_in_background(
+                credentials,
+                removed.connector.connection_config.unwrap_or_default(),
+            )
+            .await;
+        }
+        Ok(Disconnected {
+            status: "disconnected".into(),
+            connector_id: connector_id.to_string(),
+        })
+    }
+
+    /// `getCurrentAppUserConnection(connector_id)`: the token of `user`'s
+    /// connection, for the app's own service token only (the caller proved
+    /// both). Another user's connection is never this one's.
+    pub async fn app_user_token(
+        &self,
+        app: &ServiceApp,
+        user: &AppUser,
+        connector_id: &str,
+    ) -> Result<ConnectorTokenResponse> {
+        let not_found =
+            || EngineError::AppUserConnectionNotFound(connector_id.chars().take(100).collect());
+        if user.app_id != app.app_id() {
+            return Err(EngineError::Unauthorized);
+        }
+        if !is_workspace_connector_id(connector_id) {
+            return Err(not_found());
+        }
+        let ty = self
+            .workspace_connector_type(connector_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let key = ConnectorKey::app_user(app.app_id(), ty, connector_id, &user.id);
+        self.connection_token(&key, not_found).await
+    }
+}

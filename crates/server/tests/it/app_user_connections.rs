@@ -1,0 +1,336 @@
+//! App users' own connections (#13.4) with the real SDK: `connectAppUser`
+//! → consent in headless Chromium at a real OAuth server (`oidc-provider`,
+//! through the workspace connector's own OAuth app) →
+//! `getCurrentAppUserConnection` with the service token and that user's
+//! token → `disconnectAppUser`; with the SDK mock's statuses for every
+//! other caller.
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use base64::Engine as _;
+use connectors_testkit::fake_oidc::{FakeIdp, Signing};
+
+use crate::support::js_dir;
+use crate::support::oidc::consent;
+use crate::workspace::{call, create, setup, Setup, CLIENT};
+
+/// One SDK call: `scope` "user" for `base44.connectors`, else
+/// `asServiceRole.connectors`.
+fn sdk(
+    setup: &Setup,
+    service: Option<&str>,
+    user: Option<&str>,
+    scope: &str,
+    call: &str,
+    id: &str,
+) -> Value {
+    let server = &setup.server;
+    let args = json!({"serverUrl": server.url, "appId": server.app_id(), "serviceToken": service,
+        "token": user, "call": call, "type": id, "scope": scope});
+    let out = Command::new("node")
+        .arg(js_dir().join("sdk.mjs"))
+        .arg(args.to_string())
+        .output()
+        .unwrap();
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
+        .unwrap_or_else(|e| panic!("sdk.mjs: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn base64url(text: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// A token the server mints for `user_id`, as the app's backend would ask.
+fn mint(setup: &Setup, user_id: &str) -> String {
+    let server = &setup.server;
+    let (status, body) = call(
+        server,
+        "POST",
+        &format!("/api/apps/{}/app-user-tokens", server.app_id()),
+        server.service_token(),
+        Some(json!({"user_id": user_id, "email": format!("{user_id}@example.com")})),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+fn inactive_soon(setup: &Setup, token: &str) -> bool {
+    for _ in 0..500 {
+        if setup.oidc.introspect(CLIENT.0, CLIENT.1, true, token)["active"] != true {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn each_user_connects_their_own_account_and_functions_read_only_theirs() {
+    let s = setup();
+    let (_, made) = create(&s.server, "Calendar");
+    let id = made["id"].as_str().unwrap().to_string();
+    let service = s.server.service_token().to_string();
+    let alice = mint(&s, "alice");
+    let bob = mint(&s, "bob");
+
+    // Alice connects: the SDK resolves to a usable link; she consents.
+    let started = sdk(&s, None, Some(&alice), "user", "connectAppUser", &id);
+    assert_eq!(started["ok"], true, "{started}");
+    let url = started["value"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/connect/", s.server.url)),
+        "{url}"
+    );
+    let page = consent(json!({"url": url, "login": "alice", "timeoutMs": 30000}));
+    assert_eq!(page["heading"], "Connected", "{page}");
+
+    // Her function reads her token; the OAuth server says it is live.
+    let got = sdk(
+        &s,
+        Some(&service),
+        Some(&alice),
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(got["ok"], true, "{got}");
+    let token = got["value"]["accessToken"].as_str().unwrap().to_string();
+    assert_eq!(
+        s.oidc.introspect(CLIENT.0, CLIENT.1, true, &token)["active"],
+        true
+    );
+
+    // Bob has none; no user is 401; a user token as the service token 403.
+    let none = sdk(
+        &s,
+        Some(&service),
+        Some(&bob),
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(
+        (&none["status"], &none["code"]),
+        (&json!(404), &json!("NOT_FOUND")),
+        "{none}"
+    );
+    let nobody = sdk(
+        &s,
+        Some(&service),
+        None,
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(nobody["status"], 401, "{nobody}");
+    let swapped = sdk(
+        &s,
+        Some(&alice),
+        Some(&alice),
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(swapped["status"], 403, "{swapped}");
+    assert_eq!(
+        swapped["message"],
+        "This endpoint is only accessible to service tokens"
+    );
+    // A service token cannot start a user's connection.
+    let (status, _) = call(
+        &s.server,
+        "POST",
+        &format!(
+            "/api/apps/{}/app-user-auth/connectors/{id}/initiate",
+            s.server.app_id()
+        ),
+        &service,
+        None,
+    );
+    assert_eq!(status, 403);
+    // Not a per-user connector of this workspace: the mock's 404.
+    let unknown = sdk(
+        &s,
+        None,
+        Some(&bob),
+        "user",
+        "connectAppUser",
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+    );
+    assert_eq!(
+        (&unknown["status"], &unknown["code"]),
+        (&json!(404), &json!("NOT_FOUND")),
+        "{unknown}"
+    );
+    // Bob disconnecting what he never connected: the mock's 404, no code.
+    let (status, body) = call(
+        &s.server,
+        "DELETE",
+        &format!(
+            "/api/apps/{}/app-user-auth/connectors/{id}",
+            s.server.app_id()
+        ),
+        &bob,
+        None,
+    );
+    assert_eq!(
+        (status, body),
+        (
+            404,
+            json!({"detail": "No active connection found for this connector"})
+        )
+    );
+
+    // Carol's token comes from the app's own identity provider (checked by
+    // its JWKS): she connects and reads her own token the same way; a
+    // forged, expired or other-audience token of hers is refused.
+    let idp = FakeIdp::start("unused", "unused");
+    let (status, body) = call(
+        &s.server,
+        "PUT",
+        &format!("/api/apps/{}/app-user-settings", s.server.app_id()),
+        s.server.api_key(),
+        Some(
+            json!({"identity_provider": {"issuer": idp.issuer, "jwks_uri": idp.jwks_uri(), "audience": "my-app"}}),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let now = s.server.engine.config().clock.now_secs();
+    let carol_claims = |extra: Value| {
+        let mut c = json!({"iss": idp.issuer, "aud": "my-app", "sub": "carol", "iat": now, "exp": now + 600});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let carol = idp.sign(&carol_claims(json!({})), Signing::Published, "k1");
+    let started = sdk(&s, None, Some(&carol), "user", "connectAppUser", &id);
+    let page = consent(json!({"url": started["value"], "login": "carol", "timeoutMs": 30000}));
+    assert_eq!(page["heading"], "Connected", "{page}");
+    let hers = sdk(
+        &s,
+        Some(&service),
+        Some(&carol),
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(hers["ok"], true, "{hers}");
+    assert_ne!(
+        hers["value"]["accessToken"], got["value"]["accessToken"],
+        "her own grant"
+    );
+    for bad in [
+        idp.sign(&carol_claims(json!({})), Signing::Forged, "k1"),
+        idp.sign(
+            &carol_claims(json!({"exp": now - 120})),
+            Signing::Published,
+            "k1",
+        ),
+        idp.sign(
+            &carol_claims(json!({"aud": "another-app"})),
+            Signing::Published,
+            "k1",
+        ),
+    ] {
+        let refused = sdk(
+            &s,
+            Some(&service),
+            Some(&bad),
+            "service",
+            "getCurrentAppUserConnection",
+            &id,
+        );
+        assert_eq!(refused["status"], 401, "{refused}");
+    }
+    let none_alg = format!(
+        "{}.{}.",
+        base64url(r#"{"alg":"none","typ":"JWT"}"#),
+        base64url(&carol_claims(json!({})).to_string())
+    );
+    let refused = sdk(
+        &s,
+        Some(&service),
+        Some(&none_alg),
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(refused["status"], 401, "alg none: {refused}");
+
+    // Alice disconnects: gone for her function, revoked at the provider.
+    let gone = sdk(&s, None, Some(&alice), "user", "disconnectAppUser", &id);
+    assert_eq!(gone, json!({"ok": true, "value": null}));
+    let after = sdk(
+        &s,
+        Some(&service),
+        Some(&alice),
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(after["status"], 404, "{after}");
+    assert!(
+        inactive_soon(&s, &token),
+        "the disconnected grant is revoked"
+    );
+}
+
+/// The app's page connects its user in a popup (wave2.md §1.4): from an
+/// allowed origin the CORS preflight is granted, the consent runs in the
+/// popup, and the page hears `{type: "base44:connector", …}` from exactly
+/// its own origin; from another origin the browser gets no CORS grant, so
+/// nothing is sent and no message comes.
+#[test]
+fn a_page_on_an_allowed_origin_connects_in_a_popup_and_hears_the_outcome() {
+    let s = setup();
+    let (_, made) = create(&s.server, "Calendar");
+    let id = made["id"].as_str().unwrap().to_string();
+    let alice = mint(&s, "alice");
+    let allowed = crate::support::free_port();
+    let (status, body) = call(
+        &s.server,
+        "PUT",
+        &format!("/api/apps/{}/app-user-settings", s.server.app_id()),
+        s.server.api_key(),
+        Some(json!({"allowed_origins": [format!("http://127.0.0.1:{allowed}")]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let run = |port: u16| {
+        connectors_testkit::oidc::run_browser_script(
+            "popup.mjs",
+            &json!({"serverUrl": s.server.url, "appId": s.server.app_id(), "connectorId": id,
+                "userToken": alice, "appPort": port, "login": "alice", "timeoutMs": 30000}),
+        )
+    };
+    let outcome = run(allowed);
+    assert_eq!(outcome["fetch"], "ok", "{outcome:#}");
+    assert_eq!(outcome["popupClosed"], true, "{outcome:#}");
+    let messages = outcome["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{outcome:#}");
+    assert_eq!(
+        messages[0]["origin"],
+        s.server.url.as_str(),
+        "the message comes from our landing page"
+    );
+    assert_eq!(
+        messages[0]["data"],
+        json!({"type": "base44:connector", "connector_id": id, "status": "connected"})
+    );
+    let got = sdk(
+        &s,
+        Some(s.server.service_token()),
+        Some(&alice),
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(got["ok"], true, "{got}");
+
+    // Another origin: no CORS grant, nothing sent, no message.
+    let other = run(crate::support::free_port());
+    assert_eq!(other["fetch"], "blocked", "{other:#}");
+    assert_eq!(other["messages"], json!([]), "{other:#}");
+}
