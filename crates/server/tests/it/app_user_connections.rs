@@ -101,6 +101,11 @@ fn each_user_connects_their_own_account_and_functions_read_only_theirs() {
         s.oidc.introspect(CLIENT.0, CLIENT.1, true, &token)["active"],
         true
     );
+    assert!(!s.server.database_holds(&token), "stored sealed only");
+    assert!(
+        !s.server.database_holds(&alice),
+        "user tokens are never stored"
+    );
 
     // Bob has none; no user is 401; a user token as the service token 403.
     let none = sdk(
@@ -333,4 +338,112 @@ fn a_page_on_an_allowed_origin_connects_in_a_popup_and_hears_the_outcome() {
     let other = run(crate::support::free_port());
     assert_eq!(other["fetch"], "blocked", "{other:#}");
     assert_eq!(other["messages"], json!([]), "{other:#}");
+}
+
+/// One user's token at expiry, read by 300 functions at once, is refreshed
+/// once; with the provider rotating refresh tokens, 20 rounds in a row and
+/// never an `invalid_grant` (the same single flight and lease as builder
+/// connectors, under the user's own key).
+#[test]
+fn a_users_token_is_refreshed_once_under_300_concurrent_reads() {
+    let _alone = crate::support::one_load_test_at_a_time();
+    let time = connectors_engine::TestClock::new();
+    let s = crate::workspace::setup_with(time.clock(), "refresh_margin_secs = 0");
+    let (_, made) = create(&s.server, "Calendar");
+    let id = made["id"].as_str().unwrap().to_string();
+    // Long enough to outlive the rounds' clock moves (20 × an hour).
+    let (status, minted) = call(
+        &s.server,
+        "POST",
+        &format!("/api/apps/{}/app-user-tokens", s.server.app_id()),
+        s.server.service_token(),
+        Some(json!({"user_id": "alice", "expires_in": 86400})),
+    );
+    assert_eq!(status, 200, "{minted}");
+    let alice = minted["access_token"].as_str().unwrap().to_string();
+    let started = sdk(&s, None, Some(&alice), "user", "connectAppUser", &id);
+    let page = consent(json!({"url": started["value"], "login": "alice", "timeoutMs": 30000}));
+    assert_eq!(page["heading"], "Connected", "{page}");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(300)
+        .build()
+        .unwrap();
+    let url = format!(
+        "{}/api/apps/{}/app-user-auth/connectors/{id}/token",
+        s.server.url,
+        s.server.app_id()
+    );
+    let service = format!("Bearer {}", s.server.service_token());
+    let user = format!("Bearer {alice}");
+    let read_all = || {
+        runtime.block_on(async {
+            let tasks: Vec<_> = (0..300)
+                .map(|_| {
+                    let request = client
+                        .get(&url)
+                        .header("authorization", &service)
+                        .header("on-behalf-of", &user);
+                    tokio::spawn(async move {
+                        let response = request.send().await.unwrap();
+                        let status = response.status().as_u16();
+                        let body: Value = response.json().await.unwrap();
+                        (
+                            status,
+                            body["access_token"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                        )
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        })
+    };
+    let mut previous = read_all()[0].1.clone();
+    s.oidc.control("POST", "reset", None);
+    for round in 1..=20u64 {
+        time.advance(std::time::Duration::from_secs(3601));
+        let answers = read_all();
+        assert!(
+            answers.iter().all(|(status, _)| *status == 200),
+            "round {round}: {answers:?}"
+        );
+        let tokens: std::collections::BTreeSet<&str> =
+            answers.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            tokens.len(),
+            1,
+            "round {round}: callers got different tokens"
+        );
+        let token = tokens.into_iter().next().unwrap().to_string();
+        assert_ne!(token, previous, "round {round}: not refreshed");
+        previous = token;
+        let stats = s.oidc.stats();
+        assert_eq!(
+            stats["token_requests"]["refresh_token"], round,
+            "round {round}: {stats}"
+        );
+    }
+    let stats = s.oidc.stats();
+    assert_eq!(
+        stats["refresh_errors"]["invalid_grant"]
+            .as_u64()
+            .unwrap_or(0),
+        0,
+        "{stats}"
+    );
+    assert_eq!(
+        s.oidc.introspect(CLIENT.0, CLIENT.1, true, &previous)["active"],
+        true
+    );
 }

@@ -21,9 +21,16 @@ pub(crate) struct Setup {
 }
 
 pub(crate) fn setup() -> Setup {
+    setup_with(connectors_engine::Clock::system(), "")
+}
+
+/// [`setup`] on `clock`, with more `[oauth]` settings; the OAuth server
+/// rotates refresh tokens.
+pub(crate) fn setup_with(clock: connectors_engine::Clock, oauth: &str) -> Setup {
     let mut oidc = None;
     let server = runtime().block_on(
         TestServer::builder()
+            .clock(clock)
             .config(|public_url| {
                 let provider = OidcServer::start(json!({
                     "port": 0,
@@ -32,6 +39,7 @@ pub(crate) fn setup() -> Setup {
                         "token_endpoint_auth_method": "client_secret_basic"}],
                     "scopes": ["openid", "offline_access", "calendar.read"],
                     "accessTokenTtl": 3600,
+                    "rotateRefreshToken": true,
                     "pkceRequired": true,
                 }));
                 let config = format!(
@@ -40,6 +48,7 @@ public_url = "{public_url}"
 
 [oauth]
 background_refresh = false
+{oauth}
 
 [providers.ws_oidc]
 display_name = "Workspace OIDC"
