@@ -129,3 +129,90 @@ impl Engine {
         self.connection_token(&key, not_found).await
     }
 }
+
+/// One app user's connection, as a builder lists them (never a token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppUserConnectionView {
+    /// The user.
+    pub user: AppUser,
+    /// The workspace connector.
+    pub connector_id: String,
+    /// Its type.
+    pub integration_type: String,
+    /// `active`, `expired`, or `disconnected` (consent not finished).
+    pub status: ConnectorStatus,
+    /// Scopes the user granted.
+    pub granted_scopes: Vec<String>,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+impl Engine {
+    /// For scheduled jobs, which run for no request's user: the token of the
+    /// user the app knows as `subject` (at `issuer`: by default this
+    /// server's minted tokens, then the app's identity provider), for the
+    /// app's own service token only.
+    pub async fn named_app_user_token(
+        &self,
+        app: &ServiceApp,
+        subject: &str,
+        issuer: Option<&str>,
+        connector_id: &str,
+    ) -> Result<ConnectorTokenResponse> {
+        let not_found =
+            || EngineError::AppUserConnectionNotFound(connector_id.chars().take(100).collect());
+        let issuers: Vec<String> = match issuer {
+            Some(i) => vec![i.to_string()],
+            None => {
+                let mut all = vec![self.config().public_url.clone()];
+                if let Some(p) = self
+                    .app_user_settings_of(app.app_id())
+                    .await?
+                    .identity_provider
+                {
+                    all.push(p.issuer);
+                }
+                all
+            }
+        };
+        for issuer in issuers {
+            if let Some(row) = self
+                .store()
+                .app_user_by_subject(app.app_id(), &issuer, subject)
+                .await?
+            {
+                return self
+                    .app_user_token(app, &AppUser::from(row), connector_id)
+                    .await;
+            }
+        }
+        Err(not_found())
+    }
+
+    /// `GET /api/apps/{app_id}/app-user-connections`: who of the app's users
+    /// connected what, for its builders.
+    pub async fn list_app_user_connections(
+        &self,
+        app: &crate::AuthorizedApp,
+    ) -> Result<Vec<AppUserConnectionView>> {
+        let users = self.store().list_app_users(app.app_id()).await?;
+        let rows = self.store().list_app_user_connections(app.app_id()).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|c| {
+                let key = c.key();
+                let user = users
+                    .iter()
+                    .find(|u| Some(u.id.as_str()) == key.app_user_id())?;
+                Some(AppUserConnectionView {
+                    user: AppUser::from(user.clone()),
+                    connector_id: key.workspace_connector_id()?.to_string(),
+                    integration_type: c.integration_type.to_string(),
+                    status: c.status,
+                    granted_scopes: c.granted_scopes,
+                    updated_at: c.updated_at,
+                })
+            })
+            .collect())
+    }
+}

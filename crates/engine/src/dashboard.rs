@@ -20,6 +20,8 @@ pub struct AppOverview {
     pub connectors: Vec<ConnectorView>,
     /// The workspace's connectors, each with the app's connection of it.
     pub workspace: Vec<WorkspaceConnectorView>,
+    /// The app's users' own connections.
+    pub app_users: Vec<crate::AppUserConnectionView>,
     /// Its Stripe sandbox: `Ok(None)` when there is none, `Err` with a
     /// reason when Stripe could not be asked (the page still renders).
     pub stripe: std::result::Result<Option<StripeView>, String>,
@@ -191,6 +193,7 @@ impl Engine {
             app: app.app().clone(),
             connectors,
             workspace,
+            app_users: self.list_app_user_connections(app).await?,
             stripe,
             providers,
             service_tokens: self

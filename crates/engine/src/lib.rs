@@ -42,7 +42,7 @@ pub use accounts::{
 pub use admin::{
     AdminError, Bootstrap, BootstrapRequest, Health, ImportCredentials, IssuedSecret, WorkspaceApps,
 };
-pub use app_user_connections::AppUserConsent;
+pub use app_user_connections::{AppUserConnectionView, AppUserConsent};
 pub use app_users::{
     origin_allowed, return_to, AppUser, MintedAppUserToken, DEFAULT_APP_USER_TOKEN_SECS,
     MAX_ALLOWED_ORIGINS, MAX_APP_USER_TOKEN_SECS, MINTS_PER_WINDOW, MINT_WINDOW_SECS,

@@ -182,3 +182,34 @@ pub struct Disconnected {
     /// The workspace connector.
     pub connector_id: String,
 }
+
+/// One app user's connection, as the app's builders see it (never a token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppUserConnection {
+    /// The user's opaque id on this server.
+    pub user_id: String,
+    /// Who vouches for the user: this server or the app's provider.
+    pub issuer: String,
+    /// The user's id at the issuer (what the app calls them).
+    pub subject: String,
+    /// Display only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The workspace connector.
+    pub connector_id: String,
+    /// Its type.
+    pub integration_type: String,
+    /// `active`, `expired` or `disconnected` (consent not finished).
+    pub status: String,
+    /// Scopes the user granted.
+    pub granted_scopes: Vec<String>,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// Answer of `GET /api/apps/{app_id}/app-user-connections`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppUserConnectionList {
+    /// By type, then connector.
+    pub connections: Vec<AppUserConnection>,
+}

@@ -15,9 +15,11 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::auth::{AppUserCaller, ConnectorIdParam, OnBehalfOf, ServiceApp};
+use connectors_wire::{AppUserConnection, AppUserConnectionList};
+
+use crate::auth::{AppUserCaller, BuilderApp, ConnectorIdParam, OnBehalfOf, ServiceApp};
 use crate::error::ApiError;
-use crate::extract::Path;
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
 /// The headers the SDK sends from a browser (protocol.md §2.5).
@@ -34,6 +36,11 @@ pub fn router() -> Router<AppState> {
         )
         .route(BASE, delete(disconnect).options(preflight))
         .route(&format!("{BASE}/token"), get(token))
+        .route(
+            "/api/apps/{app_id}/app-users/{subject}/connectors/{connector_id}/token",
+            get(named_token),
+        )
+        .route("/api/apps/{app_id}/app-user-connections", get(connections))
 }
 
 /// `{app_id}` of the path.
@@ -158,4 +165,60 @@ async fn token(
         .app_user_token(&app, &user, &connector_id)
         .await?;
     Ok(([(CACHE_CONTROL, "no-store")], Json(answer)))
+}
+
+/// `{subject}` of the path: the user as the app names them.
+#[derive(Deserialize)]
+struct SubjectSegment {
+    subject: String,
+}
+
+/// `?issuer=` of the named read: whose subject it is (by default this
+/// server's minted tokens, then the app's identity provider).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuerQuery {
+    issuer: Option<String>,
+}
+
+/// `GET /api/apps/{app_id}/app-users/{subject}/connectors/{connector_id}/token`:
+/// for scheduled jobs, a named user's token, to the app's service token.
+async fn named_token(
+    State(state): State<AppState>,
+    ServiceApp(app): ServiceApp,
+    Path(SubjectSegment { subject }): Path<SubjectSegment>,
+    ConnectorIdParam(connector_id): ConnectorIdParam,
+    Query(query): Query<IssuerQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let answer = state
+        .engine
+        .named_app_user_token(&app, &subject, query.issuer.as_deref(), &connector_id)
+        .await?;
+    Ok(([(CACHE_CONTROL, "no-store")], Json(answer)))
+}
+
+/// `GET /api/apps/{app_id}/app-user-connections`: the app's users'
+/// connections, for its builders.
+async fn connections(
+    State(state): State<AppState>,
+    BuilderApp(app): BuilderApp,
+) -> Result<Json<AppUserConnectionList>, ApiError> {
+    let connections = state
+        .engine
+        .list_app_user_connections(&app)
+        .await?
+        .into_iter()
+        .map(|c| AppUserConnection {
+            user_id: c.user.id,
+            issuer: c.user.issuer,
+            subject: c.user.subject,
+            email: c.user.email,
+            connector_id: c.connector_id,
+            integration_type: c.integration_type,
+            status: c.status.as_str().to_string(),
+            granted_scopes: c.granted_scopes,
+            updated_at: c.updated_at,
+        })
+        .collect();
+    Ok(Json(AppUserConnectionList { connections }))
 }

@@ -714,6 +714,29 @@ pub async fn connections(
                 (workspace_card(&signed_in, &app_id, now, w))
             }
         }
+        section aria-labelledby="app-users" {
+            h2 id="app-users" { "App users' connections" }
+            @if view.app_users.is_empty() {
+                p { "None of the app's users has connected an account yet (the app calls "
+                    code { "connectAppUser(connectorId)" } " for them)." }
+            } @else {
+                div.scroll {
+                    table {
+                        thead { tr { th scope="col" { "User" } th scope="col" { "Connector" } th scope="col" { "Status" } th scope="col" { "Changed" } } }
+                        tbody {
+                            @for c in &view.app_users {
+                                tr {
+                                    td { (c.user.email.as_deref().unwrap_or(&c.user.subject)) }
+                                    td { code { (c.integration_type) } " " span.help { (c.connector_id) } }
+                                    td { (status_badge(c.status)) }
+                                    td { (when(now, c.updated_at)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         section aria-labelledby="stripe" {
             h2 id="stripe" { "Stripe" }
             p { (stripe_summary(&view)) }

@@ -107,6 +107,67 @@ fn each_user_connects_their_own_account_and_functions_read_only_theirs() {
         "user tokens are never stored"
     );
 
+    // A scheduled job reads Alice's token by her name; builders see who
+    // connected what (never a token).
+    let named = format!(
+        "/api/apps/{}/app-users/alice/connectors/{id}/token",
+        s.server.app_id()
+    );
+    let (status, by_name) = call(&s.server, "GET", &named, &service, None);
+    assert_eq!(
+        (status, &by_name["access_token"]),
+        (200, &json!(token)),
+        "{by_name}"
+    );
+    assert_eq!(call(&s.server, "GET", &named, &alice, None).0, 403);
+    let (status, _) = call(
+        &s.server,
+        "GET",
+        &named.replace("/alice/", "/bob/"),
+        &service,
+        None,
+    );
+    assert_eq!(status, 404);
+    let (status, listed) = call(
+        &s.server,
+        "GET",
+        &format!("/api/apps/{}/app-user-connections", s.server.app_id()),
+        s.server.api_key(),
+        None,
+    );
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed["connections"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    assert_eq!(listed["connections"][0]["subject"], "alice");
+    assert_eq!(listed["connections"][0]["status"], "active");
+    assert!(!listed.to_string().contains(&token));
+    let page = connectors_testkit::runtime().block_on(async {
+        let mut browser = crate::signin::Browser::new(&s.server);
+        let invite = crate::signin::invite_path(&s.server);
+        crate::signin::accept_invite(&mut browser, &invite).await;
+        browser
+            .get(&format!(
+                "/apps/{}/editor/workspace/app-connections",
+                s.server.app_id()
+            ))
+            .await
+    });
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains("App users&#39; connections")
+            || page.text.contains("App users' connections"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("alice@example.com"),
+        "the dashboard lists her: {}",
+        page.text
+    );
+
     // Bob has none; no user is 401; a user token as the service token 403.
     let none = sdk(
         &s,

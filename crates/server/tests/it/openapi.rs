@@ -17,7 +17,12 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 68] = [
+const ROUTES: [(&str, &str); 70] = [
+    ("get", "/api/apps/{app_id}/app-user-connections"),
+    (
+        "get",
+        "/api/apps/{app_id}/app-users/{subject}/connectors/{connector_id}/token",
+    ),
     (
         "post",
         "/api/apps/{app_id}/app-user-auth/connectors/{connector_id}/initiate",
