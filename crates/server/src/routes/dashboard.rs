@@ -922,17 +922,25 @@ pub async fn connect_workspace(
         Ok(app) => app,
         Err(page) => return page,
     };
-    match state
+    let started = state
         .engine
         .connect_workspace_connector(&app, &connector_id, true)
-        .await
-    {
+        .await;
+    to_consent(started, &app_id)
+}
+
+/// Where a Connect/Reconnect goes: to the consent, or a page saying why not.
+fn to_consent(
+    started: Result<connectors_wire::SetConnectorResponse, EngineError>,
+    app_id: &str,
+) -> Response {
+    match started {
         Ok(answer) => match (answer.redirect_url, answer.error_message) {
             (Some(url), _) => redirect(&url),
-            (None, Some(message)) => failure(StatusCode::CONFLICT, &message, &app_id),
-            (None, None) => redirect(&connections_url(&app_id)),
+            (None, Some(message)) => failure(StatusCode::CONFLICT, &message, app_id),
+            (None, None) => redirect(&connections_url(app_id)),
         },
-        Err(e) => engine_failure(e, &app_id),
+        Err(e) => engine_failure(e, app_id),
     }
 }
 
@@ -1028,14 +1036,7 @@ pub async fn reconnect(
     let Ok(ty) = IntegrationType::new(integration_type) else {
         return no_such_type(&app_id);
     };
-    match state.engine.reconnect_connector(&app, &ty).await {
-        Ok(answer) => match (answer.redirect_url, answer.error_message) {
-            (Some(url), _) => redirect(&url),
-            (None, Some(message)) => failure(StatusCode::CONFLICT, &message, &app_id),
-            (None, None) => redirect(&connections_url(&app_id)),
-        },
-        Err(e) => engine_failure(e, &app_id),
-    }
+    to_consent(state.engine.reconnect_connector(&app, &ty).await, &app_id)
 }
 
 /// `GET …/app-connections/{type}/remove`: asks first.
