@@ -12,7 +12,6 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use connectors_wire::IntegrationType;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::AnyPool;
@@ -161,9 +160,7 @@ impl ChangeFeed for PgChangeFeed {
                 app_id: Some(app_id),
                 integration_type: Some(ty),
                 ..
-            }) => IntegrationType::new(&ty)
-                .ok()
-                .map(|ty| Change::Connector(ConnectorKey::new(app_id, ty))),
+            }) => ConnectorKey::from_slot(app_id, &ty).map(Change::Connector),
             _ => None,
         };
         Ok(change.unwrap_or_else(|| {

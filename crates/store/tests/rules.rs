@@ -1387,6 +1387,22 @@ async fn workspace_connections_are_separate_and_go_with_their_connector() {
         store.connections_of_workspace_connector(id).await.unwrap(),
         std::slice::from_ref(&shared)
     );
+    // PostgreSQL announces the connection's own key (a slot the feed could
+    // not read would empty every replica's whole cache instead).
+    if let Some(mut feed) = store.change_feed().await.unwrap() {
+        store
+            .set_connector_status(&shared, ConnectorStatus::Expired, None, 4)
+            .await
+            .unwrap();
+        loop {
+            let next = tokio::time::timeout(std::time::Duration::from_secs(20), feed.next());
+            let change = next.await.unwrap().unwrap();
+            assert_ne!(change, Change::Everything);
+            if change == Change::Connector(shared.clone()) {
+                break;
+            }
+        }
+    }
 
     assert!(store.delete_workspace_connector(id, 5).await.unwrap());
     assert!(!store.delete_workspace_connector(id, 6).await.unwrap());
