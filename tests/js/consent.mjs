@@ -27,7 +27,8 @@ const ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-const CALLBACK_PATH = "/oauth/callback";
+// Our callbacks: an app's own connector's, and Base44's path for workspace connectors.
+const CALLBACK_PATHS = ["/oauth/callback", "/api/external-auth/callback"];
 
 function emit(obj, code = 0) {
   process.stdout.write(JSON.stringify(obj) + "\n", () => process.exit(code));
@@ -59,7 +60,7 @@ const remaining = () => Math.max(1, deadline - Date.now());
 
 const isCallback = (u) => {
   try {
-    return new URL(u).pathname === CALLBACK_PATH;
+    return CALLBACK_PATHS.includes(new URL(u).pathname);
   } catch {
     return false;
   }
@@ -86,7 +87,7 @@ async function finish(page, extra = {}) {
   Object.assign(result, extra);
   if (stopAtCallback && browser) {
     result.callbackUrl = callbackUrl;
-    // No URL filter: our cookie is scoped to Path=/oauth/callback, which a filter on the origin ("/") would drop.
+    // No URL filter: our cookie is scoped to the callback's path, which a filter on the origin ("/") would drop.
     const cookies = (await bounded(contextRef.cookies(), 2000, [])) || [];
     // Cookies are per host, not per port: the provider's cookies (also on 127.0.0.1) would show
     // up too, so keep only the names that our origin set (Set-Cookie seen on its responses).
@@ -149,7 +150,9 @@ async function main() {
         await cdp.send("Fetch.continueRequest", { requestId: ev.requestId }).catch(() => {});
       }
     });
-    await cdp.send("Fetch.enable", { patterns: [{ urlPattern: `*${CALLBACK_PATH}*`, requestStage: "Request" }] });
+    await cdp.send("Fetch.enable", {
+      patterns: CALLBACK_PATHS.map((path) => ({ urlPattern: `*${path}*`, requestStage: "Request" })),
+    });
   }
 
   await act(page, () => page.goto(input.url, { waitUntil: "load", timeout: remaining() }).catch((e) => e));

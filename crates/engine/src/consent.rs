@@ -312,6 +312,26 @@ impl Engine {
         })
     }
 
+    /// Where the browser lands if the consent that `state` names fails: an
+    /// app user's attempt has a landing (its opener or the app's page hears
+    /// of the failure); a builder's has none. Read before
+    /// [`Engine::finish_consent`], which consumes the state.
+    pub async fn landing_of_state(&self, state: Option<&str>) -> Option<Landing> {
+        let state = OAuthState::new(state.filter(|s| !s.is_empty())?.to_string());
+        let attempt = self
+            .store()
+            .attempt_by_state_hash(&state.into_hash())
+            .await
+            .ok()??;
+        match attempt.holder {
+            Holder::AppUser { connector_id, .. } => Some(Landing {
+                connector_id,
+                return_to: attempt.return_to,
+            }),
+            _ => None,
+        }
+    }
+
     /// `GET /oauth/callback`: checks state, browser and expiry, exchanges the
     /// code and stores the credentials. `binding` gives the browser binding
     /// the request carries for a connection id, if any.

@@ -322,6 +322,7 @@ async fn finish(
         extra: query.extra,
     };
     let binding = |connection_id: &str| read_cookie(&headers, &cookie_name(connection_id));
+    let landing = state.engine.landing_of_state(params.state.as_deref()).await;
     match state.engine.finish_consent(params, binding).await {
         Ok(connectors_engine::Completed {
             landing: Some(landing),
@@ -329,7 +330,7 @@ async fn finish(
             connection_id,
             ..
         }) => {
-            let mut response = app_user_landing(&display_name, &landing);
+            let mut response = app_user_landing(&landing, Outcome::Connected(&display_name));
             let clear = format!(
                 "{}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax",
                 cookie_name(&connection_id),
@@ -359,7 +360,15 @@ async fn finish(
             }
             response
         }
-        Err(e) => consent_failure(e),
+        // An app user's consent that failed after its browser was
+        // recognised: the app hears of it, in words for an end user.
+        Err(e) => match (landing.as_ref(), end_user_reason(&e)) {
+            (Some(landing), Some(reason)) => {
+                tracing::info!(reason = %e, "app user's consent failed");
+                app_user_landing(landing, Outcome::Failed(&reason))
+            }
+            _ => consent_failure(e),
+        },
     }
 }
 
@@ -460,8 +469,8 @@ pub fn content_security_policy() -> String {
 /// inside a popup it tells the opener, at the app's exact origin (never
 /// `*`), and closes; otherwise it returns to the app's page.
 const LANDING_SCRIPT: &str = "(function(){var d=document.getElementById('landing').dataset;\
-if(window.opener&&d.origin){window.opener.postMessage({type:'base44:connector',\
-connector_id:d.connector,status:'connected'},d.origin);window.close();}\
+var m={type:'base44:connector',connector_id:d.connector,status:d.status};if(d.error){m.error=d.error;}\
+if(window.opener&&d.origin){window.opener.postMessage(m,d.origin);window.close();}\
 else if(d.next){window.location.replace(d.next);}})();";
 
 /// [`content_security_policy`] plus [`LANDING_SCRIPT`], by its SHA-256.
@@ -473,18 +482,54 @@ fn landing_policy() -> String {
     format!("{}; script-src 'sha256-{hash}'", content_security_policy())
 }
 
+/// How an app user's consent ended.
+enum Outcome<'a> {
+    /// Connected to the provider of this display name.
+    Connected(&'a str),
+    /// Not connected, for this reason (end-user words, no secret).
+    Failed(&'a str),
+}
+
+/// What an end user may be told of a failed consent: the failures after
+/// the browser was recognised (others get the generic failure page).
+fn end_user_reason(e: &ConsentError) -> Option<String> {
+    Some(match e {
+        ConsentError::Provider(reason) => format!("the provider refused: {reason}"),
+        ConsentError::Exchange(reason) => reason.clone(),
+        ConsentError::MissingCode => "the provider sent no authorization code".into(),
+        ConsentError::Expired => "the sign-in took too long".into(),
+        ConsentError::ConnectorRemoved => "the app no longer offers this connection".into(),
+        ConsentError::Unavailable(reason) => reason.clone(),
+        _ => return None,
+    })
+}
+
 /// Where an app user lands after consent (wave2.md §1.5): in a popup, its
-/// opener gets `{type: "base44:connector", connector_id, status}` and the
-/// popup closes; in a tab, the browser goes back to the app's page with
-/// `connector_id` and `connector_status` in its query; without a page to
-/// return to (or without script), the page says it is done. No token is
-/// ever in a URL.
-fn app_user_landing(display_name: &str, landing: &connectors_engine::Landing) -> Response {
+/// opener gets `{type: "base44:connector", connector_id, status, error?}`
+/// and the popup closes; in a tab, the browser goes back to the app's page
+/// with `connector_id` and `connector_status` (`connected` or `failed`) in
+/// its query; without a page to return to (or without script), the page
+/// says what happened and links back. No token is ever in a URL.
+fn app_user_landing(landing: &connectors_engine::Landing, outcome: Outcome<'_>) -> Response {
+    let (status, heading, text, error) = match outcome {
+        Outcome::Connected(name) => (
+            "connected",
+            "Connected",
+            format!("{name} is connected. You can close this window."),
+            None,
+        ),
+        Outcome::Failed(reason) => (
+            "failed",
+            "Not connected",
+            format!("The connection was not made: {reason}. Close this window and try again from the app."),
+            Some(reason),
+        ),
+    };
     let back = landing.return_to.as_deref().and_then(|url| {
         let mut url = url::Url::parse(url).ok()?;
         url.query_pairs_mut()
             .append_pair("connector_id", &landing.connector_id)
-            .append_pair("connector_status", "connected");
+            .append_pair("connector_status", status);
         Some(url)
     });
     let origin = back.as_ref().map(|u| u.origin().ascii_serialization());
@@ -498,14 +543,15 @@ fn app_user_landing(display_name: &str, landing: &connectors_engine::Landing) ->
         })
         .unwrap_or_default();
     let body = format!(
-        "<p id=\"landing\" data-connector=\"{}\" data-origin=\"{}\" data-next=\"{}\">\
-         {} is connected. You can close this window.</p>{link}<script>{LANDING_SCRIPT}</script>",
+        "<p id=\"landing\" data-connector=\"{}\" data-status=\"{status}\" data-error=\"{}\" \
+         data-origin=\"{}\" data-next=\"{}\">{}</p>{link}<script>{LANDING_SCRIPT}</script>",
         escape(&landing.connector_id),
+        escape(error.unwrap_or("")),
         escape(origin.as_deref().unwrap_or("")),
         escape(back.as_ref().map_or("", |u| u.as_str())),
-        escape(display_name),
+        escape(&text),
     );
-    let mut response = (StatusCode::OK, Html(page("Connected", &body))).into_response();
+    let mut response = (StatusCode::OK, Html(page(heading, &body))).into_response();
     if let Ok(policy) = HeaderValue::from_str(&landing_policy()) {
         response
             .headers_mut()

@@ -508,3 +508,83 @@ fn a_users_token_is_refreshed_once_under_300_concurrent_reads() {
         true
     );
 }
+
+/// A consent the user refuses at the provider ends on a page for them, not
+/// for a builder: it tells the opener (or the app's page) `failed`, and
+/// names no CLI.
+#[test]
+fn a_refused_consent_tells_the_app_it_failed() {
+    let s = setup();
+    let (_, made) = create(&s.server, "Calendar");
+    let id = made["id"].as_str().unwrap().to_string();
+    let alice = mint(&s, "alice");
+    let app_page = "http://127.0.0.1:9/settings";
+    call(
+        &s.server,
+        "PUT",
+        &format!("/api/apps/{}/app-user-settings", s.server.app_id()),
+        s.server.api_key(),
+        Some(json!({"allowed_origins": ["http://127.0.0.1:9"]})),
+    );
+    let bearer = format!("Bearer {alice}");
+    let (status, body) = crate::support::http_request(
+        "POST",
+        &format!(
+            "{}/api/apps/{}/app-user-auth/connectors/{id}/initiate",
+            s.server.url,
+            s.server.app_id()
+        ),
+        &[("authorization", &bearer), ("x-origin-url", app_page)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let url = serde_json::from_str::<Value>(&body).unwrap()["redirect_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (callback, cookie) = crate::support::oidc::consent_until_callback(&url);
+    assert!(
+        callback.contains("/api/external-auth/callback?"),
+        "{callback}"
+    );
+    let state = callback
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let refused = format!(
+        "{}?error=access_denied&error_description=The+user+said+no&state={state}",
+        callback.split_once('?').unwrap().0
+    );
+    let (status, head, page) =
+        connectors_testkit::http("GET", &refused, &[("cookie", &cookie)], None).unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<h1>Not connected</h1>"), "{page}");
+    assert!(page.contains("data-status=\"failed\""), "{page}");
+    assert!(page.contains("access_denied (The user said no)"), "{page}");
+    assert!(
+        page.contains("http://127.0.0.1:9/settings?connector_id=")
+            && page.contains("connector_status=failed"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("base44 connectors"),
+        "no builder's words: {page}"
+    );
+    assert!(
+        head.to_lowercase().contains("script-src 'sha256-"),
+        "{head}"
+    );
+    let got = sdk(
+        &s,
+        Some(s.server.service_token()),
+        Some(&alice),
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(got["status"], 404, "{got}");
+}
