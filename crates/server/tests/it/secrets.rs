@@ -387,3 +387,93 @@ fn account_secrets_never_reach_disk_or_logs() {
         "{logs}"
     );
 }
+
+/// #13: an app user's provider tokens, the user's own token and the
+/// workspace connector's client secret never reach the data directory or
+/// the server's log (the real binary, so its log is the one it writes).
+#[test]
+fn app_users_tokens_never_reach_disk_or_logs() {
+    use crate::workspace::{oauth_server_and_config, CLIENT};
+    let port = crate::support::free_port();
+    let public_url = format!("http://127.0.0.1:{port}");
+    let (_oidc, config) = oauth_server_and_config(&public_url, "");
+    let mut server = crate::support::start_server_on(port, &config);
+    let key = server.api_key();
+    let service = format!("Bearer {}", server.service_token());
+    let json = |text: String| serde_json::from_str::<serde_json::Value>(&text).unwrap();
+    let (status, made) = http_request(
+        "POST",
+        &format!(
+            "{}/api/workspace/{}/connectors",
+            server.url,
+            server.boot["workspace_id"].as_str().unwrap()
+        ),
+        &[("api_key", &key), ("content-type", "application/json")],
+        Some(
+            &serde_json::json!({"integration_type": "ws_oidc", "name": "Calendar",
+                "client_id": CLIENT.0, "client_secret": CLIENT.1, "scopes": ["calendar.read"]})
+            .to_string(),
+        ),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{made}");
+    let id = json(made)["id"].as_str().unwrap().to_string();
+    let app = server.app_id();
+    let (_, minted) = http_request(
+        "POST",
+        &format!("{}/api/apps/{app}/app-user-tokens", server.url),
+        &[
+            ("authorization", &service),
+            ("content-type", "application/json"),
+        ],
+        Some(r#"{"user_id":"canary-alice"}"#),
+    )
+    .unwrap();
+    let user = json(minted)["access_token"].as_str().unwrap().to_string();
+    let as_user = format!("Bearer {user}");
+    let (_, started) = http_request(
+        "POST",
+        &format!(
+            "{}/api/apps/{app}/app-user-auth/connectors/{id}/initiate",
+            server.url
+        ),
+        &[("authorization", &as_user)],
+        None,
+    )
+    .unwrap();
+    let url = json(started)["redirect_url"].as_str().unwrap().to_string();
+    let page = crate::support::oidc::consent(
+        serde_json::json!({"url": url, "login": "alice", "timeoutMs": 30000}),
+    );
+    assert_eq!(page["heading"], "Connected", "{page}");
+    let (status, body) = http_request(
+        "GET",
+        &format!(
+            "{}/api/apps/{app}/app-user-auth/connectors/{id}/token",
+            server.url
+        ),
+        &[("authorization", &service), ("on-behalf-of", &as_user)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let access = json(body)["access_token"].as_str().unwrap().to_string();
+
+    for phase in ["running", "stopped"] {
+        if phase == "stopped" {
+            assert!(server.stop().success(), "{}", server.logs());
+        }
+        for canary in [access.as_str(), user.as_str(), CLIENT.1] {
+            let hits = files_containing(&server.data_dir(), canary);
+            assert!(hits.is_empty(), "{phase}: `{canary}` found in {hits:?}");
+            if let Some(url) = server.database_url() {
+                let rows = connectors_testdb::postgres_dump(&url).unwrap();
+                assert!(!rows.contains(canary), "{phase}: `{canary}` in PostgreSQL");
+            }
+            assert!(
+                !server.logs().contains(canary),
+                "{phase}: `{canary}` in the server log"
+            );
+        }
+    }
+}

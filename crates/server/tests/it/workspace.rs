@@ -24,26 +24,21 @@ pub(crate) fn setup() -> Setup {
     setup_with(connectors_engine::Clock::system(), "")
 }
 
-/// [`setup`] on `clock`, with more `[oauth]` settings; the OAuth server
-/// rotates refresh tokens.
-pub(crate) fn setup_with(clock: connectors_engine::Clock, oauth: &str) -> Setup {
-    let mut oidc = None;
-    let server = runtime().block_on(
-        TestServer::builder()
-            .clock(clock)
-            .config(|public_url| {
-                let provider = OidcServer::start(json!({
-                    "port": 0,
-                    "clients": [{"client_id": CLIENT.0, "client_secret": CLIENT.1,
-                        "redirect_uris": [format!("{public_url}/api/external-auth/callback")],
-                        "token_endpoint_auth_method": "client_secret_basic"}],
-                    "scopes": ["openid", "offline_access", "calendar.read"],
-                    "accessTokenTtl": 3600,
-                    "rotateRefreshToken": true,
-                    "pkceRequired": true,
-                }));
-                let config = format!(
-                    r#"
+/// The OAuth server (the workspace's own OAuth app registered with our
+/// `/api/external-auth/callback`) and our config for `public_url`.
+pub(crate) fn oauth_server_and_config(public_url: &str, oauth: &str) -> (OidcServer, String) {
+    let provider = OidcServer::start(json!({
+        "port": 0,
+        "clients": [{"client_id": CLIENT.0, "client_secret": CLIENT.1,
+            "redirect_uris": [format!("{public_url}/api/external-auth/callback")],
+            "token_endpoint_auth_method": "client_secret_basic"}],
+        "scopes": ["openid", "offline_access", "calendar.read"],
+        "accessTokenTtl": 3600,
+        "rotateRefreshToken": true,
+        "pkceRequired": true,
+    }));
+    let config = format!(
+        r#"
 public_url = "{public_url}"
 
 [oauth]
@@ -58,10 +53,22 @@ revocation_url = "{}"
 client_auth = "client_secret_basic"
 required_scopes = ["openid", "offline_access"]
 "#,
-                    provider.endpoint("authorization_endpoint"),
-                    provider.endpoint("token_endpoint"),
-                    provider.endpoint("revocation_endpoint"),
-                );
+        provider.endpoint("authorization_endpoint"),
+        provider.endpoint("token_endpoint"),
+        provider.endpoint("revocation_endpoint"),
+    );
+    (provider, config)
+}
+
+/// [`setup`] on `clock`, with more `[oauth]` settings; the OAuth server
+/// rotates refresh tokens.
+pub(crate) fn setup_with(clock: connectors_engine::Clock, oauth: &str) -> Setup {
+    let mut oidc = None;
+    let server = runtime().block_on(
+        TestServer::builder()
+            .clock(clock)
+            .config(|public_url| {
+                let (provider, config) = oauth_server_and_config(public_url, oauth);
                 oidc = Some(provider);
                 config
             })
