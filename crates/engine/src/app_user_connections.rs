@@ -216,3 +216,21 @@ impl Engine {
             .collect())
     }
 }
+
+impl Engine {
+    /// A builder ends one of the app's users' connections (the user's own
+    /// `disconnectAppUser` does the same): `user_id` is the user's opaque id
+    /// on this server, as `GET …/app-user-connections` lists it.
+    pub async fn builder_disconnect_app_user(
+        &self,
+        app: &crate::AuthorizedApp,
+        user_id: &str,
+        connector_id: &str,
+    ) -> Result<Disconnected> {
+        let user = match self.store().get_app_user(user_id).await? {
+            Some(row) if row.app_id == app.app_id() => AppUser::from(row),
+            _ => return Err(EngineError::NoActiveAppUserConnection),
+        };
+        self.disconnect_app_user(&user, connector_id).await
+    }
+}

@@ -41,6 +41,10 @@ pub fn router() -> Router<AppState> {
             get(named_token),
         )
         .route("/api/apps/{app_id}/app-user-connections", get(connections))
+        .route(
+            "/api/apps/{app_id}/app-user-connections/{user_id}/{connector_id}",
+            delete(builder_disconnect),
+        )
 }
 
 /// `{app_id}` of the path.
@@ -221,4 +225,26 @@ async fn connections(
         })
         .collect();
     Ok(Json(AppUserConnectionList { connections }))
+}
+
+/// `{user_id}` of the path: the user's opaque id on this server.
+#[derive(Deserialize)]
+struct UserSegment {
+    user_id: String,
+}
+
+/// `DELETE /api/apps/{app_id}/app-user-connections/{user_id}/{connector_id}`:
+/// a builder ends a user's connection (revoked at the provider).
+async fn builder_disconnect(
+    State(state): State<AppState>,
+    BuilderApp(app): BuilderApp,
+    Path(UserSegment { user_id }): Path<UserSegment>,
+    ConnectorIdParam(connector_id): ConnectorIdParam,
+) -> Result<Json<connectors_wire::Disconnected>, ApiError> {
+    Ok(Json(
+        state
+            .engine
+            .builder_disconnect_app_user(&app, &user_id, &connector_id)
+            .await?,
+    ))
 }

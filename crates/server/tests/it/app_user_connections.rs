@@ -249,6 +249,51 @@ fn each_user_connects_their_own_account_and_functions_read_only_theirs() {
         )
     );
 
+    // Bob's connection ended by a builder (another app's builder could
+    // not reach it; an unknown user is the mock's 404).
+    let bob_consent = sdk(&s, None, Some(&bob), "user", "connectAppUser", &id);
+    let page = consent(json!({"url": bob_consent["value"], "login": "bob", "timeoutMs": 30000}));
+    assert_eq!(page["heading"], "Connected", "{page}");
+    let (_, listed) = call(
+        &s.server,
+        "GET",
+        &format!("/api/apps/{}/app-user-connections", s.server.app_id()),
+        s.server.api_key(),
+        None,
+    );
+    let bob_id = listed["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"] == "bob")
+        .map(|c| c["user_id"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{listed}"));
+    let end = |user: &str| {
+        call(
+            &s.server,
+            "DELETE",
+            &format!(
+                "/api/apps/{}/app-user-connections/{user}/{id}",
+                s.server.app_id()
+            ),
+            s.server.api_key(),
+            None,
+        )
+    };
+    assert_eq!(end("ffffffffffffffffffffffffffffffff").0, 404);
+    let (status, ended) = end(&bob_id);
+    assert_eq!(status, 200, "{ended}");
+    let bobs = sdk(
+        &s,
+        Some(&service),
+        Some(&bob),
+        "service",
+        "getCurrentAppUserConnection",
+        &id,
+    );
+    assert_eq!(bobs["status"], 404, "{bobs}");
+    assert_eq!(end(&bob_id).0, 404);
+
     // Carol's token comes from the app's own identity provider (checked by
     // its JWKS): she connects and reads her own token the same way; a
     // forged, expired or other-audience token of hers is refused.

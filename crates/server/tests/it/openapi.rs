@@ -17,7 +17,11 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 70] = [
+const ROUTES: [(&str, &str); 71] = [
+    (
+        "delete",
+        "/api/apps/{app_id}/app-user-connections/{user_id}/{connector_id}",
+    ),
     ("get", "/api/apps/{app_id}/app-user-connections"),
     (
         "get",
