@@ -15,7 +15,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hkdf::Hkdf;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -125,37 +125,18 @@ impl KeyRing {
         app_id: &str,
         now_secs: i64,
     ) -> Result<AppUserClaims, AppUserTokenRejected> {
-        let invalid = |_| AppUserTokenRejected::Invalid;
-        // Fails on an algorithm jsonwebtoken does not know, `none` included.
-        let header = jsonwebtoken::decode_header(token).map_err(invalid)?;
-        if header.alg != Algorithm::EdDSA {
-            return Err(AppUserTokenRejected::Invalid);
-        }
-        let kid = header.kid.ok_or(AppUserTokenRejected::Invalid)?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.id == kid)
+        let claims: AppUserClaims = self
+            .decode_ring_token(token, Algorithm::EdDSA, issuer, app_id, |key| {
+                DecodingKey::from_ed_components(&key.app_user.x).ok()
+            })
             .ok_or(AppUserTokenRejected::Invalid)?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        // Expiry is checked below against the injected clock.
-        validation.validate_exp = false;
-        validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
-            .into_iter()
-            .map(String::from)
-            .collect();
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[app_id]);
-        let decoding = DecodingKey::from_ed_components(&key.app_user.x).map_err(invalid)?;
-        let data = jsonwebtoken::decode::<AppUserClaims>(token, &decoding, &validation)
-            .map_err(invalid)?;
-        if data.claims.typ != APP_USER_TOKEN_TYPE || data.claims.sub.is_empty() {
+        if claims.typ != APP_USER_TOKEN_TYPE || claims.sub.is_empty() {
             return Err(AppUserTokenRejected::Invalid);
         }
-        if data.claims.exp <= now_secs {
+        if claims.exp <= now_secs {
             return Err(AppUserTokenRejected::Expired);
         }
-        Ok(data.claims)
+        Ok(claims)
     }
 
     /// The public keys of app-user tokens as a JWK Set (RFC 7517 §5), one
@@ -181,6 +162,8 @@ impl KeyRing {
 
 #[cfg(test)]
 mod tests {
+    use jsonwebtoken::Validation;
+
     use super::*;
 
     fn ring(ids: &[&str]) -> KeyRing {

@@ -84,20 +84,38 @@ impl KeyRing {
         audience: &str,
         now_secs: i64,
     ) -> Result<AccessClaims, TokenRejected> {
-        // `decode_header` fails on an algorithm jsonwebtoken does not know,
-        // `none` included; anything but HS256 is refused here too.
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejected::Invalid)?;
-        if header.alg != Algorithm::HS256 {
-            return Err(TokenRejected::Invalid);
-        }
-        let kid = header.kid.ok_or(TokenRejected::Invalid)?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.id == kid)
+        let claims: AccessClaims = self
+            .decode_ring_token(token, Algorithm::HS256, issuer, audience, |key| {
+                Some(DecodingKey::from_secret(&*key.signing))
+            })
             .ok_or(TokenRejected::Invalid)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        // Expiry is checked below against the injected clock.
+        if claims.exp <= now_secs {
+            return Err(TokenRejected::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// The checks login and app-user tokens share: signed with `alg`
+    /// (never `none`) by the ring key its `kid` names, by `decoding`'s key,
+    /// for `issuer` and `audience`, with `exp`, `iss`, `aud` and `sub`
+    /// present. Expiry is left to the caller, on its injected clock.
+    pub(crate) fn decode_ring_token<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        alg: Algorithm,
+        issuer: &str,
+        audience: &str,
+        decoding: impl Fn(&crate::Key) -> Option<DecodingKey>,
+    ) -> Option<C> {
+        // `decode_header` fails on an algorithm jsonwebtoken does not know,
+        // `none` included; anything but `alg` is refused here too.
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != alg {
+            return None;
+        }
+        let kid = header.kid?;
+        let key = self.keys.iter().find(|k| k.id == kid)?;
+        let mut validation = Validation::new(alg);
         validation.validate_exp = false;
         validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
             .into_iter()
@@ -105,16 +123,9 @@ impl KeyRing {
             .collect();
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
-        let data = jsonwebtoken::decode::<AccessClaims>(
-            token,
-            &DecodingKey::from_secret(&*key.signing),
-            &validation,
-        )
-        .map_err(|_| TokenRejected::Invalid)?;
-        if data.claims.exp <= now_secs {
-            return Err(TokenRejected::Expired);
-        }
-        Ok(data.claims)
+        jsonwebtoken::decode::<C>(token, &decoding(key)?, &validation)
+            .ok()
+            .map(|data| data.claims)
     }
 }
 
