@@ -106,6 +106,22 @@ async function main() {
   await submit(page, removeButton);
   await step(page, "removed, and said so", (await page.getByRole("status").innerText()).includes("Removed"));
   await step(page, "no connector left", (await page.locator("main").innerText()).includes("No connectors yet"));
+
+  // App-user settings: a refused value comes back with the error and as
+  // typed; a good one is saved and summarized on the connectors page.
+  await page.getByRole("link", { name: "Edit app-user settings" }).click();
+  await page.waitForLoadState("load");
+  await page.getByLabel("Allowed origins", { exact: true }).fill("ftp://files.example\nhttps://app.example.com");
+  await submit(page, "Save settings");
+  await step(page, "a refused origin is named", (await page.getByRole("alert").innerText()).includes("ftp://files.example"));
+  await step(page, "and the form keeps what was typed", (await page.getByLabel("Allowed origins", { exact: true }).inputValue()).includes("https://app.example.com"));
+  await shot("dashboard-app-user-settings-refused");
+  await page.getByLabel("Allowed origins", { exact: true }).fill("https://app.example.com");
+  await page.getByLabel("Default return URL", { exact: true }).fill("https://app.example.com/connected");
+  await submit(page, "Save settings");
+  await step(page, "saved, and said so", (await page.getByRole("status").first().innerText()).includes("Saved the app-user settings"));
+  await step(page, "the summary shows the return URL", (await page.getByRole("region", { name: "App users" }).innerText()).includes("https://app.example.com/connected"));
+  await shot("dashboard-app-user-settings-saved");
   result.ok = true;
 }
 

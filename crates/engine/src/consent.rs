@@ -144,6 +144,17 @@ pub struct Landing {
     pub return_to: Option<String>,
 }
 
+/// An app user's attempt's landing; builders' attempts have none.
+fn landing_of(attempt: AttemptRow) -> Option<Landing> {
+    match attempt.holder {
+        Holder::AppUser { connector_id, .. } => Some(Landing {
+            connector_id,
+            return_to: attempt.return_to,
+        }),
+        _ => None,
+    }
+}
+
 fn validate_form(
     fields: &[ConnectionConfigField],
     values: &BTreeMap<String, String>,
@@ -323,13 +334,14 @@ impl Engine {
             .attempt_by_state_hash(&state.into_hash())
             .await
             .ok()??;
-        match attempt.holder {
-            Holder::AppUser { connector_id, .. } => Some(Landing {
-                connector_id,
-                return_to: attempt.return_to,
-            }),
-            _ => None,
-        }
+        landing_of(attempt)
+    }
+
+    /// The same for the consent link `/connect/{connection_id}`, whose
+    /// failures an app user reads (an expired or used link) before any
+    /// provider is involved.
+    pub async fn landing_of_connection(&self, connection_id: &str) -> Option<Landing> {
+        landing_of(self.store().get_attempt(connection_id).await.ok()??)
     }
 
     /// `GET /oauth/callback`: checks state, browser and expiry, exchanges the

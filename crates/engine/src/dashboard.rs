@@ -22,6 +22,9 @@ pub struct AppOverview {
     pub workspace: Vec<WorkspaceConnectorView>,
     /// The app's users' own connections.
     pub app_users: Vec<crate::AppUserConnectionView>,
+    /// Where the app's users may come from and return to, and whose
+    /// tokens name them.
+    pub app_user_settings: connectors_wire::AppUserSettings,
     /// Its Stripe sandbox: `Ok(None)` when there is none, `Err` with a
     /// reason when Stripe could not be asked (the page still renders).
     pub stripe: std::result::Result<Option<StripeView>, String>,
@@ -194,6 +197,7 @@ impl Engine {
             connectors,
             workspace,
             app_users: self.list_app_user_connections(app).await?,
+            app_user_settings: self.app_user_settings(app).await?,
             stripe,
             providers,
             service_tokens: self

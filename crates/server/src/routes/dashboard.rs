@@ -28,6 +28,8 @@ use crate::routes::signin::{csrf_button, head, internal_failure, respond, signou
 use crate::session::{check_form_post, redirect, SignedIn};
 use crate::state::AppState;
 
+mod app_users;
+
 /// The prefix of every dashboard page of an app.
 const BASE: &str = "/apps/{app_id}/editor/workspace";
 
@@ -61,6 +63,18 @@ pub fn router() -> Router<AppState> {
             &page("/app-connections/workspace/{connector_id}/disconnect"),
             get(disconnect_workspace_confirm)
                 .post(disconnect_workspace)
+                .fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/app-connections/app-user-settings"),
+            get(app_users::settings_page)
+                .post(app_users::save_settings)
+                .fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/app-connections/app-users/{user_id}/{connector_id}/disconnect"),
+            get(app_users::disconnect_confirm)
+                .post(app_users::disconnect)
                 .fallback(pages::method_not_allowed),
         )
         .route(
@@ -142,6 +156,8 @@ pub struct Notice {
     removed: Option<String>,
     disconnected: Option<String>,
     revoked: Option<String>,
+    user_disconnected: Option<String>,
+    settings: Option<String>,
 }
 
 /// Which tab a page is.
@@ -715,14 +731,21 @@ pub async fn connections(
             }
         }
         section aria-labelledby="app-users" {
-            h2 id="app-users" { "App users' connections" }
+            h2 id="app-users" { "App users" }
+            @if notice.settings.is_some() {
+                p.notice role="status" { "Saved the app-user settings." }
+            }
+            @if let Some(id) = notice.user_disconnected.as_deref() {
+                p.notice role="status" { "Disconnected the user's connection of workspace connector " code { (id) } "." }
+            }
+            (app_users::settings_summary(&app_id, &view.app_user_settings))
             @if view.app_users.is_empty() {
                 p { "None of the app's users has connected an account yet (the app calls "
                     code { "connectAppUser(connectorId)" } " for them)." }
             } @else {
                 div.scroll {
                     table {
-                        thead { tr { th scope="col" { "User" } th scope="col" { "Connector" } th scope="col" { "Status" } th scope="col" { "Changed" } } }
+                        thead { tr { th scope="col" { "User" } th scope="col" { "Connector" } th scope="col" { "Status" } th scope="col" { "Changed" } th scope="col" { span.visually-hidden { "Actions" } } } }
                         tbody {
                             @for c in &view.app_users {
                                 tr {
@@ -730,6 +753,7 @@ pub async fn connections(
                                     td { code { (c.integration_type) } " " span.help { (c.connector_id) } }
                                     td { (status_badge(c.status)) }
                                     td { (when(now, c.updated_at)) }
+                                    td { (app_users::disconnect_link(&app_id, &c.user.id, &c.connector_id)) }
                                 }
                             }
                         }

@@ -157,11 +157,7 @@ pub async fn connect(
     State(state): State<AppState>,
     PagePath(connection_id): PagePath<String>,
 ) -> Response {
-    render(
-        &state,
-        state.engine.open_consent(&connection_id, None).await,
-        &connection_id,
-    )
+    open(&state, &connection_id, None).await
 }
 
 /// `POST /connect/{connection_id}`: the config form's values.
@@ -170,14 +166,31 @@ pub async fn connect_form(
     PagePath(connection_id): PagePath<String>,
     PageForm(values): PageForm<BTreeMap<String, String>>,
 ) -> Response {
-    render(
-        &state,
-        state
-            .engine
-            .open_consent(&connection_id, Some(values))
-            .await,
-        &connection_id,
-    )
+    open(&state, &connection_id, Some(values)).await
+}
+
+/// The consent link's page. An app user's link that can no longer be used
+/// ends like a failed consent (the app hears of it, in end-user words); a
+/// builder's says how to get a new link.
+async fn open(
+    state: &AppState,
+    connection_id: &str,
+    form: Option<BTreeMap<String, String>>,
+) -> Response {
+    match state.engine.open_consent(connection_id, form).await {
+        Err(e) if !matches!(e, ConsentError::Internal(_)) => {
+            match state.engine.landing_of_connection(connection_id).await {
+                Some(landing) => {
+                    tracing::info!(reason = %e, "app user's consent link refused");
+                    let reason =
+                        end_user_reason(&e).unwrap_or_else(|| "this link was already used".into());
+                    app_user_landing(&landing, Outcome::Failed(&reason))
+                }
+                None => consent_failure(e),
+            }
+        }
+        result => render(state, result, connection_id),
+    }
 }
 
 fn render(
@@ -428,7 +441,7 @@ pub(crate) fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The pages' one stylesheet, inline; the Content-Security-Policy admits it
 /// by its hash ([`content_security_policy`]) and nothing else.
 pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.5}\
-.error{color:#b00020}.help{color:#666;font-size:.9em;margin-top:.2em}input{width:100%;padding:.5em;font-size:1rem;box-sizing:border-box}\
+.error{color:#b00020}.help{color:#666;font-size:.9em;margin-top:.2em}input,textarea{width:100%;padding:.5em;font-size:1rem;box-sizing:border-box;font-family:inherit}fieldset{border:1px solid #ddd;border-radius:.4em;margin-top:1.2em}\
 label{display:block;margin-top:1em;font-weight:600}button{margin-top:1.2em;padding:.6em 1.4em;font-size:1rem;border:0;border-radius:.3em;background:#1f4fd1;color:#fff;cursor:pointer}\
 button.secondary{background:#eee;color:#222}header{display:flex;justify-content:space-between;align-items:center;gap:1em;flex-wrap:wrap}\
 ul.apps{padding-left:1.2em}code{background:#f3f3f3;padding:0 .3em;border-radius:.2em}p code{overflow-wrap:anywhere}.inline{display:inline}.inline button,header p{margin:0}.after-form{margin-top:1.5em}.actions{display:flex;gap:.6em;flex-wrap:wrap;align-items:center}\
@@ -444,9 +457,14 @@ button.danger{background:#b00020}.notice{background:#eef4ff;padding:.5em 1em;bor
 
 /// A minimal standalone HTML page.
 pub fn page(title: &str, body_html: &str) -> String {
+    page_with_head(title, "", body_html)
+}
+
+/// [`page`] with more elements in its `head` (already HTML).
+fn page_with_head(title: &str, head_html: &str, body_html: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head_html}\
          <style>{STYLE}</style></head><body><h1>{t}</h1><div>{body_html}</div></body></html>",
         t = escape(title)
     )
@@ -498,7 +516,9 @@ fn end_user_reason(e: &ConsentError) -> Option<String> {
         ConsentError::Exchange(reason) => reason.clone(),
         ConsentError::MissingCode => "the provider sent no authorization code".into(),
         ConsentError::Expired => "the sign-in took too long".into(),
-        ConsentError::ConnectorRemoved => "the app no longer offers this connection".into(),
+        ConsentError::ConnectorRemoved => {
+            "the connection was removed while it was being made".into()
+        }
         ConsentError::Unavailable(reason) => reason.clone(),
         _ => return None,
     })
@@ -508,8 +528,10 @@ fn end_user_reason(e: &ConsentError) -> Option<String> {
 /// opener gets `{type: "base44:connector", connector_id, status, error?}`
 /// and the popup closes; in a tab, the browser goes back to the app's page
 /// with `connector_id` and `connector_status` (`connected` or `failed`) in
-/// its query; without a page to return to (or without script), the page
-/// says what happened and links back. No token is ever in a URL.
+/// its query (without script, by a `<noscript>` refresh: no server can tell
+/// a popup from a tab, so wave2.md's 303 is done by the page); without a
+/// page to return to, the page says what happened. No token is ever in a
+/// URL.
 fn app_user_landing(landing: &connectors_engine::Landing, outcome: Outcome<'_>) -> Response {
     let (status, heading, text, error) = match outcome {
         Outcome::Connected(name) => (
@@ -533,12 +555,15 @@ fn app_user_landing(landing: &connectors_engine::Landing, outcome: Outcome<'_>) 
         Some(url)
     });
     let origin = back.as_ref().map(|u| u.origin().ascii_serialization());
-    let link = back
+    let (refresh, link) = back
         .as_ref()
         .map(|u| {
-            format!(
-                "<p><a href=\"{}\">Back to the app</a></p>",
-                escape(u.as_str())
+            let url = escape(u.as_str());
+            (
+                format!(
+                    "<noscript><meta http-equiv=\"refresh\" content=\"0; url={url}\"></noscript>"
+                ),
+                format!("<p><a href=\"{url}\">Back to the app</a></p>"),
             )
         })
         .unwrap_or_default();
@@ -551,7 +576,11 @@ fn app_user_landing(landing: &connectors_engine::Landing, outcome: Outcome<'_>) 
         escape(back.as_ref().map_or("", |u| u.as_str())),
         escape(&text),
     );
-    let mut response = (StatusCode::OK, Html(page(heading, &body))).into_response();
+    let mut response = (
+        StatusCode::OK,
+        Html(page_with_head(heading, &refresh, &body)),
+    )
+        .into_response();
     if let Ok(policy) = HeaderValue::from_str(&landing_policy()) {
         response
             .headers_mut()

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use base64::Engine as _;
 use connectors_testkit::fake_oidc::{FakeIdp, Signing};
 
-use crate::support::js_dir;
 use crate::support::oidc::consent;
+use crate::support::{http_request, js_dir};
 use crate::workspace::{call, create, setup, Setup, CLIENT};
 
 /// One SDK call: `scope` "user" for `base44.connectors`, else
@@ -157,8 +157,7 @@ fn each_user_connects_their_own_account_and_functions_read_only_theirs() {
     });
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(
-        page.text.contains("App users&#39; connections")
-            || page.text.contains("App users' connections"),
+        page.text.contains("<h2 id=\"app-users\">App users</h2>"),
         "{}",
         page.text
     );
@@ -632,4 +631,113 @@ fn a_refused_consent_tells_the_app_it_failed() {
         &id,
     );
     assert_eq!(got["status"], 404, "{got}");
+}
+
+/// A builder ends one user's connection from the dashboard (asked first,
+/// revoked at the provider). An app user's consent link that can no longer
+/// be used lands like a failed consent, in the user's words (never the
+/// builders' "run `base44 connectors push`"): back on the app's page with
+/// `connector_status=failed`, by a `<noscript>` refresh too.
+#[test]
+fn builders_disconnect_a_user_on_the_dashboard_and_dead_links_land_in_the_app() {
+    let time = connectors_engine::TestClock::new();
+    let s = crate::workspace::setup_with(time.clock(), "");
+    let (_, made) = create(&s.server, "Calendar");
+    let id = made["id"].as_str().unwrap().to_string();
+    let dave = mint(&s, "dave");
+    let started = sdk(&s, None, Some(&dave), "user", "connectAppUser", &id);
+    let used = started["value"].as_str().unwrap().to_string();
+    let page = consent(json!({"url": used, "login": "dave", "timeoutMs": 30000}));
+    assert_eq!(page["heading"], "Connected", "{page}");
+    let service = s.server.service_token().to_string();
+    let read = || {
+        sdk(
+            &s,
+            Some(&service),
+            Some(&dave),
+            "service",
+            "getCurrentAppUserConnection",
+            &id,
+        )
+    };
+    let token = read()["value"]["accessToken"].as_str().unwrap().to_string();
+
+    let (disconnect, page) = connectors_testkit::runtime().block_on(async {
+        let mut browser = crate::signin::Browser::new(&s.server);
+        let invite = crate::signin::invite_path(&s.server);
+        crate::signin::accept_invite(&mut browser, &invite).await;
+        let connections = format!(
+            "/apps/{}/editor/workspace/app-connections",
+            s.server.app_id()
+        );
+        let page = browser.get(&connections).await;
+        let at = page
+            .text
+            .find("/disconnect\">Disconnect…</a>")
+            .unwrap_or_else(|| panic!("no Disconnect… link: {}", page.text));
+        let start = page.text[..at].rfind("href=\"").unwrap() + 6;
+        let path = format!("{}/disconnect", &page.text[start..at]);
+        assert!(
+            path.starts_with(&format!("{connections}/app-users/")),
+            "{path}"
+        );
+        let confirm = browser.get(&path).await;
+        assert_eq!(confirm.status, 200, "{}", confirm.text);
+        assert!(
+            confirm.text.contains("dave@example.com"),
+            "{}",
+            confirm.text
+        );
+        let csrf = crate::dashboard::form_token(&confirm, &path);
+        let cross = browser
+            .post_from(Some("https://evil.example"), &path, &[("csrf", &csrf)])
+            .await;
+        assert_eq!(cross.status, 403, "{}", cross.text);
+        let done = browser.post(&path, &[("csrf", &csrf)]).await;
+        assert_eq!(done.status, 303, "{}", done.text);
+        let back = browser
+            .get(done.headers["location"].to_str().unwrap())
+            .await;
+        (
+            browser.post(&path, &[("csrf", &csrf)]).await.status,
+            back.text,
+        )
+    });
+    assert!(page.contains("Disconnected the user"), "{page}");
+    assert_eq!(disconnect, 404, "a second disconnect finds nothing");
+    assert_eq!(read()["status"], 404);
+    assert!(inactive_soon(&s, &token), "revoked at the provider");
+
+    // A link started once the app has a return URL, never opened.
+    let (status, body) = call(
+        &s.server,
+        "PUT",
+        &format!("/api/apps/{}/app-user-settings", s.server.app_id()),
+        s.server.api_key(),
+        Some(json!({"allowed_origins": ["https://app.example.com"],
+            "default_return_url": "https://app.example.com/connected"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let unopened = sdk(&s, None, Some(&dave), "user", "connectAppUser", &id);
+    let unopened = unopened["value"].as_str().unwrap().to_string();
+
+    // The used link, and the unopened one once expired.
+    let (status, text) = http_request("GET", &used, &[], None).unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("Not connected") && text.contains("already used"),
+        "{text}"
+    );
+    assert!(!text.contains("connectors push"), "{text}");
+    time.advance(std::time::Duration::from_secs(3601));
+    let (status, text) = http_request("GET", &unopened, &[], None).unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("took too long"), "{text}");
+    assert!(!text.contains("connectors push"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "<noscript><meta http-equiv=\"refresh\" content=\"0; url=https://app.example.com/connected?connector_id={id}&amp;connector_status=failed\"></noscript>"
+        )),
+        "{text}"
+    );
 }

@@ -73,7 +73,7 @@ async fn push_googlecalendar(server: &TestServer) {
 }
 
 /// The CSRF token of the first form posting to `action` on a page.
-fn form_token(page: &Answer, action: &str) -> String {
+pub(crate) fn form_token(page: &Answer, action: &str) -> String {
     let at = page
         .text
         .find(&format!("action=\"{action}\""))
