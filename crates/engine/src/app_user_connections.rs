@@ -84,10 +84,11 @@ impl Engine {
         if !is_workspace_connector_id(connector_id) {
             return Err(EngineError::NoActiveAppUserConnection);
         }
-        let Some(ty) = self.workspace_connector_type(connector_id).await? else {
+        let Some(facts) = self.workspace_connector_facts(connector_id).await? else {
             return Err(EngineError::NoActiveAppUserConnection);
         };
-        let key = ConnectorKey::app_user(&user.app_id, ty, connector_id, &user.id);
+        let key =
+            ConnectorKey::app_user(&user.app_id, facts.integration_type, connector_id, &user.id);
         let removed = self.store().delete_connector(&key, self.now()).await;
         self.inner.cache.forget_connector(&key);
         let removed = removed?.ok_or(EngineError::NoActiveAppUserConnection)?;
@@ -121,11 +122,13 @@ impl Engine {
         if !is_workspace_connector_id(connector_id) {
             return Err(not_found());
         }
-        let ty = self
-            .workspace_connector_type(connector_id)
+        let facts = self
+            .workspace_connector_facts(connector_id)
             .await?
             .ok_or_else(not_found)?;
-        let key = ConnectorKey::app_user(app.app_id(), ty, connector_id, &user.id);
+        facts.allows(connector_id, false)?;
+        let key =
+            ConnectorKey::app_user(app.app_id(), facts.integration_type, connector_id, &user.id);
         self.connection_token(&key, not_found).await
     }
 }

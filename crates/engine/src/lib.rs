@@ -154,8 +154,8 @@ struct Inner {
     _feed_stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// Identifies this process as a lease owner.
     owner_id: String,
-    /// Workspace connectors' types (which never change), for the token route.
-    connector_types: quick_cache::sync::Cache<String, IntegrationType>,
+    /// Workspace connectors' types and switches, for the token routes.
+    connector_facts: quick_cache::sync::Cache<String, workspace::ConnectorFacts>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -195,7 +195,7 @@ impl Engine {
                 single_flight: refresh::SingleFlight::default(),
                 refresh_counters: metrics::RefreshCounters::default(),
                 owner_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
-                connector_types: quick_cache::sync::Cache::new(10_000),
+                connector_facts: quick_cache::sync::Cache::new(10_000),
             }),
         }
     }

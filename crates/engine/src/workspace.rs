@@ -293,6 +293,7 @@ impl Engine {
             return Err(EngineError::WorkspaceConnectorNotFound(id.to_string()));
         }
         // Switches and config change what connections may do.
+        self.inner.connector_facts.remove(&row.id);
         self.forget_connections_of(&row.id).await?;
         Ok(Self::workspace_connector_view(&row))
     }
@@ -306,6 +307,7 @@ impl Engine {
         id: &str,
     ) -> Result<DeletedWorkspaceConnector> {
         let row = self.own_connector(workspace.workspace_id(), id).await?;
+        self.inner.connector_facts.remove(id);
         // Read before the delete: afterwards the client and tokens are gone.
         let keys = self.store().connections_of_workspace_connector(id).await?;
         let mut removed = Vec::new();
@@ -475,31 +477,74 @@ impl Engine {
         if !is_workspace_connector_id(id) {
             return Err(not_found());
         }
-        let ty = self
-            .workspace_connector_type(id)
+        let facts = self
+            .workspace_connector_facts(id)
             .await?
             .ok_or_else(not_found)?;
-        let key = ConnectorKey::workspace(app.app_id(), ty, id);
+        facts.allows(id, true)?;
+        let key = ConnectorKey::workspace(app.app_id(), facts.integration_type, id);
         let response = self.connection_token(&key, not_found).await?;
         Ok(response)
     }
 
-    /// A workspace connector's type, which never changes: kept once read,
-    /// so the token route's cached answers need no database read. A
-    /// deleted connector's entry is harmless: its connections are gone.
-    pub(crate) async fn workspace_connector_type(
+    /// What the token routes need of workspace connector `id`: its type
+    /// (which never changes) and its two switches (which do). Kept for the
+    /// read cache's maximum age, so a switch turned off stops token reads
+    /// on every replica within that bound (at once in this process), with
+    /// no database read per request.
+    pub(crate) async fn workspace_connector_facts(
         &self,
         id: &str,
-    ) -> Result<Option<IntegrationType>> {
-        if let Some(ty) = self.inner.connector_types.get(id) {
-            return Ok(Some(ty));
+    ) -> Result<Option<ConnectorFacts>> {
+        let now = self.now_ms();
+        let max_age = i64::try_from(self.config().cache.max_age_ms).unwrap_or(i64::MAX);
+        if let Some(facts) = self.inner.connector_facts.get(id) {
+            if (0..max_age).contains(&now.saturating_sub(facts.read_at_ms)) {
+                return Ok(Some(facts));
+            }
         }
         let Some(row) = self.store().get_workspace_connector(id).await? else {
+            self.inner.connector_facts.remove(id);
             return Ok(None);
         };
+        let facts = ConnectorFacts {
+            integration_type: row.integration_type,
+            builder_enabled: row.builder_enabled,
+            per_user_enabled: row.per_user_enabled,
+            read_at_ms: now,
+        };
         self.inner
-            .connector_types
-            .insert(id.to_string(), row.integration_type.clone());
-        Ok(Some(row.integration_type))
+            .connector_facts
+            .insert(id.to_string(), facts.clone());
+        Ok(Some(facts))
+    }
+}
+
+/// See [`Engine::workspace_connector_facts`].
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectorFacts {
+    pub(crate) integration_type: IntegrationType,
+    pub(crate) builder_enabled: bool,
+    pub(crate) per_user_enabled: bool,
+    read_at_ms: i64,
+}
+
+impl ConnectorFacts {
+    /// Refuses a token read when a workspace admin turned this kind of
+    /// connection off (Base44's switches stop existing connections too).
+    pub(crate) fn allows(&self, id: &str, builder: bool) -> Result<()> {
+        let (on, what) = if builder {
+            (self.builder_enabled, "builder connections")
+        } else {
+            (self.per_user_enabled, "per-user connections")
+        };
+        if on {
+            Ok(())
+        } else {
+            Err(EngineError::ConnectionsDisabled {
+                connector_id: id.to_string(),
+                what,
+            })
+        }
     }
 }

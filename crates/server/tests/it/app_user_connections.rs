@@ -662,6 +662,32 @@ fn builders_disconnect_a_user_on_the_dashboard_and_dead_links_land_in_the_app() 
     };
     let token = read()["value"]["accessToken"].as_str().unwrap().to_string();
 
+    // Per-user connections turned off: the user's token is not served
+    // (on again: it is).
+    let switch = |on: bool| {
+        let (status, body) = call(
+            &s.server,
+            "PUT",
+            &format!(
+                "/api/workspace/{}/connectors/{id}",
+                s.server.boot.workspace_id
+            ),
+            s.server.api_key(),
+            Some(json!({"per_user_connection_enabled": on})),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    switch(false);
+    let off = read();
+    assert_eq!(
+        (&off["status"], &off["code"]),
+        (&json!(403), &json!("FORBIDDEN")),
+        "{off}"
+    );
+    switch(true);
+    let again = read();
+    assert_eq!(again["ok"], true, "{again}");
+
     let (disconnect, page) = connectors_testkit::runtime().block_on(async {
         let mut browser = crate::signin::Browser::new(&s.server);
         let invite = crate::signin::invite_path(&s.server);

@@ -393,6 +393,30 @@ fn a_builder_connects_an_app_once_and_its_functions_read_the_token() {
     let (_, again) = call(&server, "PUT", &connect, server.api_key(), None);
     assert_eq!(again["already_authorized"], true, "{again}");
 
+    // A workspace admin turning builder connections off stops the token
+    // reads of the connection already made (Base44's switch); on again,
+    // it is served again.
+    let switch = |on: bool| {
+        let (status, body) = call(
+            &server,
+            "PUT",
+            &format!("{}/{id}", connectors_path(&server)),
+            server.api_key(),
+            Some(json!({"builder_connection_enabled": on})),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    switch(false);
+    let off = sdk_workspace_connection(&server, &app, server.service_token(), &id);
+    assert_eq!(
+        (&off["status"], &off["code"]),
+        (&json!(403), &json!("FORBIDDEN")),
+        "{off}"
+    );
+    switch(true);
+    let on = sdk_workspace_connection(&server, &app, server.service_token(), &id);
+    assert_eq!(on["ok"], true, "{on}");
+
     // App B of the same workspace has its own (absent) connection.
     let (app_b, token_b) = runtime().block_on(async {
         let b = server
