@@ -57,6 +57,10 @@ impl Engine {
     ) -> Result<AppUserConsent> {
         let row = self.per_user_connector(&user.app_id, connector_id).await?;
         self.integration(&row.integration_type)?;
+        self.inner
+            .app_users
+            .take_consent(&user.id, self.now_ms())
+            .map_err(|retry_after_secs| EngineError::TooManyConsents { retry_after_secs })?;
         let key = ConnectorKey::app_user(&user.app_id, row.integration_type, &row.id, &user.id);
         let already_authorized = self
             .store()

@@ -15,7 +15,7 @@
 //! Also the app's browser settings: which origins may call and be sent
 //! back to after consent ([`return_to`], [`origin_allowed`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use connectors_oauth::oidc::{
@@ -27,6 +27,7 @@ use connectors_vault::{AppUserClaims, AppUserTokenRejected, Secret, APP_USER_TOK
 use connectors_wire::{AppUserSettings, AppUserTokenRequest, IdentityProviderSettings};
 use sha2::{Digest, Sha256};
 
+use crate::limit::SlidingWindow;
 use crate::principal::{Credential, API_KEY_PREFIX, SERVICE_TOKEN_PREFIX};
 use crate::{AuthorizedApp, Engine, EngineError, Principal, Result, ServiceApp};
 
@@ -39,6 +40,9 @@ pub const MAX_APP_USER_TOKEN_SECS: i64 = 86_400;
 pub const MINTS_PER_WINDOW: usize = 60;
 /// The window of [`MINTS_PER_WINDOW`], in seconds.
 pub const MINT_WINDOW_SECS: i64 = 60;
+/// Consents an app user may start per [`MINT_WINDOW_SECS`]: a person
+/// clicking "Connect" again and again stays far below it.
+pub const CONSENTS_PER_WINDOW: usize = 20;
 /// At most this many allowed origins per app.
 pub const MAX_ALLOWED_ORIGINS: usize = 50;
 /// An app's provider keys are fetched again after this long (seconds)…
@@ -99,8 +103,10 @@ pub struct MintedAppUserToken {
 /// In-memory state of app users: the mint limit and the providers' keys.
 #[derive(Default)]
 pub(crate) struct AppUserState {
-    /// Mint times (Unix ms) per app, within the window.
-    mints: Mutex<HashMap<String, VecDeque<i64>>>,
+    /// Mints per app.
+    mints: SlidingWindow,
+    /// Consents started per app user.
+    consents: SlidingWindow,
     /// Provider keys per `jwks_uri`.
     keys: Mutex<HashMap<String, Arc<tokio::sync::Mutex<KeySlot>>>>,
 }
@@ -116,21 +122,20 @@ impl AppUserState {
     /// Counts a mint for `app_id` at `now_ms`, or says how many seconds to
     /// wait when the app minted [`MINTS_PER_WINDOW`] within the window.
     fn take_mint(&self, app_id: &str, now_ms: i64) -> std::result::Result<(), i64> {
-        let window = MINT_WINDOW_SECS * 1000;
-        let mut mints = self.mints.lock().unwrap_or_else(|e| e.into_inner());
-        mints.retain(|_, q| {
-            while q.front().is_some_and(|t| *t <= now_ms - window) {
-                q.pop_front();
-            }
-            !q.is_empty()
-        });
-        let q = mints.entry(app_id.to_owned()).or_default();
-        if q.len() >= MINTS_PER_WINDOW {
-            let oldest = q[q.len() - MINTS_PER_WINDOW];
-            return Err(((oldest + window - now_ms) / 1000).max(1));
-        }
-        q.push_back(now_ms);
-        Ok(())
+        self.mints
+            .take(app_id, now_ms, MINT_WINDOW_SECS * 1000, MINTS_PER_WINDOW)
+    }
+
+    /// Counts a consent started by app user `user_id`, or says how many
+    /// seconds to wait after [`CONSENTS_PER_WINDOW`] within the window
+    /// (each one stores an attempt).
+    pub(crate) fn take_consent(&self, user_id: &str, now_ms: i64) -> std::result::Result<(), i64> {
+        self.consents.take(
+            user_id,
+            now_ms,
+            MINT_WINDOW_SECS * 1000,
+            CONSENTS_PER_WINDOW,
+        )
     }
 
     fn slot(&self, jwks_uri: &str) -> Arc<tokio::sync::Mutex<KeySlot>> {

@@ -16,9 +16,6 @@
 //! taken for a stolen token and revokes the login. Nothing re-sends the
 //! winner's tokens: they are not stored, only their hashes.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-
 use connectors_store::{
     Builder, DeviceCodeRow, DeviceCodeStatus, DeviceDecision, LoginFamilyRow, NewRefreshToken,
     RotateOutcome,
@@ -26,6 +23,7 @@ use connectors_store::{
 use connectors_vault::{generate_token, hash_token, AccessClaims, Secret, TokenRejected};
 use rand::Rng;
 
+use crate::limit::SlidingWindow;
 use crate::{Engine, EngineError, Principal, Result};
 
 /// The device-code grant type (RFC 8628 §3.4).
@@ -261,50 +259,27 @@ fn check_client(client_id: &str) -> Result<(), DeviceError> {
 /// codes.
 #[derive(Default)]
 pub(crate) struct CodeEntryLimits {
-    failures: Mutex<Failures>,
+    failures: SlidingWindow,
 }
 
-#[derive(Default)]
-struct Failures {
-    by_builder: HashMap<String, VecDeque<i64>>,
-    all: VecDeque<i64>,
-}
+/// The key counting every builder's failures together.
+const ALL_BUILDERS: &str = "";
 
 impl CodeEntryLimits {
     /// `Some(seconds to wait)` when `builder_id` may not try now.
     fn blocked(&self, builder_id: &str, now: i64, s: &DeviceSettings) -> Option<i64> {
         let window = s.code_failure_window_secs * 1000;
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let cutoff = now - window;
-        while f.all.front().is_some_and(|t| *t <= cutoff) {
-            f.all.pop_front();
-        }
-        f.by_builder.retain(|_, q| {
-            while q.front().is_some_and(|t| *t <= cutoff) {
-                q.pop_front();
-            }
-            !q.is_empty()
-        });
-        let wait = |q: &VecDeque<i64>, max: usize| {
-            (q.len() >= max).then(|| {
-                let oldest = q[q.len() - max];
-                ((oldest + window - now) / 1000).max(1)
+        self.failures
+            .blocked(builder_id, now, window, s.max_code_failures)
+            .or_else(|| {
+                self.failures
+                    .blocked(ALL_BUILDERS, now, window, s.max_code_failures_global)
             })
-        };
-        let own = f
-            .by_builder
-            .get(builder_id)
-            .and_then(|q| wait(q, s.max_code_failures.max(1)));
-        own.or_else(|| wait(&f.all, s.max_code_failures_global.max(1)))
     }
 
     fn fail(&self, builder_id: &str, now: i64) {
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        f.all.push_back(now);
-        f.by_builder
-            .entry(builder_id.to_string())
-            .or_default()
-            .push_back(now);
+        self.failures.record(ALL_BUILDERS, now);
+        self.failures.record(builder_id, now);
     }
 }
 

@@ -148,6 +148,12 @@ pub enum EngineError {
         /// Seconds until another mint is accepted.
         retry_after_secs: i64,
     },
+    /// The app user started too many consents within a minute.
+    #[error("too many connections started by this user in the last minute; wait {retry_after_secs} seconds, then open the newest link (each start makes a new one)")]
+    TooManyConsents {
+        /// Seconds until another start is accepted.
+        retry_after_secs: i64,
+    },
     /// The app's identity provider's keys cannot be had, so its users'
     /// tokens cannot be checked.
     #[error("the app's identity provider cannot be reached to check this token ({0}); try again in a minute, and if this persists the app's builder should check its app-user settings")]
@@ -181,7 +187,9 @@ impl EngineError {
             }
             Self::LoginExpired => "TOKEN_EXPIRED",
             Self::UserCodeNotFound => "NOT_FOUND",
-            Self::TooManyCodeAttempts { .. } | Self::TooManyAppUserTokens { .. } => "RATE_LIMITED",
+            Self::TooManyCodeAttempts { .. }
+            | Self::TooManyAppUserTokens { .. }
+            | Self::TooManyConsents { .. } => "RATE_LIMITED",
             Self::IdentityProviderUnavailable(_) => "IDENTITY_PROVIDER_UNAVAILABLE",
             Self::ApiKeyNotFound(_) | Self::ServiceTokenNotFound(_) => "NOT_FOUND",
             Self::AppNotFound(_) | Self::ConnectorNotFound(_) | Self::AttemptNotFound { .. } => {

@@ -20,6 +20,7 @@ mod dashboard;
 mod device;
 mod error;
 mod last_use;
+mod limit;
 mod metrics;
 mod principal;
 mod provider;

@@ -111,7 +111,9 @@ pub(crate) fn engine_status(e: &EngineError) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         UserCodeNotFound => StatusCode::NOT_FOUND,
-        TooManyCodeAttempts { .. } | TooManyAppUserTokens { .. } => StatusCode::TOO_MANY_REQUESTS,
+        TooManyCodeAttempts { .. } | TooManyAppUserTokens { .. } | TooManyConsents { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         IdentityProviderUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceOnly | BuilderOnly => StatusCode::FORBIDDEN,
         AppNotFound(_)

@@ -767,3 +767,34 @@ fn builders_disconnect_a_user_on_the_dashboard_and_dead_links_land_in_the_app() 
         "{text}"
     );
 }
+
+/// Each start stores an attempt, so one user may start at most 20 a
+/// minute (429 `RATE_LIMITED`, saying how long to wait); other users are
+/// not held back.
+#[test]
+fn one_user_cannot_start_consents_without_end() {
+    let s = setup();
+    let (_, made) = create(&s.server, "Calendar");
+    let id = made["id"].as_str().unwrap().to_string();
+    let path = format!(
+        "/api/apps/{}/app-user-auth/connectors/{id}/initiate",
+        s.server.app_id()
+    );
+    let erin = mint(&s, "erin");
+    for _ in 0..20 {
+        let (status, body) = call(&s.server, "POST", &path, &erin, None);
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = call(&s.server, "POST", &path, &erin, None);
+    assert_eq!(
+        (status, &body["code"]),
+        (429, &json!("RATE_LIMITED")),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("seconds"),
+        "{body}"
+    );
+    let frank = mint(&s, "frank");
+    assert_eq!(call(&s.server, "POST", &path, &frank, None).0, 200);
+}
