@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 mod model;
+pub mod template;
 
 pub use model::*;
 
