@@ -4,15 +4,19 @@
 //! Provider differences are data, not code. The built-in catalog is the TOML
 //! file `catalog.toml` embedded in the binary; an operator's server config
 //! adds custom providers and overrides built-in endpoints through
-//! [`ProviderConfig`]. Both go through the same [`OAuthPatch`] layering:
-//! defaults ← provider template ← integration ← operator.
+//! [`ProviderConfig`]. Both go through the same layering, for the OAuth
+//! description ([`OAuthPatch`]) and the API description the proxy uses
+//! ([`ApiPatch`]): defaults ← provider template ← integration ← operator.
 //!
-//! Central types: [`Catalog`], [`Integration`], [`OAuthSpec`].
+//! Central types: [`Catalog`], [`Integration`], [`OAuthSpec`], [`ApiSpec`].
 //! This crate does no I/O and knows nothing of storage or HTTP.
 #![deny(missing_docs)]
 
+mod api;
 mod model;
+pub mod template;
 
+pub use api::*;
 pub use model::*;
 
 use std::collections::BTreeMap;
@@ -59,6 +63,7 @@ impl Catalog {
         };
         for entry in file.integrations {
             let mut patch = OAuthPatch::default();
+            let mut api = ApiPatch::default();
             if let Some(name) = &entry.provider {
                 let template = file.providers.get(name).ok_or_else(|| {
                     CatalogError::Invalid(format!(
@@ -66,17 +71,19 @@ impl Catalog {
                         entry.integration_type
                     ))
                 })?;
-                patch = patch.overlay(template);
+                patch = patch.overlay(&template.oauth);
+                api = api.overlay(&template.api);
             }
             patch = patch.overlay(&entry.oauth);
+            api = api.overlay(&entry.api);
             catalog.push(Integration {
                 integration_type: entry.integration_type,
                 display_name: entry.display_name,
                 description: entry.description,
                 connection_config_fields: entry.connection_config_fields,
-                api_hosts: entry.api_hosts,
                 custom: false,
                 oauth_patch: patch,
+                api_patch: api,
                 client: None,
             })?;
         }
@@ -124,6 +131,7 @@ impl Catalog {
             Some(&i) => {
                 let existing = &mut self.integrations[i];
                 existing.oauth_patch = existing.oauth_patch.clone().overlay(&config.oauth);
+                existing.api_patch = existing.api_patch.clone().overlay(&config.api);
                 if let Some(name) = &config.display_name {
                     existing.display_name = name.clone();
                 }
@@ -156,9 +164,9 @@ impl Catalog {
                         .connection_config_fields
                         .clone()
                         .unwrap_or_default(),
-                    api_hosts: config.api_hosts.clone().unwrap_or_default(),
                     custom: true,
                     oauth_patch: OAuthPatch::default().overlay(&config.oauth),
+                    api_patch: ApiPatch::default().overlay(&config.api),
                     client,
                 })?;
             }
@@ -216,6 +224,13 @@ impl Integration {
         self.oauth_patch.resolve()
     }
 
+    /// How the proxy calls this type's API (all layers applied, defaults
+    /// filled in). Every built-in type has hosts; a custom provider without
+    /// `[providers.X.api]` has none, and so no proxy.
+    pub fn api(&self) -> ApiSpec {
+        self.api_patch.resolve()
+    }
+
     fn validate(&self) -> Result<(), CatalogError> {
         let t = &self.integration_type;
         if connectors_wire::IntegrationType::new(t.as_str()).is_err() {
@@ -227,6 +242,13 @@ impl Integration {
         if self.oauth_patch.authorization_url.is_none() || self.oauth_patch.token_url.is_none() {
             return Err(CatalogError::Invalid(format!(
                 "integration `{t}` has no `authorization_url` or `token_url`"
+            )));
+        }
+        let api = self.api();
+        if api.request_headers.contains(&api.auth.header) {
+            return Err(CatalogError::Invalid(format!(
+                "integration `{t}`: api.request_headers lists `{}`, the header that carries the token; remove it",
+                api.auth.header
             )));
         }
         for field in &self.connection_config_fields {

@@ -6,16 +6,28 @@ use connectors_vault::Secret;
 use connectors_wire::ConnectionConfigField;
 use serde::Deserialize;
 
+use crate::ApiPatch;
+
 /// The shape of `catalog.toml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CatalogFile {
-    /// Shared OAuth descriptions, e.g. one `google` for every Google type.
+    /// Shared descriptions, e.g. one `google` for every Google type.
     #[serde(default)]
-    pub providers: BTreeMap<String, OAuthPatch>,
+    pub providers: BTreeMap<String, ProviderTemplate>,
     /// Entries in display order.
     #[serde(default)]
     pub integrations: Vec<CatalogEntry>,
+}
+
+/// A `[providers.<name>]` template: OAuth fields at the top, `api` below.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProviderTemplate {
+    #[serde(default)]
+    pub api: ApiPatch,
+    #[serde(flatten)]
+    pub oauth: OAuthPatch,
 }
 
 #[derive(Debug, Deserialize)]
@@ -29,8 +41,9 @@ pub(crate) struct CatalogEntry {
     pub provider: Option<String>,
     #[serde(default)]
     pub connection_config_fields: Vec<ConnectionConfigField>,
+    /// How the proxy calls the API; overlays the template's.
     #[serde(default)]
-    pub api_hosts: Vec<String>,
+    pub api: ApiPatch,
     /// Per-integration overrides of the provider template.
     #[serde(default)]
     pub oauth: OAuthPatch,
@@ -261,8 +274,9 @@ pub struct ProviderConfig {
     pub description: Option<String>,
     /// Replaces the catalog's fields.
     pub connection_config_fields: Option<Vec<ConnectionConfigField>>,
-    /// API hosts for the proxy.
-    pub api_hosts: Option<Vec<String>>,
+    /// How the proxy calls the API (`[providers.X.api]`); overlays the catalog's.
+    #[serde(default)]
+    pub api: ApiPatch,
     /// OAuth client id.
     pub client_id: Option<String>,
     /// OAuth client secret.
@@ -297,11 +311,10 @@ pub struct Integration {
     pub description: String,
     /// Values the builder supplies before consent.
     pub connection_config_fields: Vec<ConnectionConfigField>,
-    /// Hosts the app's functions call with the token.
-    pub api_hosts: Vec<String>,
     /// Defined by the operator rather than the built-in catalog.
     pub custom: bool,
     /// The OAuth client the operator configured, if any.
     pub client: Option<ClientCredentials>,
     pub(crate) oauth_patch: OAuthPatch,
+    pub(crate) api_patch: ApiPatch,
 }

@@ -1,9 +1,14 @@
-//! URL templates: `{placeholder}` filling and endpoint validation.
+//! URL templates: `{placeholder}` filling and endpoint validation, with the
+//! parser and value rules shared with the catalog's API base URLs
+//! ([`connectors_catalog::template`]).
 
 use std::collections::BTreeMap;
 
+use connectors_catalog::template::{is_unreserved_value, pieces, Piece};
 use connectors_catalog::OAuthSpec;
 use url::Url;
+
+pub use connectors_catalog::template::check_endpoint;
 
 use crate::OAuthError;
 
@@ -19,26 +24,19 @@ pub fn fill_template(
     spec: &OAuthSpec,
     connection_config: &BTreeMap<String, String>,
 ) -> Result<String, OAuthError> {
+    let parts = pieces(template).map_err(|reason| OAuthError::InvalidUrl {
+        url: template.to_owned(),
+        reason,
+    })?;
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after.find('}').ok_or_else(|| OAuthError::InvalidUrl {
-            url: template.to_owned(),
-            reason: "a `{` has no matching `}`".into(),
-        })?;
-        let name = &after[..close];
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(OAuthError::InvalidUrl {
-                url: template.to_owned(),
-                reason: format!("`{{{name}}}` is not a placeholder name"),
-            });
-        }
+    for part in parts {
+        let name = match part {
+            Piece::Literal(text) => {
+                out.push_str(text);
+                continue;
+            }
+            Piece::Placeholder(name) => name,
+        };
         let value = connection_config
             .get(name)
             .or_else(|| spec.placeholder_defaults.get(name))
@@ -47,24 +45,14 @@ pub fn fill_template(
                 name: name.to_owned(),
                 template: template.to_owned(),
             })?;
-        if !is_safe_value(value) {
+        if !is_unreserved_value(value) {
             return Err(OAuthError::InvalidPlaceholderValue {
                 name: name.to_owned(),
             });
         }
         out.push_str(value);
-        rest = &after[close + 1..];
     }
-    out.push_str(rest);
     Ok(out)
-}
-
-fn is_safe_value(value: &str) -> bool {
-    value != "."
-        && value != ".."
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~'))
 }
 
 /// Fills and parses an endpoint: `https`, or `http` to a loopback host only.
@@ -78,32 +66,6 @@ pub(crate) fn endpoint(
         url: template.to_owned(),
         reason,
     })
-}
-
-/// Parses a URL the client may send secrets to: `https`, or `http` to a
-/// loopback host only; no user information, no fragment. The reason
-/// otherwise.
-pub fn check_endpoint(url: &str) -> Result<Url, String> {
-    let url = Url::parse(url).map_err(|e| e.to_string())?;
-    let host = url.host().ok_or_else(|| "it has no host".to_string())?;
-    let loopback = match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => return Err("plain http is accepted only for loopback hosts".into()),
-        other => return Err(format!("scheme `{other}` is not https")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("it holds user information".into());
-    }
-    if url.fragment().is_some() {
-        return Err("it has a fragment".into());
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
