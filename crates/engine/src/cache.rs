@@ -96,6 +96,8 @@ pub(crate) struct CachedToken {
     pub(crate) expires_at_ms: Option<i64>,
     /// When the credentials were stored (bounds the refresh margin).
     pub(crate) updated_at: i64,
+    /// The credentials' version (a refused token names the one to replace).
+    pub(crate) version: i64,
     pub(crate) read: Freshness,
 }
 
@@ -270,14 +272,14 @@ impl ReadCache {
         }
     }
 
-    pub(crate) fn put_token(&self, ticket: Ticket, key: &ConnectorKey, entry: CachedToken) {
+    pub(crate) fn put_token(&self, ticket: Ticket, key: &ConnectorKey, entry: Arc<CachedToken>) {
         let Some(map) = self.tokens.as_ref() else {
             return;
         };
         if !self.still(ticket) {
             return;
         }
-        map.insert(key.clone(), Arc::new(entry));
+        map.insert(key.clone(), entry);
         if !self.still(ticket) {
             map.remove(key);
         }
@@ -425,14 +427,15 @@ mod tests {
         ConnectorKey::new(format!("app{n}"), IntegrationType::new("slack").unwrap())
     }
 
-    fn entry(token: &str, read_at_ms: i64) -> CachedToken {
-        CachedToken {
+    fn entry(token: &str, read_at_ms: i64) -> Arc<CachedToken> {
+        Arc::new(CachedToken {
             access_token: Secret::new(token),
             connection_config: None,
             expires_at_ms: None,
             updated_at: 0,
+            version: 1,
             read: Freshness::at(read_at_ms),
-        }
+        })
     }
 
     fn cache() -> ReadCache {

@@ -1,6 +1,7 @@
 //! Connector use cases behind the builder and function endpoints.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use connectors_catalog::Integration;
 use connectors_store::{AttemptRow, Builder, ConnectorKey, ConnectorRow, CredentialsRow};
@@ -370,18 +371,29 @@ impl Engine {
         key: &ConnectorKey,
         not_found: impl Fn() -> EngineError,
     ) -> Result<ConnectorTokenResponse> {
-        let integration_type = &key.integration_type;
-        let answer = |token: &CachedToken| ConnectorTokenResponse {
+        let token = self.usable_token(key, not_found).await?;
+        Ok(ConnectorTokenResponse {
             access_token: token.access_token.expose().to_string(),
-            integration_type: integration_type.to_string(),
+            integration_type: key.integration_type.to_string(),
             connection_config: token.connection_config.clone(),
-        };
+        })
+    }
+
+    /// A connection's access token outside its refresh margin, from the
+    /// read cache when it may be served, else from the store (refreshed
+    /// if due, through the single flight and lease).
+    pub(crate) async fn usable_token(
+        &self,
+        key: &ConnectorKey,
+        not_found: impl Fn() -> EngineError,
+    ) -> Result<Arc<CachedToken>> {
+        let integration_type = &key.integration_type;
         let cache = &self.inner.cache;
         let margin = self.config().refresh_margin_secs;
         let now_ms = self.now_ms();
         let fresh = |t: &CachedToken| !stale_at(t.expires_at_ms, t.updated_at, now_ms, margin);
         if let Some(hit) = cache.token(key, now_ms, fresh) {
-            return Ok(answer(&hit));
+            return Ok(hit);
         }
         let ticket = cache.ticket();
         let connector = self
@@ -402,20 +414,30 @@ impl Engine {
             ConnectorStatus::Disconnected => return Err(not_found()),
         }
         let credentials = self.fresh_credentials(key).await?;
+        let token = Arc::new(self.cached_token(key, connector.connection_config, &credentials)?);
+        cache.put_token(ticket, key, token.clone());
+        Ok(token)
+    }
+
+    /// `credentials` opened for handing out.
+    pub(crate) fn cached_token(
+        &self,
+        key: &ConnectorKey,
+        connection_config: Option<std::collections::BTreeMap<String, String>>,
+        credentials: &CredentialsRow,
+    ) -> Result<CachedToken> {
         let access_token = self.keys().open_secret(
             &credentials.access_token,
             &key.credentials_context("access_token"),
         )?;
-        let token = CachedToken {
+        Ok(CachedToken {
             access_token,
-            connection_config: connector.connection_config,
+            connection_config,
             expires_at_ms: credentials.expires_at_ms,
             updated_at: credentials.updated_at,
-            read: Freshness::at(now_ms),
-        };
-        let response = answer(&token);
-        cache.put_token(ticket, key, token);
-        Ok(response)
+            version: credentials.version,
+            read: Freshness::at(self.now_ms()),
+        })
     }
 }
 

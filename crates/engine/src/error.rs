@@ -148,6 +148,9 @@ pub enum EngineError {
         /// Seconds until another mint is accepted.
         retry_after_secs: i64,
     },
+    /// The type has no API description, so `callApi` cannot reach it.
+    #[error("Connector proxy not configured: `{0}` has no API hosts on this server; call a type with an API description (the operator can add `[providers.{0}.api]` with its hosts)")]
+    ProxyNotConfigured(String),
     /// The app user started too many consents within a minute.
     #[error("too many connections started by this user in the last minute; wait {retry_after_secs} seconds, then open the newest link (each start makes a new one)")]
     TooManyConsents {
@@ -197,7 +200,8 @@ impl EngineError {
             }
             Self::WorkspaceNotFound(_)
             | Self::WorkspaceConnectorNotFound(_)
-            | Self::WorkspaceConnectionNotFound(_) => "NOT_FOUND",
+            | Self::WorkspaceConnectionNotFound(_)
+            | Self::ProxyNotConfigured(_) => "NOT_FOUND",
             Self::ConnectionsDisabled { .. } => "FORBIDDEN",
             Self::ServerMisconfigured(_) => "SERVER_MISCONFIGURED",
             Self::InvalidType(_) | Self::InvalidScopes(_) | Self::BadRequest(_) => "INVALID_INPUT",

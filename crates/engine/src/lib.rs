@@ -24,6 +24,7 @@ mod limit;
 mod metrics;
 mod principal;
 mod provider;
+mod proxy;
 mod refresh;
 mod sso;
 mod stripe;
@@ -68,6 +69,7 @@ pub use error::{EngineError, Result};
 pub use last_use::LAST_USE_GRANULARITY_SECS;
 pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
+pub use proxy::ProxySettings;
 pub use sso::{
     check_sso_issuer, SsoCallback, SsoConfig, SsoError, SsoSignedIn, SsoStart, SSO_CALLBACK_PATH,
     SSO_START_PATH,
@@ -105,6 +107,8 @@ pub struct EngineConfig {
     /// Single sign-on with the operator's OpenID Connect provider
     /// (`[auth.oidc]`), when set.
     pub sso: Option<SsoConfig>,
+    /// The `callApi` proxy's limits (`[proxy]`).
+    pub proxy: ProxySettings,
 }
 
 impl Default for EngineConfig {
@@ -123,6 +127,7 @@ impl Default for EngineConfig {
             device: DeviceSettings::default(),
             accounts: AccountsConfig::default(),
             sso: None,
+            proxy: ProxySettings::default(),
         }
     }
 }
@@ -155,6 +160,8 @@ struct Inner {
     _feed_stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// Identifies this process as a lease owner.
     owner_id: String,
+    /// The `callApi` proxy's HTTP clients.
+    outbound: connectors_proxy::Outbound,
     /// Workspace connectors' types and switches, for the token routes.
     connector_facts: quick_cache::sync::Cache<String, workspace::ConnectorFacts>,
 }
@@ -179,6 +186,7 @@ impl Engine {
         config.public_url = config.public_url.trim_end_matches('/').to_string();
         let cache = Arc::new(cache::ReadCache::new(config.cache));
         let feed_stop = cache::follow_changes(&store, &cache);
+        let outbound = config.proxy.outbound();
         Self {
             inner: Arc::new(Inner {
                 cache,
@@ -197,6 +205,7 @@ impl Engine {
                 refresh_counters: metrics::RefreshCounters::default(),
                 owner_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
                 connector_facts: quick_cache::sync::Cache::new(10_000),
+                outbound,
             }),
         }
     }

@@ -56,6 +56,20 @@ pub(crate) fn is_stale(credentials: &CredentialsRow, now_ms: i64, margin_secs: i
     )
 }
 
+/// When stored credentials need a refresh: within the refresh margin, or
+/// still the version whose access token the provider's API just refused.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Staleness {
+    margin_secs: i64,
+    refused_version: Option<i64>,
+}
+
+impl Staleness {
+    fn of(&self, row: &CredentialsRow, now_ms: i64) -> bool {
+        is_stale(row, now_ms, self.margin_secs) || Some(row.version) == self.refused_version
+    }
+}
+
 /// [`is_stale`] of an expiry (ms) and the time the token was stored (s).
 pub(crate) fn stale_at(
     expires_at_ms: Option<i64>,
@@ -93,14 +107,42 @@ const TRANSIENT_BACKOFF_SECS: i64 = 30;
 impl Engine {
     /// A usable access token for an active connector, refreshing if needed.
     pub(crate) async fn fresh_credentials(&self, key: &ConnectorKey) -> Result<CredentialsRow> {
+        let need = Staleness {
+            margin_secs: self.config().refresh_margin_secs,
+            refused_version: None,
+        };
+        self.fresh_credentials_by(key, need).await
+    }
+
+    /// After the provider's API refused the access token of credentials
+    /// `version` (a 401 to the proxy): a refresh, through the same single
+    /// flight and lease, unless another caller already replaced that
+    /// version (then its result). Many callers refused at once cause one
+    /// refresh.
+    pub(crate) async fn refresh_refused(
+        &self,
+        key: &ConnectorKey,
+        version: i64,
+    ) -> Result<CredentialsRow> {
+        let need = Staleness {
+            margin_secs: self.config().refresh_margin_secs,
+            refused_version: Some(version),
+        };
+        self.fresh_credentials_by(key, need).await
+    }
+
+    async fn fresh_credentials_by(
+        &self,
+        key: &ConnectorKey,
+        need: Staleness,
+    ) -> Result<CredentialsRow> {
         let not_found = || EngineError::ConnectorNotFound(key.integration_type.to_string());
-        let margin = self.config().refresh_margin_secs;
         let current = self
             .store()
             .get_credentials(key)
             .await?
             .ok_or_else(not_found)?;
-        if !is_stale(&current, self.now_ms(), margin) {
+        if !need.of(&current, self.now_ms()) {
             return Ok(current);
         }
         let slot = self.inner.single_flight.lock_for(key);
@@ -108,7 +150,7 @@ impl Engine {
         // Someone in this process may have refreshed while we waited.
         if let Some(row) = last.as_ref() {
             let same_grant = row.version >= current.version && row.updated_at >= current.updated_at;
-            if same_grant && !is_stale(row, self.now_ms(), margin) {
+            if same_grant && !need.of(row, self.now_ms()) {
                 return Ok(row.clone());
             }
         }
@@ -117,8 +159,8 @@ impl Engine {
             .get_credentials(key)
             .await?
             .ok_or_else(not_found)?;
-        let row = if is_stale(&current, self.now_ms(), margin) {
-            self.refresh_under_lease(key).await?
+        let row = if need.of(&current, self.now_ms()) {
+            self.refresh_under_lease(key, need).await?
         } else {
             current
         };
@@ -128,11 +170,14 @@ impl Engine {
 
     /// Takes the database lease (waiting for another holder), re-reads, and
     /// refreshes if the credentials are still stale.
-    async fn refresh_under_lease(&self, key: &ConnectorKey) -> Result<CredentialsRow> {
+    async fn refresh_under_lease(
+        &self,
+        key: &ConnectorKey,
+        need: Staleness,
+    ) -> Result<CredentialsRow> {
         let not_found = || EngineError::ConnectorNotFound(key.integration_type.to_string());
         let owner = &self.inner.owner_id;
         let lease_secs = self.config().lease_secs;
-        let margin = self.config().refresh_margin_secs;
         let deadline =
             tokio::time::Instant::now() + Duration::from_secs((lease_secs * 2 + 5) as u64);
         loop {
@@ -152,7 +197,7 @@ impl Engine {
                 .get_credentials(key)
                 .await?
                 .ok_or_else(not_found)?;
-            if !is_stale(&current, self.now_ms(), margin) {
+            if !need.of(&current, self.now_ms()) {
                 return Ok(current);
             }
             self.ensure_active(key).await?;
@@ -163,7 +208,7 @@ impl Engine {
                 });
             }
         }
-        let result = self.refresh_holding_lease(key).await;
+        let result = self.refresh_holding_lease(key, need).await;
         // Released by store_refreshed / record_refresh_failure on the normal
         // paths; this covers the early returns.
         let _ = self.store().release_refresh_lease(key, owner).await;
@@ -190,16 +235,19 @@ impl Engine {
         }
     }
 
-    async fn refresh_holding_lease(&self, key: &ConnectorKey) -> Result<CredentialsRow> {
+    async fn refresh_holding_lease(
+        &self,
+        key: &ConnectorKey,
+        need: Staleness,
+    ) -> Result<CredentialsRow> {
         let not_found = || EngineError::ConnectorNotFound(key.integration_type.to_string());
-        let margin = self.config().refresh_margin_secs;
         // Re-read after taking the lease: the previous holder may have refreshed.
         let current = self
             .store()
             .get_credentials(key)
             .await?
             .ok_or_else(not_found)?;
-        if !is_stale(&current, self.now_ms(), margin) {
+        if !need.of(&current, self.now_ms()) {
             return Ok(current);
         }
         self.ensure_active(key).await?;

@@ -12,5 +12,7 @@ pub mod send;
 
 pub use body::{encode_body, EncodedBody};
 pub use policy::AddressPolicy;
-pub use request::{check_path, check_request_header, join_url, RequestError, METHODS};
-pub use send::{Outbound, OutboundConfig, Outcome, Phase, UpstreamCall};
+pub use request::{
+    check_path, check_request_header, join_url, never_forwarded, query_pairs, RequestError, METHODS,
+};
+pub use send::{never_exposed, Outbound, OutboundConfig, Outcome, Phase, UpstreamCall};

@@ -136,15 +136,18 @@ pub struct Outbound {
 
 impl Outbound {
     /// Clients for `config`.
-    pub fn new(config: OutboundConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(config: OutboundConfig) -> Self {
         let build = |redirects: reqwest::redirect::Policy| {
             reqwest::Client::builder()
+                .use_rustls_tls()
                 .dns_resolver(std::sync::Arc::new(PolicyResolver(config.policy)))
                 // The environment's proxies would be the ones checked.
                 .no_proxy()
                 .connect_timeout(config.connect_timeout)
                 .redirect(redirects)
+                .user_agent(concat!("connectors-proxy/", env!("CARGO_PKG_VERSION")))
                 .build()
+                .expect("the rustls HTTP client builds")
         };
         let same_origin = reqwest::redirect::Policy::custom(|attempt| {
             let first = attempt.previous().first();
@@ -159,11 +162,11 @@ impl Outbound {
                 attempt.stop()
             }
         });
-        Ok(Self {
-            direct: build(reqwest::redirect::Policy::none())?,
-            following: build(same_origin)?,
+        Self {
+            direct: build(reqwest::redirect::Policy::none()),
+            following: build(same_origin),
             config,
-        })
+        }
     }
 
     /// The limits in force.

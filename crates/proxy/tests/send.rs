@@ -21,7 +21,6 @@ fn outbound(allow_private: bool, timeout_ms: u64) -> Outbound {
         timeout: Duration::from_millis(timeout_ms),
         max_response_bytes: 1024,
     })
-    .unwrap()
 }
 
 fn get(url: &str) -> UpstreamCall {

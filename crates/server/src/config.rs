@@ -55,7 +55,55 @@ pub struct FileConfig {
     /// `base44 login` token lifetimes.
     #[serde(default)]
     pub auth: AuthTuning,
+    /// The `callApi` proxy's outbound limits.
+    #[serde(default)]
+    pub proxy: ProxyTuning,
 }
+
+/// `[proxy]`: what the `callApi` proxy may reach and for how long. Only a
+/// type's declared API hosts are ever called; this bounds the rest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProxyTuning {
+    /// Let API hosts resolve to loopback, private and link-local networks
+    /// (tests and development only; default false).
+    pub allow_private_networks: bool,
+    /// Until an upstream connection (and TLS) is up (default 10).
+    pub connect_timeout_secs: u64,
+    /// Until the whole upstream response is read (default 30).
+    pub timeout_secs: u64,
+    /// Largest upstream response body, decoded (default 10 MiB).
+    pub max_response_bytes: usize,
+}
+
+impl Default for ProxyTuning {
+    fn default() -> Self {
+        let d = connectors_engine::ProxySettings::default();
+        Self {
+            allow_private_networks: d.allow_private_networks,
+            connect_timeout_secs: d.connect_timeout.as_secs(),
+            timeout_secs: d.timeout.as_secs(),
+            max_response_bytes: d.max_response_bytes,
+        }
+    }
+}
+
+impl ProxyTuning {
+    /// The engine's settings.
+    pub fn settings(&self) -> connectors_engine::ProxySettings {
+        connectors_engine::ProxySettings {
+            allow_private_networks: self.allow_private_networks,
+            connect_timeout: std::time::Duration::from_secs(self.connect_timeout_secs),
+            timeout: std::time::Duration::from_secs(self.timeout_secs),
+            max_response_bytes: self.max_response_bytes,
+        }
+    }
+}
+
+/// The longest `[proxy]` timeout accepted, seconds.
+const MAX_PROXY_SECS: u64 = 300;
+/// The largest `[proxy] max_response_bytes` accepted (100 MiB).
+const MAX_PROXY_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
 
 /// `[auth]`: builder sign-in in the browser (sessions live in the
 /// database, so every replica honours them) and the lifetimes of the tokens
@@ -556,6 +604,28 @@ impl FileConfig {
                 ),
             ));
         }
+        for (key, value) in [
+            ("connect_timeout_secs", self.proxy.connect_timeout_secs),
+            ("timeout_secs", self.proxy.timeout_secs),
+        ] {
+            if !(1..=MAX_PROXY_SECS).contains(&value) {
+                return Err(at(
+                    "proxy",
+                    key,
+                    &format!("is {value}; it must be from 1 to {MAX_PROXY_SECS} seconds"),
+                ));
+            }
+        }
+        if !(1..=MAX_PROXY_RESPONSE_BYTES).contains(&self.proxy.max_response_bytes) {
+            return Err(at(
+                "proxy",
+                "max_response_bytes",
+                &format!(
+                    "is {}; it must be from 1 to {MAX_PROXY_RESPONSE_BYTES}",
+                    self.proxy.max_response_bytes
+                ),
+            ));
+        }
         if self.cache.max_age_ms > MAX_CACHE_AGE_MS {
             return Err(at(
                 "cache",
@@ -711,6 +781,8 @@ pub struct ServerConfig {
     pub cache: CacheTuning,
     /// Builder sign-in and `base44 login` token lifetimes.
     pub auth: AuthTuning,
+    /// The `callApi` proxy's limits.
+    pub proxy: ProxyTuning,
 }
 
 /// Values given on the command line, which win over everything.
@@ -875,6 +947,7 @@ impl ServerConfig {
             database,
             cache: file.cache,
             auth,
+            proxy: file.proxy,
         })
     }
 }

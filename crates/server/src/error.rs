@@ -123,7 +123,8 @@ pub(crate) fn engine_status(e: &EngineError) -> StatusCode {
         | ServiceTokenNotFound(_)
         | WorkspaceNotFound(_)
         | WorkspaceConnectorNotFound(_)
-        | WorkspaceConnectionNotFound(_) => StatusCode::NOT_FOUND,
+        | WorkspaceConnectionNotFound(_)
+        | ProxyNotConfigured(_) => StatusCode::NOT_FOUND,
         ConnectionsDisabled { .. } | AppUserOnly => StatusCode::FORBIDDEN,
         AppUserConnectorNotConfigured(_)
         | NoActiveAppUserConnection

@@ -103,6 +103,7 @@ pub async fn engine_with_clock(
                 .oidc
                 .as_ref()
                 .and_then(crate::config::OidcConfig::sso),
+            proxy: config.proxy.settings(),
         },
     )
     .await?)

@@ -14,8 +14,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod proxy;
 pub mod scope;
 mod workspace;
+
+pub use proxy::{ProxyCallRequest, ProxyEnvelope};
 
 pub use workspace::*;
 

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod device;
 pub mod device_page;
 pub mod pages;
+pub mod proxy;
 pub mod signin;
 pub mod sso;
 pub mod stripe;
@@ -52,6 +53,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/apps/{app_id}/external-auth/tokens/connectors/{connector_id}",
             get(tokens::workspace_token),
+        )
+        .route(
+            "/api/apps/{app_id}/connectors/{integration_type}/call",
+            post(proxy::call),
         )
         .merge(workspace::router())
         .merge(app_user_auth::router())

@@ -18,6 +18,7 @@ mod oauth_e2e;
 mod openapi;
 mod pages;
 mod provider_faults;
+mod proxy;
 mod quirks;
 mod races;
 mod replicas;

@@ -17,7 +17,11 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 71] = [
+const ROUTES: [(&str, &str); 72] = [
+    (
+        "post",
+        "/api/apps/{app_id}/connectors/{integration_type}/call",
+    ),
     (
         "delete",
         "/api/apps/{app_id}/app-user-connections/{user_id}/{connector_id}",
