@@ -1102,3 +1102,83 @@ fn hand_built_specs_are_checked_when_filled() {
         );
     }
 }
+
+/// Every value of up to three characters from an alphabet of URL
+/// delimiters, escapes, look-alikes and plain characters: a filled URL is
+/// exactly the template with the value in place (host lowercased), or refused.
+#[test]
+fn no_short_value_changes_the_url_shape() {
+    const ALPHABET: &[&str] = &[
+        "a", "Z", "0", "-", ".", "_", "~", "/", "\\", "@", ":", "#", "?", "%", " ", "é",
+        "\u{3002}", "\u{ff0e}", "[", "]", "{", "}", "\t",
+    ];
+    let mut values = vec![String::new()];
+    for _ in 0..3 {
+        let longer: Vec<String> = values
+            .iter()
+            .filter(|v| v.chars().count() == values.last().unwrap().chars().count())
+            .flat_map(|v| ALPHABET.iter().map(move |c| format!("{v}{c}")))
+            .collect();
+        values.extend(longer);
+    }
+    let operator = operator(
+        r#"
+        [acme]
+        authorization_url = "https://id.acme.example/authorize"
+        token_url = "https://id.acme.example/token"
+        [acme.api]
+        hosts = [
+          { name = "path", base_url = "https://api.acme.example/v1/{v}/x" },
+          { name = "label", base_url = "https://{v}.api.acme.example:8443/v1" },
+          { name = "whole", base_url = "https://{v}", host_suffixes = [".acme.example"] },
+        ]
+        "#,
+    );
+    let catalog = Catalog::load(BUILTIN_CATALOG, &operator).unwrap();
+    let api = catalog.get("acme").unwrap().api();
+    let mut accepted = 0;
+    for value in &values {
+        let cfg = config(&[("v", value)]);
+        // A whole host must reach the suffix, so its values are built around it.
+        for whole in [
+            format!("{value}.acme.example"),
+            format!("https://{value}.acme.example"),
+            format!("a.acme.example{value}"),
+            format!("https://a.acme.example{value}"),
+        ] {
+            let Ok(url) = api.base_url(Some("whole"), &config(&[("v", &whole)])) else {
+                continue;
+            };
+            accepted += 1;
+            let host = whole.strip_prefix("https://").unwrap_or(&whole);
+            let host = host.strip_suffix('/').unwrap_or(host).to_ascii_lowercase();
+            assert_eq!(url.as_str(), format!("https://{host}/"), "whole: {whole:?}");
+            assert!(
+                host.ends_with(".acme.example")
+                    && host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b)),
+                "whole: {whole:?}"
+            );
+        }
+        for host in ["path", "label"] {
+            let Ok(url) = api.base_url(Some(host), &cfg) else {
+                continue;
+            };
+            accepted += 1;
+            let lower = value.to_ascii_lowercase();
+            let expected = match host {
+                "path" => format!("https://api.acme.example/v1/{value}/x"),
+                _ => format!("https://{lower}.api.acme.example:8443/v1"),
+            };
+            assert_eq!(url.as_str(), expected, "{host}: {value:?}");
+            assert!(
+                value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)),
+                "{host}: {value:?}"
+            );
+        }
+    }
+    assert!(accepted > 100, "the plain values fill: {accepted}");
+}

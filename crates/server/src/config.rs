@@ -1010,6 +1010,49 @@ mod tests {
     }
 
     #[test]
+    fn provider_api_sections_parse_and_their_mistakes_are_located() {
+        let head = "[providers.acme]\nauthorization_url = \"https://id.acme.example/a\"\ntoken_url = \"https://id.acme.example/t\"\n[providers.acme.api]\n";
+        let config = FileConfig::parse(
+            &format!("{head}hosts = [{{ name = \"default\", base_url = \"https://api.acme.example\" }}]\n"),
+            "cfg.toml",
+        )
+        .unwrap();
+        let providers = config
+            .providers
+            .into_iter()
+            .map(|(k, v)| (k, v.finish()))
+            .collect();
+        let catalog =
+            connectors_catalog::Catalog::load(connectors_catalog::BUILTIN_CATALOG, &providers)
+                .unwrap();
+        let api = catalog.get("acme").unwrap().api();
+        assert_eq!(
+            api.base_url(None, &Default::default()).unwrap().as_str(),
+            "https://api.acme.example/"
+        );
+        assert!(api.allows_request_header("accept") && api.exposes_response_header("retry-after"));
+        for (body, expected) in [
+            (
+                "hosts = [{ name = \"default\", base_url = \"http://api.acme.example\" }]\n",
+                "cfg.toml:5:9: API host `default`: base_url `http://api.acme.example` is not usable: plain http is accepted only for loopback hosts",
+            ),
+            (
+                "# the token header\nrequest_headers = [\"accept\", \"x bad\"]\n",
+                "cfg.toml:6:19: request_headers: `x bad` is not a header name",
+            ),
+            (
+                "follow_redirects = false\n  response_headers = [\"set-cookie\"]\n",
+                "cfg.toml:6:22: response_headers: `set-cookie` would show cookies",
+            ),
+            ("hosts_ = []\n", "cfg.toml:5:1: unknown field `hosts_`"),
+        ] {
+            let err = FileConfig::parse(&format!("{head}{body}"), "cfg.toml").unwrap_err();
+            assert!(err.0.starts_with(expected), "{err}\nexpected {expected}");
+            assert!(err.0.ends_with("; fix the config file"), "{err}");
+        }
+    }
+
+    #[test]
     fn unusable_values_are_located() {
         let err = FileConfig::parse(
             "bind = \"127.0.0.1:1\"\n\n[oauth]\nlease_secs = 30\nrefresh_margin_secs = -5\n",
