@@ -151,6 +151,9 @@ pub enum EngineError {
     /// The type has no API description, so `callApi` cannot reach it.
     #[error("Connector proxy not configured: `{0}` has no API hosts on this server; call a type with an API description (the operator can add `[providers.{0}.api]` with its hosts)")]
     ProxyNotConfigured(String),
+    /// The app used its `[proxy] monthly_calls` this month.
+    #[error("You have reached the limit of integrations for this month: this app made its monthly number of calls through the proxy; ask the operator to raise `[proxy] monthly_calls`, or wait for next month")]
+    ProxyQuotaExhausted,
     /// The app user started too many consents within a minute.
     #[error("too many connections started by this user in the last minute; wait {retry_after_secs} seconds, then open the newest link (each start makes a new one)")]
     TooManyConsents {
@@ -202,6 +205,7 @@ impl EngineError {
             | Self::WorkspaceConnectorNotFound(_)
             | Self::WorkspaceConnectionNotFound(_)
             | Self::ProxyNotConfigured(_) => "NOT_FOUND",
+            Self::ProxyQuotaExhausted => "INTEGRATION_CREDITS_LIMIT_REACHED",
             Self::ConnectionsDisabled { .. } => "FORBIDDEN",
             Self::ServerMisconfigured(_) => "SERVER_MISCONFIGURED",
             Self::InvalidType(_) | Self::InvalidScopes(_) | Self::BadRequest(_) => "INVALID_INPUT",

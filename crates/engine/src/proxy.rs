@@ -34,6 +34,8 @@ pub struct ProxySettings {
     pub timeout: Duration,
     /// Largest upstream response body (decoded).
     pub max_response_bytes: usize,
+    /// Calls each app may make per UTC month; none: unmetered.
+    pub monthly_calls: Option<u64>,
 }
 
 impl Default for ProxySettings {
@@ -43,6 +45,7 @@ impl Default for ProxySettings {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
             max_response_bytes: 10 * 1024 * 1024,
+            monthly_calls: None,
         }
     }
 }
@@ -105,6 +108,7 @@ impl Engine {
             .base_url(request.host.as_deref(), &config)
             .map_err(bad)?;
         let url = join_url(&base, &request.path, &prepared.query)?;
+        let metered = self.take_call(app).await?;
         let outbound = &self.inner.outbound;
         let mut outcome = outbound
             .send(upstream(&api, &prepared, &url, &token)?)
@@ -114,7 +118,41 @@ impl Engine {
                 .after_refused(&key, &api, &prepared, &url, &token, outcome)
                 .await?;
         }
-        Ok(envelope(&api, outcome))
+        let mut credits = 0;
+        if let Some(month) = metered {
+            if outcome.phase == Phase::NotSent {
+                self.store().refund_proxy_call(app.app_id(), &month).await?;
+            } else {
+                credits = 1;
+            }
+        }
+        let mut answer = envelope(&api, outcome);
+        answer.credits_charged = credits;
+        Ok(answer)
+    }
+
+    /// Counts the call against the app's monthly quota, when the operator
+    /// set one: the month counted, or `ProxyQuotaExhausted`.
+    async fn take_call(&self, app: &ServiceApp) -> Result<Option<String>> {
+        let Some(limit) = self.config().proxy.monthly_calls else {
+            return Ok(None);
+        };
+        let Ok(now) = time::OffsetDateTime::from_unix_timestamp(self.now()) else {
+            return Err(EngineError::ServerMisconfigured(
+                "the server clock is out of range; fix the system time".into(),
+            ));
+        };
+        let month = format!("{:04}-{:02}", now.year(), u8::from(now.month()));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        if self
+            .store()
+            .take_proxy_call(app.app_id(), &month, limit)
+            .await?
+        {
+            Ok(Some(month))
+        } else {
+            Err(EngineError::ProxyQuotaExhausted)
+        }
     }
 
     /// The provider refused the token: one refresh (shared with every
@@ -169,17 +207,7 @@ fn prepare(api: &ApiSpec, request: &ProxyCallRequest) -> Result<Prepared> {
             bad("`method` must be one of GET, POST, PUT, PATCH, DELETE or HEAD (upper case)")
         })?;
     check_path(&request.path)?;
-    if let Some(name) = &request.host {
-        if !api.hosts.iter().any(|h| &h.name == name) {
-            let names: Vec<&str> = api.hosts.iter().map(|h| h.name.as_str()).collect();
-            return Err(bad(format!(
-                "`host` `{}` is not one of this connector's API hosts: {}; leave it out for `{}`",
-                name.chars().take(100).collect::<String>(),
-                names.join(", "),
-                names.first().copied().unwrap_or("")
-            )));
-        }
-    }
+    api.host(request.host.as_deref()).map_err(bad)?;
     let query = query_pairs(&request.query)?;
     let mut headers = HeaderMap::new();
     for (name, value) in &request.headers {
@@ -247,17 +275,13 @@ fn upstream(
                 api.auth.header
             ))
         })?;
-    let mut value = HeaderValue::from_str(
-        &api.auth
-            .value
-            .replace("{access_token}", token.access_token.expose()),
-    )
-    .map_err(|_| {
-        EngineError::ServerMisconfigured(
+    let mut value = HeaderValue::from_str(&api.auth.value_for(token.access_token.expose()))
+        .map_err(|_| {
+            EngineError::ServerMisconfigured(
             "the API auth header's value is not a valid header value; fix `api.auth` of this type"
                 .into(),
         )
-    })?;
+        })?;
     value.set_sensitive(true);
     headers.insert(name, value);
     Ok(UpstreamCall {

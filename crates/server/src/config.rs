@@ -74,6 +74,9 @@ pub struct ProxyTuning {
     pub timeout_secs: u64,
     /// Largest upstream response body, decoded (default 10 MiB).
     pub max_response_bytes: usize,
+    /// Calls each app may make per UTC month (402 beyond); unset:
+    /// unmetered, and `credits_charged` is always 0.
+    pub monthly_calls: Option<u64>,
 }
 
 impl Default for ProxyTuning {
@@ -84,6 +87,7 @@ impl Default for ProxyTuning {
             connect_timeout_secs: d.connect_timeout.as_secs(),
             timeout_secs: d.timeout.as_secs(),
             max_response_bytes: d.max_response_bytes,
+            monthly_calls: d.monthly_calls,
         }
     }
 }
@@ -96,6 +100,7 @@ impl ProxyTuning {
             connect_timeout: std::time::Duration::from_secs(self.connect_timeout_secs),
             timeout: std::time::Duration::from_secs(self.timeout_secs),
             max_response_bytes: self.max_response_bytes,
+            monthly_calls: self.monthly_calls,
         }
     }
 }

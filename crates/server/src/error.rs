@@ -139,6 +139,7 @@ pub(crate) fn engine_status(e: &EngineError) -> StatusCode {
         StripeFailed(_) => StatusCode::BAD_GATEWAY,
         StripeBusy | NeedsReauthorization { .. } | Conflict(_) => StatusCode::CONFLICT,
         ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        ProxyQuotaExhausted => StatusCode::PAYMENT_REQUIRED,
         Store(_) | Vault(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -245,6 +245,14 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces an app's app-user settings.
     async fn put_app_user_settings(&self, settings: &AppUserSettingsRow) -> Result<()>;
 
+    /// Counts one proxy call of `app_id` in `month` if fewer than `limit`
+    /// were counted; false when the quota is used up. One statement, so
+    /// replicas never count past the limit together.
+    async fn take_proxy_call(&self, app_id: &str, month: &str, limit: i64) -> Result<bool>;
+    /// Gives back a call counted by [`Store::take_proxy_call`] that never
+    /// reached the provider.
+    async fn refund_proxy_call(&self, app_id: &str, month: &str) -> Result<()>;
+
     /// The app's connectors, ordered by type.
     async fn list_connectors(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;
     /// How the app's connectors' credentials are doing, ordered by type.

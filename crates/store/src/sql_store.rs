@@ -803,6 +803,31 @@ impl Store for SqlStore {
         .transpose()
     }
 
+    async fn take_proxy_call(&self, app_id: &str, month: &str, limit: i64) -> Result<bool> {
+        let counted = sqlx::query(
+            "INSERT INTO proxy_usage (app_id, month, calls) VALUES ($1, $2, 1) \
+             ON CONFLICT (app_id, month) DO UPDATE SET calls = proxy_usage.calls + 1 \
+             WHERE proxy_usage.calls < $3 RETURNING calls",
+        )
+        .bind(app_id)
+        .bind(month)
+        .bind(limit)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(counted.is_some())
+    }
+
+    async fn refund_proxy_call(&self, app_id: &str, month: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE proxy_usage SET calls = calls - 1 WHERE app_id = $1 AND month = $2 AND calls > 0",
+        )
+        .bind(app_id)
+        .bind(month)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn put_app_user_settings(&self, settings: &AppUserSettingsRow) -> Result<()> {
         let idp = settings.identity_provider.as_ref();
         sqlx::query(

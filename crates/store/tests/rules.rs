@@ -1599,3 +1599,23 @@ async fn app_user_connections_are_each_users_own() {
         .unwrap()
         .is_empty());
 }
+
+/// The proxy's monthly quota: racing replicas never count past the limit,
+/// months are apart, and a refund gives one call back.
+#[tokio::test]
+async fn proxy_calls_are_counted_up_to_the_limit_across_racers() {
+    let (store, _db) = store().await;
+    let takes = (0..10).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.take_proxy_call("a", "2026-12", 3).await.unwrap() })
+    });
+    let mut taken = 0;
+    for t in takes {
+        taken += usize::from(t.await.unwrap());
+    }
+    assert_eq!(taken, 3);
+    assert!(store.take_proxy_call("a", "2027-01", 3).await.unwrap());
+    store.refund_proxy_call("a", "2026-12").await.unwrap();
+    assert!(store.take_proxy_call("a", "2026-12", 3).await.unwrap());
+    assert!(!store.take_proxy_call("a", "2026-12", 3).await.unwrap());
+}

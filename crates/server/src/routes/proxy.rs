@@ -3,8 +3,10 @@
 
 use axum::extract::State;
 use axum::http::header::CACHE_CONTROL;
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use connectors_engine::EngineError;
 use connectors_wire::ProxyCallRequest;
 
 use crate::auth::{ServiceApp, TypeParam};
@@ -19,10 +21,29 @@ pub async fn call(
     ServiceApp(app): ServiceApp,
     TypeParam(integration_type): TypeParam,
     Body(request): Body<ProxyCallRequest>,
-) -> Result<impl IntoResponse, ApiError> {
-    let envelope = state
+) -> Result<Response, ApiError> {
+    match state
         .engine
         .call_api(&app, &integration_type, request)
-        .await?;
-    Ok(([(CACHE_CONTROL, "no-store")], Json(envelope)))
+        .await
+    {
+        Ok(envelope) => Ok(([(CACHE_CONTROL, "no-store")], Json(envelope)).into_response()),
+        Err(e @ EngineError::ProxyQuotaExhausted) => Ok(quota_exhausted(&e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// 402 with the body `@base44/sdk`'s tests expect (its `message` and
+/// `extra_data.reason`), plus our `detail` and `code`.
+fn quota_exhausted(e: &EngineError) -> Response {
+    (
+        StatusCode::PAYMENT_REQUIRED,
+        Json(serde_json::json!({
+            "message": "You have reached the limit of integrations for this month",
+            "extra_data": {"reason": "integration_credits_limit_reached"},
+            "detail": e.to_string(),
+            "code": e.code(),
+        })),
+    )
+        .into_response()
 }

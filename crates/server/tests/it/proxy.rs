@@ -220,7 +220,7 @@ timeout_secs = 1
     );
     assert_eq!(status, 200, "{put}");
     let page = consent(json!({"url": put["redirect_url"], "login": "alice", "timeoutMs": 30000}));
-    assert_eq!(page["heading"], "Authorization complete", "{page}");
+    assert_eq!(page["ok"], true, "{page}");
     s
 }
 
@@ -461,14 +461,15 @@ fn a_401_refreshes_once_and_replays_only_idempotent_calls() {
     assert_eq!(s.seen.requests.load(Ordering::SeqCst), before + 2);
 }
 
-/// With `[proxy] allow_private_networks` off (the default), an API host on
-/// loopback is never called: `not_sent`, and the upstream sees nothing.
-#[test]
-fn private_networks_are_off_limits_by_default() {
-    let seen = Shared::default();
-    let upstream = connectors_testkit::serve(upstream(seen.clone()));
-    let base = upstream.url.clone();
-    let server = connectors_testkit::runtime().block_on(async {
+/// A server whose custom type `acme` calls `base` (and a closed port as
+/// host `closed`), with `proxy` as its `[proxy]` section and a token
+/// imported for the app (no consent needed: nothing here refreshes).
+fn imported_server(base: &str, proxy: &str) -> TestServer {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    connectors_testkit::runtime().block_on(async {
         let server = TestServer::builder()
             .config(|public_url| {
                 format!(
@@ -482,7 +483,10 @@ client_id = "acme-client"
 client_secret = "acme-secret"
 
 [providers.acme.api]
-hosts = [{{ name = "default", base_url = "{base}/v1" }}]
+hosts = [{{ name = "default", base_url = "{base}/v1" }}, {{ name = "closed", base_url = "{closed}" }}]
+
+[proxy]
+{proxy}
 "#
                 )
             })
@@ -504,14 +508,27 @@ hosts = [{{ name = "default", base_url = "{base}/v1" }}]
             .await
             .unwrap();
         server
-    });
-    let (status, body) = crate::workspace::call(
-        &server,
+    })
+}
+
+fn call_acme(server: &TestServer, request: Value) -> (u16, Value) {
+    crate::workspace::call(
+        server,
         "POST",
         &format!("/api/apps/{}/connectors/acme/call", server.app_id()),
         server.service_token(),
-        Some(json!({"path": "/echo"})),
-    );
+        Some(request),
+    )
+}
+
+/// With `[proxy] allow_private_networks` off (the default), an API host on
+/// loopback is never called: `not_sent`, and the upstream sees nothing.
+#[test]
+fn private_networks_are_off_limits_by_default() {
+    let seen = Shared::default();
+    let upstream = connectors_testkit::serve(upstream(seen.clone()));
+    let server = imported_server(&upstream.url, "");
+    let (status, body) = call_acme(&server, json!({"path": "/echo"}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (&body["phase"], &body["status_code"], &body["success"]),
@@ -526,4 +543,42 @@ hosts = [{{ name = "default", base_url = "{base}/v1" }}]
         "{body}"
     );
     assert_eq!(seen.requests.load(Ordering::SeqCst), 0);
+}
+
+/// `[proxy] monthly_calls`: each call that reached the upstream costs one
+/// credit (one that was `not_sent` is given back); beyond the quota, the
+/// SDK's 402 body.
+#[test]
+fn a_monthly_quota_charges_calls_and_then_answers_402() {
+    let seen = Shared::default();
+    let upstream = connectors_testkit::serve(upstream(seen.clone()));
+    let server = imported_server(
+        &upstream.url,
+        "allow_private_networks = true\nmonthly_calls = 2",
+    );
+    let (_, refused) = call_acme(&server, json!({"host": "closed", "path": "/x"}));
+    assert_eq!(
+        (&refused["phase"], &refused["credits_charged"]),
+        (&json!("not_sent"), &json!(0)),
+        "{refused}"
+    );
+    for _ in 0..2 {
+        let (status, body) = call_acme(&server, json!({"path": "/echo"}));
+        assert_eq!(
+            (status, &body["success"], &body["credits_charged"]),
+            (200, &json!(true), &json!(1)),
+            "{body}"
+        );
+    }
+    let (status, body) = call_acme(&server, json!({"path": "/echo"}));
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(
+        (&body["message"], &body["extra_data"]["reason"]),
+        (
+            &json!("You have reached the limit of integrations for this month"),
+            &json!("integration_credits_limit_reached")
+        ),
+        "{body}"
+    );
+    assert_eq!(seen.requests.load(Ordering::SeqCst), 2);
 }
