@@ -5,15 +5,13 @@
 //! token → `disconnectAppUser`; with the SDK mock's statuses for every
 //! other caller.
 
-use std::process::Command;
-
 use serde_json::{json, Value};
 
 use base64::Engine as _;
 use connectors_testkit::fake_oidc::{FakeIdp, Signing};
 
+use crate::support::http_request;
 use crate::support::oidc::consent;
-use crate::support::{http_request, js_dir};
 use crate::workspace::{call, create, setup, Setup, CLIENT};
 
 /// One SDK call: `scope` "user" for `base44.connectors`, else
@@ -29,13 +27,7 @@ fn sdk(
     let server = &setup.server;
     let args = json!({"serverUrl": server.url, "appId": server.app_id(), "serviceToken": service,
         "token": user, "call": call, "type": id, "scope": scope});
-    let out = Command::new("node")
-        .arg(js_dir().join("sdk.mjs"))
-        .arg(args.to_string())
-        .output()
-        .unwrap();
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
-        .unwrap_or_else(|e| panic!("sdk.mjs: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+    crate::support::sdk(&args)
 }
 
 fn base64url(text: &str) -> String {

@@ -54,18 +54,7 @@ fn sdk(
         "call": "getConnection",
         "type": ty,
     });
-    let out = Command::new("node")
-        .arg(js_dir().join("sdk.mjs"))
-        .arg(args.to_string())
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "sdk.mjs output not JSON ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    crate::support::sdk(&args)
 }
 
 fn write(path: &Path, text: &str) {

@@ -205,12 +205,7 @@ pub(crate) fn cli(server: &impl Api, cwd: &Path, args: &[&str]) -> Value {
 fn sdk_token(server: &impl Api, ty: &str) -> Value {
     let args = json!({"serverUrl": server.url(), "appId": server.app_id(), "serviceToken": server.service_token(),
         "token": null, "call": "getConnection", "type": ty});
-    let out = Command::new("node")
-        .arg(js_dir().join("sdk.mjs"))
-        .arg(args.to_string())
-        .output()
-        .unwrap();
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
+    crate::support::sdk(&args)
 }
 
 fn builder_get(server: &impl Api, path: &str) -> (u16, Value) {

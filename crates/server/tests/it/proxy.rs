@@ -4,7 +4,6 @@
 //! refuse comes back in the envelope with its honest phase.
 
 use std::collections::HashSet;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +15,6 @@ use axum::Router;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::support::js_dir;
 use crate::support::oidc::consent;
 use crate::support::{http_request, TestServer};
 
@@ -228,13 +226,7 @@ timeout_secs = 1
 fn call_api(s: &Setup, service: &str, request: Value) -> Value {
     let args = json!({"serverUrl": s.server.url, "appId": s.server.app_id(), "serviceToken": service,
         "call": "callApi", "args": ["oidc_custom", request]});
-    let out = Command::new("node")
-        .arg(js_dir().join("sdk.mjs"))
-        .arg(args.to_string())
-        .output()
-        .unwrap();
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
-        .unwrap_or_else(|e| panic!("sdk.mjs: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+    crate::support::sdk(&args)
 }
 
 fn refreshes(s: &Setup) -> u64 {
@@ -405,12 +397,7 @@ fn functions_call_the_api_through_the_proxy_and_hear_how_far_each_call_got() {
     let unknown = {
         let args = json!({"serverUrl": s.server.url, "appId": s.server.app_id(), "serviceToken": service,
             "call": "callApi", "args": ["slack", {"path": "/x"}]});
-        let out = Command::new("node")
-            .arg(js_dir().join("sdk.mjs"))
-            .arg(args.to_string())
-            .output()
-            .unwrap();
-        serde_json::from_str::<Value>(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
+        crate::support::sdk(&args)
     };
     assert_eq!(
         (&unknown["status"], &unknown["code"]),

@@ -22,6 +22,24 @@ use tower::ServiceExt;
 
 pub use connectors_server::testing::{TestServer, PROVIDERS_TOML};
 
+/// One call of the real `@base44/sdk` through `tests/js/sdk.mjs` (its
+/// header says what `args` holds): `{"ok": true, "value"}` or
+/// `{"ok": false, "status", "message", "code"}`.
+pub fn sdk(args: &serde_json::Value) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg(js_dir().join("sdk.mjs"))
+        .arg(args.to_string())
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "sdk.mjs output not JSON ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 /// A bootstrapped server over a fresh database with [`PROVIDERS_TOML`],
 /// driven through its router (no socket).
 pub async fn in_process() -> TestServer {

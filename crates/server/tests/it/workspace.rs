@@ -3,13 +3,11 @@
 //! real OAuth server (`oidc-provider`) through the workspace's own OAuth
 //! app, and the real SDK's `getWorkspaceConnection` reads the token.
 
-use std::process::Command;
-
 use connectors_testkit::runtime;
 use serde_json::{json, Value};
 
 use crate::support::oidc::{consent, OidcServer};
-use crate::support::{http_request, js_dir, TestServer};
+use crate::support::{http_request, TestServer};
 
 /// The workspace's own OAuth app at the OAuth server; the operator's config
 /// names only the provider's endpoints (`ws_oidc` has no client of its own).
@@ -288,13 +286,7 @@ fn the_admin_api_keeps_secrets_and_names_and_stays_in_its_workspace() {
 fn sdk_workspace_connection(server: &TestServer, app_id: &str, token: &str, id: &str) -> Value {
     let args = json!({"serverUrl": server.url, "appId": app_id, "serviceToken": token,
         "token": null, "call": "getWorkspaceConnection", "type": id});
-    let out = Command::new("node")
-        .arg(js_dir().join("sdk.mjs"))
-        .arg(args.to_string())
-        .output()
-        .unwrap();
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
-        .unwrap_or_else(|e| panic!("sdk.mjs: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+    crate::support::sdk(&args)
 }
 
 #[test]

@@ -265,6 +265,14 @@ fn connection_path(app_id: &str, user_id: &str, connector_id: &str) -> String {
     )
 }
 
+fn no_such_connection(app_id: &str) -> Response {
+    failure(
+        StatusCode::NOT_FOUND,
+        "This app has no such user's connection (it may be disconnected already).",
+        app_id,
+    )
+}
+
 /// The link a row of the app users' table offers.
 pub(super) fn disconnect_link(app_id: &str, user_id: &str, connector_id: &str) -> Markup {
     html! {
@@ -294,11 +302,7 @@ pub async fn disconnect_confirm(
         Err(e) => return engine_failure(e, &app_id),
     };
     let Some(c) = connection else {
-        return failure(
-            StatusCode::NOT_FOUND,
-            "This app has no such user's connection (it may be disconnected already).",
-            &app_id,
-        );
+        return no_such_connection(&app_id);
     };
     let who = c.user.email.as_deref().unwrap_or(&c.user.subject);
     confirm_page(
@@ -340,11 +344,7 @@ pub async fn disconnect(
             connections_url(&app_id),
             encode(&connector_id)
         )),
-        Err(EngineError::NoActiveAppUserConnection) => failure(
-            StatusCode::NOT_FOUND,
-            "This app has no such user's connection (it may be disconnected already).",
-            &app_id,
-        ),
+        Err(EngineError::NoActiveAppUserConnection) => no_such_connection(&app_id),
         Err(e) => engine_failure(e, &app_id),
     }
 }
