@@ -69,7 +69,7 @@ pub use error::{EngineError, Result};
 pub use last_use::LAST_USE_GRANULARITY_SECS;
 pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
-pub use proxy::ProxySettings;
+pub use proxy::{ProxyAnswer, ProxySettings};
 pub use sso::{
     check_sso_issuer, SsoCallback, SsoConfig, SsoError, SsoSignedIn, SsoStart, SSO_CALLBACK_PATH,
     SSO_START_PATH,

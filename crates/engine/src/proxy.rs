@@ -73,6 +73,16 @@ impl From<RequestError> for EngineError {
     }
 }
 
+/// `call_api`'s answer: the envelope, and the time spent waiting for the
+/// upstream (both calls when a 401 was replayed), for the metrics.
+#[derive(Debug, Clone)]
+pub struct ProxyAnswer {
+    /// What the SDK gets.
+    pub envelope: ProxyEnvelope,
+    /// Time in upstream calls.
+    pub upstream_time: Duration,
+}
+
 /// What a checked request will send, before the token is known.
 struct Prepared {
     method: reqwest::Method,
@@ -90,7 +100,7 @@ impl Engine {
         app: &ServiceApp,
         ty: &IntegrationType,
         request: ProxyCallRequest,
-    ) -> Result<ProxyEnvelope> {
+    ) -> Result<ProxyAnswer> {
         let not_configured = || EngineError::ProxyNotConfigured(ty.to_string());
         let api = self
             .catalog()
@@ -113,10 +123,15 @@ impl Engine {
         let mut outcome = outbound
             .send(upstream(&api, &prepared, &url, &token)?)
             .await;
+        let mut upstream_time = outcome.elapsed;
         if outcome.phase == Phase::Responded && outcome.status == Some(401) {
-            outcome = self
-                .after_refused(&key, &api, &prepared, &url, &token, outcome)
-                .await?;
+            if let Some(replayed) = self
+                .after_refused(&key, &api, &prepared, &url, &token)
+                .await?
+            {
+                upstream_time += replayed.elapsed;
+                outcome = replayed;
+            }
         }
         let mut credits = 0;
         if let Some(month) = metered {
@@ -128,7 +143,10 @@ impl Engine {
         }
         let mut answer = envelope(&api, outcome);
         answer.credits_charged = credits;
-        Ok(answer)
+        Ok(ProxyAnswer {
+            envelope: answer,
+            upstream_time,
+        })
     }
 
     /// Counts the call against the app's monthly quota, when the operator
@@ -156,8 +174,9 @@ impl Engine {
     }
 
     /// The provider refused the token: one refresh (shared with every
-    /// caller refused the same token), then one replay if the method is
-    /// idempotent and the token changed. Otherwise the 401 stands.
+    /// caller refused the same token), then the replay of an idempotent
+    /// call with the new token. `None`: the 401 stands (not idempotent, no
+    /// new token, or the refresh failed).
     async fn after_refused(
         &self,
         key: &ConnectorKey,
@@ -165,28 +184,28 @@ impl Engine {
         prepared: &Prepared,
         url: &url::Url,
         refused: &CachedToken,
-        outcome: Outcome,
-    ) -> Result<Outcome> {
+    ) -> Result<Option<Outcome>> {
         let renewed = match self.refresh_refused(key, refused.version).await {
             Ok(row) if row.version != refused.version => row,
-            Ok(_) => return Ok(outcome),
+            Ok(_) => return Ok(None),
             Err(e) if e.is_internal() => return Err(e),
             Err(e) => {
                 tracing::info!(app_id = %key.app_id, integration_type = %key.integration_type,
                     reason = %e, "refresh after the provider's 401 failed");
-                return Ok(outcome);
+                return Ok(None);
             }
         };
         if !idempotent(&prepared.method) {
-            return Ok(outcome);
+            return Ok(None);
         }
         let token =
             Arc::new(self.cached_token(key, refused.connection_config.clone(), &renewed)?);
-        Ok(self
-            .inner
-            .outbound
-            .send(upstream(api, prepared, url, &token)?)
-            .await)
+        Ok(Some(
+            self.inner
+                .outbound
+                .send(upstream(api, prepared, url, &token)?)
+                .await,
+        ))
     }
 }
 

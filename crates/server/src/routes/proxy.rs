@@ -27,7 +27,7 @@ pub async fn call(
         .call_api(&app, &integration_type, request)
         .await
     {
-        Ok(envelope) => Ok(([(CACHE_CONTROL, "no-store")], Json(envelope)).into_response()),
+        Ok(answer) => Ok(([(CACHE_CONTROL, "no-store")], Json(answer.envelope)).into_response()),
         Err(e @ EngineError::ProxyQuotaExhausted) => Ok(quota_exhausted(&e)),
         Err(e) => Err(e.into()),
     }
