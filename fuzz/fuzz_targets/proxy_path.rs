@@ -31,10 +31,9 @@ fuzz_target!(|data: &[u8]| {
         let mut text = segment.to_string();
         for _ in 0..3 {
             assert!(text != "." && text != "..", "{path:?} -> {url}");
-            text = url::form_urlencoded::parse(format!("x={text}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
+            text = percent_encoding::percent_decode_str(&text)
+                .decode_utf8_lossy()
+                .into_owned();
         }
     }
 });

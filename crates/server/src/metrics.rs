@@ -20,9 +20,11 @@ use connectors_engine::EngineMetrics;
 use connectors_vault::Secret;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
-use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::exponential_buckets;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
@@ -297,11 +299,28 @@ impl Collector for HttpCollector {
     }
 }
 
+/// Labels of the proxy's families: the type (bounded by the catalog and
+/// the operator's providers: a call with no API description is refused
+/// before it counts), and for calls the phase and status class.
+type ProxyLabels = Vec<(&'static str, String)>;
+
+/// `callApi` calls and their upstream time (#14.7).
+#[derive(Debug)]
+struct ProxyStats {
+    calls: Family<ProxyLabels, Counter>,
+    upstream: Family<ProxyLabels, Histogram, fn() -> Histogram>,
+}
+
+fn upstream_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
 /// One server's metrics and who may read them.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     http: Arc<HttpStats>,
+    proxy: ProxyStats,
     engine: Arc<Mutex<EngineMetrics>>,
     bearer: Option<Secret>,
 }
@@ -317,12 +336,52 @@ impl Metrics {
         registry.register_collector(Box::new(HttpCollector(http.clone())));
         let engine = Arc::new(Mutex::new(EngineMetrics::default()));
         registry.register_collector(Box::new(EngineCollector(engine.clone())));
+        let proxy = ProxyStats {
+            calls: Family::default(),
+            upstream: Family::new_with_constructor(upstream_histogram as fn() -> Histogram),
+        };
+        registry.register(
+            "proxy_calls",
+            "callApi calls by integration type, phase (not_sent, sent_unconfirmed, timed_out, \
+             responded) and upstream status class (2xx … 5xx, none)",
+            proxy.calls.clone(),
+        );
+        registry.register(
+            "proxy_upstream_duration_seconds",
+            "Time callApi calls waited for the upstream, by integration type (a replay after \
+             a 401 adds its own)",
+            proxy.upstream.clone(),
+        );
         Self {
             registry,
             http,
+            proxy,
             engine,
             bearer,
         }
+    }
+
+    /// Counts one `callApi` call.
+    pub(crate) fn record_proxy(
+        &self,
+        integration_type: &str,
+        phase: &str,
+        status: Option<u16>,
+        upstream: Duration,
+    ) {
+        let class = status.map_or_else(|| "none".to_string(), |s| format!("{}xx", s / 100));
+        self.proxy
+            .calls
+            .get_or_create(&vec![
+                ("integration_type", integration_type.to_string()),
+                ("phase", phase.to_string()),
+                ("status_class", class),
+            ])
+            .inc();
+        self.proxy
+            .upstream
+            .get_or_create(&vec![("integration_type", integration_type.to_string())])
+            .observe(upstream.as_secs_f64());
     }
 
     /// Counts one answered request; `route` is its `MatchedPath` template,

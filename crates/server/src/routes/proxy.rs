@@ -27,7 +27,16 @@ pub async fn call(
         .call_api(&app, &integration_type, request)
         .await
     {
-        Ok(answer) => Ok(([(CACHE_CONTROL, "no-store")], Json(answer.envelope)).into_response()),
+        Ok(answer) => {
+            let e = &answer.envelope;
+            state.metrics.record_proxy(
+                integration_type.as_str(),
+                &e.phase,
+                e.status_code,
+                answer.upstream_time,
+            );
+            Ok(([(CACHE_CONTROL, "no-store")], Json(answer.envelope)).into_response())
+        }
         Err(e @ EngineError::ProxyQuotaExhausted) => Ok(quota_exhausted(&e)),
         Err(e) => Err(e.into()),
     }

@@ -334,6 +334,19 @@ fn functions_call_the_api_through_the_proxy_and_hear_how_far_each_call_got() {
         assert!(v["data"]["error"].is_string(), "{out}");
     }
 
+    // The metrics count them by type, phase and status class.
+    let (_, metrics) =
+        http_request("GET", &format!("{}/metrics", s.server.url), &[], None).unwrap();
+    for line in [
+        r#"connectors_proxy_calls_total{integration_type="oidc_custom",phase="responded",status_class="2xx"} 3"#,
+        r#"connectors_proxy_calls_total{integration_type="oidc_custom",phase="responded",status_class="4xx"} 1"#,
+        r#"connectors_proxy_calls_total{integration_type="oidc_custom",phase="timed_out",status_class="none"} 1"#,
+        r#"connectors_proxy_calls_total{integration_type="oidc_custom",phase="not_sent",status_class="none"} 1"#,
+        r#"connectors_proxy_upstream_duration_seconds_count{integration_type="oidc_custom"} 7"#,
+    ] {
+        assert!(metrics.contains(line), "{line} not in {metrics}");
+    }
+
     // A redirect to another host is not followed.
     let moved = call_api(&s, &service, json!({"path": "/redirect"}));
     assert_eq!(moved["value"]["status"], 302, "{moved}");
