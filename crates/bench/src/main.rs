@@ -7,7 +7,9 @@
 //!   (`seed.rs`), at 1,000 and N stored connections;
 //! - `cli` (`cli.rs`): `connectors pull` / `push` with our CLI and with the
 //!   npm CLI against the same server,
-//!   `cargo run --release -p connectors-bench -- cli`.
+//!   `cargo run --release -p connectors-bench -- cli`;
+//! - `proxy` (`proxy.rs`): what `callApi` adds to a call of a local
+//!   upstream, `cargo run --release -p connectors-bench -- proxy`.
 //!
 //! See README.md, "Benchmarks".
 
@@ -15,6 +17,7 @@ mod cargo;
 mod cli;
 mod load;
 mod process;
+mod proxy;
 mod seed;
 mod server;
 mod tokens;
@@ -23,7 +26,7 @@ use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
-    about = "Benchmarks: the token endpoint (default) or the CLIs (`cli`)",
+    about = "Benchmarks: the token endpoint (default), the CLIs (`cli`) or the callApi proxy (`proxy`)",
     args_conflicts_with_subcommands = true
 )]
 struct Args {
@@ -37,12 +40,15 @@ struct Args {
 enum Mode {
     /// Time `connectors pull` and `connectors push` with our CLI and the npm CLI.
     Cli(cli::CliArgs),
+    /// The `callApi` proxy's overhead over a direct call of the same upstream.
+    Proxy(proxy::ProxyArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.mode {
         Some(Mode::Cli(cli)) => cli::run(cli),
+        Some(Mode::Proxy(proxy)) => proxy::run(proxy),
         None => tokens::run(args.tokens),
     }
 }

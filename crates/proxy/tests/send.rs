@@ -194,3 +194,33 @@ async fn redirects_to_another_host_are_never_followed() {
     );
     assert_eq!(other_seen.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn same_origin_redirects_are_followed_only_when_the_type_opts_in() {
+    let (url, seen) = upstream(|mut socket| async move {
+        // The first request is redirected to /final on the same origin.
+        let _ = socket
+            .write_all(b"HTTP/1.1 302 Found\r\nlocation: /final\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .await;
+        let _ = socket.shutdown().await;
+    })
+    .await;
+    let out = outbound(true, 5_000)
+        .send(get(&format!("{url}/start")))
+        .await;
+    assert_eq!(
+        (out.phase, out.status),
+        (Phase::Responded, Some(302)),
+        "{out:?}"
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), 1, "not followed by default");
+    let mut call = get(&format!("{url}/start"));
+    call.follow_redirects = true;
+    let out = outbound(true, 5_000).send(call).await;
+    // Every answer of this upstream redirects: followed up to the limit.
+    assert_eq!(out.status, Some(302), "{out:?}");
+    assert!(
+        seen.load(Ordering::SeqCst) > 2,
+        "followed on the same origin"
+    );
+}
