@@ -7,7 +7,9 @@
 //!   (`seed.rs`), at 1,000 and N stored connections;
 //! - `cli` (`cli.rs`): `connectors pull` / `push` with our CLI and with the
 //!   npm CLI against the same server,
-//!   `cargo run --release -p connectors-bench -- cli`.
+//!   `cargo run --release -p connectors-bench -- cli`;
+//! - `requests` (`requests.rs`): N sequential requests in one thread, for
+//!   instruction counts under callgrind.
 //!
 //! See README.md, "Benchmarks".
 
@@ -15,6 +17,7 @@ mod cargo;
 mod cli;
 mod load;
 mod process;
+mod requests;
 mod seed;
 mod server;
 mod tokens;
@@ -37,12 +40,16 @@ struct Args {
 enum Mode {
     /// Time `connectors pull` and `connectors push` with our CLI and the npm CLI.
     Cli(cli::CliArgs),
+    /// A fixed number of sequential requests on one connection, one thread:
+    /// for counting instructions per request under callgrind.
+    Requests(requests::RequestsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.mode {
         Some(Mode::Cli(cli)) => cli::run(cli),
+        Some(Mode::Requests(r)) => requests::run(r),
         None => tokens::run(args.tokens),
     }
 }

@@ -134,7 +134,8 @@ fn databases(args: &TokensArgs, dir: &std::path::Path) -> anyhow::Result<Vec<Dat
     Ok(all)
 }
 
-async fn hello_server() -> anyhow::Result<SocketAddr> {
+/// The bare hyper "hello" baseline on loopback.
+pub(crate) async fn hello_server() -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
