@@ -353,7 +353,7 @@ impl Engine {
     ) -> Result<ConnectorTokenResponse> {
         let app_id = app.app_id();
         if integration_type.is_stripe() {
-            return self.stripe_token(app_id).await;
+            return Box::pin(self.stripe_token(app_id)).await;
         }
         let key = ConnectorKey::new(app_id, integration_type.clone());
         self.connection_token(&key, || {
@@ -370,19 +370,29 @@ impl Engine {
         key: &ConnectorKey,
         not_found: impl Fn() -> EngineError,
     ) -> Result<ConnectorTokenResponse> {
-        let integration_type = &key.integration_type;
-        let answer = |token: &CachedToken| ConnectorTokenResponse {
-            access_token: token.access_token.expose().to_string(),
-            integration_type: integration_type.to_string(),
-            connection_config: token.connection_config.clone(),
-        };
         let cache = &self.inner.cache;
         let margin = self.config().refresh_margin_secs;
         let now_ms = self.now_ms();
         let fresh = |t: &CachedToken| !stale_at(t.expires_at_ms, t.updated_at, now_ms, margin);
         if let Some(hit) = cache.token(key, now_ms, fresh) {
-            return Ok(answer(&hit));
+            return Ok(token_answer(&hit, &key.integration_type));
         }
+        // The miss (database reads, maybe a refresh) is boxed: inline, its
+        // state would make every read's future kilobytes large, hits
+        // included, and copied on each move.
+        Box::pin(self.read_connection_token(key, not_found, now_ms)).await
+    }
+
+    /// [`Self::connection_token`] past a cache miss: read (and refresh when
+    /// due), and cache what was read unless an invalidation overtook it.
+    async fn read_connection_token(
+        &self,
+        key: &ConnectorKey,
+        not_found: impl Fn() -> EngineError,
+        now_ms: i64,
+    ) -> Result<ConnectorTokenResponse> {
+        let integration_type = &key.integration_type;
+        let cache = &self.inner.cache;
         let ticket = cache.ticket();
         let connector = self
             .store()
@@ -413,9 +423,18 @@ impl Engine {
             updated_at: credentials.updated_at,
             read: Freshness::at(now_ms),
         };
-        let response = answer(&token);
+        let response = token_answer(&token, integration_type);
         cache.put_token(ticket, key, token);
         Ok(response)
+    }
+}
+
+/// The answer of a token read.
+fn token_answer(token: &CachedToken, integration_type: &IntegrationType) -> ConnectorTokenResponse {
+    ConnectorTokenResponse {
+        access_token: token.access_token.expose().to_string(),
+        integration_type: integration_type.to_string(),
+        connection_config: token.connection_config.clone(),
     }
 }
 
