@@ -432,8 +432,8 @@ impl Engine {
 /// The answer of a token read.
 fn token_answer(token: &CachedToken, integration_type: &IntegrationType) -> ConnectorTokenResponse {
     ConnectorTokenResponse {
-        access_token: token.access_token.expose().to_string(),
-        integration_type: integration_type.to_string(),
+        access_token: token.access_token.expose().to_owned(),
+        integration_type: integration_type.as_str().to_owned(),
         connection_config: token.connection_config.clone(),
     }
 }

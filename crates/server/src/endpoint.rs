@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RouteId};
 use crate::routes;
 
 /// Counts each request under its route template once it is answered, and
@@ -93,17 +93,9 @@ where
 pub(crate) enum Route {
     /// The router's match.
     Matched(MatchedPath),
-    /// A route served before the router (`crate::front`'s fast path).
-    Fixed(&'static str),
-}
-
-impl Route {
-    fn as_str(&self) -> &str {
-        match self {
-            Route::Matched(m) => m.as_str(),
-            Route::Fixed(t) => t,
-        }
-    }
+    /// A route served before the router (`crate::front`'s fast path),
+    /// looked up in the table once.
+    Known(RouteId),
 }
 
 /// `answer` under the deadline, counted into `metrics` under `route` when
@@ -173,12 +165,20 @@ where
                 None => ApiError::too_slow(count.deadline).into_response(),
             },
         };
-        count.metrics.record(
-            count.method,
-            count.route.as_ref().map(Route::as_str),
-            response.status().as_u16(),
-            count.started.elapsed(),
-        );
+        let (status, latency) = (response.status().as_u16(), count.started.elapsed());
+        match &count.route {
+            Some(Route::Known(id)) => {
+                count
+                    .metrics
+                    .record_known(count.method, *id, status, latency)
+            }
+            Some(Route::Matched(m)) => {
+                count
+                    .metrics
+                    .record(count.method, Some(m.as_str()), status, latency)
+            }
+            None => count.metrics.record(count.method, None, status, latency),
+        }
         Poll::Ready(R::from_response(response))
     }
 }

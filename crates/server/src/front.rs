@@ -62,6 +62,8 @@ pub(crate) struct Fast {
     pub(crate) state: AppState,
     /// The per-request deadline, as the router's routes have it.
     pub(crate) deadline: Duration,
+    /// The route's place in the `/metrics` table.
+    pub(crate) route: crate::metrics::RouteId,
 }
 
 impl Front {

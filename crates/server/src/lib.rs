@@ -53,11 +53,17 @@ pub fn app(state: AppState, http: &HttpTuning, max_body_bytes: usize) -> Front {
             http.request_timeout(),
         ))
         .with_state(state.clone());
-    let fast = front::Fast {
-        state,
-        deadline: http.request_timeout(),
-    };
-    Front::new(with_body_limits(routes, http, max_body_bytes), Some(fast))
+    // The token route's template is in the table (`openapi.json` lists it);
+    // were it not, the route would simply go through the router.
+    let fast = state
+        .metrics
+        .route_id(routes::tokens::PATH)
+        .map(|route| front::Fast {
+            state,
+            deadline: http.request_timeout(),
+            route,
+        });
+    Front::new(with_body_limits(routes, http, max_body_bytes), fast)
 }
 
 /// Wraps the whole of `routes` once (not each route, as `Router::layer`

@@ -4,11 +4,11 @@
 //! Every backend function calls it, so it is also served before the router
 //! ([`fast`], called by `crate::front`); both ways run [`connector_token`].
 
-use axum::body::HttpBody;
+use axum::body::{Body, HttpBody};
 use axum::extract::State;
-use axum::http::header::CACHE_CONTROL;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::{Method, Request};
+use axum::http::{HeaderMap, HeaderValue, Method, Request};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use connectors_engine::IntegrationType;
@@ -44,9 +44,20 @@ async fn connector_token(
     Ok(token_response(answer))
 }
 
-/// A token's answer, uncacheable.
+/// A token's answer, uncacheable: what `([(CACHE_CONTROL, "no-store")],
+/// Json(answer))` answers, built by hand with room for the headers
+/// `crate::front` adds, so that the map is not regrown.
 fn token_response(answer: ConnectorTokenResponse) -> Response {
-    ([(CACHE_CONTROL, "no-store")], Json(answer)).into_response()
+    let Ok(body) = serde_json::to_vec(&answer) else {
+        // Not reached (strings only); axum's answer to a failure.
+        return Json(answer).into_response();
+    };
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    *headers = HeaderMap::with_capacity(8);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The `{app_id}` and `{integration_type}` of a path of this route that
@@ -93,7 +104,7 @@ pub(crate) async fn fast(fast: &Fast, parts: Parts) -> Response {
         &state.metrics,
         fast.deadline,
         &parts.method,
-        Some(Route::Fixed(PATH)),
+        Some(Route::Known(fast.route)),
         None,
         answer,
     )
