@@ -147,7 +147,12 @@ impl Front {
     }
 }
 
-impl tower::Service<Request> for Front {
+/// For calls without a socket (the tests'), with any body the router takes.
+impl<B> tower::Service<hyper::Request<B>> for Front
+where
+    B: HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     type Response = Response;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
@@ -156,9 +161,9 @@ impl tower::Service<Request> for Front {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, request: hyper::Request<B>) -> Self::Future {
         let front = self.clone();
-        Box::pin(async move { Ok(front.answer(request, |request| request).await) })
+        Box::pin(async move { Ok(front.answer(request, |r| r.map(Body::new)).await) })
     }
 }
 
