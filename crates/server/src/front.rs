@@ -120,13 +120,13 @@ impl Front {
             .inner
             .fast
             .as_ref()
-            .filter(|_| crate::routes::tokens::takes(&request));
+            .and_then(|fast| Some((fast, crate::routes::tokens::takes(&request)?)));
         let respond = async {
             tracing::debug!("started processing request");
             let mut response = match fast {
-                Some(fast) => {
+                Some((fast, at)) => {
                     let (parts, _empty) = request.into_parts();
-                    crate::routes::tokens::fast(fast, parts).await
+                    crate::routes::tokens::fast(fast, parts, at).await
                 }
                 None => match self
                     .inner

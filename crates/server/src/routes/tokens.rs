@@ -60,33 +60,57 @@ fn token_response(answer: ConnectorTokenResponse) -> Response {
     response
 }
 
-/// The `{app_id}` and `{integration_type}` of a path of this route that
-/// needs no percent-decoding (the router's `Path` would decode it).
-fn segments(path: &str) -> Option<(&str, &str)> {
-    let rest = path.strip_prefix("/api/apps/")?;
-    let (app_id, rest) = rest.split_once('/')?;
-    let integration_type = rest.strip_prefix("external-auth/tokens/")?;
-    let plain = |s: &str| !s.is_empty() && !s.bytes().any(|b| b == b'/' || b == b'%');
-    (plain(app_id) && plain(integration_type)).then_some((app_id, integration_type))
+/// Where the `{app_id}` and `{integration_type}` of a path of this route
+/// are, when neither needs percent-decoding (the router's `Path` would
+/// decode them).
+#[derive(Clone, Debug)]
+pub(crate) struct Segments {
+    app_id: std::ops::Range<usize>,
+    integration_type: std::ops::Range<usize>,
 }
 
-/// Whether the fast path serves `request`: a GET of this route, without a
-/// body and without anything to decode in its path. Anything else (HEAD,
+const PREFIX: &str = "/api/apps/";
+const MIDDLE: &str = "/external-auth/tokens/";
+
+fn segments(path: &str) -> Option<Segments> {
+    let rest = path.strip_prefix(PREFIX)?;
+    let app_len = rest.find('/')?;
+    let type_start = PREFIX.len() + app_len + MIDDLE.len();
+    path.get(PREFIX.len() + app_len..type_start)
+        .filter(|m| *m == MIDDLE)?;
+    let found = Segments {
+        app_id: PREFIX.len()..PREFIX.len() + app_len,
+        integration_type: type_start..path.len(),
+    };
+    let plain = |at: &std::ops::Range<usize>| {
+        path.get(at.clone())
+            .is_some_and(|s| !s.is_empty() && !s.bytes().any(|b| b == b'/' || b == b'%'))
+    };
+    (plain(&found.app_id) && plain(&found.integration_type)).then_some(found)
+}
+
+/// The fast path takes `request` when it is a GET of this route, without a
+/// body and without anything to decode in its path; anything else (HEAD,
 /// other methods, a body, an encoded or empty segment) goes to the router.
-pub(crate) fn takes<B: HttpBody>(request: &Request<B>) -> bool {
-    request.method() == Method::GET
-        && request.body().is_end_stream()
-        && segments(request.uri().path()).is_some()
+pub(crate) fn takes<B: HttpBody>(request: &Request<B>) -> Option<Segments> {
+    if request.method() != Method::GET || !request.body().is_end_stream() {
+        return None;
+    }
+    segments(request.uri().path())
 }
 
 /// The route served before the router, for a request [`takes`] accepted:
 /// the same checks in the same order as the handler's extractors
 /// ([`auth::service_app`], then [`auth::integration_type`]), the same
 /// answer, under the same count and deadline as the router's routes.
-pub(crate) async fn fast(fast: &Fast, parts: Parts) -> Response {
-    let Some((app_id, integration_type)) = segments(parts.uri.path()) else {
-        // Not reached: `takes` checked the path. What the router answers.
-        return ApiError::no_route(parts.method.as_str(), parts.uri.path()).into_response();
+pub(crate) async fn fast(fast: &Fast, parts: Parts, at: Segments) -> Response {
+    let path = parts.uri.path();
+    let (Some(app_id), Some(integration_type)) =
+        (path.get(at.app_id), path.get(at.integration_type))
+    else {
+        // Not reached: `takes` found them in this path. What the router
+        // answers to a path it does not know.
+        return ApiError::no_route(parts.method.as_str(), path).into_response();
     };
     let state = &fast.state;
     let answer = async {
@@ -132,9 +156,11 @@ mod tests {
 
     #[test]
     fn only_plain_paths_of_the_route_are_taken() {
+        let path = "/api/apps/a1/external-auth/tokens/slack";
+        let found = segments(path).unwrap();
         assert_eq!(
-            segments("/api/apps/a1/external-auth/tokens/slack"),
-            Some(("a1", "slack"))
+            (&path[found.app_id], &path[found.integration_type]),
+            ("a1", "slack")
         );
         for path in [
             "/api/apps/a1/external-auth/tokens/connectors/c1",
@@ -146,7 +172,7 @@ mod tests {
             "/api/apps/a1/external-auth/integrations/slack",
             "/api/apps/a1/b/external-auth/tokens/slack",
         ] {
-            assert_eq!(segments(path), None, "{path}");
+            assert!(segments(path).is_none(), "{path}");
         }
     }
 }
