@@ -311,9 +311,11 @@ async fn the_fast_path_answers_what_the_router_answers() {
             format!("{}?x=1", twins.path("acme_crm")),
         ),
     ];
+    let mut statuses = Vec::new();
     for (expected, headers, path) in cases {
         let answer = twins.same(&raw("GET", &path, &headers)).await;
         assert_eq!(status(&answer), expected, "{path} {headers:?}: {answer}");
+        statuses.push(expected);
     }
 
     // What the fast path leaves to the router is answered alike too.
@@ -333,6 +335,24 @@ async fn the_fast_path_answers_what_the_router_answers() {
         "connection: close\r\ncontent-length: 5\r\n",
     ) + "hello";
     assert_eq!(status(&twins.same(&with_body).await), 200);
+
+    // Both ways count under the route's template: every GET above but the
+    // trailing slash's, once per way.
+    let mut gets = std::collections::BTreeMap::new();
+    // Success twice, the unnamed one, the encoded path, the body.
+    *gets.entry(200).or_insert(0) += 2 + 1 + 1 + 1;
+    for status in statuses {
+        *gets.entry(status).or_insert(0) += 1;
+    }
+    let metrics = wire(&twins.fast, &raw("GET", "/metrics", &[])).await;
+    for (status, n) in gets {
+        let line = format!(
+            "connectors_http_requests_total{{method=\"GET\",route=\"{}\",status=\"{status}\"}} {}",
+            connectors_server::routes::tokens::PATH,
+            2 * n
+        );
+        assert!(metrics.contains(&line), "{line}\n{metrics}");
+    }
 }
 
 #[tokio::test]
