@@ -29,6 +29,10 @@ pub struct RequestsArgs {
     /// The database (default: a SQLite file in a temporary directory).
     #[arg(long)]
     database_url: Option<String>,
+    /// Log as `connectors-server serve` does at `info` (its text format,
+    /// into nothing), to count what the request span costs in production.
+    #[arg(long)]
+    log: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,6 +45,13 @@ enum Kind {
 
 /// Runs `requests` and prints how many were answered.
 pub fn run(args: RequestsArgs) -> anyhow::Result<()> {
+    if args.log {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_ansi(false)
+            .with_writer(std::io::sink)
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
