@@ -94,6 +94,19 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The median round of each figure (the upper median of an even
+    /// count), each taken on its own.
+    pub fn median(mut rounds: Vec<Stats>) -> Stats {
+        let middle = rounds.len() / 2;
+        rounds.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        let rps = rounds[middle].rps;
+        rounds.sort_by_key(|s| s.p50);
+        let p50 = rounds[middle].p50;
+        rounds.sort_by_key(|s| s.p99);
+        let p99 = rounds[middle].p99;
+        Stats { rps, p50, p99 }
+    }
+
     /// A table row.
     pub fn row(&self, name: &str) -> String {
         format!(

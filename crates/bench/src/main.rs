@@ -9,7 +9,9 @@
 //!   npm CLI against the same server,
 //!   `cargo run --release -p connectors-bench -- cli`;
 //! - `proxy` (`proxy.rs`): what `callApi` adds to a call of a local
-//!   upstream, `cargo run --release -p connectors-bench -- proxy`.
+//!   upstream, `cargo run --release -p connectors-bench -- proxy`;
+//! - `requests` (`requests.rs`): N sequential requests in one thread, for
+//!   instruction counts under callgrind.
 //!
 //! See README.md, "Benchmarks".
 
@@ -18,6 +20,7 @@ mod cli;
 mod load;
 mod process;
 mod proxy;
+mod requests;
 mod seed;
 mod server;
 mod tokens;
@@ -42,6 +45,9 @@ enum Mode {
     Cli(cli::CliArgs),
     /// The `callApi` proxy's overhead over a direct call of the same upstream.
     Proxy(proxy::ProxyArgs),
+    /// A fixed number of sequential requests on one connection, one thread:
+    /// for counting instructions per request under callgrind.
+    Requests(requests::RequestsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,6 +55,7 @@ fn main() -> anyhow::Result<()> {
     match args.mode {
         Some(Mode::Cli(cli)) => cli::run(cli),
         Some(Mode::Proxy(proxy)) => proxy::run(proxy),
+        Some(Mode::Requests(r)) => requests::run(r),
         None => tokens::run(args.tokens),
     }
 }

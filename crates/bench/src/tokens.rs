@@ -45,6 +45,13 @@ pub struct TokensArgs {
     /// Load generator [default: both when wrk is on PATH, else in-process].
     #[arg(long, value_enum)]
     load: Option<LoadArg>,
+    /// Rounds per load: each round measures every target once, one after
+    /// the other, and the table gives each target's median round. Two
+    /// cores shared by the load and the servers make single runs swing
+    /// (the threads' placement changes from one run to the next); the
+    /// medians of interleaved rounds keep the ratios side by side.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=99))]
+    rounds: u32,
     /// wrk's threads.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     wrk_threads: u32,
@@ -134,7 +141,8 @@ fn databases(args: &TokensArgs, dir: &std::path::Path) -> anyhow::Result<Vec<Dat
     Ok(all)
 }
 
-async fn hello_server() -> anyhow::Result<SocketAddr> {
+/// The bare hyper "hello" baseline on loopback.
+pub(crate) async fn hello_server() -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -205,11 +213,32 @@ async fn compare(args: &TokensArgs, loads: &[Load]) -> anyhow::Result<()> {
     for load in loads {
         println!("\n{}", load.describe(args.connections, args.seconds));
         println!("{}", load::header());
-        let base = load::measure(load, &hello, args.connections, args.seconds).await?;
+        let targets: Vec<(String, &Target)> =
+            std::iter::once(("bare hyper hello (baseline)".to_string(), &hello))
+                .chain(
+                    databases.iter().zip(&servers).map(|(db, (_, target))| {
+                        (format!("tokens/{{type}}, {}", db.label), target)
+                    }),
+                )
+                .collect();
+        let mut rounds: Vec<Vec<load::Stats>> = targets.iter().map(|_| Vec::new()).collect();
+        for round in 1..=args.rounds {
+            for ((name, target), seen) in targets.iter().zip(&mut rounds) {
+                let s = load::measure(load, target, args.connections, args.seconds).await?;
+                if args.rounds > 1 {
+                    println!("{}", s.row(&format!("{name}, round {round}")));
+                }
+                seen.push(s);
+            }
+        }
+        let mut medians = rounds.into_iter().map(load::Stats::median);
+        let base = medians.next().expect("the baseline was measured");
+        if args.rounds > 1 {
+            println!("medians of {} rounds:", args.rounds);
+        }
         println!("{}", base.row("bare hyper hello (baseline)"));
         let mut results = Vec::new();
-        for (db, (_, target)) in databases.iter().zip(&servers) {
-            let s = load::measure(load, target, args.connections, args.seconds).await?;
+        for (db, s) in databases.iter().zip(medians) {
             println!("{}", s.row(&format!("tokens/{{type}}, {}", db.label)));
             results.push((db, s));
         }

@@ -230,7 +230,10 @@ impl Engine {
         if let Credential::Bearer(token) = credential {
             let token = token.trim();
             if crate::device::looks_like_jwt(token) && !crate::device::is_login_token(token) {
-                return self.app_user(app_id, token).await.map(Principal::AppUser);
+                // Boxed: see `Engine::cached_principal_keyed`.
+                return Box::pin(self.app_user(app_id, token))
+                    .await
+                    .map(Principal::AppUser);
             }
         }
         self.authenticate(credential).await

@@ -354,7 +354,7 @@ impl Engine {
     ) -> Result<ConnectorTokenResponse> {
         let app_id = app.app_id();
         if integration_type.is_stripe() {
-            return self.stripe_token(app_id).await;
+            return Box::pin(self.stripe_token(app_id)).await;
         }
         let key = ConnectorKey::new(app_id, integration_type.clone());
         self.connection_token(&key, || {
@@ -372,11 +372,7 @@ impl Engine {
         not_found: impl Fn() -> EngineError,
     ) -> Result<ConnectorTokenResponse> {
         let token = self.usable_token(key, not_found).await?;
-        Ok(ConnectorTokenResponse {
-            access_token: token.access_token.expose().to_string(),
-            integration_type: key.integration_type.to_string(),
-            connection_config: token.connection_config.clone(),
-        })
+        Ok(token_answer(&token, &key.integration_type))
     }
 
     /// A connection's access token outside its refresh margin, from the
@@ -387,7 +383,6 @@ impl Engine {
         key: &ConnectorKey,
         not_found: impl Fn() -> EngineError,
     ) -> Result<Arc<CachedToken>> {
-        let integration_type = &key.integration_type;
         let cache = &self.inner.cache;
         let margin = self.config().refresh_margin_secs;
         let now_ms = self.now_ms();
@@ -395,6 +390,22 @@ impl Engine {
         if let Some(hit) = cache.token(key, now_ms, fresh) {
             return Ok(hit);
         }
+        // The miss (database reads, maybe a refresh) is boxed: inline, its
+        // state would make every read's future kilobytes large, hits
+        // included, and copied on each move.
+        Box::pin(self.read_connection_token(key, not_found, now_ms)).await
+    }
+
+    /// [`Self::usable_token`] past a cache miss: read (and refresh when
+    /// due), and cache what was read unless an invalidation overtook it.
+    async fn read_connection_token(
+        &self,
+        key: &ConnectorKey,
+        not_found: impl Fn() -> EngineError,
+        now_ms: i64,
+    ) -> Result<Arc<CachedToken>> {
+        let integration_type = &key.integration_type;
+        let cache = &self.inner.cache;
         let ticket = cache.ticket();
         let connector = self
             .store()
@@ -414,7 +425,12 @@ impl Engine {
             ConnectorStatus::Disconnected => return Err(not_found()),
         }
         let credentials = self.fresh_credentials(key).await?;
-        let token = Arc::new(self.cached_token(key, connector.connection_config, &credentials)?);
+        let token = Arc::new(self.cached_token(
+            key,
+            connector.connection_config,
+            &credentials,
+            now_ms,
+        )?);
         cache.put_token(ticket, key, token.clone());
         Ok(token)
     }
@@ -425,6 +441,7 @@ impl Engine {
         key: &ConnectorKey,
         connection_config: Option<std::collections::BTreeMap<String, String>>,
         credentials: &CredentialsRow,
+        now_ms: i64,
     ) -> Result<CachedToken> {
         let access_token = self.keys().open_secret(
             &credentials.access_token,
@@ -436,8 +453,17 @@ impl Engine {
             expires_at_ms: credentials.expires_at_ms,
             updated_at: credentials.updated_at,
             version: credentials.version,
-            read: Freshness::at(self.now_ms()),
+            read: Freshness::at(now_ms),
         })
+    }
+}
+
+/// The answer of a token read.
+fn token_answer(token: &CachedToken, integration_type: &IntegrationType) -> ConnectorTokenResponse {
+    ConnectorTokenResponse {
+        access_token: token.access_token.expose().to_owned(),
+        integration_type: integration_type.as_str().to_owned(),
+        connection_config: token.connection_config.clone(),
     }
 }
 

@@ -105,7 +105,9 @@ impl Engine {
         };
         // A login's access token (a JWT, `base44 login`), only as a bearer.
         if matches!(credential, Credential::Bearer(_)) && crate::device::looks_like_jwt(token) {
-            return self.authenticate_login(token).await;
+            // Boxed, as every path that may reach the database: the token
+            // route's future stays small (see `cached_principal_keyed`).
+            return Box::pin(self.authenticate_login(token)).await;
         }
         // Service tokens only as a bearer (never in `api_key`).
         let is_service =
@@ -175,7 +177,10 @@ impl Engine {
             return Ok(principal);
         }
         let ticket = cache.ticket();
-        let (principal, valid_until_ms) = lookup(now_ms).await?;
+        // A miss's lookup (a database read, a JWKS fetch) is boxed: inline,
+        // its state would make the future of every read, hits included,
+        // kilobytes large, copied on each move.
+        let (principal, valid_until_ms) = Box::pin(lookup(now_ms)).await?;
         cache.put_principal(ticket, cache_key, principal.clone(), now_ms, valid_until_ms);
         Ok(principal)
     }

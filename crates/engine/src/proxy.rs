@@ -199,7 +199,12 @@ impl Engine {
             return Ok(None);
         }
         let token =
-            Arc::new(self.cached_token(key, refused.connection_config.clone(), &renewed)?);
+            Arc::new(self.cached_token(
+                key,
+                refused.connection_config.clone(),
+                &renewed,
+                self.now_ms(),
+            )?);
         Ok(Some(
             self.inner
                 .outbound

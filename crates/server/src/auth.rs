@@ -5,6 +5,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName};
 use connectors_engine::{AuthorizedApp, Credential, EngineError, IntegrationType, Principal};
 use serde::Deserialize;
 
@@ -16,16 +17,19 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
+/// The npm CLI's API key header.
+const API_KEY: HeaderName = HeaderName::from_static("api_key");
+
 /// Reads `api_key` (preferred, as the npm CLI sends it) or `Authorization: Bearer`.
 /// A present but malformed header is refused rather than ignored.
-fn credential(parts: &Parts) -> Result<Credential<'_>, EngineError> {
-    if let Some(value) = parts.headers.get("api_key") {
+fn credential(headers: &HeaderMap) -> Result<Credential<'_>, EngineError> {
+    if let Some(value) = headers.get(&API_KEY) {
         return value
             .to_str()
             .map(Credential::ApiKey)
             .map_err(|_| EngineError::Unauthorized);
     }
-    if let Some(value) = parts.headers.get(AUTHORIZATION) {
+    if let Some(value) = headers.get(AUTHORIZATION) {
         return bearer(value)
             .map(Credential::Bearer)
             .ok_or(EngineError::Unauthorized);
@@ -54,7 +58,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let credential = credential(parts)?;
+        let credential = credential(&parts.headers)?;
         Ok(Caller(state.engine.authenticate(credential).await?))
     }
 }
@@ -73,12 +77,38 @@ async fn caller_and_app(
     state: &AppState,
 ) -> Result<(Principal, String), ApiError> {
     let Path(AppSegment { app_id }) = Path::from_request_parts(parts, state).await?;
-    let credential = credential(parts)?;
-    let caller = state
-        .engine
-        .authenticate_for_app(credential, &app_id)
-        .await?;
+    let caller = caller_for_app(&parts.headers, state, &app_id).await?;
     Ok((caller, app_id))
+}
+
+/// Who calls, by the credential in `headers`, on a route of `app_id`.
+async fn caller_for_app(
+    headers: &HeaderMap,
+    state: &AppState,
+    app_id: &str,
+) -> Result<Principal, ApiError> {
+    let credential = credential(headers)?;
+    Ok(state
+        .engine
+        .authenticate_for_app(credential, app_id)
+        .await?)
+}
+
+/// The check of [`ServiceApp`] on an app id already taken from the path:
+/// the extractor and the token route's fast path (`crate::front`) both
+/// call it, so they answer alike.
+pub(crate) async fn service_app(
+    headers: &HeaderMap,
+    state: &AppState,
+    app_id: &str,
+) -> Result<connectors_engine::ServiceApp, ApiError> {
+    let caller = caller_for_app(headers, state, app_id).await?;
+    Ok(state.engine.service_app(&caller, app_id)?)
+}
+
+/// The check of [`TypeParam`] on the path's raw segment.
+pub(crate) fn integration_type(segment: String) -> Result<IntegrationType, ApiError> {
+    Ok(IntegrationType::new(segment).map_err(EngineError::from)?)
 }
 
 /// The `{integration_type}` segment of a route.
@@ -118,8 +148,10 @@ impl FromRequestParts<AppState> for ServiceApp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (caller, app_id) = caller_and_app(parts, state).await?;
-        Ok(ServiceApp(state.engine.service_app(&caller, &app_id)?))
+        let Path(AppSegment { app_id }) = Path::from_request_parts(parts, state).await?;
+        Ok(ServiceApp(
+            service_app(&parts.headers, state, &app_id).await?,
+        ))
     }
 }
 
@@ -136,8 +168,7 @@ impl FromRequestParts<AppState> for TypeParam {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Path(TypeSegment { integration_type }) = Path::from_request_parts(parts, state).await?;
-        let parsed = IntegrationType::new(integration_type).map_err(EngineError::from)?;
-        Ok(TypeParam(parsed))
+        Ok(TypeParam(self::integration_type(integration_type)?))
     }
 }
 

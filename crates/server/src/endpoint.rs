@@ -2,7 +2,7 @@
 //! under its route template ([`Metrics`]) and the per-request deadline.
 //!
 //! Everything else (request id, tracing, security headers, body limits)
-//! wraps the router once, in [`crate::app`]. A layer given to
+//! wraps the router once, in [`crate::app`] and [`crate::front`]. A layer given to
 //! `Router::layer` wraps every route on its own, and each level is cloned
 //! for every request on the way down; only what needs the route (the
 //! `MatchedPath` template) belongs here. One hand-written service rather
@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RouteId};
 use crate::routes;
 
 /// Counts each request under its route template once it is answered, and
@@ -71,21 +71,54 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let started = Instant::now();
-        let route = request.extensions().get::<MatchedPath>().cloned();
-        let method = crate::metrics::method_index(request.method());
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .cloned()
+            .map(Route::Matched);
         let page = routes::page_kind(request.uri().path());
-        EndpointFuture {
-            inner: tokio::time::timeout(self.layer.deadline, self.inner.call(request)),
-            count: Some(Count {
-                metrics: self.layer.metrics.clone(),
-                started,
-                method,
-                route,
-                page,
-                deadline: self.layer.deadline,
-            }),
-        }
+        let method = request.method().clone();
+        counted(
+            &self.layer.metrics,
+            self.layer.deadline,
+            &method,
+            route,
+            page,
+            self.inner.call(request),
+        )
+    }
+}
+
+/// The route template a request is counted under.
+pub(crate) enum Route {
+    /// The router's match.
+    Matched(MatchedPath),
+    /// A route served before the router (`crate::front`'s fast path),
+    /// looked up in the table once.
+    Known(RouteId),
+}
+
+/// `answer` under the deadline, counted into `metrics` under `route` when
+/// it is answered; `page` picks the 503 of a page. What the layer does
+/// around each route, and the token route's fast path around its answer.
+pub(crate) fn counted<F: Future>(
+    metrics: &Arc<Metrics>,
+    deadline: Duration,
+    method: &axum::http::Method,
+    route: Option<Route>,
+    page: Option<routes::pages::PageKind>,
+    answer: F,
+) -> EndpointFuture<F> {
+    EndpointFuture {
+        inner: tokio::time::timeout(deadline, answer),
+        count: Some(Count {
+            metrics: metrics.clone(),
+            started: Instant::now(),
+            method: crate::metrics::method_index(method),
+            route,
+            page,
+            deadline,
+        }),
     }
 }
 
@@ -94,13 +127,13 @@ struct Count {
     metrics: Arc<Metrics>,
     started: Instant,
     method: usize,
-    route: Option<MatchedPath>,
+    route: Option<Route>,
     page: Option<routes::pages::PageKind>,
     deadline: Duration,
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`Endpoint`].
+    /// The response future of [`Endpoint`] (and of [`counted`]).
     pub struct EndpointFuture<F> {
         #[pin]
         inner: tokio::time::Timeout<F>,
@@ -108,11 +141,12 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F> Future for EndpointFuture<F>
+impl<F, R> Future for EndpointFuture<F>
 where
-    F: Future<Output = Result<Response, Infallible>>,
+    F: Future<Output = R>,
+    R: Answered,
 {
-    type Output = Result<Response, Infallible>;
+    type Output = R;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -122,8 +156,7 @@ where
             .take()
             .expect("an EndpointFuture is not polled after it is ready");
         let response = match answered {
-            Ok(Ok(response)) => response,
-            Ok(Err(never)) => match never {},
+            Ok(answer) => answer.response(),
             Err(_) => match count.page {
                 Some(kind) => {
                     routes::pages::FailurePage::new(kind, routes::pages::PageProblem::TooSlow)
@@ -132,13 +165,51 @@ where
                 None => ApiError::too_slow(count.deadline).into_response(),
             },
         };
-        count.metrics.record(
-            count.method,
-            count.route.as_ref().map(MatchedPath::as_str),
-            response.status().as_u16(),
-            count.started.elapsed(),
-        );
-        Poll::Ready(Ok(response))
+        let (status, latency) = (response.status().as_u16(), count.started.elapsed());
+        match &count.route {
+            Some(Route::Known(id)) => {
+                count
+                    .metrics
+                    .record_known(count.method, *id, status, latency)
+            }
+            Some(Route::Matched(m)) => {
+                count
+                    .metrics
+                    .record(count.method, Some(m.as_str()), status, latency)
+            }
+            None => count.metrics.record(count.method, None, status, latency),
+        }
+        Poll::Ready(R::from_response(response))
+    }
+}
+
+/// What the counted future yields: a response, or a service's result that
+/// is never an error.
+pub(crate) trait Answered {
+    fn response(self) -> Response;
+    fn from_response(response: Response) -> Self;
+}
+
+impl Answered for Response {
+    fn response(self) -> Response {
+        self
+    }
+
+    fn from_response(response: Response) -> Self {
+        response
+    }
+}
+
+impl Answered for Result<Response, Infallible> {
+    fn response(self) -> Response {
+        match self {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
+    fn from_response(response: Response) -> Self {
+        Ok(response)
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Turning an error into a response has no side effect: the cause of a
 //! server-side failure rides in the response as an [`ErrorCause`], and the
-//! trace middleware (`crate::app`) logs it once, with the request id.
+//! front (`crate::front`) logs it once, with the request id.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;

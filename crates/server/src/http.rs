@@ -12,27 +12,24 @@
 use std::future::Future;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::Router;
+use crate::config::HttpTuning;
+use crate::front::Front;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use tower::ServiceExt;
-
-use crate::config::HttpTuning;
 
 /// Pause after a failed `accept` (e.g. out of file descriptors), so the loop
 /// does not spin while the condition lasts.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Serves `router` on `listener` until `shutdown` resolves; then stops
+/// Serves `front` on `listener` until `shutdown` resolves; then stops
 /// accepting, lets open requests finish for at most
 /// [`HttpTuning::shutdown_drain`], and closes the connections left.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    front: Front,
     http: &HttpTuning,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -55,12 +52,9 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let router = router.clone();
+                let front = front.clone();
                 let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-                    let mut request = request.map(Body::new);
-                    // The peer's address, for the per-address sign-in limit.
-                    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-                    router.clone().oneshot(request)
+                    front.serve_http(request, peer)
                 });
                 let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 connections.spawn(async move {

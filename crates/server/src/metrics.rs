@@ -177,34 +177,55 @@ struct RouteStats {
 /// under a lock.
 #[derive(Debug)]
 struct HttpStats {
-    routes: HashMap<Box<str>, RouteStats>,
+    /// Each template's place in `routes`.
+    index: HashMap<Box<str>, usize>,
+    routes: Vec<(Box<str>, RouteStats)>,
     unmatched: RouteStats,
     late: Mutex<Vec<(Box<str>, Arc<RouteStats>)>>,
 }
 
+/// A route of the table, looked up once: counting under it needs no
+/// hashing of its template (the token route's fast path).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RouteId(usize);
+
 impl HttpStats {
     fn new<'a>(templates: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut routes: Vec<(Box<str>, RouteStats)> = templates
+            .into_iter()
+            .map(|t| (t.into(), RouteStats::default()))
+            .collect();
+        routes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        routes.dedup_by(|a, b| a.0 == b.0);
         Self {
-            routes: templates
-                .into_iter()
-                .map(|t| (t.into(), RouteStats::default()))
+            index: routes
+                .iter()
+                .enumerate()
+                .map(|(i, (t, _))| (t.clone(), i))
                 .collect(),
+            routes,
             unmatched: RouteStats::default(),
             late: Mutex::default(),
         }
     }
 
+    fn count(stats: &RouteStats, method: usize, status: u16, latency: Duration) {
+        let m = &stats.methods[method];
+        m.statuses.increment(status);
+        m.latency.observe(latency);
+    }
+
+    fn record_known(&self, method: usize, route: RouteId, status: u16, latency: Duration) {
+        Self::count(&self.routes[route.0].1, method, status, latency);
+    }
+
     fn record(&self, method: usize, route: Option<&str>, status: u16, latency: Duration) {
-        let count = |stats: &RouteStats| {
-            let m = &stats.methods[method];
-            m.statuses.increment(status);
-            m.latency.observe(latency);
-        };
+        let count = |stats: &RouteStats| Self::count(stats, method, status, latency);
         let Some(route) = route else {
             return count(&self.unmatched);
         };
-        if let Some(stats) = self.routes.get(route) {
-            return count(stats);
+        if let Some(&i) = self.index.get(route) {
+            return count(&self.routes[i].1);
         }
         let stats = {
             let mut late = self.late.lock().unwrap_or_else(|e| e.into_inner());
@@ -382,6 +403,22 @@ impl Metrics {
             .upstream
             .get_or_create(&vec![("integration_type", integration_type.to_string())])
             .observe(upstream.as_secs_f64());
+    }
+
+    /// The table's place of `template`, if the table has it.
+    pub(crate) fn route_id(&self, template: &str) -> Option<RouteId> {
+        self.http.index.get(template).map(|&i| RouteId(i))
+    }
+
+    /// Counts one answered request under a route found by [`Self::route_id`].
+    pub(crate) fn record_known(
+        &self,
+        method: usize,
+        route: RouteId,
+        status: u16,
+        latency: Duration,
+    ) {
+        self.http.record_known(method, route, status, latency);
     }
 
     /// Counts one answered request; `route` is its `MatchedPath` template,

@@ -8,7 +8,6 @@
 use std::future::Future;
 use std::path::Path;
 
-use axum::Router;
 use connectors_engine::{Bootstrap, BootstrapRequest, Clock, Engine};
 use connectors_testdb::TestDatabase;
 
@@ -59,8 +58,8 @@ pub struct TestServer {
     background: Option<tokio::sync::watch::Sender<bool>>,
     /// Where clients reach it: the socket's origin, or the configured URL.
     pub url: String,
-    /// The router (for `oneshot` calls that need no socket).
-    pub router: Router,
+    /// The server's service (for `oneshot` calls that need no socket).
+    pub router: crate::Front,
     /// The engine, for set-up the API does not offer.
     pub engine: Engine,
     /// The first workspace, app, builder key and service token.

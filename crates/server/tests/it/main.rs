@@ -11,6 +11,7 @@ mod app_users;
 mod crash;
 mod dashboard;
 mod device_login;
+mod fast_path;
 mod http_limits;
 mod metrics;
 mod npm_clients;

@@ -16,7 +16,7 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser in miniature: a cookie jar, and the page's origin on posts.
 pub(crate) struct Browser {
-    router: Router,
+    router: connectors_server::Front,
     origin: String,
     pub(crate) jar: BTreeMap<String, String>,
 }

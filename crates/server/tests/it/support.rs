@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, Response};
-use axum::Router;
 use connectors_engine::BootstrapRequest;
+use connectors_server::Front;
 use connectors_testdb::Backend;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -65,7 +65,7 @@ impl Answer {
     }
 }
 
-pub async fn call(router: &Router, request: Request<Body>) -> Answer {
+pub async fn call(router: &Front, request: Request<Body>) -> Answer {
     let response: Response<Body> = router.clone().oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
