@@ -425,12 +425,8 @@ impl Engine {
             ConnectorStatus::Disconnected => return Err(not_found()),
         }
         let credentials = self.fresh_credentials(key).await?;
-        let token = Arc::new(self.cached_token(
-            key,
-            connector.connection_config,
-            &credentials,
-            now_ms,
-        )?);
+        let token =
+            Arc::new(self.cached_token(key, connector.connection_config, &credentials, now_ms)?);
         cache.put_token(ticket, key, token.clone());
         Ok(token)
     }

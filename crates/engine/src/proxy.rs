@@ -198,13 +198,12 @@ impl Engine {
         if !idempotent(&prepared.method) {
             return Ok(None);
         }
-        let token =
-            Arc::new(self.cached_token(
-                key,
-                refused.connection_config.clone(),
-                &renewed,
-                self.now_ms(),
-            )?);
+        let token = Arc::new(self.cached_token(
+            key,
+            refused.connection_config.clone(),
+            &renewed,
+            self.now_ms(),
+        )?);
         Ok(Some(
             self.inner
                 .outbound
