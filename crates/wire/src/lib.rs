@@ -640,26 +640,31 @@ pub struct IdentityProviderSettings {
     /// The `aud` its tokens carry for this app.
     pub audience: String,
     /// The claim naming the user; default `sub`.
-    #[serde(default = "default_user_id_claim")]
+    #[serde(default = "IdentityProviderSettings::default_user_id_claim")]
     pub user_id_claim: String,
     /// The claim with the email (display only); default `email`.
-    #[serde(default = "default_email_claim")]
+    #[serde(default = "IdentityProviderSettings::default_email_claim")]
     pub email_claim: String,
     /// Accepted `alg`s, asymmetric only; default RS256, ES256, EdDSA.
-    #[serde(default = "default_algorithms")]
+    #[serde(default = "IdentityProviderSettings::default_algorithms")]
     pub algorithms: Vec<String>,
 }
 
-fn default_user_id_claim() -> String {
-    "sub".into()
-}
+impl IdentityProviderSettings {
+    /// `user_id_claim` when none is given.
+    pub fn default_user_id_claim() -> String {
+        "sub".into()
+    }
 
-fn default_email_claim() -> String {
-    "email".into()
-}
+    /// `email_claim` when none is given.
+    pub fn default_email_claim() -> String {
+        "email".into()
+    }
 
-fn default_algorithms() -> Vec<String> {
-    ["RS256", "ES256", "EdDSA"].map(String::from).to_vec()
+    /// `algorithms` when none are given.
+    pub fn default_algorithms() -> Vec<String> {
+        ["RS256", "ES256", "EdDSA"].map(String::from).to_vec()
+    }
 }
 
 /// `GET`/`PUT /api/apps/{app_id}/app-user-settings` (builder).

@@ -85,11 +85,6 @@ impl SettingsForm {
             .iter()
             .any(|f| !f.trim().is_empty());
         let identity_provider = idp_given.then(|| {
-            // The API's defaults, from the one place they are defined.
-            let defaults: IdentityProviderSettings = serde_json::from_value(serde_json::json!({
-                "issuer": "", "jwks_uri": "", "audience": ""
-            }))
-            .expect("the three required fields are enough");
             let algorithms: Vec<String> = self
                 .algorithms
                 .split(|c: char| c == ',' || c.is_whitespace())
@@ -100,10 +95,12 @@ impl SettingsForm {
                 issuer: self.issuer.trim().to_string(),
                 jwks_uri: self.jwks_uri.trim().to_string(),
                 audience: self.audience.trim().to_string(),
-                user_id_claim: text(&self.user_id_claim).unwrap_or(defaults.user_id_claim),
-                email_claim: text(&self.email_claim).unwrap_or(defaults.email_claim),
+                user_id_claim: text(&self.user_id_claim)
+                    .unwrap_or_else(IdentityProviderSettings::default_user_id_claim),
+                email_claim: text(&self.email_claim)
+                    .unwrap_or_else(IdentityProviderSettings::default_email_claim),
                 algorithms: if algorithms.is_empty() {
-                    defaults.algorithms
+                    IdentityProviderSettings::default_algorithms()
                 } else {
                     algorithms
                 },
