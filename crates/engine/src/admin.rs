@@ -348,6 +348,13 @@ impl Engine {
                 connection_id: None,
                 builder_id,
                 scopes: import.scopes.clone(),
+                events: vec![self.connector_event(
+                    connectors_wire::events::CONNECTED,
+                    &crate::events::connector_data(
+                        &ConnectorKey::new(app_id.clone(), ty.clone()),
+                        &import.scopes,
+                    ),
+                )],
                 granted_scopes: import.scopes,
                 connection_config: import.connection_config,
                 credentials: CredentialsRow {

@@ -11,6 +11,7 @@ use connectors_store::{is_workspace_connector_id, ConnectorKey, WorkspaceConnect
 use connectors_wire::{ConnectorStatus, ConnectorTokenResponse, Disconnected};
 
 use crate::app_users::return_to;
+use crate::events::RemovedBy;
 use crate::{AppUser, Engine, EngineError, Result, ServiceApp};
 
 /// What `POST …/app-user-auth/connectors/{connector_id}/initiate` answers.
@@ -85,6 +86,16 @@ impl Engine {
         user: &AppUser,
         connector_id: &str,
     ) -> Result<Disconnected> {
+        self.disconnect_app_user_by(user, connector_id, RemovedBy::AppUser)
+            .await
+    }
+
+    async fn disconnect_app_user_by(
+        &self,
+        user: &AppUser,
+        connector_id: &str,
+        by: RemovedBy,
+    ) -> Result<Disconnected> {
         if !is_workspace_connector_id(connector_id) {
             return Err(EngineError::NoActiveAppUserConnection);
         }
@@ -93,7 +104,10 @@ impl Engine {
         };
         let key =
             ConnectorKey::app_user(&user.app_id, facts.integration_type, connector_id, &user.id);
-        let removed = self.store().delete_connector(&key, self.now()).await;
+        let removed = self
+            .store()
+            .delete_connector(&key, self.now(), &self.disconnected_events(by))
+            .await;
         self.inner.cache.forget_connector(&key);
         let removed = removed?.ok_or(EngineError::NoActiveAppUserConnection)?;
         if let Some(credentials) = removed.credentials {
@@ -238,6 +252,7 @@ impl Engine {
             Some(row) if row.app_id == app.app_id() => AppUser::from(row),
             _ => return Err(EngineError::NoActiveAppUserConnection),
         };
-        self.disconnect_app_user(&user, connector_id).await
+        self.disconnect_app_user_by(&user, connector_id, RemovedBy::Builder)
+            .await
     }
 }

@@ -12,6 +12,7 @@ use connectors_wire::{
 };
 
 use crate::cache::{CachedToken, Freshness};
+use crate::events::RemovedBy;
 use crate::provider::{NoClient, ProviderClient};
 use crate::refresh::stale_at;
 use crate::{provider_env_prefix, AuthorizedApp, Engine, EngineError, Result, ServiceApp};
@@ -248,7 +249,14 @@ impl Engine {
         integration_type: &IntegrationType,
     ) -> Result<RemoveConnectorResponse> {
         let key = ConnectorKey::new(app.app_id(), integration_type.clone());
-        let removed = self.store().delete_connector(&key, self.now()).await;
+        let removed = self
+            .store()
+            .delete_connector(
+                &key,
+                self.now(),
+                &self.disconnected_events(RemovedBy::Builder),
+            )
+            .await;
         self.inner.cache.forget_connector(&key);
         let removed =
             removed?.ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;

@@ -13,8 +13,10 @@ use connectors_store::{
 use connectors_vault::{ct_eq, generate_token, hash_token, Secret};
 use connectors_wire::{AttemptStatus, ConnectionConfigField};
 
+use crate::events;
 use crate::provider::ProviderClient;
 use crate::{Engine, EngineError};
+use connectors_wire::events as wire_events;
 
 /// Path of the one redirect URI registered at every provider.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
@@ -365,6 +367,13 @@ impl Engine {
             .map_err(EngineError::from)?
             .ok_or(ConsentError::InvalidState)?;
         let id = attempt.connection_id.clone();
+        // `connector.attempt_failed.v1`, written with the attempt's failure.
+        let failed = |reason: &str, detail: &str| {
+            let mut data = events::connector_data(&attempt.key(), &attempt.scopes);
+            data.reason = Some(reason.into());
+            data.detail = events::detail(detail);
+            vec![self.connector_event(wire_events::ATTEMPT_FAILED, &data)]
+        };
         let browser_ok = match (binding(&id), &attempt.browser_hash) {
             (Some(value), Some(expected)) => {
                 ct_eq(hash_token(&value).as_bytes(), expected.as_bytes())
@@ -380,7 +389,7 @@ impl Engine {
         let now = self.now();
         if attempt.expires_at <= now {
             self.store()
-                .fail_attempt(&id, "the consent took longer than allowed", now)
+                .fail_attempt(&id, "the consent took longer than allowed", now, &[])
                 .await
                 .map_err(EngineError::from)?;
             return Err(ConsentError::Expired);
@@ -399,15 +408,25 @@ impl Engine {
                 _ => error.clone(),
             };
             let reason: String = reason.chars().take(300).collect();
+            let code = if error == "access_denied" {
+                "denied"
+            } else {
+                "provider_error"
+            };
             self.store()
-                .fail_attempt(&id, &reason, now)
+                .fail_attempt(&id, &reason, now, &failed(code, &reason))
                 .await
                 .map_err(EngineError::from)?;
             return Err(ConsentError::Provider(reason));
         }
         let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
             self.store()
-                .fail_attempt(&id, "no authorization code", now)
+                .fail_attempt(
+                    &id,
+                    "no authorization code",
+                    now,
+                    &failed("provider_error", "the provider sent no authorization code"),
+                )
                 .await
                 .map_err(EngineError::from)?;
             return Err(ConsentError::MissingCode);
@@ -416,7 +435,12 @@ impl Engine {
             Ok(p) => p,
             Err(e) => {
                 self.store()
-                    .fail_attempt(&id, &e.to_string(), now)
+                    .fail_attempt(
+                        &id,
+                        &e.to_string(),
+                        now,
+                        &failed("provider_error", &e.to_string()),
+                    )
                     .await
                     .map_err(EngineError::from)?;
                 return Err(e);
@@ -460,8 +484,12 @@ impl Engine {
                     "code exchange failed"
                 );
                 let reason: String = reason.chars().take(300).collect();
+                let code = match &e {
+                    TokenError::Permanent { .. } => "provider_error",
+                    TokenError::Transient { .. } => "provider_unavailable",
+                };
                 self.store()
-                    .fail_attempt(&id, &reason, now)
+                    .fail_attempt(&id, &reason, now, &failed(code, &reason))
                     .await
                     .map_err(EngineError::from)?;
                 return Err(ConsentError::Exchange(reason));
@@ -505,6 +533,21 @@ impl Engine {
             refresh_in_flight_since: None,
         };
         let connection_config = (!connection_config.is_empty()).then_some(connection_config);
+        // Connected, or a renewal of a connection that was there.
+        let renewed = self
+            .store()
+            .get_connector(&key)
+            .await
+            .map_err(EngineError::from)?
+            .is_some_and(|c| c.status != connectors_wire::ConnectorStatus::Disconnected);
+        let event = self.connector_event(
+            if renewed {
+                wire_events::REAUTHORIZED
+            } else {
+                wire_events::CONNECTED
+            },
+            &events::connector_data(&key, &granted),
+        );
         let saved = self
             .store()
             .save_authorization(&Authorization {
@@ -514,6 +557,7 @@ impl Engine {
                 granted_scopes: granted,
                 connection_config: connection_config.clone(),
                 credentials: credentials.clone(),
+                events: vec![event],
             })
             .await
             .map_err(EngineError::from);

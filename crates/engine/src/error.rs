@@ -109,6 +109,11 @@ pub enum EngineError {
     /// No such workspace connector in the caller's workspace.
     #[error("no workspace connector `{0}` in this workspace; list them with GET /api/workspace/{{workspace_id}}/connectors")]
     WorkspaceConnectorNotFound(String),
+    /// No such webhook endpoint in the app.
+    #[error(
+        "no webhook endpoint `{0}` in this app; list them with GET /api/apps/{{app_id}}/webhooks"
+    )]
+    WebhookEndpointNotFound(String),
     /// The app has no connection of the workspace connector.
     #[error("Connector connection not found: this app has no connection of workspace connector `{0}`; a builder of the app connects it (Connect on the app's dashboard, or PUT /api/apps/{{app_id}}/external-auth/connectors/{0})")]
     WorkspaceConnectionNotFound(String),
@@ -203,6 +208,7 @@ impl EngineError {
             }
             Self::WorkspaceNotFound(_)
             | Self::WorkspaceConnectorNotFound(_)
+            | Self::WebhookEndpointNotFound(_)
             | Self::WorkspaceConnectionNotFound(_)
             | Self::ProxyNotConfigured(_) => "NOT_FOUND",
             Self::ProxyQuotaExhausted => "INTEGRATION_CREDITS_LIMIT_REACHED",

@@ -19,6 +19,7 @@ mod credentials;
 mod dashboard;
 mod device;
 mod error;
+mod events;
 mod last_use;
 mod limit;
 mod metrics;
@@ -28,6 +29,7 @@ mod proxy;
 mod refresh;
 mod sso;
 mod stripe;
+mod webhooks;
 mod workspace;
 
 use std::sync::Arc;
@@ -54,6 +56,7 @@ pub use connectors_store::CredentialsHealth;
 pub use connectors_store::PoolStats;
 /// The records administration creates and returns.
 pub use connectors_store::{ApiKeyInfo, App, Builder, ServiceTokenInfo, Workspace};
+pub use connectors_webhooks::RetrySchedule;
 pub use connectors_wire::{IntegrationType, InvalidIntegrationType};
 pub use consent::{
     CallbackParams, Completed, ConnectPage, ConsentError, Landing, CALLBACK_PATH,
@@ -66,6 +69,7 @@ pub use device::{
     ACCESS_TOKEN_AUDIENCE, CLI_CLIENT_ID, DEVICE_CODE_GRANT, VERIFICATION_PATH,
 };
 pub use error::{EngineError, Result};
+pub use events::{RemovedBy, DEFAULT_EVENTS_PAGE, MAX_EVENTS_PAGE};
 pub use last_use::LAST_USE_GRANULARITY_SECS;
 pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
@@ -75,6 +79,9 @@ pub use sso::{
     SSO_START_PATH,
 };
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
+pub use webhooks::{
+    WebhookSettings, DEFAULT_SECRET_OVERLAP_SECS, MAX_ENDPOINTS_PER_APP, MAX_SECRET_OVERLAP_SECS,
+};
 pub use workspace::AuthorizedWorkspace;
 
 /// Settings the engine needs beyond its parts.
@@ -109,6 +116,8 @@ pub struct EngineConfig {
     pub sso: Option<SsoConfig>,
     /// The `callApi` proxy's limits (`[proxy]`).
     pub proxy: ProxySettings,
+    /// `[webhooks]`: delivery of connection events.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for EngineConfig {
@@ -128,6 +137,7 @@ impl Default for EngineConfig {
             accounts: AccountsConfig::default(),
             sso: None,
             proxy: ProxySettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -164,6 +174,9 @@ struct Inner {
     outbound: connectors_proxy::Outbound,
     /// Workspace connectors' types and switches, for the token routes.
     connector_facts: quick_cache::sync::Cache<String, workspace::ConnectorFacts>,
+    webhook_sender: connectors_webhooks::Sender,
+    /// Wakes this replica's delivery worker when something was queued here.
+    deliveries_wake: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Engine {
@@ -187,6 +200,7 @@ impl Engine {
         let cache = Arc::new(cache::ReadCache::new(config.cache));
         let feed_stop = cache::follow_changes(&store, &cache);
         let outbound = config.proxy.outbound();
+        let webhook_sender = config.webhooks.sender();
         Self {
             inner: Arc::new(Inner {
                 cache,
@@ -206,6 +220,8 @@ impl Engine {
                 owner_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
                 connector_facts: quick_cache::sync::Cache::new(10_000),
                 outbound,
+                webhook_sender,
+                deliveries_wake: tokio::sync::Notify::new(),
             }),
         }
     }

@@ -19,12 +19,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use connectors_oauth::{Grant, TokenError};
-use connectors_store::{ConnectorKey, CredentialsRow, RefreshedCredentials};
+use connectors_store::{ConnectorKey, CredentialsRow, NewEvent, RefreshedCredentials};
 use connectors_vault::Secret;
 use connectors_wire::ConnectorStatus;
 use rand::Rng;
 
+use crate::events;
 use crate::{Engine, EngineError, Result};
+use connectors_wire::events as wire_events;
 
 /// The last credentials this process refreshed or read fresh for a
 /// connector, guarded by the connector's single-flight mutex: waiters that
@@ -89,7 +91,8 @@ pub(crate) fn stale_at(
 /// The result of one refresh attempt under the lease.
 enum Outcome {
     Refreshed,
-    Permanent(String),
+    /// Why, and the OAuth error code (`invalid_grant`) for events.
+    Permanent(String, String),
     /// What failed, and when to try again at the earliest (Unix seconds).
     Transient(String, i64),
     /// The provider answered, but the lease had passed to another holder,
@@ -254,7 +257,7 @@ impl Engine {
         let Some(sealed_refresh) = current.refresh_token.clone() else {
             if current.expires_at_ms.is_some_and(|e| e <= self.now_ms()) {
                 let reason = "the access token expired and the provider gave no refresh token";
-                self.expire(key, reason).await?;
+                self.expire(key, reason, "no_refresh_token").await?;
                 return Err(EngineError::NeedsReauthorization {
                     integration_type: key.integration_type.to_string(),
                     reason: reason.into(),
@@ -271,8 +274,8 @@ impl Engine {
                 .get_credentials(key)
                 .await?
                 .ok_or_else(not_found),
-            Outcome::Permanent(reason) => {
-                self.expire(key, &reason).await?;
+            Outcome::Permanent(reason, code) => {
+                self.expire(key, &reason, &code).await?;
                 Err(EngineError::NeedsReauthorization {
                     integration_type: key.integration_type.to_string(),
                     reason,
@@ -280,8 +283,16 @@ impl Engine {
             }
             Outcome::Transient(reason, retry_at) | Outcome::LostRace(reason, retry_at) => {
                 let t = self.now();
+                let events = self.refresh_failed_events(key, &reason).await?;
                 self.store()
-                    .record_refresh_failure(key, &self.inner.owner_id, &reason, retry_at, t)
+                    .record_refresh_failure(
+                        key,
+                        &self.inner.owner_id,
+                        &reason,
+                        retry_at,
+                        t,
+                        &events,
+                    )
                     .await?;
                 // A token that has not expired yet is still worth handing out.
                 if current.expires_at_ms.is_some_and(|e| e > self.now_ms()) {
@@ -295,25 +306,57 @@ impl Engine {
         }
     }
 
-    /// Marks the connector expired; a connector removed meanwhile (whose
-    /// removal revoked the grant, hence the refusal) is not found instead.
-    async fn expire(&self, key: &ConnectorKey, reason: &str) -> Result<()> {
+    /// `connector.refresh_failed.v1` for a failure retrying may mend.
+    async fn refresh_failed_events(
+        &self,
+        key: &ConnectorKey,
+        reason: &str,
+    ) -> Result<Vec<NewEvent>> {
+        let Some(row) = self.store().get_connector(key).await? else {
+            return Ok(Vec::new());
+        };
+        let mut data = events::connector_data(key, events::scopes_of(&row));
+        data.permanent = Some(false);
+        data.reason = Some("provider_unavailable".into());
+        data.detail = events::detail(reason);
+        Ok(vec![
+            self.connector_event(wire_events::REFRESH_FAILED, &data)
+        ])
+    }
+
+    /// Marks the connector expired, reporting `connector.refresh_failed.v1`
+    /// (permanent, for `code`) and `connector.expired.v1`; a connector
+    /// removed meanwhile (whose removal revoked the grant, hence the
+    /// refusal) is not found instead.
+    async fn expire(&self, key: &ConnectorKey, reason: &str, code: &str) -> Result<()> {
         let t = self.now();
-        if self.store().get_connector(key).await?.is_none() {
+        let Some(row) = self.store().get_connector(key).await? else {
             return Err(EngineError::ConnectorNotFound(
                 key.integration_type.to_string(),
             ));
-        }
+        };
+        let mut data = events::connector_data(key, events::scopes_of(&row));
+        data.reason = Some(code.to_string());
+        data.detail = events::detail(reason);
+        let expired_event = self.connector_event(wire_events::EXPIRED, &data);
+        data.permanent = Some(true);
+        let failed_event = self.connector_event(wire_events::REFRESH_FAILED, &data);
         tracing::warn!(app_id = %key.app_id, integration_type = %key.integration_type,
             reason,
             "connector expired: the provider refused the refresh"
         );
         self.store()
-            .record_refresh_failure(key, &self.inner.owner_id, reason, i64::MAX, t)
+            .record_refresh_failure(key, &self.inner.owner_id, reason, i64::MAX, t, &[])
             .await?;
         let expired = self
             .store()
-            .set_connector_status(key, ConnectorStatus::Expired, Some(reason), t)
+            .set_connector_status(
+                key,
+                ConnectorStatus::Expired,
+                Some(reason),
+                t,
+                &[failed_event, expired_event],
+            )
             .await;
         self.inner.cache.forget_connector(key);
         expired?;
@@ -334,7 +377,7 @@ impl Engine {
             .await?;
         self.count_refresh(match outcome {
             Outcome::Refreshed => Counted::Ok,
-            Outcome::Permanent(_) => Counted::Permanent,
+            Outcome::Permanent(..) => Counted::Permanent,
             Outcome::Transient(..) => Counted::Transient,
             Outcome::LostRace(..) => Counted::LostRace,
         });
@@ -457,6 +500,7 @@ impl Engine {
                     return Ok(Outcome::Refreshed);
                 }
                 Err(TokenError::Permanent { error, description }) => {
+                    let code = oauth_error_code(&error);
                     let said = match description {
                         Some(d) => format!("{error}: {d}"),
                         None => error,
@@ -466,15 +510,19 @@ impl Engine {
                         tracing::error!(app_id = %key.app_id, integration_type = %key.integration_type,
                             "a server stopped mid-refresh and the provider now refuses the stored refresh token"
                         );
-                        return Ok(Outcome::Permanent(format!(
-                            "a server stopped in the middle of refreshing this token, after the provider \
-                             may have rotated the refresh token, and the provider now refuses the stored \
-                             one ({provider}: {said}); the builder must authorize the connector again"
-                        )));
+                        return Ok(Outcome::Permanent(
+                            format!(
+                                "a server stopped in the middle of refreshing this token, after the provider \
+                                 may have rotated the refresh token, and the provider now refuses the stored \
+                                 one ({provider}: {said}); the builder must authorize the connector again"
+                            ),
+                            code,
+                        ));
                     }
-                    return Ok(Outcome::Permanent(format!(
-                        "{provider} refused the refresh: {said}"
-                    )));
+                    return Ok(Outcome::Permanent(
+                        format!("{provider} refused the refresh: {said}"),
+                        code,
+                    ));
                 }
                 Err(TokenError::Transient {
                     reason,
@@ -552,11 +600,19 @@ impl Engine {
                 .open_secret(&sealed, &key.credentials_context("refresh_token"))?;
             match self.call_refresh(key, &current, &token).await? {
                 Outcome::Refreshed => Ok(()),
-                Outcome::Permanent(reason) => self.expire(key, &reason).await,
+                Outcome::Permanent(reason, code) => self.expire(key, &reason, &code).await,
                 Outcome::Transient(reason, retry_at) | Outcome::LostRace(reason, retry_at) => {
                     let t = self.now();
+                    let events = self.refresh_failed_events(key, &reason).await?;
                     self.store()
-                        .record_refresh_failure(key, owner, &reason, retry_at.max(t + 60), t)
+                        .record_refresh_failure(
+                            key,
+                            owner,
+                            &reason,
+                            retry_at.max(t + 60),
+                            t,
+                            &events,
+                        )
                         .await?;
                     Ok(())
                 }
@@ -585,6 +641,19 @@ async fn test_pause(point: &str) {
 
 #[cfg(not(debug_assertions))]
 async fn test_pause(_point: &str) {}
+
+/// A provider's OAuth error code as events name it: the code when it looks
+/// like one (`invalid_grant`), else `provider_error`.
+fn oauth_error_code(error: &str) -> String {
+    let plausible = !error.is_empty()
+        && error.len() <= 64
+        && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if plausible {
+        error.to_string()
+    } else {
+        "provider_error".into()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -317,6 +317,7 @@ async fn expired_connector_asks_for_reauthorization() {
             ConnectorStatus::Expired,
             Some("invalid_grant"),
             engine.now(),
+            &[],
         )
         .await
         .unwrap();
@@ -569,6 +570,7 @@ async fn expire_elsewhere(url: &str, app_id: &str, ty: &IntegrationType, now: i6
             ConnectorStatus::Expired,
             Some("invalid_grant"),
             now,
+            &[],
         )
         .await
         .unwrap();
@@ -970,7 +972,7 @@ async fn the_dashboard_reads_credentials_health_without_a_token_and_reconnects()
     let key = ConnectorKey::new(b.app_id.as_str(), ty("acme"));
     engine
         .store()
-        .record_refresh_failure(&key, "nobody", "the provider said 503", now + 60, now)
+        .record_refresh_failure(&key, "nobody", "the provider said 503", now + 60, now, &[])
         .await
         .unwrap();
 

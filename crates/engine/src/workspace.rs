@@ -22,7 +22,11 @@ use connectors_wire::{
 };
 
 use crate::connectors::check_scopes;
+use crate::events::RemovedBy;
 use crate::{AuthorizedApp, Engine, EngineError, Principal, Result, ServiceApp};
+use connectors_wire::events::{
+    WORKSPACE_CONNECTOR_CREATED, WORKSPACE_CONNECTOR_DELETED, WORKSPACE_CONNECTOR_UPDATED,
+};
 
 /// Longest connector name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -211,7 +215,10 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        self.store().create_workspace_connector(&row).await?;
+        let event = self.workspace_connector_event(WORKSPACE_CONNECTOR_CREATED, &row, None);
+        self.store()
+            .create_workspace_connector(&row, &[event])
+            .await?;
         Ok(Self::workspace_connector_view(&row))
     }
 
@@ -289,7 +296,12 @@ impl Engine {
             row.per_user_enabled = on;
         }
         row.updated_at = self.now();
-        if !self.store().update_workspace_connector(&row).await? {
+        let event = self.workspace_connector_event(WORKSPACE_CONNECTOR_UPDATED, &row, None);
+        if !self
+            .store()
+            .update_workspace_connector(&row, &[event])
+            .await?
+        {
             return Err(EngineError::WorkspaceConnectorNotFound(id.to_string()));
         }
         // Switches and config change what connections may do.
@@ -329,7 +341,12 @@ impl Engine {
             .ok();
         let deleted = self
             .store()
-            .delete_workspace_connector(id, self.now())
+            .delete_workspace_connector(
+                id,
+                self.now(),
+                &[self.workspace_connector_event(WORKSPACE_CONNECTOR_DELETED, &row, None)],
+                &self.disconnected_events(RemovedBy::Policy),
+            )
             .await;
         for key in &keys {
             self.inner.cache.forget_connector(key);
@@ -420,7 +437,14 @@ impl Engine {
         id: &str,
     ) -> Result<Disconnected> {
         let (key, _) = self.workspace_connection_key(app, id).await?;
-        let removed = self.store().delete_connector(&key, self.now()).await;
+        let removed = self
+            .store()
+            .delete_connector(
+                &key,
+                self.now(),
+                &self.disconnected_events(RemovedBy::Builder),
+            )
+            .await;
         self.inner.cache.forget_connector(&key);
         let removed =
             removed?.ok_or_else(|| EngineError::WorkspaceConnectionNotFound(id.into()))?;

@@ -58,6 +58,147 @@ pub struct FileConfig {
     /// The `callApi` proxy's outbound limits.
     #[serde(default)]
     pub proxy: ProxyTuning,
+    /// Webhook delivery of connection events, and how long events are kept.
+    #[serde(default)]
+    pub webhooks: WebhooksTuning,
+}
+
+/// `[webhooks]`: how connection events reach apps' endpoints (Standard
+/// Webhooks, at least once) and how long the event log keeps them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksTuning {
+    /// Let endpoints be loopback or private addresses, and plain `http`
+    /// (tests and development only; default false).
+    pub allow_private_networks: bool,
+    /// Until a receiver's connection is up (default 5).
+    pub connect_timeout_secs: u64,
+    /// Until a receiver's whole answer is read (default 10).
+    pub timeout_secs: u64,
+    /// Waits between attempts, in seconds; one more attempt than entries
+    /// (default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: 8 attempts over
+    /// about 27.6 h).
+    pub retry_schedule_secs: Vec<f64>,
+    /// Each wait moves by up to this fraction either way (default 0.2).
+    pub jitter: f64,
+    /// Disable an endpoint whose every attempt failed for this long
+    /// (default 86400, a day).
+    pub disable_after_secs: u64,
+    /// How often each replica looks for due deliveries (default 1000).
+    pub poll_interval_ms: u64,
+    /// Deliveries a replica sends at once (default 16).
+    pub batch: usize,
+    /// Days events and finished deliveries are kept (default 30).
+    pub retention_days: u64,
+}
+
+impl Default for WebhooksTuning {
+    fn default() -> Self {
+        let d = connectors_engine::WebhookSettings::default();
+        Self {
+            allow_private_networks: d.allow_private_networks,
+            connect_timeout_secs: d.connect_timeout.as_secs(),
+            timeout_secs: d.timeout.as_secs(),
+            retry_schedule_secs: d.schedule.delays.iter().map(|s| s.as_secs_f64()).collect(),
+            jitter: d.schedule.jitter,
+            disable_after_secs: d.disable_after.as_secs(),
+            poll_interval_ms: d.poll_interval.as_millis() as u64,
+            batch: d.batch,
+            retention_days: d.retention.as_secs() / 86_400,
+        }
+    }
+}
+
+impl WebhooksTuning {
+    /// The engine's settings.
+    pub fn settings(&self) -> connectors_engine::WebhookSettings {
+        use std::time::Duration;
+        connectors_engine::WebhookSettings {
+            allow_private_networks: self.allow_private_networks,
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs),
+            timeout: Duration::from_secs(self.timeout_secs),
+            schedule: connectors_engine::RetrySchedule {
+                delays: self
+                    .retry_schedule_secs
+                    .iter()
+                    .map(|s| Duration::from_secs_f64(*s))
+                    .collect(),
+                jitter: self.jitter,
+            },
+            disable_after: Duration::from_secs(self.disable_after_secs),
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            batch: self.batch,
+            retention: Duration::from_secs(self.retention_days.saturating_mul(86_400)),
+        }
+    }
+
+    /// The first value out of range, as (key, what is wrong).
+    fn problem(&self) -> Option<(&'static str, String)> {
+        for (key, value) in [
+            ("connect_timeout_secs", self.connect_timeout_secs),
+            ("timeout_secs", self.timeout_secs),
+        ] {
+            if !(1..=60).contains(&value) {
+                return Some((key, format!("is {value}; it must be from 1 to 60 seconds")));
+            }
+        }
+        if self.retry_schedule_secs.len() > 20 {
+            return Some((
+                "retry_schedule_secs",
+                format!(
+                    "has {} entries; at most 20 (21 attempts)",
+                    self.retry_schedule_secs.len()
+                ),
+            ));
+        }
+        if let Some(bad) = self
+            .retry_schedule_secs
+            .iter()
+            .find(|s| !s.is_finite() || **s < 0.0 || **s > 7.0 * 86_400.0)
+        {
+            return Some((
+                "retry_schedule_secs",
+                format!("has {bad}; each wait must be from 0 to 604800 seconds (a week)"),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.jitter) {
+            return Some((
+                "jitter",
+                format!("is {}; it must be from 0 to 1", self.jitter),
+            ));
+        }
+        if !(10..=30 * 86_400).contains(&self.poll_interval_ms) && self.poll_interval_ms != 0 {
+            return Some((
+                "poll_interval_ms",
+                format!(
+                    "is {}; it must be from 10 to 2592000000",
+                    self.poll_interval_ms
+                ),
+            ));
+        }
+        if self.poll_interval_ms == 0 {
+            return Some(("poll_interval_ms", "is 0; it must be at least 10".into()));
+        }
+        if !(1..=256).contains(&self.batch) {
+            return Some((
+                "batch",
+                format!("is {}; it must be from 1 to 256", self.batch),
+            ));
+        }
+        if !(1..=3650).contains(&self.retention_days) {
+            return Some((
+                "retention_days",
+                format!("is {}; it must be from 1 to 3650", self.retention_days),
+            ));
+        }
+        if self.disable_after_secs == 0 {
+            return Some((
+                "disable_after_secs",
+                "is 0; it must be at least 1 second".into(),
+            ));
+        }
+        None
+    }
 }
 
 /// `[proxy]`: what the `callApi` proxy may reach and for how long. Only a
@@ -631,6 +772,9 @@ impl FileConfig {
                 ),
             ));
         }
+        if let Some((key, problem)) = self.webhooks.problem() {
+            return Err(at("webhooks", key, &problem));
+        }
         if self.cache.max_age_ms > MAX_CACHE_AGE_MS {
             return Err(at(
                 "cache",
@@ -788,6 +932,8 @@ pub struct ServerConfig {
     pub auth: AuthTuning,
     /// The `callApi` proxy's limits.
     pub proxy: ProxyTuning,
+    /// Webhook delivery and event retention.
+    pub webhooks: WebhooksTuning,
 }
 
 /// Values given on the command line, which win over everything.
@@ -953,6 +1099,7 @@ impl ServerConfig {
             cache: file.cache,
             auth,
             proxy: file.proxy,
+            webhooks: file.webhooks,
         })
     }
 }

@@ -123,6 +123,7 @@ pub(crate) fn engine_status(e: &EngineError) -> StatusCode {
         | ServiceTokenNotFound(_)
         | WorkspaceNotFound(_)
         | WorkspaceConnectorNotFound(_)
+        | WebhookEndpointNotFound(_)
         | WorkspaceConnectionNotFound(_)
         | ProxyNotConfigured(_) => StatusCode::NOT_FOUND,
         ConnectionsDisabled { .. } | AppUserOnly => StatusCode::FORBIDDEN,

@@ -92,9 +92,10 @@ pub async fn run(config: ServerConfig, options: ServeOptions) -> Result<(), Serv
         tokio::spawn(setup::background_refresh(
             engine.clone(),
             config.oauth.clone(),
-            stop_rx,
+            stop_rx.clone(),
         ))
     });
+    let deliveries = tokio::spawn(engine.clone().run_deliveries(stop_rx.clone()));
     if engine.sso_display_name().is_some() {
         // Discovery now, so a wrong issuer shows in the log before anyone
         // signs in; sign-in retries on its own if the provider is down.
@@ -120,6 +121,7 @@ pub async fn run(config: ServerConfig, options: ServeOptions) -> Result<(), Serv
     if let Some(task) = refresher {
         let _ = task.await;
     }
+    let _ = deliveries.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -104,6 +104,7 @@ pub async fn engine_with_clock(
                 .as_ref()
                 .and_then(crate::config::OidcConfig::sso),
             proxy: config.proxy.settings(),
+            webhooks: config.webhooks.settings(),
         },
     )
     .await?)

@@ -45,6 +45,7 @@ pub struct TestServerBuilder<'a> {
     public_url: Option<String>,
     serve: bool,
     background_refresh: bool,
+    deliveries: bool,
     clock: Clock,
     database_url: Option<String>,
     bootstrap: BootstrapRequest,
@@ -79,6 +80,7 @@ impl TestServer {
             public_url: None,
             serve: false,
             background_refresh: false,
+            deliveries: false,
             clock: Clock::system(),
             database_url: None,
             bootstrap: BootstrapRequest {
@@ -139,6 +141,7 @@ impl<'a> TestServerBuilder<'a> {
             public_url: self.public_url,
             serve: self.serve,
             background_refresh: self.background_refresh,
+            deliveries: self.deliveries,
             clock: self.clock,
             database_url: self.database_url,
             bootstrap: self.bootstrap,
@@ -170,6 +173,13 @@ impl<'a> TestServerBuilder<'a> {
     /// only the test's own requests reach a provider).
     pub fn background_refresh(mut self) -> Self {
         self.background_refresh = true;
+        self
+    }
+
+    /// Runs the webhook delivery worker as `serve` does (off by default:
+    /// it polls the database).
+    pub fn deliveries(mut self) -> Self {
+        self.deliveries = true;
         self
     }
 
@@ -255,13 +265,18 @@ impl<'a> TestServerBuilder<'a> {
             });
             tx
         });
-        let background = self.background_refresh.then(|| {
+        let background = (self.background_refresh || self.deliveries).then(|| {
             let (tx, rx) = tokio::sync::watch::channel(false);
-            spawn(crate::setup::background_refresh(
-                engine.clone(),
-                config.oauth.clone(),
-                rx,
-            ));
+            if self.background_refresh {
+                spawn(crate::setup::background_refresh(
+                    engine.clone(),
+                    config.oauth.clone(),
+                    rx.clone(),
+                ));
+            }
+            if self.deliveries {
+                spawn(engine.clone().run_deliveries(rx));
+            }
             tx
         });
         TestServer {

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod app_users;
+mod events;
 #[cfg(test)]
 mod plans;
 mod postgres;
@@ -28,8 +29,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use app_users::{AppUserRow, AppUserSettingsRow, IdentityProviderRow};
+pub use events::{
+    webhook_secret_context, ClaimedDelivery, DeliveryAttempt, DeliveryLogRow, EventRow, EventScope,
+    NewEvent, WebhookEndpointRow,
+};
 pub use rows::*;
-pub use sql_store::SqlStore;
+pub use sql_store::{SqlStore, AUTO_DISABLED_REASON};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +118,10 @@ pub async fn open_with(url: &str, max_connections: Option<u32>) -> Result<Arc<dy
 
 /// Result of storage operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The events a removal reports, made from each removed connector's row
+/// inside the removing transaction (so they name exactly what went).
+pub type EventsOf<'a> = dyn Fn(&ConnectorRow) -> Vec<NewEvent> + Send + Sync + 'a;
 
 /// Re-encrypts one sealed value: `(context, sealed) → new sealed`.
 pub type ResealFn<'a> =
@@ -282,20 +291,24 @@ pub trait Store: Send + Sync + 'static {
     async fn start_attempt(&self, attempt: &AttemptRow) -> Result<()>;
     /// In one transaction: deletes a connector with its credentials and
     /// marks its `PENDING` attempts `FAILED` with [`REMOVED_REASON`] (so
-    /// their consent is refused); answers what was removed, or `None` when
-    /// there was no such connector.
+    /// their consent is refused), and writes the events `events` makes of
+    /// the removed row; answers what was removed, or `None` when there was
+    /// no such connector.
     async fn delete_connector(
         &self,
         key: &ConnectorKey,
         now: i64,
+        events: &EventsOf<'_>,
     ) -> Result<Option<RemovedConnector>>;
-    /// Sets a connector's status and reason.
+    /// Sets a connector's status and reason, with the events reporting it,
+    /// in one transaction.
     async fn set_connector_status(
         &self,
         key: &ConnectorKey,
         status: connectors_wire::ConnectorStatus,
         reason: Option<&str>,
         now: i64,
+        events: &[NewEvent],
     ) -> Result<()>;
 
     /// A consent attempt by its `connection_id`.
@@ -309,8 +322,15 @@ pub trait Store: Send + Sync + 'static {
     async fn attempt_by_state_hash(&self, state_hash: &str) -> Result<Option<AttemptRow>>;
     /// Uses up a state: true for exactly one caller.
     async fn consume_state(&self, connection_id: &str, state_hash: &str) -> Result<bool>;
-    /// Marks an attempt `FAILED` with a reason.
-    async fn fail_attempt(&self, connection_id: &str, reason: &str, now: i64) -> Result<()>;
+    /// Marks an attempt `FAILED` with a reason, with the events reporting
+    /// it (written only if the attempt was not failed already).
+    async fn fail_attempt(
+        &self,
+        connection_id: &str,
+        reason: &str,
+        now: i64,
+        events: &[NewEvent],
+    ) -> Result<()>;
 
     /// Takes the refresh lease of a connector's credentials for `owner` until
     /// `now + lease_secs`, if nobody holds an unexpired one. Whether it was taken.
@@ -336,7 +356,7 @@ pub trait Store: Send + Sync + 'static {
     /// still at `expected_version`; releases the lease. Whether it was stored.
     async fn store_refreshed(&self, refreshed: &RefreshedCredentials) -> Result<bool>;
     /// Records a failed refresh (releases the lease and clears the in-flight
-    /// mark if `owner` holds it).
+    /// mark if `owner` holds it), with the events reporting it.
     async fn record_refresh_failure(
         &self,
         key: &ConnectorKey,
@@ -344,6 +364,7 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         retry_at: i64,
         now: i64,
+        events: &[NewEvent],
     ) -> Result<()>;
     /// Active connectors whose credentials expire before `before_ms` (Unix ms), have a
     /// refresh token, are not leased and are not backing off.
@@ -526,11 +547,56 @@ pub trait Store: Send + Sync + 'static {
     /// its owner signed in).
     async fn clear_signin_failures(&self, limit_key: &str) -> Result<()>;
 
+    // ---- events and webhooks (#15) ----
+
+    /// Appends events in a transaction of their own.
+    async fn write_events(&self, events: &[NewEvent]) -> Result<()>;
+    /// An app's events after `after` (a [`EventRow::seq`]), oldest first.
+    async fn list_events(&self, app_id: &str, after: i64, limit: i64) -> Result<Vec<EventRow>>;
+    /// Forgets events, and finished deliveries with their attempts, older
+    /// than `before_ms`; how many rows went.
+    async fn purge_events(&self, before_ms: i64) -> Result<u64>;
+    /// Creates an endpoint.
+    async fn create_webhook_endpoint(&self, endpoint: &WebhookEndpointRow) -> Result<()>;
+    /// An app's endpoints, oldest first.
+    async fn list_webhook_endpoints(&self, app_id: &str) -> Result<Vec<WebhookEndpointRow>>;
+    /// One endpoint.
+    async fn get_webhook_endpoint(&self, id: &str) -> Result<Option<WebhookEndpointRow>>;
+    /// Replaces an endpoint's changeable fields (all but id, app and
+    /// creation time); whether it was there.
+    async fn update_webhook_endpoint(&self, endpoint: &WebhookEndpointRow) -> Result<bool>;
+    /// Deletes an endpoint with its deliveries; whether it was there.
+    async fn delete_webhook_endpoint(&self, id: &str) -> Result<bool>;
+    /// Queues `event` for one endpoint only, outside any app's log (a test
+    /// event); whether the endpoint exists.
+    async fn enqueue_delivery(&self, endpoint_id: &str, event: &NewEvent) -> Result<bool>;
+    /// Claims up to `limit` pending deliveries due at `now` for `owner`
+    /// until `now + lease_ms`: of racing claimers (replicas) each delivery
+    /// goes to one (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and a claim
+    /// whose owner died is taken over once its lease ends.
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedDelivery>>;
+    /// Records an attempt by the claim's owner, schedules the next or ends
+    /// the delivery, and updates the endpoint's failing streak (disabling
+    /// it past `disable_after_ms`). Whether `owner` still held the claim.
+    async fn finish_delivery(&self, attempt: &DeliveryAttempt) -> Result<bool>;
+    /// An endpoint's latest attempts, newest first.
+    async fn delivery_log(&self, endpoint_id: &str, limit: i64) -> Result<Vec<DeliveryLogRow>>;
+
     // ---- workspace connectors (#13) ----
 
-    /// Creates a workspace connector; `Conflict` when the workspace already
-    /// has one of that name.
-    async fn create_workspace_connector(&self, connector: &WorkspaceConnectorRow) -> Result<()>;
+    /// Creates a workspace connector, with the events reporting it;
+    /// `Conflict` when the workspace already has one of that name.
+    async fn create_workspace_connector(
+        &self,
+        connector: &WorkspaceConnectorRow,
+        events: &[NewEvent],
+    ) -> Result<()>;
     /// A workspace's connectors, by name.
     async fn list_workspace_connectors(
         &self,
@@ -541,11 +607,24 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a workspace connector's changeable fields (all but its id,
     /// workspace, type and creation time); `false` if it is gone,
     /// `Conflict` when another of the workspace's connectors has the name.
-    async fn update_workspace_connector(&self, connector: &WorkspaceConnectorRow) -> Result<bool>;
+    /// The events are written with the change.
+    async fn update_workspace_connector(
+        &self,
+        connector: &WorkspaceConnectorRow,
+        events: &[NewEvent],
+    ) -> Result<bool>;
     /// Deletes a workspace connector with every connection made through it
     /// and their credentials, in one transaction that also fails their
-    /// `PENDING` attempts with [`REMOVED_REASON`]; `false` if it was gone.
-    async fn delete_workspace_connector(&self, id: &str, now: i64) -> Result<bool>;
+    /// `PENDING` attempts with [`REMOVED_REASON`] and writes `events` and
+    /// what `per_connection` makes of each removed connection; `false` if
+    /// it was gone.
+    async fn delete_workspace_connector(
+        &self,
+        id: &str,
+        now: i64,
+        events: &[NewEvent],
+        per_connection: &EventsOf<'_>,
+    ) -> Result<bool>;
     /// The connections made through a workspace connector, in every app.
     async fn connections_of_workspace_connector(&self, id: &str) -> Result<Vec<ConnectorKey>>;
     /// An app's connections of workspace connectors.

@@ -502,6 +502,8 @@ pub struct Authorization {
     pub connection_config: Option<BTreeMap<String, String>>,
     /// The new credentials (sealed); `version` is ignored.
     pub credentials: CredentialsRow,
+    /// Reported with it, written only if it is saved.
+    pub events: Vec<crate::NewEvent>,
 }
 
 /// The start of consent on an attempt.

@@ -39,6 +39,16 @@ impl Dialect {
         }
     }
 
+    /// The clause that makes a claim skip rows another claimer has locked
+    /// (the deliveries aliased `d`); empty on SQLite, whose one writer at a
+    /// time makes the claiming UPDATE atomic anyway.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+        }
+    }
+
     /// How a transaction that writes starts. SQLite's default (deferred)
     /// transaction that reads first fails at once with "database is locked"
     /// when it then writes after another writer committed; `IMMEDIATE` takes
@@ -962,6 +972,7 @@ impl Store for SqlStore {
         &self,
         key: &ConnectorKey,
         now: i64,
+        events: &EventsOf<'_>,
     ) -> Result<Option<RemovedConnector>> {
         let mut tx = self.begin_write().await?;
         // Lock the connector row first: a racing PUT or consent either
@@ -1012,6 +1023,7 @@ impl Store for SqlStore {
         .bind(key.slot())
         .execute(&mut *tx)
         .await?;
+        events::write_events(&mut tx, &events(&connector)).await?;
         tx.commit().await?;
         Ok(Some(RemovedConnector {
             connector,
@@ -1025,15 +1037,19 @@ impl Store for SqlStore {
         status: ConnectorStatus,
         reason: Option<&str>,
         now: i64,
+        events: &[NewEvent],
     ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(SET_CONNECTOR_STATUS)
             .bind(status.as_str())
             .bind(reason)
             .bind(now)
             .bind(&key.app_id)
             .bind(key.slot())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        events::write_events(&mut tx, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1088,16 +1104,28 @@ impl Store for SqlStore {
         Ok(n == 1)
     }
 
-    async fn fail_attempt(&self, connection_id: &str, reason: &str, now: i64) -> Result<()> {
-        sqlx::query(
+    async fn fail_attempt(
+        &self,
+        connection_id: &str,
+        reason: &str,
+        now: i64,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let failed = sqlx::query(
             "UPDATE oauth_attempts SET status = 'FAILED', status_reason = $1, state_hash = NULL, \
              pkce_verifier = NULL, completed_at = $2 WHERE connection_id = $3 AND status = 'PENDING'",
         )
         .bind(reason)
         .bind(now)
         .bind(connection_id)
-        .execute(&self.pool)
-        .await?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if failed > 0 {
+            events::write_events(&mut tx, events).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1173,7 +1201,9 @@ impl Store for SqlStore {
         reason: &str,
         retry_at: i64,
         now: i64,
+        events: &[NewEvent],
     ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(RECORD_REFRESH_FAILURE)
             .bind(reason)
             .bind(retry_at)
@@ -1181,8 +1211,10 @@ impl Store for SqlStore {
             .bind(owner)
             .bind(&key.app_id)
             .bind(key.slot())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        events::write_events(&mut tx, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1320,6 +1352,7 @@ impl Store for SqlStore {
                 return Ok(false);
             }
         }
+        events::write_events(&mut tx, &auth.events).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1539,6 +1572,30 @@ impl Store for SqlStore {
                     .execute(&mut *tx)
                     .await?;
                 changed += 1;
+            }
+        }
+        let endpoints = sqlx::query(&format!(
+            "SELECT id, secret, previous_secret FROM webhook_endpoints{lock}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &endpoints {
+            let id: String = row.try_get("id")?;
+            for column in ["secret", "previous_secret"] {
+                let Some(sealed) = row.try_get::<Option<String>, _>(column)? else {
+                    continue;
+                };
+                let new = reseal_one(reseal, &webhook_secret_context(&id, column), &sealed)?;
+                if new != sealed {
+                    sqlx::query(&format!(
+                        "UPDATE webhook_endpoints SET {column} = $1 WHERE id = $2"
+                    ))
+                    .bind(&new)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                    changed += 1;
+                }
             }
         }
         let sandboxes = sqlx::query(&format!(
@@ -2007,7 +2064,285 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn create_workspace_connector(&self, c: &WorkspaceConnectorRow) -> Result<()> {
+    async fn write_events(&self, events: &[NewEvent]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        events::write_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_events(&self, app_id: &str, after: i64, limit: i64) -> Result<Vec<EventRow>> {
+        sqlx::query("SELECT * FROM events WHERE app_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(app_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(events::event_from_row)
+            .collect()
+    }
+
+    async fn purge_events(&self, before_ms: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let events = sqlx::query("DELETE FROM events WHERE created_at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let deliveries = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < $1",
+        )
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(events + deliveries)
+    }
+
+    async fn create_webhook_endpoint(&self, e: &WebhookEndpointRow) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, app_id, url, description, all_events, secret, \
+             previous_secret, previous_secret_expires_at, disabled_at, disabled_reason, failing_since, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&e.id)
+        .bind(&e.app_id)
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(i64::from(e.event_types.is_none()))
+        .bind(&e.secret)
+        .bind(&e.previous_secret)
+        .bind(e.previous_secret_expires_at)
+        .bind(e.disabled_at)
+        .bind(&e.disabled_reason)
+        .bind(e.failing_since)
+        .bind(e.created_at)
+        .bind(e.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|err| conflict(err, "webhook endpoint"))?;
+        write_endpoint_events(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_webhook_endpoints(&self, app_id: &str) -> Result<Vec<WebhookEndpointRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM webhook_endpoints WHERE app_id = $1 ORDER BY created_at, id",
+        )
+        .bind(app_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(self.endpoint_with_types(row).await?);
+        }
+        Ok(out)
+    }
+
+    async fn get_webhook_endpoint(&self, id: &str) -> Result<Option<WebhookEndpointRow>> {
+        let row = sqlx::query("SELECT * FROM webhook_endpoints WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.endpoint_with_types(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn update_webhook_endpoint(&self, e: &WebhookEndpointRow) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE webhook_endpoints SET url = $1, description = $2, all_events = $3, secret = $4, \
+             previous_secret = $5, previous_secret_expires_at = $6, disabled_at = $7, \
+             disabled_reason = $8, failing_since = $9, updated_at = $10 WHERE id = $11",
+        )
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(i64::from(e.event_types.is_none()))
+        .bind(&e.secret)
+        .bind(&e.previous_secret)
+        .bind(e.previous_secret_expires_at)
+        .bind(e.disabled_at)
+        .bind(&e.disabled_reason)
+        .bind(e.failing_since)
+        .bind(e.updated_at)
+        .bind(&e.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM webhook_endpoint_events WHERE endpoint_id = $1")
+            .bind(&e.id)
+            .execute(&mut *tx)
+            .await?;
+        write_endpoint_events(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn delete_webhook_endpoint(&self, id: &str) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn enqueue_delivery(&self, endpoint_id: &str, event: &NewEvent) -> Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO webhook_deliveries (id, endpoint_id, app_id, event_id, event_type, data, \
+             event_created_at, status, attempts, next_attempt_at, created_at, updated_at) \
+             SELECT $1 || '.' || w.id, w.id, w.app_id, $1, $2, $3, $4, 'pending', 0, $4, $4, $4 \
+             FROM webhook_endpoints w WHERE w.id = $5",
+        )
+        .bind(&event.id)
+        .bind(&event.event_type)
+        .bind(&event.data)
+        .bind(event.created_at)
+        .bind(endpoint_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let skip = self.dialect.skip_locked();
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(&format!(
+            "UPDATE webhook_deliveries SET claimed_by = $1, claimed_until = $2 WHERE id IN (\
+             SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $3 \
+             AND (d.claimed_until IS NULL OR d.claimed_until <= $3) AND w.disabled_at IS NULL \
+             ORDER BY d.next_attempt_at LIMIT $4{skip}) RETURNING id"
+        ))
+        .bind(owner)
+        .bind(now.saturating_add(lease_ms))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut out = Vec::with_capacity(claimed.len());
+        for row in &claimed {
+            let id: String = row.try_get("id")?;
+            let delivery = sqlx::query(
+                "SELECT d.id, d.endpoint_id, d.app_id, d.event_id, d.event_type, d.data, \
+                 d.event_created_at, d.attempts, w.url, w.secret, w.previous_secret, \
+                 w.previous_secret_expires_at FROM webhook_deliveries d \
+                 JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE d.id = $1",
+            )
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await?;
+            out.push(events::claimed_from_row(&delivery)?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn finish_delivery(&self, a: &DeliveryAttempt) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let status = match (a.delivered, a.next_attempt_at) {
+            (true, _) => "delivered",
+            (false, Some(_)) => "pending",
+            (false, None) => "failed",
+        };
+        let n = sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, \
+             claimed_by = NULL, claimed_until = NULL, last_status = $4, last_error = $5, updated_at = $6 \
+             WHERE id = $7 AND claimed_by = $8 AND attempts = $9 AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(a.attempt)
+        .bind(a.next_attempt_at.unwrap_or(a.at))
+        .bind(a.status_code)
+        .bind(&a.error)
+        .bind(a.at)
+        .bind(&a.delivery_id)
+        .bind(&a.owner)
+        .bind(a.attempt - 1)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, endpoint_id, at, status_code, error, \
+             response_excerpt, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&a.delivery_id)
+        .bind(a.attempt)
+        .bind(&a.endpoint_id)
+        .bind(a.at)
+        .bind(a.status_code)
+        .bind(&a.error)
+        .bind(&a.response_excerpt)
+        .bind(a.duration_ms)
+        .execute(&mut *tx)
+        .await?;
+        if a.delivered {
+            sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
+                .bind(&a.endpoint_id)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query(
+                "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1), \
+                 disabled_at = CASE WHEN disabled_at IS NULL AND COALESCE(failing_since, $1) <= $2 \
+                 THEN $1 ELSE disabled_at END, \
+                 disabled_reason = CASE WHEN disabled_at IS NULL AND COALESCE(failing_since, $1) <= $2 \
+                 THEN $3 ELSE disabled_reason END WHERE id = $4",
+            )
+            .bind(a.at)
+            .bind(a.at.saturating_sub(a.disable_after_ms))
+            .bind(AUTO_DISABLED_REASON)
+            .bind(&a.endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn delivery_log(&self, endpoint_id: &str, limit: i64) -> Result<Vec<DeliveryLogRow>> {
+        sqlx::query(
+            "SELECT a.delivery_id, d.event_id, d.event_type, a.attempt, a.at, a.status_code, a.error, \
+             a.response_excerpt, a.duration_ms, d.status FROM webhook_attempts a \
+             JOIN webhook_deliveries d ON d.id = a.delivery_id \
+             WHERE a.endpoint_id = $1 ORDER BY a.at DESC, a.attempt DESC LIMIT $2",
+        )
+        .bind(endpoint_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(events::log_from_row)
+        .collect()
+    }
+
+    async fn create_workspace_connector(
+        &self,
+        c: &WorkspaceConnectorRow,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO workspace_connectors (id, workspace_id, integration_type, name, client_id, \
              client_secret, scopes, connection_config, builder_enabled, per_user_enabled, created_at, \
@@ -2025,9 +2360,11 @@ impl Store for SqlStore {
         .bind(i64::from(c.per_user_enabled))
         .bind(c.created_at)
         .bind(c.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| workspace_connector_conflict(e, &c.name))?;
+        events::write_events(&mut tx, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -2054,7 +2391,12 @@ impl Store for SqlStore {
             .transpose()
     }
 
-    async fn update_workspace_connector(&self, c: &WorkspaceConnectorRow) -> Result<bool> {
+    async fn update_workspace_connector(
+        &self,
+        c: &WorkspaceConnectorRow,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE workspace_connectors SET name = $1, client_id = $2, client_secret = $3, scopes = $4, \
              connection_config = $5, builder_enabled = $6, per_user_enabled = $7, updated_at = $8 \
@@ -2069,14 +2411,24 @@ impl Store for SqlStore {
         .bind(i64::from(c.per_user_enabled))
         .bind(c.updated_at)
         .bind(&c.id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| workspace_connector_conflict(e, &c.name))?
         .rows_affected();
+        if n > 0 {
+            events::write_events(&mut tx, events).await?;
+        }
+        tx.commit().await?;
         Ok(n > 0)
     }
 
-    async fn delete_workspace_connector(&self, id: &str, now: i64) -> Result<bool> {
+    async fn delete_workspace_connector(
+        &self,
+        id: &str,
+        now: i64,
+        events: &[NewEvent],
+        per_connection: &EventsOf<'_>,
+    ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let lock = self.dialect.row_lock();
         let Some(row) = sqlx::query(&format!(
@@ -2103,11 +2455,30 @@ impl Store for SqlStore {
         .bind(&slot)
         .execute(&mut *tx)
         .await?;
+        // What goes, read under lock before the cascade takes it.
+        let keys = sqlx::query(&format!(
+            "SELECT app_id, integration_type FROM connectors WHERE workspace_connector_id = $1 \
+             ORDER BY app_id, integration_type{lock}"
+        ))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| key_of(r, "connectors.integration_type"))
+        .collect::<Result<Vec<_>>>()?;
+        let mut reported = Vec::new();
+        for key in &keys {
+            if let Some(connector) = read_connector(&mut *tx, key).await? {
+                reported.extend(per_connection(&connector));
+            }
+        }
         // Connections and their credentials go by the foreign keys' cascade.
         sqlx::query("DELETE FROM workspace_connectors WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        reported.extend_from_slice(events);
+        events::write_events(&mut tx, &reported).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -2138,6 +2509,51 @@ impl Store for SqlStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(connector_from_row).collect()
+    }
+}
+
+/// Why an endpoint was disabled by its failures rather than its builder.
+pub const AUTO_DISABLED_REASON: &str =
+    "every delivery failed for a day; fix the endpoint, then enable it again";
+
+/// An endpoint's event filter rows (none for "all events").
+async fn write_endpoint_events(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    e: &WebhookEndpointRow,
+) -> Result<()> {
+    for ty in e.event_types.iter().flatten() {
+        sqlx::query(
+            "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&e.id)
+        .bind(ty)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    async fn endpoint_with_types(&self, row: &AnyRow) -> Result<WebhookEndpointRow> {
+        let id: String = row.try_get("id")?;
+        let all: i64 = row.try_get("all_events")?;
+        let types = if all == 1 {
+            None
+        } else {
+            let rows = sqlx::query(
+                "SELECT event_type FROM webhook_endpoint_events WHERE endpoint_id = $1 ORDER BY event_type",
+            )
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await?;
+            Some(
+                rows.iter()
+                    .map(|r| r.try_get("event_type"))
+                    .collect::<Result<Vec<String>, _>>()?,
+            )
+        };
+        events::endpoint_from_row(row, types)
     }
 }
 

@@ -59,6 +59,7 @@ fn creds(access: &str, refresh: Option<&str>) -> CredentialsRow {
 async fn authorize(store: &dyn Store) {
     store
         .save_authorization(&Authorization {
+            events: Vec::new(),
             connection_id: None,
             builder_id: None,
             scopes: vec![],
@@ -207,7 +208,7 @@ async fn state_is_single_use() {
     assert!(store.consume_state("c", "h").await.unwrap());
     assert!(!store.consume_state("c", "h").await.unwrap());
     assert!(store.attempt_by_state_hash("h").await.unwrap().is_none());
-    store.fail_attempt("c", "why", 2).await.unwrap();
+    store.fail_attempt("c", "why", 2, &[]).await.unwrap();
     let attempt = store.get_attempt("c").await.unwrap().unwrap();
     assert_eq!(attempt.status, AttemptStatus::Failed);
     assert_eq!(
@@ -320,7 +321,7 @@ async fn in_flight_mark_needs_the_lease_and_survives_its_owner() {
     );
     // A failure recorded by the new owner clears it; so does a stored refresh.
     store
-        .record_refresh_failure(&key(), "p2", "invalid_grant", i64::MAX, 131)
+        .record_refresh_failure(&key(), "p2", "invalid_grant", i64::MAX, 131, &[])
         .await
         .unwrap();
     let row = store.get_credentials(&key()).await.unwrap().unwrap();
@@ -565,7 +566,10 @@ async fn puts_racing_deletes_never_fail_nor_leave_an_attempt_without_its_connect
                         .start_attempt(&attempt(&format!("c{round}-{i}"), i))
                         .await
                 } else {
-                    store.delete_connector(&key(), i).await.map(|_| ())
+                    store
+                        .delete_connector(&key(), i, &|_| Vec::new())
+                        .await
+                        .map(|_| ())
                 }
             }));
         }
@@ -600,7 +604,11 @@ async fn puts_racing_deletes_never_fail_nor_leave_an_attempt_without_its_connect
 async fn delete_cancels_pending_attempts_and_a_late_consent_saves_nothing() {
     let (store, _db) = store().await;
     store.start_attempt(&attempt("c", 1)).await.unwrap();
-    let removed = store.delete_connector(&key(), 2).await.unwrap().unwrap();
+    let removed = store
+        .delete_connector(&key(), 2, &|_| Vec::new())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(removed.connector.scopes, ["read"]);
     assert!(removed.credentials.is_none());
     let cancelled = store.get_attempt("c").await.unwrap().unwrap();
@@ -612,6 +620,7 @@ async fn delete_cancels_pending_attempts_and_a_late_consent_saves_nothing() {
     assert!(cancelled.was_cancelled_by_removal());
     let saved = store
         .save_authorization(&Authorization {
+            events: Vec::new(),
             connection_id: Some("c".into()),
             builder_id: None,
             scopes: vec!["read".into()],
@@ -628,6 +637,7 @@ async fn delete_cancels_pending_attempts_and_a_late_consent_saves_nothing() {
     // A later PUT re-creates the connector: the old consent is still not its.
     store.start_attempt(&attempt("c2", 3)).await.unwrap();
     let late = Authorization {
+        events: Vec::new(),
         connection_id: Some("c".into()),
         builder_id: None,
         scopes: vec!["read".into()],
@@ -640,6 +650,7 @@ async fn delete_cancels_pending_attempts_and_a_late_consent_saves_nothing() {
     assert_eq!(connector.status, ConnectorStatus::Disconnected);
     assert!(store.get_credentials(&key()).await.unwrap().is_none());
     let current = Authorization {
+        events: Vec::new(),
         connection_id: Some("c2".into()),
         ..late
     };
@@ -772,7 +783,7 @@ async fn earliest_refreshable_expiry_counts_active_connectors_only() {
         Some(1_000)
     );
     store
-        .set_connector_status(&key(), ConnectorStatus::Expired, Some("refused"), 10)
+        .set_connector_status(&key(), ConnectorStatus::Expired, Some("refused"), 10, &[])
         .await
         .unwrap();
     assert_eq!(store.earliest_refreshable_expiry().await.unwrap(), None);
@@ -796,6 +807,7 @@ async fn the_refresh_scan_skips_expired_and_backing_off_connectors() {
             credentials.expires_at_ms = Some(expires_at_ms);
             store
                 .save_authorization(&Authorization {
+                    events: Vec::new(),
                     connection_id: None,
                     builder_id: None,
                     scopes: vec![],
@@ -823,16 +835,16 @@ async fn the_refresh_scan_skips_expired_and_backing_off_connectors() {
     assert_eq!(due(1).await, ["failing", "refused", "plain"]);
     // A transient failure: retried from second 50 on.
     store
-        .record_refresh_failure(&of("failing"), "p", "503", 50, 1)
+        .record_refresh_failure(&of("failing"), "p", "503", 50, 1, &[])
         .await
         .unwrap();
     // A refusal, as the engine records it: no retry, the connector expired.
     store
-        .record_refresh_failure(&of("refused"), "p", "invalid_grant", i64::MAX, 1)
+        .record_refresh_failure(&of("refused"), "p", "invalid_grant", i64::MAX, 1, &[])
         .await
         .unwrap();
     store
-        .set_connector_status(&of("refused"), ConnectorStatus::Expired, Some("no"), 1)
+        .set_connector_status(&of("refused"), ConnectorStatus::Expired, Some("no"), 1, &[])
         .await
         .unwrap();
     assert_eq!(due(2).await, ["plain"]);
@@ -847,7 +859,7 @@ async fn the_refresh_scan_skips_expired_and_backing_off_connectors() {
     );
     // An expired connector stays out even once its retry time has come.
     store
-        .set_connector_status(&of("failing"), ConnectorStatus::Expired, Some("no"), 3)
+        .set_connector_status(&of("failing"), ConnectorStatus::Expired, Some("no"), 3, &[])
         .await
         .unwrap();
     assert_eq!(due(50).await, ["plain"]);
@@ -1272,7 +1284,7 @@ async fn a_use_is_recorded_once_per_granularity_and_never_after_revocation() {
         // The recorded uses above were not announced: the first change
         // heard is the connector's, made after them.
         store
-            .set_connector_status(&key(), ConnectorStatus::Expired, None, 2_000)
+            .set_connector_status(&key(), ConnectorStatus::Expired, None, 2_000, &[])
             .await
             .unwrap();
         let next = tokio::time::timeout(std::time::Duration::from_secs(20), feed.next());
@@ -1322,11 +1334,14 @@ async fn workspace_connections_are_separate_and_go_with_their_connector() {
     let (store, _db) = store().await;
     let id = "0123456789abcdef01234567";
     store
-        .create_workspace_connector(&workspace_connector(id, "Calendar"))
+        .create_workspace_connector(&workspace_connector(id, "Calendar"), &[])
         .await
         .unwrap();
     let dup = store
-        .create_workspace_connector(&workspace_connector("aaaaaaaaaaaaaaaaaaaaaaaa", "Calendar"))
+        .create_workspace_connector(
+            &workspace_connector("aaaaaaaaaaaaaaaaaaaaaaaa", "Calendar"),
+            &[],
+        )
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
     let read = store.get_workspace_connector(id).await.unwrap().unwrap();
@@ -1334,7 +1349,10 @@ async fn workspace_connections_are_separate_and_go_with_their_connector() {
     let mut renamed = read.clone();
     renamed.name = "Cal".into();
     renamed.per_user_enabled = true;
-    assert!(store.update_workspace_connector(&renamed).await.unwrap());
+    assert!(store
+        .update_workspace_connector(&renamed, &[])
+        .await
+        .unwrap());
     assert_eq!(
         store.list_workspace_connectors("w").await.unwrap(),
         [renamed.clone()]
@@ -1359,6 +1377,7 @@ async fn workspace_connections_are_separate_and_go_with_their_connector() {
     credentials.holder = shared.holder.clone();
     assert!(store
         .save_authorization(&Authorization {
+            events: Vec::new(),
             connection_id: Some("s".into()),
             builder_id: None,
             scopes: vec!["read".into()],
@@ -1391,7 +1410,7 @@ async fn workspace_connections_are_separate_and_go_with_their_connector() {
     // not read would empty every replica's whole cache instead).
     if let Some(mut feed) = store.change_feed().await.unwrap() {
         store
-            .set_connector_status(&shared, ConnectorStatus::Expired, None, 4)
+            .set_connector_status(&shared, ConnectorStatus::Expired, None, 4, &[])
             .await
             .unwrap();
         loop {
@@ -1404,8 +1423,14 @@ async fn workspace_connections_are_separate_and_go_with_their_connector() {
         }
     }
 
-    assert!(store.delete_workspace_connector(id, 5).await.unwrap());
-    assert!(!store.delete_workspace_connector(id, 6).await.unwrap());
+    assert!(store
+        .delete_workspace_connector(id, 5, &[], &|_| Vec::new())
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_workspace_connector(id, 6, &[], &|_| Vec::new())
+        .await
+        .unwrap());
     assert_eq!(store.get_connector(&shared).await.unwrap(), None);
     assert!(store.get_credentials(&shared).await.unwrap().is_none());
     assert!(store
@@ -1555,7 +1580,7 @@ async fn app_user_connections_are_each_users_own() {
     let (store, _db) = store().await;
     let id = "0123456789abcdef01234567";
     store
-        .create_workspace_connector(&workspace_connector(id, "Calendar"))
+        .create_workspace_connector(&workspace_connector(id, "Calendar"), &[])
         .await
         .unwrap();
     let alice = store
@@ -1592,7 +1617,10 @@ async fn app_user_connections_are_each_users_own() {
             .len(),
         2
     );
-    assert!(store.delete_workspace_connector(id, 2).await.unwrap());
+    assert!(store
+        .delete_workspace_connector(id, 2, &[], &|_| Vec::new())
+        .await
+        .unwrap());
     assert!(store
         .list_app_user_connections("a")
         .await

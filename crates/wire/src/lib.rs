@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod events;
 mod proxy;
 pub mod scope;
 mod workspace;

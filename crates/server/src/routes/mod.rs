@@ -13,6 +13,7 @@ pub mod signin;
 pub mod sso;
 pub mod stripe;
 pub mod tokens;
+pub mod webhooks;
 pub mod workspace;
 
 use axum::extract::State;
@@ -35,7 +36,8 @@ pub fn routes() -> Router<AppState> {
         .nest("/external-auth", connectors::router())
         .nest("/payments/stripe", stripe::router())
         .nest("/service-tokens", credentials::service_token_router())
-        .merge(app_users::app_router());
+        .merge(app_users::app_router())
+        .merge(webhooks::app_router());
     Router::new()
         // The hot path, at its full path rather than nested: a nested route
         // rewrites each request's URI without its prefix.

@@ -29,4 +29,5 @@ mod secrets;
 mod signin;
 mod sso;
 mod support;
+mod webhooks;
 mod workspace;

@@ -17,7 +17,22 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 72] = [
+const ROUTES: [(&str, &str); 81] = [
+    ("get", "/api/apps/{app_id}/events"),
+    ("get", "/api/apps/{app_id}/webhooks"),
+    ("post", "/api/apps/{app_id}/webhooks"),
+    ("get", "/api/apps/{app_id}/webhooks/{endpoint_id}"),
+    ("patch", "/api/apps/{app_id}/webhooks/{endpoint_id}"),
+    ("delete", "/api/apps/{app_id}/webhooks/{endpoint_id}"),
+    (
+        "post",
+        "/api/apps/{app_id}/webhooks/{endpoint_id}/rotate-secret",
+    ),
+    ("post", "/api/apps/{app_id}/webhooks/{endpoint_id}/test"),
+    (
+        "get",
+        "/api/apps/{app_id}/webhooks/{endpoint_id}/deliveries",
+    ),
     (
         "post",
         "/api/apps/{app_id}/connectors/{integration_type}/call",

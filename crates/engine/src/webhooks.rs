@@ -1,0 +1,528 @@
+//! An app's webhook endpoints and the delivery of its events to them
+//! (#15): at least once, signed per Standard Webhooks, retried on the
+//! schedule, by workers on every replica that claim deliveries so no two
+//! send the same one at once (`Store::claim_deliveries`).
+
+use std::time::Duration;
+
+use connectors_store::{
+    webhook_secret_context, ClaimedDelivery, DeliveryAttempt, EventScope, NewEvent,
+    WebhookEndpointRow,
+};
+use connectors_vault::Secret;
+use connectors_webhooks::{RetrySchedule, Sender, SenderConfig};
+use connectors_wire::events::{
+    self as wire, CreateWebhookEndpoint, RotateWebhookSecret, UpdateWebhookEndpoint,
+    WebhookAttempt, WebhookDeliveryLog, WebhookEndpoint, WebhookEndpointList,
+    WebhookEndpointWithSecret, WebhookTestQueued,
+};
+
+use crate::events::{envelope, new_event_id, rfc3339_ms};
+use crate::{AuthorizedApp, Engine, EngineError, Result};
+
+/// The most endpoints one app may have.
+pub const MAX_ENDPOINTS_PER_APP: usize = 10;
+/// The longest an old secret may keep signing after a rotation.
+pub const MAX_SECRET_OVERLAP_SECS: u64 = 7 * 24 * 3600;
+/// How long an old secret keeps signing when the rotation names no overlap.
+pub const DEFAULT_SECRET_OVERLAP_SECS: u64 = 24 * 3600;
+/// The most attempts one delivery log page shows.
+pub const MAX_LOG_ENTRIES: i64 = 200;
+
+/// The operator's `[webhooks]` settings.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Deliver to loopback and private addresses, and over plain http
+    /// (development and tests only).
+    pub allow_private_networks: bool,
+    /// Until a receiver's connection is up.
+    pub connect_timeout: Duration,
+    /// Until a receiver's whole answer is read.
+    pub timeout: Duration,
+    /// The waits between attempts.
+    pub schedule: RetrySchedule,
+    /// An endpoint whose every attempt failed for this long is disabled.
+    pub disable_after: Duration,
+    /// How often each replica looks for due deliveries.
+    pub poll_interval: Duration,
+    /// Deliveries one replica sends at once.
+    pub batch: usize,
+    /// How long events and finished deliveries are kept.
+    pub retention: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            schedule: RetrySchedule::default(),
+            disable_after: Duration::from_secs(24 * 3600),
+            poll_interval: Duration::from_secs(1),
+            batch: 16,
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+impl WebhookSettings {
+    pub(crate) fn sender(&self) -> Sender {
+        Sender::new(SenderConfig {
+            allow_private_networks: self.allow_private_networks,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            ..SenderConfig::default()
+        })
+    }
+
+    /// A claim outlives any attempt it covers, so a live worker never
+    /// loses its claim mid-send (and a dead one's is taken over after it).
+    fn claim_ms(&self) -> i64 {
+        let covers = self.connect_timeout + self.timeout + Duration::from_secs(5);
+        covers.as_millis().min(i64::MAX as u128) as i64
+    }
+}
+
+/// A new endpoint id: `we_` and 24 hex digits.
+fn new_endpoint_id() -> String {
+    format!("we_{}", &uuid::Uuid::new_v4().simple().to_string()[..24])
+}
+
+fn not_found(id: &str) -> EngineError {
+    EngineError::WebhookEndpointNotFound(id.chars().take(64).collect())
+}
+
+/// The event types a filter names, checked; empty: all.
+fn check_event_types(types: &[String]) -> Result<Option<Vec<String>>> {
+    if types.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(types.len());
+    for ty in types {
+        if !wire::EVENT_TYPES.contains(&ty.as_str()) {
+            return Err(EngineError::BadRequest(format!(
+                "`{}` is not an event type; use some of: {}",
+                ty.chars().take(80).collect::<String>(),
+                wire::EVENT_TYPES.join(", ")
+            )));
+        }
+        if !out.contains(ty) {
+            out.push(ty.clone());
+        }
+    }
+    out.sort();
+    Ok(Some(out))
+}
+
+fn check_description(text: Option<String>) -> Result<Option<String>> {
+    let Some(text) = text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > 200 || text.chars().any(char::is_control) {
+        return Err(EngineError::BadRequest(
+            "a webhook description is at most 200 characters on one line; shorten it".into(),
+        ));
+    }
+    Ok(Some(text))
+}
+
+fn view(row: &WebhookEndpointRow, now_ms: i64) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: row.id.clone(),
+        url: row.url.clone(),
+        description: row.description.clone(),
+        event_types: row.event_types.clone().unwrap_or_default(),
+        enabled: row.disabled_at.is_none(),
+        disabled_reason: row
+            .disabled_at
+            .and(row.disabled_reason.clone())
+            .or_else(|| row.disabled_at.map(|_| "disabled by a builder".to_string())),
+        failing_since: row.failing_since.map(rfc3339_ms),
+        previous_secret_expires_at: row
+            .previous_secret_expires_at
+            .filter(|t| *t > now_ms && row.previous_secret.is_some())
+            .map(rfc3339_ms),
+        created_at: rfc3339_ms(row.created_at),
+        updated_at: rfc3339_ms(row.updated_at),
+    }
+}
+
+impl Engine {
+    fn check_url(&self, url: &str) -> Result<String> {
+        connectors_webhooks::check_target_url(url, self.config().webhooks.allow_private_networks)
+            .map(|u| u.to_string())
+            .map_err(|e| EngineError::BadRequest(e.to_string()))
+    }
+
+    fn new_secret(&self, endpoint_id: &str) -> (Secret, String) {
+        let secret = connectors_webhooks::secret::generate();
+        let sealed = self
+            .keys()
+            .seal_secret(&secret, &webhook_secret_context(endpoint_id, "secret"));
+        (secret, sealed)
+    }
+
+    async fn own_endpoint(&self, app: &AuthorizedApp, id: &str) -> Result<WebhookEndpointRow> {
+        match self.store().get_webhook_endpoint(id).await? {
+            Some(row) if row.app_id == app.app_id() => Ok(row),
+            _ => Err(not_found(id)),
+        }
+    }
+
+    /// `POST /api/apps/{app_id}/webhooks`: the secret is answered this once.
+    pub async fn create_webhook_endpoint(
+        &self,
+        app: &AuthorizedApp,
+        request: CreateWebhookEndpoint,
+    ) -> Result<WebhookEndpointWithSecret> {
+        let url = self.check_url(&request.url)?;
+        let event_types = check_event_types(&request.event_types)?;
+        let description = check_description(request.description)?;
+        let existing = self.store().list_webhook_endpoints(app.app_id()).await?;
+        if existing.len() >= MAX_ENDPOINTS_PER_APP {
+            return Err(EngineError::BadRequest(format!(
+                "an app has at most {MAX_ENDPOINTS_PER_APP} webhook endpoints; delete one first, or subscribe one endpoint to more event types"
+            )));
+        }
+        let id = new_endpoint_id();
+        let (secret, sealed) = self.new_secret(&id);
+        let now = self.now_ms();
+        let row = WebhookEndpointRow {
+            id,
+            app_id: app.app_id().to_string(),
+            url,
+            description,
+            event_types,
+            secret: sealed,
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            disabled_at: None,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store().create_webhook_endpoint(&row).await?;
+        Ok(WebhookEndpointWithSecret {
+            endpoint: view(&row, now),
+            secret: secret.expose().to_string(),
+        })
+    }
+
+    /// `GET /api/apps/{app_id}/webhooks`.
+    pub async fn list_webhook_endpoints(&self, app: &AuthorizedApp) -> Result<WebhookEndpointList> {
+        let now = self.now_ms();
+        let rows = self.store().list_webhook_endpoints(app.app_id()).await?;
+        Ok(WebhookEndpointList {
+            endpoints: rows.iter().map(|r| view(r, now)).collect(),
+        })
+    }
+
+    /// `GET /api/apps/{app_id}/webhooks/{endpoint_id}`.
+    pub async fn webhook_endpoint(&self, app: &AuthorizedApp, id: &str) -> Result<WebhookEndpoint> {
+        Ok(view(&self.own_endpoint(app, id).await?, self.now_ms()))
+    }
+
+    /// `PATCH /api/apps/{app_id}/webhooks/{endpoint_id}`: enabling clears
+    /// the failure streak, so a mended endpoint gets its day again.
+    pub async fn update_webhook_endpoint(
+        &self,
+        app: &AuthorizedApp,
+        id: &str,
+        patch: UpdateWebhookEndpoint,
+    ) -> Result<WebhookEndpoint> {
+        let mut row = self.own_endpoint(app, id).await?;
+        let now = self.now_ms();
+        if let Some(url) = &patch.url {
+            row.url = self.check_url(url)?;
+        }
+        if let Some(types) = &patch.event_types {
+            row.event_types = check_event_types(types)?;
+        }
+        if patch.description.is_some() {
+            row.description = check_description(patch.description)?;
+        }
+        match patch.enabled {
+            Some(true) => {
+                row.disabled_at = None;
+                row.disabled_reason = None;
+                row.failing_since = None;
+            }
+            Some(false) if row.disabled_at.is_none() => {
+                row.disabled_at = Some(now);
+                row.disabled_reason = Some("disabled by a builder".into());
+            }
+            _ => {}
+        }
+        row.updated_at = now;
+        if !self.store().update_webhook_endpoint(&row).await? {
+            return Err(not_found(id));
+        }
+        Ok(view(&row, now))
+    }
+
+    /// `DELETE /api/apps/{app_id}/webhooks/{endpoint_id}`: with its
+    /// pending deliveries and its log.
+    pub async fn delete_webhook_endpoint(&self, app: &AuthorizedApp, id: &str) -> Result<()> {
+        self.own_endpoint(app, id).await?;
+        if !self.store().delete_webhook_endpoint(id).await? {
+            return Err(not_found(id));
+        }
+        Ok(())
+    }
+
+    /// `POST …/webhooks/{endpoint_id}/rotate-secret`: a new secret signs
+    /// from now on, and the current one signs too until the overlap ends,
+    /// so a receiver can switch without missing a delivery.
+    pub async fn rotate_webhook_secret(
+        &self,
+        app: &AuthorizedApp,
+        id: &str,
+        request: RotateWebhookSecret,
+    ) -> Result<WebhookEndpointWithSecret> {
+        let overlap = request.overlap_secs.unwrap_or(DEFAULT_SECRET_OVERLAP_SECS);
+        if overlap > MAX_SECRET_OVERLAP_SECS {
+            return Err(EngineError::BadRequest(format!(
+                "`overlap_secs` is at most {MAX_SECRET_OVERLAP_SECS} (a week), not {overlap}"
+            )));
+        }
+        let mut row = self.own_endpoint(app, id).await?;
+        let now = self.now_ms();
+        let current = self
+            .keys()
+            .open_secret(&row.secret, &webhook_secret_context(id, "secret"))?;
+        row.previous_secret = (overlap > 0).then(|| {
+            self.keys()
+                .seal_secret(&current, &webhook_secret_context(id, "previous_secret"))
+        });
+        row.previous_secret_expires_at = (overlap > 0).then(|| now + overlap as i64 * 1000);
+        let (secret, sealed) = self.new_secret(id);
+        row.secret = sealed;
+        row.updated_at = now;
+        if !self.store().update_webhook_endpoint(&row).await? {
+            return Err(not_found(id));
+        }
+        Ok(WebhookEndpointWithSecret {
+            endpoint: view(&row, now),
+            secret: secret.expose().to_string(),
+        })
+    }
+
+    /// `POST …/webhooks/{endpoint_id}/test`: a `webhook.test.v1` to this
+    /// enabled endpoint only, in no app's log.
+    pub async fn send_test_event(
+        &self,
+        app: &AuthorizedApp,
+        id: &str,
+    ) -> Result<WebhookTestQueued> {
+        let row = self.own_endpoint(app, id).await?;
+        if row.disabled_at.is_some() {
+            return Err(EngineError::BadRequest(
+                "this endpoint is disabled; enable it first, then send the test event".into(),
+            ));
+        }
+        let event = NewEvent {
+            scope: EventScope::App(app.app_id().to_string()),
+            id: new_event_id(),
+            event_type: wire::WEBHOOK_TEST.into(),
+            data: serde_json::json!({ "app_id": app.app_id(), "endpoint_id": id }).to_string(),
+            created_at: self.now_ms(),
+        };
+        if !self.store().enqueue_delivery(id, &event).await? {
+            return Err(not_found(id));
+        }
+        self.inner.deliveries_wake.notify_one();
+        Ok(WebhookTestQueued { event_id: event.id })
+    }
+
+    /// `GET …/webhooks/{endpoint_id}/deliveries?limit=`: the latest
+    /// attempts, newest first.
+    pub async fn webhook_deliveries(
+        &self,
+        app: &AuthorizedApp,
+        id: &str,
+        limit: Option<i64>,
+    ) -> Result<WebhookDeliveryLog> {
+        let limit = match limit {
+            None => 50,
+            Some(n) if (1..=MAX_LOG_ENTRIES).contains(&n) => n,
+            Some(n) => {
+                return Err(EngineError::BadRequest(format!(
+                    "`limit` must be between 1 and {MAX_LOG_ENTRIES}, not {n}"
+                )))
+            }
+        };
+        self.own_endpoint(app, id).await?;
+        let rows = self.store().delivery_log(id, limit).await?;
+        Ok(WebhookDeliveryLog {
+            attempts: rows
+                .into_iter()
+                .map(|r| WebhookAttempt {
+                    event_id: r.event_id,
+                    event_type: r.event_type,
+                    attempt: r.attempt,
+                    at: rfc3339_ms(r.at),
+                    status_code: r.status_code,
+                    error: r.error,
+                    response_excerpt: r.response_excerpt,
+                    duration_ms: r.duration_ms,
+                    delivery_status: r.delivery_status,
+                })
+                .collect(),
+        })
+    }
+
+    /// One pass of this replica's delivery worker: claims what is due and
+    /// sends it, all at once; how many it sent.
+    pub async fn deliver_due(&self) -> Result<usize> {
+        let settings = &self.config().webhooks;
+        let owner = format!("{}:{}", self.inner.owner_id, uuid::Uuid::new_v4().simple());
+        let claimed = self
+            .store()
+            .claim_deliveries(
+                &owner,
+                self.now_ms(),
+                settings.claim_ms(),
+                settings.batch.max(1) as i64,
+            )
+            .await?;
+        let count = claimed.len();
+        let mut sends = tokio::task::JoinSet::new();
+        for delivery in claimed {
+            let (engine, owner) = (self.clone(), owner.clone());
+            sends.spawn(async move { engine.deliver_one(delivery, &owner).await });
+        }
+        while let Some(done) = sends.join_next().await {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "recording a webhook delivery failed"),
+                Err(e) => tracing::error!(error = %e, "a webhook delivery task failed"),
+            }
+        }
+        Ok(count)
+    }
+
+    async fn deliver_one(&self, d: ClaimedDelivery, owner: &str) -> Result<()> {
+        let settings = &self.config().webhooks;
+        let body = serde_json::to_vec(&envelope(
+            &d.event_id,
+            &d.event_type,
+            d.event_created_at,
+            &d.app_id,
+            &d.data,
+            None,
+        ))
+        .expect("plain data serializes");
+        let started_ms = self.now_ms();
+        let mut keys = Vec::with_capacity(2);
+        let current = self
+            .keys()
+            .open_secret(&d.secret, &webhook_secret_context(&d.endpoint_id, "secret"))?;
+        keys.push(
+            connectors_webhooks::secret::parse(current.expose()).map_err(|e| {
+                EngineError::ServerMisconfigured(format!(
+                    "a stored webhook secret is unusable: {e}"
+                ))
+            })?,
+        );
+        if let (Some(sealed), Some(until)) = (&d.previous_secret, d.previous_secret_expires_at) {
+            if until > started_ms {
+                let previous = self.keys().open_secret(
+                    sealed,
+                    &webhook_secret_context(&d.endpoint_id, "previous_secret"),
+                )?;
+                if let Ok(key) = connectors_webhooks::secret::parse(previous.expose()) {
+                    keys.push(key);
+                }
+            }
+        }
+        let message =
+            connectors_webhooks::Message::new(d.event_id.as_str(), started_ms / 1000, body)
+                .map_err(|e| EngineError::ServerMisconfigured(e.to_string()))?;
+        let url = url::Url::parse(&d.url).map_err(|_| {
+            EngineError::ServerMisconfigured("a stored webhook URL is unusable".into())
+        })?;
+        let outcome = self.inner.webhook_sender.send(&url, &message, &keys).await;
+        let attempt = d.attempts + 1;
+        let next_attempt_at = (!outcome.delivered)
+            .then(|| {
+                settings
+                    .schedule
+                    .delay_after(attempt as usize, &mut rand::thread_rng())
+            })
+            .flatten()
+            .map(|delay| self.now_ms() + delay.as_millis().min(i64::MAX as u128 / 2) as i64);
+        if !outcome.delivered {
+            tracing::info!(app_id = %d.app_id, endpoint_id = %d.endpoint_id, event_id = %d.event_id,
+                attempt, status = ?outcome.status, error = ?outcome.error,
+                retry = next_attempt_at.is_some(), "webhook delivery failed");
+        }
+        let recorded = self
+            .store()
+            .finish_delivery(&DeliveryAttempt {
+                delivery_id: d.id.clone(),
+                endpoint_id: d.endpoint_id.clone(),
+                owner: owner.to_string(),
+                attempt,
+                at: started_ms,
+                status_code: outcome.status.map(i64::from),
+                error: outcome.error.clone(),
+                response_excerpt: Some(outcome.response_excerpt.clone()).filter(|e| !e.is_empty()),
+                duration_ms: outcome.elapsed.as_millis().min(i64::MAX as u128) as i64,
+                delivered: outcome.delivered,
+                next_attempt_at,
+                disable_after_ms: settings.disable_after.as_millis().min(i64::MAX as u128 / 2)
+                    as i64,
+            })
+            .await?;
+        if !recorded {
+            tracing::warn!(delivery_id = %d.id, "a webhook delivery's claim lapsed before its attempt was recorded; it will be sent again");
+        }
+        Ok(())
+    }
+
+    /// Forgets events and finished deliveries older than the retention.
+    pub async fn purge_events(&self) -> Result<u64> {
+        let keep = self
+            .config()
+            .webhooks
+            .retention
+            .as_millis()
+            .min(i64::MAX as u128 / 2) as i64;
+        Ok(self.store().purge_events(self.now_ms() - keep).await?)
+    }
+
+    /// This replica's delivery worker, until `shutdown`: a pass whenever
+    /// a local write queued something or `poll_interval` passed, and at
+    /// once again after a full batch.
+    pub async fn run_deliveries(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let settings = self.config().webhooks.clone();
+        let mut last_purge = std::time::Instant::now()
+            .checked_sub(Duration::from_secs(3600))
+            .unwrap_or_else(std::time::Instant::now);
+        loop {
+            if last_purge.elapsed() >= Duration::from_secs(3600) {
+                last_purge = std::time::Instant::now();
+                if let Err(e) = self.purge_events().await {
+                    tracing::warn!(error = %e, "purging old events failed");
+                }
+            }
+            let full = match self.deliver_due().await {
+                Ok(n) => n >= settings.batch.max(1),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a webhook delivery pass failed");
+                    false
+                }
+            };
+            if full {
+                continue;
+            }
+            tokio::select! {
+                _ = self.inner.deliveries_wake.notified() => {}
+                _ = tokio::time::sleep(settings.poll_interval) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
