@@ -2222,6 +2222,17 @@ impl Store for SqlStore {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<ClaimedDelivery>> {
+        // A read first: most polls find nothing, and should not take
+        // SQLite's one write lock (or PostgreSQL row locks) to learn it.
+        let due = sqlx::query(
+            "SELECT 1 AS due FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let skip = self.dialect.skip_locked();
         let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(&format!(

@@ -1647,3 +1647,150 @@ async fn proxy_calls_are_counted_up_to_the_limit_across_racers() {
     assert!(store.take_proxy_call("a", "2026-12", 3).await.unwrap());
     assert!(!store.take_proxy_call("a", "2026-12", 3).await.unwrap());
 }
+
+fn event(scope: EventScope, id: &str, ty: &str, at: i64) -> NewEvent {
+    NewEvent {
+        scope,
+        id: id.into(),
+        event_type: ty.into(),
+        data: format!(r#"{{"n":"{id}"}}"#),
+        created_at: at,
+    }
+}
+
+fn endpoint(id: &str, types: Option<Vec<String>>) -> WebhookEndpointRow {
+    WebhookEndpointRow {
+        id: id.into(),
+        app_id: "a".into(),
+        url: "https://example.com/hook".into(),
+        description: None,
+        event_types: types,
+        secret: "sealed".into(),
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        disabled_at: None,
+        disabled_reason: None,
+        failing_since: None,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+/// #15: events are written with their change or not at all, numbered per
+/// app in order; each queues one delivery per endpoint that wants it; a
+/// claimed delivery goes to one claimer until its claim lapses; the
+/// claimer records attempts, and a day of failures disables the endpoint.
+#[tokio::test]
+async fn events_go_with_their_change_and_deliveries_to_one_claimer() {
+    let (store, _db) = store().await;
+    store
+        .create_webhook_endpoint(&endpoint("we_all", None))
+        .await
+        .unwrap();
+    store
+        .create_webhook_endpoint(&endpoint(
+            "we_some",
+            Some(vec!["connector.expired.v1".into()]),
+        ))
+        .await
+        .unwrap();
+    let app = || EventScope::App("a".into());
+    // A consent that no longer applies writes neither its change nor its event.
+    let refused = store
+        .save_authorization(&Authorization {
+            events: vec![event(app(), "evt_lost", "connector.connected.v1", 1)],
+            connection_id: Some("gone".into()),
+            builder_id: None,
+            scopes: vec![],
+            granted_scopes: vec![],
+            connection_config: None,
+            credentials: creds("x", None),
+        })
+        .await
+        .unwrap();
+    assert!(!refused);
+    store
+        .write_events(&[
+            event(app(), "evt_1", "connector.connected.v1", 2),
+            event(app(), "evt_2", "connector.expired.v1", 3),
+        ])
+        .await
+        .unwrap();
+    store
+        .write_events(&[event(
+            EventScope::Workspace("w".into()),
+            "evt_3",
+            "workspace_connector.created.v1",
+            4,
+        )])
+        .await
+        .unwrap();
+    let log = store.list_events("a", 0, 10).await.unwrap();
+    let ids: Vec<&str> = log.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["evt_1", "evt_2", "evt_3"]);
+    let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(store.list_events("a", 2, 10).await.unwrap()[0].id, "evt_3");
+
+    // we_all: 3 deliveries; we_some: 1. Two claimers split them.
+    let first = store.claim_deliveries("r1", 10, 30_000, 3).await.unwrap();
+    let second = store.claim_deliveries("r2", 10, 30_000, 10).await.unwrap();
+    assert_eq!(first.len() + second.len(), 4, "{first:?} {second:?}");
+    for d in &first {
+        assert!(!second.iter().any(|s| s.id == d.id), "claimed twice: {d:?}");
+    }
+    assert!(store
+        .claim_deliveries("r3", 10, 30_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // A lapsed claim is taken over; the old claimer can no longer record.
+    let taken = store
+        .claim_deliveries("r3", 40_001, 30_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 4);
+    let d = &taken[0];
+    let attempt = |owner: &str, delivered: bool, at: i64| DeliveryAttempt {
+        delivery_id: d.id.clone(),
+        endpoint_id: d.endpoint_id.clone(),
+        owner: owner.into(),
+        attempt: 1,
+        at,
+        status_code: Some(if delivered { 200 } else { 500 }),
+        error: None,
+        response_excerpt: None,
+        duration_ms: 5,
+        delivered,
+        next_attempt_at: Some(at),
+        disable_after_ms: 1_000,
+    };
+    assert!(!store
+        .finish_delivery(&attempt("r1", true, 40_002))
+        .await
+        .unwrap());
+    assert!(store
+        .finish_delivery(&attempt("r3", false, 40_002))
+        .await
+        .unwrap());
+    let log = store.delivery_log(&d.endpoint_id, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].delivery_status, "pending");
+    // Failing for longer than `disable_after_ms` disables the endpoint.
+    let again = store
+        .claim_deliveries("r4", 40_003, 30_000, 10)
+        .await
+        .unwrap();
+    let d2 = again.iter().find(|x| x.id == d.id).expect("due again");
+    let mut later = attempt("r4", false, 41_003);
+    later.attempt = 2;
+    later.delivery_id = d2.id.clone();
+    assert!(store.finish_delivery(&later).await.unwrap());
+    let row = store
+        .get_webhook_endpoint(&d.endpoint_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.disabled_at.is_some(), "{row:?}");
+    assert_eq!(row.failing_since, Some(40_002));
+}
