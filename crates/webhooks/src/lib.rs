@@ -17,6 +17,6 @@ pub mod target;
 
 pub use schedule::RetrySchedule;
 pub use secret::{SecretError, SigningKey};
-pub use send::{Attempt, Message, MessageError, Sender, SenderConfig};
+pub use send::{Attempt, Message, MessageError, Phase, Sender, SenderConfig};
 pub use sign::{VerifyError, DEFAULT_TOLERANCE};
 pub use target::{check_target_url, TargetError};

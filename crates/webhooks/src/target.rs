@@ -12,11 +12,12 @@ use url::{Host, Url};
 pub const MAX_URL_BYTES: usize = 2048;
 
 /// `text` as a webhook endpoint's URL: absolute `https` (plain `http` too
-/// when `allow_private_networks`, for development), with a host, no user
-/// name or password, no fragment, at most [`MAX_URL_BYTES`], no whitespace
-/// or control character; unless `allow_private_networks`, not a private or
-/// reserved IP address nor a local name (`localhost`, `*.localhost`,
-/// `*.local`, `*.internal`, `*.home.arpa`, a name without a dot).
+/// when `allow_private_networks`, for development), with a host (no empty
+/// label), no user name or password, no fragment, at most
+/// [`MAX_URL_BYTES`], no whitespace or control character; unless
+/// `allow_private_networks`, not a private or reserved IP address nor a
+/// local name (`localhost`, `*.localhost`, `*.local`, `*.internal`,
+/// `*.home.arpa`, a name without a dot).
 pub fn check_target_url(text: &str, allow_private_networks: bool) -> Result<Url, TargetError> {
     if text.is_empty() {
         return Err(TargetError::Empty);
@@ -45,12 +46,24 @@ pub fn check_target_url(text: &str, allow_private_networks: bool) -> Result<Url,
         Some(host) => host,
         None => return Err(TargetError::NoHost),
     };
-    if !allow_private_networks {
-        match host {
-            Host::Ipv4(ip) => private_ip(IpAddr::V4(ip))?,
-            Host::Ipv6(ip) => private_ip(IpAddr::V6(ip))?,
-            Host::Domain(name) => local_name(name)?,
+    match host {
+        Host::Domain(name) => {
+            // Only a final dot (the root) may follow an empty label.
+            if name
+                .strip_suffix('.')
+                .unwrap_or(name)
+                .split('.')
+                .any(str::is_empty)
+            {
+                return Err(TargetError::EmptyLabel(name.to_string()));
+            }
+            if !allow_private_networks {
+                local_name(name)?
+            }
         }
+        Host::Ipv4(ip) if !allow_private_networks => private_ip(IpAddr::V4(ip))?,
+        Host::Ipv6(ip) if !allow_private_networks => private_ip(IpAddr::V6(ip))?,
+        _ => {}
     }
     // Percent-encoding and IDNA can lengthen it.
     if url.as_str().len() > MAX_URL_BYTES {
@@ -114,6 +127,11 @@ pub enum TargetError {
     /// A `#…` part, which is never sent.
     #[error("the webhook URL has a `#` fragment, which is never sent to the server: remove it")]
     Fragment,
+    /// A host name with an empty label (`a..b`, `.a`).
+    #[error(
+        "`{0}` is not a host name (two dots in a row, or a leading dot): correct the URL's host"
+    )]
+    EmptyLabel(String),
     /// A literal IP address off the public internet.
     #[error("{0} is a private, loopback or reserved address, which webhooks are not sent to: use an https:// URL that your app serves publicly (an operator may allow private networks for development)")]
     PrivateAddress(IpAddr),
@@ -250,6 +268,10 @@ mod tests {
             ("ftp://127.0.0.1/", TargetError::Scheme("ftp".into())),
             ("http://u:p@127.0.0.1/", TargetError::Credentials),
             ("http://127.0.0.1/#f", TargetError::Fragment),
+            (
+                "http://localhost../",
+                TargetError::EmptyLabel("localhost..".into()),
+            ),
         ] {
             assert_eq!(check_target_url(text, true).unwrap_err(), error, "{text}");
         }
