@@ -14,10 +14,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod audit;
 mod proxy;
 pub mod scope;
 mod workspace;
 
+pub use audit::{AuditActor, AuditEntry, AuditLog, DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE};
 pub use proxy::{ProxyCallRequest, ProxyEnvelope};
 
 pub use workspace::*;
