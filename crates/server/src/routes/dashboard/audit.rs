@@ -145,7 +145,9 @@ fn trail(
             p { @if paged { "No older entries." } @else { "Nothing recorded yet." } }
         } @else {
             div.scroll {
-                table {
+                // One card per entry on a phone (`table.stack`), each
+                // value labelled by its column.
+                table.stack {
                     caption { (caption) @if paged { " (older entries)" } }
                     thead {
                         tr {
@@ -159,11 +161,11 @@ fn trail(
                     tbody {
                         @for entry in &page.entries {
                             tr {
-                                td { (when(&entry.at)) }
-                                td { (who(entry)) }
-                                td { (what(entry)) }
+                                td data-label="When" { (when(&entry.at)) }
+                                td data-label="Who" { (who(entry)) }
+                                td data-label="What" { (what(entry)) }
                                 @if let Some(apps) = apps {
-                                    td {
+                                    td data-label="App" {
                                         @match entry.app_id.as_deref() {
                                             None => { "Workspace" }
                                             Some(id) => {
@@ -175,7 +177,7 @@ fn trail(
                                         }
                                     }
                                 }
-                                td {
+                                td data-label="From" {
                                     (entry.client_address.as_deref().unwrap_or("unknown"))
                                     @if let Some(id) = &entry.request_id {
                                         br;
