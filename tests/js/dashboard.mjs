@@ -10,8 +10,9 @@
 // invite -> password set -> the app's "Connectors" page shows the connector not connected ->
 // its "Connect" button -> the provider's login and consent (oidc-provider's dev pages) -> our
 // "Authorization complete" page -> back on the Connectors page the connector is "Active" and
-// authorized by the builder -> "Remove…" -> the confirmation -> removed. Screenshots (phone
-// width) of the connectors page before and after, the confirmation, and the overview.
+// authorized by the builder -> "Remove…" -> the confirmation -> removed -> app-user settings ->
+// the app's and the workspace's audit trails. Screenshots (phone width, and desktop for the
+// trails) of the connectors page before and after, the confirmation, the overview and the trails.
 //
 // Prints exactly one JSON line on stdout: {"ok", "steps": [{"name","ok","url"}], "error"?}.
 // Exit 0 even when ok=false; 1 only if this script itself crashes.
@@ -122,6 +123,32 @@ async function main() {
   await step(page, "saved, and said so", (await page.getByRole("status").first().innerText()).includes("Saved the app-user settings"));
   await step(page, "the summary shows the return URL", (await page.getByRole("region", { name: "App users" }).innerText()).includes("https://app.example.com/connected"));
   await shot("dashboard-app-user-settings-saved");
+
+  // The audit trail (#15.5): the app's tab shows the push, the removal and
+  // the settings change by the builder; the workspace's (linked from the
+  // home page) the sign-in. A table with a caption and column headers.
+  await page.getByRole("link", { name: "Audit trail", exact: true }).click();
+  await page.waitForLoadState("load");
+  const appTrail = page.getByRole("table", { name: /^Changes to / });
+  const appRows = await appTrail.innerText();
+  await step(page, "the app's trail shows the push, the removal and the settings change",
+    appRows.includes("Set a connector") && appRows.includes("Removed a connector")
+      && appRows.includes("Changed the app-user settings") && appRows.includes(input.email));
+  await step(page, "the trail's columns have headers",
+    (await appTrail.getByRole("columnheader").allInnerTexts()).join("|") === "When|Who|What|From");
+  await shot("dashboard-audit-app");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await shot("dashboard-audit-app-desktop");
+  await page.setViewportSize({ width: 390, height: 760 });
+  await page.goto(new URL("/", base).href);
+  await page.getByRole("link", { name: /^Audit trail of / }).click();
+  await page.waitForLoadState("load");
+  const workspaceRows = await page.getByRole("table", { name: /^Changes in / }).innerText();
+  await step(page, "the workspace's trail shows the sign-in and the app's changes",
+    workspaceRows.includes("Signed in") && workspaceRows.includes("Set a connector"));
+  await shot("dashboard-audit-workspace");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await shot("dashboard-audit-workspace-desktop");
   result.ok = true;
 }
 

@@ -17,6 +17,7 @@ use connectors_store::{App, Builder, NewInvite, Workspace};
 use connectors_vault::{ct_eq, generate_token, hash_token, Secret};
 
 use crate::admin::AdminError;
+use crate::audit::{Actor, Audit};
 use crate::principal::Principal;
 use crate::{Engine, EngineError};
 
@@ -326,7 +327,15 @@ impl Engine {
             .accept_invite(&token_hash, &hash, self.now())
             .await?
             .ok_or(AccountError::InviteInvalid)?;
-        Ok(self.open_session(builder).await?)
+        let session = self.open_session(builder).await?;
+        self.audit(
+            &Actor::builder(&session.builder),
+            Audit::workspace(&session.builder.workspace_id, "signin.succeeded")
+                .target(&session.builder.email)
+                .detail("password set with an invite link"),
+        )
+        .await;
+        Ok(session)
     }
 
     /// Signs a builder in by email and password. `client_address` is the
@@ -395,15 +404,60 @@ impl Engine {
             Some(i) => {
                 let builder = candidates.into_iter().nth(i).expect("a matched index").0;
                 self.store().clear_signin_failures(&account_key).await?;
-                Ok(self.open_session(builder).await?)
+                let session = self.open_session(builder).await?;
+                self.audit_signin(&session.builder, "password").await;
+                Ok(session)
             }
             None => {
                 let keys: Vec<String> = limits.into_iter().map(|(k, _)| k).collect();
                 self.store()
                     .record_signin_failure(&keys, now, since)
                     .await?;
+                self.audit_failed_signin(email.trim(), "password: wrong email or password")
+                    .await;
                 Err(AccountError::BadCredentials)
             }
+        }
+    }
+
+    /// Records a sign-in by `method`.
+    pub(crate) async fn audit_signin(&self, builder: &Builder, method: &str) {
+        self.audit(
+            &Actor::builder(builder),
+            Audit::workspace(&builder.workspace_id, "signin.succeeded")
+                .target(&builder.email)
+                .detail(method),
+        )
+        .await;
+    }
+
+    /// Records a failed sign-in as `email` in the workspace of each builder
+    /// with that email (an email no builder has belongs to no workspace's
+    /// trail; the sign-in limit still counts it). By `anonymous`, labelled
+    /// with the email tried: the person is not known to be its owner.
+    pub(crate) async fn audit_failed_signin(&self, email: &str, why: &str) {
+        let logins = match self.store().builder_logins(email).await {
+            Ok(logins) => logins,
+            Err(e) => {
+                tracing::error!(error = %e, "an audit entry could not be written");
+                return;
+            }
+        };
+        let mut workspaces: Vec<String> =
+            logins.into_iter().map(|l| l.builder.workspace_id).collect();
+        workspaces.sort();
+        workspaces.dedup();
+        let actor = Actor::Anonymous {
+            tried: Some(email.to_string()),
+        };
+        for workspace_id in workspaces {
+            self.audit(
+                &actor,
+                Audit::workspace(&workspace_id, "signin.failed")
+                    .target(email)
+                    .detail(why),
+            )
+            .await;
         }
     }
 

@@ -12,6 +12,7 @@ use connectors_vault::{generate_token, hash_token, Secret};
 use connectors_wire::IntegrationType;
 use rand::RngCore;
 
+use crate::audit::{Actor, Audit};
 use crate::principal::{API_KEY_PREFIX, SERVICE_TOKEN_PREFIX};
 use crate::{Engine, EngineError, Result};
 
@@ -166,8 +167,12 @@ impl Engine {
             .create_builder(&workspace_id, &request.builder_email)
             .await?;
         let app = self.create_app(&workspace_id, &request.app_name).await?;
-        let api_key = self.create_api_key(&builder.id).await?;
-        let service_token = self.create_service_token(&app.id).await?;
+        let api_key = self
+            .issue_api_key(&builder.id, Some(&workspace_id), &Actor::Operator)
+            .await?;
+        let service_token = self
+            .issue_service_token(&app.id, Some(&workspace_id), &Actor::Operator)
+            .await?;
         let (login_url, _) = self.invite_builder(&builder.id).await?;
         Ok(Some(Bootstrap {
             workspace_id,
@@ -215,35 +220,86 @@ impl Engine {
         Ok(app)
     }
 
-    /// Issues an API key (`b44k_…`) for a builder.
+    /// Issues an API key (`b44k_…`) for a builder, as the operator.
     pub async fn create_api_key(&self, builder_id: &str) -> Result<IssuedSecret> {
+        let workspace_id = self
+            .store()
+            .get_builder(builder_id)
+            .await?
+            .map(|b| b.workspace_id);
+        self.issue_api_key(builder_id, workspace_id.as_deref(), &Actor::Operator)
+            .await
+    }
+
+    /// Issues an API key for a builder of `workspace_id` on `actor`'s
+    /// behalf: the one place keys are made, so each is audited once.
+    pub(crate) async fn issue_api_key(
+        &self,
+        builder_id: &str,
+        workspace_id: Option<&str>,
+        actor: &Actor,
+    ) -> Result<IssuedSecret> {
         let secret = generate_token(API_KEY_PREFIX, 32);
         let id = uuid::Uuid::new_v4().simple().to_string();
+        let display_prefix: String = secret.expose().chars().take(10).collect();
         self.store()
             .create_api_key(&NewApiKey {
                 id: id.clone(),
                 builder_id: builder_id.to_string(),
                 key_hash: hash_token(secret.expose()),
-                display_prefix: secret.expose().chars().take(10).collect(),
+                display_prefix: display_prefix.clone(),
                 created_at: self.now(),
             })
             .await?;
+        if let Some(workspace_id) = workspace_id {
+            self.audit(
+                actor,
+                Audit::workspace(workspace_id, "api_key.created")
+                    .target(format!("{display_prefix}…"))
+                    .detail(format!("key {id}")),
+            )
+            .await;
+        }
         Ok(IssuedSecret { id, secret })
     }
 
-    /// Issues a service token (`b44s_…`) for an app's server side.
+    /// Issues a service token (`b44s_…`) for an app's server side, as the
+    /// operator.
     pub async fn create_service_token(&self, app_id: &str) -> Result<IssuedSecret> {
+        let workspace_id = self.store().get_app(app_id).await?.map(|a| a.workspace_id);
+        self.issue_service_token(app_id, workspace_id.as_deref(), &Actor::Operator)
+            .await
+    }
+
+    /// Issues a service token for an app of `workspace_id` on `actor`'s
+    /// behalf: the one place tokens are made, so each is audited once.
+    pub(crate) async fn issue_service_token(
+        &self,
+        app_id: &str,
+        workspace_id: Option<&str>,
+        actor: &Actor,
+    ) -> Result<IssuedSecret> {
         let secret = generate_token(SERVICE_TOKEN_PREFIX, 32);
         let id = uuid::Uuid::new_v4().simple().to_string();
+        let display_prefix: String = secret.expose().chars().take(10).collect();
         self.store()
             .create_service_token(&NewServiceToken {
                 id: id.clone(),
                 app_id: app_id.to_string(),
                 token_hash: hash_token(secret.expose()),
-                display_prefix: secret.expose().chars().take(10).collect(),
+                display_prefix: display_prefix.clone(),
                 created_at: self.now(),
             })
             .await?;
+        if let Some(workspace_id) = workspace_id {
+            self.audit(
+                actor,
+                Audit::app(workspace_id, app_id, "service_token.created")
+                    .target(format!("{display_prefix}…"))
+                    .detail(format!("token {id}")),
+            )
+            .await;
+        }
         Ok(IssuedSecret { id, secret })
     }
 
@@ -278,7 +334,9 @@ impl Engine {
                 email: email.to_string(),
                 workspace_id: workspace_id.to_string(),
             })?;
-        Ok(self.create_api_key(&builder.id).await?)
+        Ok(self
+            .issue_api_key(&builder.id, Some(&builder.workspace_id), &Actor::Operator)
+            .await?)
     }
 
     /// Issues another service token for an existing app.
@@ -286,11 +344,14 @@ impl Engine {
         &self,
         app_id: &str,
     ) -> std::result::Result<IssuedSecret, AdminError> {
-        self.store()
+        let app = self
+            .store()
             .get_app(app_id)
             .await?
             .ok_or_else(|| AdminError::NoApp(app_id.to_string()))?;
-        Ok(self.create_service_token(app_id).await?)
+        Ok(self
+            .issue_service_token(app_id, Some(&app.workspace_id), &Actor::Operator)
+            .await?)
     }
 
     /// Every workspace with its apps.

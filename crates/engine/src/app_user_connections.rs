@@ -252,7 +252,19 @@ impl Engine {
             Some(row) if row.app_id == app.app_id() => AppUser::from(row),
             _ => return Err(EngineError::NoActiveAppUserConnection),
         };
-        self.disconnect_app_user_by(&user, connector_id, RemovedBy::Builder)
-            .await
+        let disconnected = self
+            .disconnect_app_user_by(&user, connector_id, RemovedBy::Builder)
+            .await?;
+        self.audit(
+            &crate::audit::Actor::builder(app.builder()),
+            crate::audit::Audit::on(app, "app_user_connection.disconnected")
+                .target(format!("workspace connector {connector_id}"))
+                .detail(match &user.email {
+                    Some(email) => format!("app user {} ({email})", user.id),
+                    None => format!("app user {}", user.id),
+                }),
+        )
+        .await;
+        Ok(disconnected)
     }
 }

@@ -454,6 +454,23 @@ impl Engine {
         self.store().put_app_user_settings(&row).await?;
         // A provider no longer trusted must not keep its users signed in.
         self.inner.cache.forget_principals();
+        let provider = match &row.identity_provider {
+            Some(p) => format!("identity provider {}", p.issuer),
+            None => "no identity provider".into(),
+        };
+        self.audit(
+            &crate::audit::Actor::builder(app.builder()),
+            crate::audit::Audit::on(app, "app_user_settings.updated").detail(format!(
+                "{} allowed origin{}; {provider}",
+                row.allowed_origins.len(),
+                if row.allowed_origins.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            )),
+        )
+        .await;
         Ok(checked)
     }
 

@@ -11,6 +11,7 @@ use connectors_wire::{
     SetConnectorResponse, DIFFERENT_USER,
 };
 
+use crate::audit::{Actor, Audit};
 use crate::cache::{CachedToken, Freshness};
 use crate::events::RemovedBy;
 use crate::provider::{NoClient, ProviderClient};
@@ -99,6 +100,40 @@ impl Engine {
     /// for an app's own connector and for its connection of a workspace
     /// connector alike.
     pub(crate) async fn start_connection(
+        &self,
+        app: &AuthorizedApp,
+        key: &ConnectorKey,
+        scopes: Vec<String>,
+        reconsent: bool,
+    ) -> Result<SetConnectorResponse> {
+        let declared = if scopes.is_empty() {
+            "no scopes".to_string()
+        } else {
+            format!("scopes: {}", scopes.join(" "))
+        };
+        let answer = self.declare_connection(app, key, scopes, reconsent).await?;
+        // A refusal (another builder's connector) changed nothing.
+        if answer.error.is_none() {
+            let outcome = if answer.already_authorized {
+                "already authorized"
+            } else if reconsent {
+                "reconnect started"
+            } else {
+                "consent started"
+            };
+            self.audit(
+                &Actor::builder(app.builder()),
+                Audit::on(app, "connector.set")
+                    .target(crate::workspace::connection_target(key))
+                    .detail(format!("{outcome}; {declared}")),
+            )
+            .await;
+        }
+        Ok(answer)
+    }
+
+    /// [`Engine::start_connection`] without its audit entry.
+    async fn declare_connection(
         &self,
         app: &AuthorizedApp,
         key: &ConnectorKey,
@@ -260,6 +295,11 @@ impl Engine {
         self.inner.cache.forget_connector(&key);
         let removed =
             removed?.ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+        self.audit(
+            &Actor::builder(app.builder()),
+            Audit::on(app, "connector.removed").target(integration_type.as_str()),
+        )
+        .await;
         if let Some(credentials) = removed.credentials {
             self.revoke_in_background(
                 credentials,

@@ -8,6 +8,7 @@
 
 use connectors_store::{ApiKeyInfo, ServiceTokenInfo};
 
+use crate::audit::{Actor, Audit};
 use crate::principal::{AuthorizedApp, Principal};
 use crate::{Engine, EngineError, IssuedSecret, Result};
 
@@ -50,13 +51,28 @@ impl Engine {
     /// Issues an API key for the calling builder (a service token is
     /// refused): the secret is in the answer only, to be shown once.
     pub async fn create_own_api_key(&self, caller: &Principal) -> Result<IssuedSecret> {
-        let builder_id = caller_builder(caller)?.to_string();
-        self.create_api_key(&builder_id).await
+        let builder = match caller {
+            Principal::Builder(builder) => builder,
+            Principal::Service { .. } | Principal::AppUser(_) => {
+                return Err(EngineError::BuilderOnly)
+            }
+        };
+        self.issue_api_key(
+            &builder.id,
+            Some(&builder.workspace_id),
+            &Actor::builder(builder),
+        )
+        .await
     }
 
     /// Issues another service token for an app the builder may manage.
     pub async fn create_app_service_token(&self, app: &AuthorizedApp) -> Result<IssuedSecret> {
-        self.create_service_token(app.app_id()).await
+        self.issue_service_token(
+            app.app_id(),
+            Some(&app.app().workspace_id),
+            &Actor::builder(app.builder()),
+        )
+        .await
     }
 
     /// API keys in `scope`, oldest first.
@@ -87,6 +103,17 @@ impl Engine {
         let revoked = self.store().revoke_api_key(id, now).await;
         self.inner.cache.forget_principals();
         if revoked? {
+            let actor = match scope {
+                ApiKeyScope::Operator { .. } => Actor::Operator,
+                ApiKeyScope::Caller(principal) => Actor::of(principal),
+            };
+            self.audit(
+                &actor,
+                Audit::workspace(&key.workspace_id, "api_key.revoked")
+                    .target(format!("{}…", key.display_prefix))
+                    .detail(format!("key {} of {}", key.id, key.builder_email)),
+            )
+            .await;
             return Ok(Revocation {
                 id: key.id,
                 revoked_at: now,
@@ -137,6 +164,17 @@ impl Engine {
         let revoked = self.store().revoke_service_token(id, now).await;
         self.inner.cache.forget_principals();
         if revoked? {
+            let actor = match scope {
+                ServiceTokenScope::Operator { .. } => Actor::Operator,
+                ServiceTokenScope::App(app) => Actor::builder(app.builder()),
+            };
+            self.audit(
+                &actor,
+                Audit::app(&token.workspace_id, &token.app_id, "service_token.revoked")
+                    .target(format!("{}…", token.display_prefix))
+                    .detail(format!("token {}", token.id)),
+            )
+            .await;
             return Ok(Revocation {
                 id: token.id,
                 revoked_at: now,

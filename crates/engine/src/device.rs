@@ -23,6 +23,7 @@ use connectors_store::{
 use connectors_vault::{generate_token, hash_token, AccessClaims, Secret, TokenRejected};
 use rand::Rng;
 
+use crate::audit::{Actor, Audit};
 use crate::limit::SlidingWindow;
 use crate::{Engine, EngineError, Principal, Result};
 
@@ -500,6 +501,19 @@ impl Engine {
             .decide_device_code(&row.user_code, decision, self.now_ms())
             .await?
         {
+            let action = if approve {
+                "device_login.approved"
+            } else {
+                "device_login.denied"
+            };
+            let client = client_name(&row.client_id).unwrap_or("an unknown client");
+            self.audit(
+                &Actor::builder(builder),
+                Audit::workspace(&builder.workspace_id, action)
+                    .target(client)
+                    .detail(format!("scopes: {}", row.scope)),
+            )
+            .await;
             Ok(())
         } else {
             // Decided or expired since it was read.
@@ -565,7 +579,18 @@ impl Engine {
                 email: email.to_string(),
                 workspace_id: workspace_id.to_string(),
             })?;
-        Ok(self.revoke_logins(&builder).await?)
+        let n = self.revoke_logins(&builder).await?;
+        self.audit(
+            &Actor::Operator,
+            Audit::workspace(&builder.workspace_id, "login.revoked")
+                .target(&builder.email)
+                .detail(format!(
+                    "{n} login{} revoked",
+                    if n == 1 { "" } else { "s" }
+                )),
+        )
+        .await;
+        Ok(n)
     }
 
     /// A bearer JWT: verified (signature, issuer, audience, expiry on the

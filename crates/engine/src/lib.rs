@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 mod app_user_connections;
 mod app_users;
+mod audit;
 mod cache;
 mod connectors;
 mod consent;
@@ -51,6 +52,7 @@ pub use app_users::{
     origin_allowed, return_to, AppUser, MintedAppUserToken, DEFAULT_APP_USER_TOKEN_SECS,
     MAX_ALLOWED_ORIGINS, MAX_APP_USER_TOKEN_SECS, MINTS_PER_WINDOW, MINT_WINDOW_SECS,
 };
+pub use audit::{AuditHistory, AuditOf, RequestContext};
 pub use cache::{CacheConfig, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_ENTRIES};
 pub use connectors_store::CredentialsHealth;
 pub use connectors_store::PoolStats;

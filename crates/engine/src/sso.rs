@@ -414,6 +414,11 @@ impl Engine {
             .await?;
         let email = email.ok_or(SsoError::NoEmail)?;
         if verified != Some(true) {
+            self.audit_failed_signin(
+                &email,
+                "single sign-on: the identity provider has not verified this email",
+            )
+            .await;
             return Err(SsoError::EmailUnverified(email));
         }
         // Builders of several workspaces may share an email; the oldest
@@ -427,6 +432,7 @@ impl Engine {
             .map(|login| login.builder)
             .ok_or_else(|| SsoError::UnknownEmail(email.clone()))?;
         let session = self.open_session(builder).await?;
+        self.audit_signin(&session.builder, "single sign-on").await;
         Ok(SsoSignedIn {
             session,
             next: binding.next,

@@ -21,6 +21,7 @@ use connectors_wire::{
     WorkspaceConnectorList, CREDENTIAL_SOURCE_BYO,
 };
 
+use crate::audit::{Actor, Audit};
 use crate::connectors::check_scopes;
 use crate::events::RemovedBy;
 use crate::{AuthorizedApp, Engine, EngineError, Principal, Result, ServiceApp};
@@ -38,6 +39,8 @@ pub const MAX_CONFIG_ENTRIES: usize = 50;
 #[derive(Debug, Clone)]
 pub struct AuthorizedWorkspace {
     workspace_id: String,
+    /// Who acts: a builder of the workspace, or the operator.
+    actor: Actor,
 }
 
 impl AuthorizedWorkspace {
@@ -53,6 +56,38 @@ fn new_connector_id() -> String {
     let mut bytes = [0u8; 12];
     rand::thread_rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fields a workspace connector's update sets, for its audit entry
+/// (names only: a secret's value never).
+fn changed_fields(patch: &UpdateWorkspaceConnector) -> Vec<&'static str> {
+    [
+        ("name", patch.name.is_some()),
+        ("client_id", patch.client_id.is_some()),
+        ("client_secret", patch.client_secret.is_some()),
+        ("scopes", patch.scopes.is_some()),
+        ("connection_config", patch.connection_config.is_some()),
+        (
+            "builder_connection_enabled",
+            patch.builder_connection_enabled.is_some(),
+        ),
+        (
+            "per_user_connection_enabled",
+            patch.per_user_connection_enabled.is_some(),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// How an audit entry names a connection: its type, and the workspace
+/// connector it goes through, if any.
+pub(crate) fn connection_target(key: &ConnectorKey) -> String {
+    match key.workspace_connector_id() {
+        None => key.integration_type.to_string(),
+        Some(id) => format!("{} (workspace connector {id})", key.integration_type),
+    }
 }
 
 fn bad(text: String) -> EngineError {
@@ -134,6 +169,7 @@ impl Engine {
         match principal {
             Principal::Builder(b) if b.workspace_id == workspace_id => Ok(AuthorizedWorkspace {
                 workspace_id: b.workspace_id.clone(),
+                actor: Actor::builder(b),
             }),
             Principal::Builder(_) => Err(EngineError::WorkspaceNotFound(
                 workspace_id.chars().take(100).collect(),
@@ -156,7 +192,10 @@ impl Engine {
         if !known.iter().any(|w| w.id == workspace_id) {
             return Err(EngineError::WorkspaceNotFound(workspace_id));
         }
-        Ok(AuthorizedWorkspace { workspace_id })
+        Ok(AuthorizedWorkspace {
+            workspace_id,
+            actor: Actor::Operator,
+        })
     }
 
     fn workspace_connector_view(row: &WorkspaceConnectorRow) -> WorkspaceConnector {
@@ -219,6 +258,13 @@ impl Engine {
         self.store()
             .create_workspace_connector(&row, &[event])
             .await?;
+        self.audit(
+            &workspace.actor,
+            Audit::workspace(workspace.workspace_id(), "workspace_connector.created")
+                .target(&row.id)
+                .detail(format!("\"{}\" ({})", row.name, row.integration_type)),
+        )
+        .await;
         Ok(Self::workspace_connector_view(&row))
     }
 
@@ -258,6 +304,7 @@ impl Engine {
         patch: UpdateWorkspaceConnector,
     ) -> Result<WorkspaceConnector> {
         let mut row = self.own_connector(workspace.workspace_id(), id).await?;
+        let changed = changed_fields(&patch);
         if let Some(ty) = &patch.integration_type {
             if ty != row.integration_type.as_str() {
                 return Err(bad(format!(
@@ -307,6 +354,22 @@ impl Engine {
         // Switches and config change what connections may do.
         self.inner.connector_facts.remove(&row.id);
         self.forget_connections_of(&row.id).await?;
+        self.audit(
+            &workspace.actor,
+            Audit::workspace(workspace.workspace_id(), "workspace_connector.updated")
+                .target(&row.id)
+                .detail(format!(
+                    "\"{}\" ({}); changed: {}",
+                    row.name,
+                    row.integration_type,
+                    if changed.is_empty() {
+                        "nothing".into()
+                    } else {
+                        changed.join(", ")
+                    }
+                )),
+        )
+        .await;
         Ok(Self::workspace_connector_view(&row))
     }
 
@@ -359,6 +422,19 @@ impl Engine {
                 self.revoke_with(provider, credentials, config);
             }
         }
+        self.audit(
+            &workspace.actor,
+            Audit::workspace(workspace.workspace_id(), "workspace_connector.deleted")
+                .target(id)
+                .detail(format!(
+                    "\"{}\" ({}); {} connection{} removed",
+                    row.name,
+                    row.integration_type,
+                    keys.len(),
+                    if keys.len() == 1 { "" } else { "s" }
+                )),
+        )
+        .await;
         Ok(DeletedWorkspaceConnector {
             status: "deleted".into(),
             id: id.to_string(),
@@ -448,6 +524,11 @@ impl Engine {
         self.inner.cache.forget_connector(&key);
         let removed =
             removed?.ok_or_else(|| EngineError::WorkspaceConnectionNotFound(id.into()))?;
+        self.audit(
+            &Actor::builder(app.builder()),
+            Audit::on(app, "connector.removed").target(connection_target(&key)),
+        )
+        .await;
         if let Some(credentials) = removed.credentials {
             self.revoke_in_background(
                 credentials,

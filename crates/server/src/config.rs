@@ -61,6 +61,9 @@ pub struct FileConfig {
     /// Webhook delivery of connection events, and how long events are kept.
     #[serde(default)]
     pub webhooks: WebhooksTuning,
+    /// How long the audit trail keeps its entries.
+    #[serde(default)]
+    pub audit: AuditTuning,
 }
 
 /// `[webhooks]`: how connection events reach apps' endpoints (Standard
@@ -200,6 +203,26 @@ impl WebhooksTuning {
         None
     }
 }
+
+/// `[audit]`: the audit trail's retention (#15.5).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditTuning {
+    /// Entries older than this many days are deleted, hourly (default 365;
+    /// 0 keeps them forever).
+    pub retention_days: u32,
+}
+
+impl Default for AuditTuning {
+    fn default() -> Self {
+        Self {
+            retention_days: 365,
+        }
+    }
+}
+
+/// The longest `[audit] retention_days` accepted (100 years).
+const MAX_AUDIT_RETENTION_DAYS: u32 = 36_500;
 
 /// `[proxy]`: what the `callApi` proxy may reach and for how long. Only a
 /// type's declared API hosts are ever called; this bounds the rest.
@@ -762,6 +785,16 @@ impl FileConfig {
                 ));
             }
         }
+        if self.audit.retention_days > MAX_AUDIT_RETENTION_DAYS {
+            return Err(at(
+                "audit",
+                "retention_days",
+                &format!(
+                    "is {}; it must be at most {MAX_AUDIT_RETENTION_DAYS} (0 keeps entries forever)",
+                    self.audit.retention_days
+                ),
+            ));
+        }
         if !(1..=MAX_PROXY_RESPONSE_BYTES).contains(&self.proxy.max_response_bytes) {
             return Err(at(
                 "proxy",
@@ -934,6 +967,8 @@ pub struct ServerConfig {
     pub proxy: ProxyTuning,
     /// Webhook delivery and event retention.
     pub webhooks: WebhooksTuning,
+    /// The audit trail's retention.
+    pub audit: AuditTuning,
 }
 
 /// Values given on the command line, which win over everything.
@@ -1100,6 +1135,7 @@ impl ServerConfig {
             auth,
             proxy: file.proxy,
             webhooks: file.webhooks,
+            audit: file.audit,
         })
     }
 }
@@ -1112,6 +1148,21 @@ mod tests {
     fn syntax_errors_name_line_and_column() {
         let err = FileConfig::parse("bind = \"x\"\n[providers.acme\n", "cfg.toml").unwrap_err();
         assert!(err.0.starts_with("cfg.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn the_audit_retention_defaults_to_a_year_and_is_bounded() {
+        let file = FileConfig::parse("", "cfg.toml").unwrap();
+        assert_eq!(file.audit.retention_days, 365);
+        let file = FileConfig::parse("[audit]\nretention_days = 0\n", "cfg.toml").unwrap();
+        assert_eq!(file.audit.retention_days, 0, "0 keeps entries forever");
+        let err = FileConfig::parse("[audit]\nretention_days = 99999\n", "cfg.toml").unwrap_err();
+        assert!(
+            err.0.starts_with("cfg.toml:2:1: [audit] retention_days"),
+            "{err}"
+        );
+        let err = FileConfig::parse("[audit]\nretention = 3\n", "cfg.toml").unwrap_err();
+        assert!(err.0.contains("retention"), "{err}");
     }
 
     #[test]

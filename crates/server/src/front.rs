@@ -33,6 +33,7 @@ use axum::http::header::{self, Entry};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
+use connectors_engine::RequestContext;
 use tower::ServiceExt;
 use tracing::{Instrument, Span};
 
@@ -92,7 +93,7 @@ impl Front {
         let front = self.clone();
         async move {
             Ok(front
-                .answer(request, move |request| {
+                .answer(request, Some(peer), move |request| {
                     let mut request = request.map(Body::new);
                     // The peer's address, for the per-address sign-in limit.
                     request.extensions_mut().insert(ConnectInfo(peer));
@@ -104,10 +105,13 @@ impl Front {
 
     /// The request's id, span and log line and the response headers around
     /// the fast path or the router; `into_router` turns the request into
-    /// what the router takes.
+    /// what the router takes. The router runs in the request's audit
+    /// context (its id and `peer`'s address: what the audit trail records);
+    /// the fast path (the token route) records nothing, so it skips it.
     async fn answer<B>(
         self,
         request: hyper::Request<B>,
+        peer: Option<SocketAddr>,
         into_router: impl FnOnce(hyper::Request<B>) -> Request,
     ) -> Response
     where
@@ -128,16 +132,17 @@ impl Front {
                     let (parts, _empty) = request.into_parts();
                     crate::routes::tokens::fast(fast, parts, at).await
                 }
-                None => match self
-                    .inner
-                    .router
-                    .clone()
-                    .oneshot(into_router(request))
-                    .await
-                {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                },
+                None => {
+                    let context = RequestContext {
+                        request_id: id.to_str().ok().map(str::to_owned),
+                        client_address: peer.map(|p| p.ip().to_string()),
+                    };
+                    let routed = self.inner.router.clone().oneshot(into_router(request));
+                    match context.scope(routed).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                }
             };
             finish(&mut response, id);
             log_response(&response, started.elapsed());
@@ -163,7 +168,7 @@ where
 
     fn call(&mut self, request: hyper::Request<B>) -> Self::Future {
         let front = self.clone();
-        Box::pin(async move { Ok(front.answer(request, |r| r.map(Body::new)).await) })
+        Box::pin(async move { Ok(front.answer(request, None, |r| r.map(Body::new)).await) })
     }
 }
 

@@ -1,5 +1,6 @@
 //! `connectors-server serve`: bind, bootstrap an empty database (printing its
-//! secrets once), run the background refresh, serve until Ctrl-C or SIGTERM.
+//! secrets once), run the background refresh and the audit trail's purge,
+//! serve until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,6 +97,11 @@ pub async fn run(config: ServerConfig, options: ServeOptions) -> Result<(), Serv
         ))
     });
     let deliveries = tokio::spawn(engine.clone().run_deliveries(stop_rx.clone()));
+    let purger = tokio::spawn(setup::background_audit_purge(
+        engine.clone(),
+        config.audit.clone(),
+        stop_rx.clone(),
+    ));
     if engine.sso_display_name().is_some() {
         // Discovery now, so a wrong issuer shows in the log before anyone
         // signs in; sign-in retries on its own if the provider is down.
@@ -122,6 +128,7 @@ pub async fn run(config: ServerConfig, options: ServeOptions) -> Result<(), Serv
         let _ = task.await;
     }
     let _ = deliveries.await;
+    let _ = purger.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -153,3 +153,33 @@ pub async fn background_refresh(
         }
     }
 }
+
+/// How often the audit trail's old entries are purged.
+const AUDIT_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes audit entries older than `[audit] retention_days`, now and then
+/// hourly, until `shutdown` fires (never with 0: entries are kept forever).
+/// Every replica may run it: a purge is one idempotent DELETE.
+pub async fn background_audit_purge(
+    engine: Engine,
+    config: crate::config::AuditTuning,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    if config.retention_days == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(AUDIT_PURGE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                match engine.purge_audit(config.retention_days).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, retention_days = config.retention_days, "purged old audit entries"),
+                    Err(e) => tracing::warn!(error = %e, "purging old audit entries failed; retrying in an hour"),
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod app_users;
+mod audit;
 mod events;
 #[cfg(test)]
 mod plans;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use app_users::{AppUserRow, AppUserSettingsRow, IdentityProviderRow};
+pub use audit::{AuditPage, AuditRow, AuditScope, NewAuditEntry};
 pub use events::{
     webhook_secret_context, ClaimedDelivery, DeliveryAttempt, DeliveryLogRow, EventRow, EventScope,
     NewEvent, WebhookEndpointRow,
@@ -631,6 +633,18 @@ pub trait Store: Send + Sync + 'static {
     async fn list_workspace_connections(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;
     /// An app's users' own connections of workspace connectors.
     async fn list_app_user_connections(&self, app_id: &str) -> Result<Vec<ConnectorRow>>;
+
+    // ---- the audit trail (#15.5) ----
+
+    /// Appends an entry to the audit trail; its id, larger than every id
+    /// appended before (committed in id order, so a reader resuming after
+    /// an id never skips one). Nothing updates an entry.
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64>;
+    /// A page of a workspace's or an app's entries.
+    async fn list_audit(&self, scope: AuditScope<'_>, page: AuditPage) -> Result<Vec<AuditRow>>;
+    /// Deletes entries older than `before` (Unix ms), the retention's purge;
+    /// how many went.
+    async fn purge_audit(&self, before: i64) -> Result<u64>;
 }
 
 /// The `status_reason` of an attempt cancelled because its connector was

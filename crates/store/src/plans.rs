@@ -63,6 +63,28 @@ const STATEMENTS: &[(&str, &str, &[P])] = &[
     ("credentials_due", CREDENTIALS_DUE, &[Int, Int, Int, Int]),
     ("refresh-lag gauge", EARLIEST_REFRESHABLE, &[]),
     ("list_apps of a workspace", APPS_OF_WORKSPACE, &[Text]),
+    // The audit trail's pages and purge (#15.5).
+    (
+        "audit of a workspace, after",
+        crate::audit::AUDIT_OF_WORKSPACE_AFTER,
+        &[Text, Int, Int],
+    ),
+    (
+        "audit of a workspace, before",
+        crate::audit::AUDIT_OF_WORKSPACE_BEFORE,
+        &[Text, Int, Int],
+    ),
+    (
+        "audit of an app, after",
+        crate::audit::AUDIT_OF_APP_AFTER,
+        &[Text, Int, Int],
+    ),
+    (
+        "audit of an app, before",
+        crate::audit::AUDIT_OF_APP_BEFORE,
+        &[Text, Int, Int],
+    ),
+    ("audit purge", crate::audit::PURGE_AUDIT, &[Int]),
 ];
 
 /// Statements that must read through these very indexes: the partial ones
@@ -75,6 +97,11 @@ const NAMED_INDEXES: &[(&str, &[&str])] = &[
         &["credentials_due", "credentials_retry"],
     ),
     ("list_apps of a workspace", &["apps_workspace"]),
+    ("audit of a workspace, after", &["audit_log_workspace"]),
+    ("audit of a workspace, before", &["audit_log_workspace"]),
+    ("audit of an app, after", &["audit_log_app"]),
+    ("audit of an app, before", &["audit_log_app"]),
+    ("audit purge", &["audit_log_at"]),
 ];
 
 /// Statements that must find their one row by the table's primary key
@@ -107,6 +134,7 @@ const BIG_TABLES: &[&str] = &[
     "api_keys",
     "apps",
     "builders",
+    "audit_log",
 ];
 
 async fn plan(store: &SqlStore, sql: &str, params: &[P]) -> Vec<String> {

@@ -2521,6 +2521,18 @@ impl Store for SqlStore {
             .await?;
         rows.iter().map(connector_from_row).collect()
     }
+
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64> {
+        crate::audit::append(&self.pool, self.dialect, entry).await
+    }
+
+    async fn list_audit(&self, scope: AuditScope<'_>, page: AuditPage) -> Result<Vec<AuditRow>> {
+        crate::audit::list(&self.pool, scope, page).await
+    }
+
+    async fn purge_audit(&self, before: i64) -> Result<u64> {
+        crate::audit::purge(&self.pool, before).await
+    }
 }
 
 /// Why an endpoint was disabled by its failures rather than its builder.

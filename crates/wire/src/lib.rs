@@ -14,11 +14,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod audit;
 pub mod events;
 mod proxy;
 pub mod scope;
 mod workspace;
 
+pub use audit::{AuditActor, AuditEntry, AuditLog, DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE};
 pub use proxy::{ProxyCallRequest, ProxyEnvelope};
 
 pub use workspace::*;

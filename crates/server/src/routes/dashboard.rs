@@ -1,7 +1,9 @@
 //! The builders' dashboard (issue #12.3), at the URLs the npm CLI prints:
 //! `/apps/{app_id}/editor/workspace/overview` (the app, its service tokens
 //! and the builder's API keys) and `…/app-connections` (its connectors,
-//! Stripe sandbox and which providers the operator configured).
+//! Stripe sandbox and which providers the operator configured), and the
+//! audit trail (`dashboard/audit.rs`: `…/audit` of an app, and
+//! `/workspace/audit` of the builder's workspace).
 //!
 //! Pages read only the session cookie ([`SignedIn`]); each action is a form
 //! that passes [`check_form_post`] and then calls the same engine use case
@@ -29,6 +31,9 @@ use crate::session::{check_form_post, redirect, SignedIn};
 use crate::state::AppState;
 
 mod app_users;
+mod audit;
+
+pub use audit::WORKSPACE_AUDIT_PATH;
 
 /// The prefix of every dashboard page of an app.
 const BASE: &str = "/apps/{app_id}/editor/workspace";
@@ -76,6 +81,14 @@ pub fn router() -> Router<AppState> {
             get(app_users::disconnect_confirm)
                 .post(app_users::disconnect)
                 .fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/audit"),
+            get(audit::app_page).fallback(pages::method_not_allowed),
+        )
+        .route(
+            audit::WORKSPACE_AUDIT_PATH,
+            get(audit::workspace_page).fallback(pages::method_not_allowed),
         )
         .route(
             &page("/overview/api-keys"),
@@ -165,6 +178,7 @@ pub struct Notice {
 enum Tab {
     Overview,
     Connections,
+    Audit,
 }
 
 /// A dashboard page: the signed-in header, the app's tabs, the title as the
@@ -194,6 +208,7 @@ fn dashboard_page(
                 nav.tabs aria-label="App sections" {
                     a href=(overview_url(&app.id)) aria-current=[current(Tab::Overview)] { "Overview" }
                     a href=(connections_url(&app.id)) aria-current=[current(Tab::Connections)] { "Connectors" }
+                    a href=(audit::app_audit_url(&app.id)) aria-current=[current(Tab::Audit)] { "Audit trail" }
                 }
                 main {
                     h1 { (title) }

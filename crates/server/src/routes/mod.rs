@@ -2,6 +2,7 @@
 
 pub mod app_user_auth;
 pub mod app_users;
+pub mod audit;
 pub mod connectors;
 pub mod credentials;
 pub mod dashboard;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
             post(proxy::call),
         )
         .merge(workspace::router())
+        .merge(audit::router())
         .merge(app_user_auth::router())
         .merge(device::router())
         .merge(dashboard::router())
@@ -166,6 +168,7 @@ pub fn page_kind(path: &str) -> Option<pages::PageKind> {
         || path == "/signout"
         || path == device_page::DEVICE_PATH
         || dashboard::is_dashboard_path(path)
+        || path == dashboard::WORKSPACE_AUDIT_PATH
         || path.starts_with(connectors_engine::INVITE_PATH)
     {
         Some(Account)

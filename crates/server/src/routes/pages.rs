@@ -453,7 +453,10 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3em 1em}dl.fact
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee;vertical-align:top}.scroll{overflow-x:auto}\
 button.danger{background:#b00020}.notice{background:#eef4ff;padding:.5em 1em;border-radius:.3em}.button-link{padding:.6em 0}.card .actions button,.actions button{margin-top:.4em}\
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}summary{cursor:pointer;margin:.5em 0}\
-@media (max-width:36rem){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4em}}";
+caption{text-align:left;font-weight:600;padding:.3em 0}\
+@media (max-width:36rem){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4em}}\
+@media (max-width:36rem){table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}table.stack tr{display:block;border-bottom:1px solid #ddd;padding:.5em 0}\
+table.stack td{display:block;border:0;padding:.1em 0}table.stack td[data-label]::before{content:attr(data-label) \": \";font-weight:600}}";
 
 /// A minimal standalone HTML page.
 pub fn page(title: &str, body_html: &str) -> String {

@@ -454,6 +454,7 @@ pub async fn home(State(state): State<AppState>, signed_in: SignedIn) -> Respons
                     (signout_form(&signed_in))
                 }
                 h2 { "Apps in " (home.workspace.name) }
+                p { a href=(crate::routes::dashboard::WORKSPACE_AUDIT_PATH) { "Audit trail of " (home.workspace.name) } }
                 @if home.apps.is_empty() {
                     p { "No apps yet. The operator creates them with " code { "connectors-server create-app" } "." }
                 } @else {

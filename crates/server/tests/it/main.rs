@@ -8,6 +8,7 @@
 mod api;
 mod app_user_connections;
 mod app_users;
+mod audit;
 mod crash;
 mod dashboard;
 mod device_login;

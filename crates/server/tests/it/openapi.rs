@@ -17,7 +17,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 81] = [
+const ROUTES: [(&str, &str); 85] = [
     ("get", "/api/apps/{app_id}/events"),
     ("get", "/api/apps/{app_id}/webhooks"),
     ("post", "/api/apps/{app_id}/webhooks"),
@@ -33,6 +33,10 @@ const ROUTES: [(&str, &str); 81] = [
         "get",
         "/api/apps/{app_id}/webhooks/{endpoint_id}/deliveries",
     ),
+    ("get", "/api/apps/{app_id}/audit"),
+    ("get", "/api/workspace/{workspace_id}/audit"),
+    ("get", "/apps/{app_id}/editor/workspace/audit"),
+    ("get", "/workspace/audit"),
     (
         "post",
         "/api/apps/{app_id}/connectors/{integration_type}/call",
@@ -699,6 +703,32 @@ fn schemas_agree_with_wire_types() {
         ErrorBody {
             detail: "Unauthorized".into(),
             code: None,
+        },
+    );
+    let entry = connectors_wire::AuditEntry {
+        id: 1,
+        at: "2026-01-01T00:00:00Z".into(),
+        actor: connectors_wire::AuditActor {
+            kind: "operator".into(),
+            id: None,
+            label: None,
+        },
+        action: "api_key.created".into(),
+        target: None,
+        detail: None,
+        app_id: None,
+        client_address: None,
+        request_id: None,
+    };
+    assert_matches(&doc, "AuditActor", &entry.actor);
+    assert_matches(&doc, "AuditEntry", &entry);
+    assert_matches(
+        &doc,
+        "AuditLog",
+        connectors_wire::AuditLog {
+            entries: vec![],
+            next_cursor: 0,
+            has_more: false,
         },
     );
 }
