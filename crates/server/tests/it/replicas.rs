@@ -738,3 +738,141 @@ fn replicas_cached_reads_follow_every_change_within_the_bound() {
     );
     readers.stop();
 }
+
+/// #15: three replicas deliver 200 events (workspace connector changes,
+/// made through all three) to one receiver: each exactly once, never two
+/// sends of one event at a time, the signatures valid; the app's log has
+/// them all, numbered in order. Then a replica is killed while the
+/// receiver holds its delivery: another takes the delivery over once the
+/// claim lapses, and the event arrives.
+#[test]
+fn replicas_deliver_every_event_once_at_a_time_and_survive_a_kill() {
+    use crate::webhooks::{verify, Receiver};
+    use sqlx::Connection;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let receiver = Receiver::start(&rt);
+    let mut c = cluster(
+        3,
+        3600,
+        "\n[webhooks]\nallow_private_networks = true\nretry_schedule_secs = [0, 0, 0, 0, 0, 0]\n\
+         poll_interval_ms = 20\nconnect_timeout_secs = 1\ntimeout_secs = 2\nbatch = 8\n",
+        &[],
+    );
+    let s0 = &c.servers[0];
+    let (key, app, workspace) = (
+        s0.api_key(),
+        s0.app_id(),
+        s0.boot["workspace_id"].as_str().unwrap().to_string(),
+    );
+    let call = |server: &ServerProcess, method: &str, path: &str, body: Value| {
+        let (status, text) = http_request(
+            method,
+            &format!("{}{path}", server.url),
+            &[("api_key", &key), ("content-type", "application/json")],
+            Some(&body.to_string()),
+        )
+        .unwrap();
+        (
+            status,
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+        )
+    };
+    let (status, created) = call(
+        s0,
+        "POST",
+        &format!("/api/apps/{app}/webhooks"),
+        json!({ "url": receiver.url, "event_types": ["workspace_connector.created.v1", "workspace_connector.updated.v1"] }),
+    );
+    assert_eq!(status, 201, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let (status, connector) = call(
+        &c.servers[1],
+        "POST",
+        &format!("/api/workspace/{workspace}/connectors"),
+        json!({ "integration_type": TYPE, "name": "n0", "client_id": "cid", "client_secret": "s3cret" }),
+    );
+    assert_eq!(status, 201, "{connector}");
+    let id = connector["id"].as_str().unwrap().to_string();
+    for i in 1..200 {
+        let server = &c.servers[i % 3];
+        let (status, body) = call(
+            server,
+            "PUT",
+            &format!("/api/workspace/{workspace}/connectors/{id}"),
+            json!({ "name": format!("n{i}") }),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let seen = receiver.wait_for("200 distinct events", 200, |_| true);
+    let ids: BTreeSet<&str> = seen.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids.len(), 200, "each event once: {} deliveries", seen.len());
+    assert_eq!(receiver.overlaps(), 0, "an event was sent twice at once");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for d in &seen {
+        verify(&secret, d, now).expect("signed");
+    }
+    // The log: all 200, in order, the same ids.
+    let page = builder_get(&c.servers[2], "events?limit=200");
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 200, "{page}");
+    let cursors: Vec<i64> = events
+        .iter()
+        .map(|e| e["cursor"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "{cursors:?}");
+    let names: Vec<String> = events
+        .iter()
+        .map(|e| e["data"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, (0..200).map(|i| format!("n{i}")).collect::<Vec<_>>());
+    let logged: BTreeSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(logged, ids);
+
+    // A replica dies while the receiver holds its delivery.
+    receiver.hold();
+    let (status, body) = call(
+        &c.servers[0],
+        "PUT",
+        &format!("/api/workspace/{workspace}/connectors/{id}"),
+        json!({ "name": "last" }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let held = receiver.wait_for("the held delivery", 201, |_| true);
+    let event_id = held.last().unwrap().id.clone();
+    let claimer: String = rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(c._db.url()).await.unwrap();
+        sqlx::query_scalar("SELECT claimed_by FROM webhook_deliveries WHERE event_id = $1")
+            .bind(&event_id)
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    });
+    let pid: u32 = claimer.split('-').next().unwrap().parse().unwrap();
+    let victim = c
+        .servers
+        .iter()
+        .position(|s| s.child.id() == pid)
+        .expect("the claimer is one of the replicas");
+    c.servers[victim].kill();
+    receiver.release();
+    let again = receiver.wait_for("the event, delivered by another replica", 2, |d| {
+        d.id == event_id
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    verify(&secret, &again[1], now).expect("signed");
+    assert_eq!(again[1].json()["data"]["name"], "last");
+    assert_eq!(receiver.overlaps(), 0);
+    drop(rt);
+}

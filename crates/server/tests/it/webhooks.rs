@@ -81,23 +81,39 @@ struct ReceiverState {
     /// Ids being handled right now, and how often one arrived while it was.
     in_flight: HashMap<String, usize>,
     overlaps: usize,
-    /// Hold each request this long before answering.
-    hold: Duration,
+    /// Hold each request until released (at most a minute).
+    hold: bool,
 }
 
 /// A webhook receiver on a port of this machine.
 #[derive(Clone)]
 pub struct Receiver {
     state: Arc<Mutex<ReceiverState>>,
+    release: Arc<tokio::sync::Notify>,
     pub url: String,
 }
+
+/// Marks a request handled when its handler ends, also when the sender
+/// hung up (hyper then drops the handler).
+struct InFlight(Arc<Mutex<ReceiverState>>, String);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(n) = self.0.lock().unwrap().in_flight.get_mut(&self.1) {
+            *n -= 1;
+        }
+    }
+}
+
+type Shared = (Arc<Mutex<ReceiverState>>, Arc<tokio::sync::Notify>);
 
 impl Receiver {
     pub fn start(rt: &tokio::runtime::Runtime) -> Receiver {
         let state = Arc::new(Mutex::new(ReceiverState::default()));
+        let release = Arc::new(tokio::sync::Notify::new());
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(receive))
-            .with_state(state.clone());
+            .with_state((state.clone(), release.clone()));
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("a port");
@@ -105,7 +121,22 @@ impl Receiver {
         rt.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Receiver { state, url }
+        Receiver {
+            state,
+            release,
+            url,
+        }
+    }
+
+    /// Holds every request from now on until [`Receiver::release`].
+    pub fn hold(&self) {
+        self.state.lock().unwrap().hold = true;
+    }
+
+    /// Answers the held requests and holds no more.
+    pub fn release(&self) {
+        self.state.lock().unwrap().hold = false;
+        self.release.notify_waiters();
     }
 
     pub fn fail_first(&self, n: usize) {
@@ -144,7 +175,7 @@ impl Receiver {
 }
 
 async fn receive(
-    State(state): State<Arc<Mutex<ReceiverState>>>,
+    State((state, release)): State<Shared>,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
@@ -173,12 +204,12 @@ async fn receive(
         *n += 1;
         (*n, s.fail_first, s.hold)
     };
-    if !hold.is_zero() {
-        tokio::time::sleep(hold).await;
-    }
-    let mut s = state.lock().unwrap();
-    if let Some(n) = s.in_flight.get_mut(&delivery.id) {
-        *n -= 1;
+    let _flying = InFlight(state.clone(), delivery.id.clone());
+    if hold {
+        let released = release.notified();
+        if state.lock().unwrap().hold {
+            let _ = tokio::time::timeout(Duration::from_secs(60), released).await;
+        }
     }
     if attempt <= fail_first {
         StatusCode::INTERNAL_SERVER_ERROR
