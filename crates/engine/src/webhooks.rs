@@ -17,8 +17,38 @@ use connectors_wire::events::{
     WebhookEndpointWithSecret, WebhookTestQueued,
 };
 
+use crate::audit::{Actor, Audit};
 use crate::events::{envelope, new_event_id, rfc3339_ms};
 use crate::{AuthorizedApp, Engine, EngineError, Result};
+
+/// An app whose webhooks someone may manage: a builder of it (the API,
+/// the dashboard) or the operator (`connectors-server` commands).
+#[derive(Debug, Clone)]
+pub struct WebhookOwner {
+    workspace_id: String,
+    app_id: String,
+    actor: Actor,
+}
+
+impl From<&AuthorizedApp> for WebhookOwner {
+    fn from(app: &AuthorizedApp) -> Self {
+        Self {
+            workspace_id: app.app().workspace_id.clone(),
+            app_id: app.app_id().to_string(),
+            actor: Actor::builder(app.builder()),
+        }
+    }
+}
+
+impl WebhookOwner {
+    fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    fn audit(&self, action: &'static str) -> Audit {
+        Audit::app(&self.workspace_id, &self.app_id, action)
+    }
+}
 
 /// The most endpoints one app may have.
 pub const MAX_ENDPOINTS_PER_APP: usize = 10;
@@ -163,19 +193,34 @@ impl Engine {
         (secret, sealed)
     }
 
-    async fn own_endpoint(&self, app: &AuthorizedApp, id: &str) -> Result<WebhookEndpointRow> {
+    async fn own_endpoint(&self, app: &WebhookOwner, id: &str) -> Result<WebhookEndpointRow> {
         match self.store().get_webhook_endpoint(id).await? {
             Some(row) if row.app_id == app.app_id() => Ok(row),
             _ => Err(not_found(id)),
         }
     }
 
+    /// The operator managing `app_id`'s webhooks (admin commands).
+    pub async fn operator_webhook_owner(&self, app_id: &str) -> Result<WebhookOwner> {
+        let app = self
+            .store()
+            .get_app(app_id)
+            .await?
+            .ok_or_else(|| EngineError::AppNotFound(app_id.chars().take(64).collect()))?;
+        Ok(WebhookOwner {
+            workspace_id: app.workspace_id,
+            app_id: app.id,
+            actor: Actor::Operator,
+        })
+    }
+
     /// `POST /api/apps/{app_id}/webhooks`: the secret is answered this once.
     pub async fn create_webhook_endpoint(
         &self,
-        app: &AuthorizedApp,
+        app: impl Into<WebhookOwner>,
         request: CreateWebhookEndpoint,
     ) -> Result<WebhookEndpointWithSecret> {
+        let app = &app.into();
         let url = self.check_url(&request.url)?;
         let event_types = check_event_types(&request.event_types)?;
         let description = check_description(request.description)?;
@@ -204,6 +249,13 @@ impl Engine {
             updated_at: now,
         };
         self.store().create_webhook_endpoint(&row).await?;
+        self.audit(
+            &app.actor,
+            app.audit("webhook_endpoint.created")
+                .target(&row.id)
+                .detail(&row.url),
+        )
+        .await;
         Ok(WebhookEndpointWithSecret {
             endpoint: view(&row, now),
             secret: secret.expose().to_string(),
@@ -211,7 +263,11 @@ impl Engine {
     }
 
     /// `GET /api/apps/{app_id}/webhooks`.
-    pub async fn list_webhook_endpoints(&self, app: &AuthorizedApp) -> Result<WebhookEndpointList> {
+    pub async fn list_webhook_endpoints(
+        &self,
+        app: impl Into<WebhookOwner>,
+    ) -> Result<WebhookEndpointList> {
+        let app = &app.into();
         let now = self.now_ms();
         let rows = self.store().list_webhook_endpoints(app.app_id()).await?;
         Ok(WebhookEndpointList {
@@ -220,7 +276,12 @@ impl Engine {
     }
 
     /// `GET /api/apps/{app_id}/webhooks/{endpoint_id}`.
-    pub async fn webhook_endpoint(&self, app: &AuthorizedApp, id: &str) -> Result<WebhookEndpoint> {
+    pub async fn webhook_endpoint(
+        &self,
+        app: impl Into<WebhookOwner>,
+        id: &str,
+    ) -> Result<WebhookEndpoint> {
+        let app = &app.into();
         Ok(view(&self.own_endpoint(app, id).await?, self.now_ms()))
     }
 
@@ -228,10 +289,11 @@ impl Engine {
     /// the failure streak, so a mended endpoint gets its day again.
     pub async fn update_webhook_endpoint(
         &self,
-        app: &AuthorizedApp,
+        app: impl Into<WebhookOwner>,
         id: &str,
         patch: UpdateWebhookEndpoint,
     ) -> Result<WebhookEndpoint> {
+        let app = &app.into();
         let mut row = self.own_endpoint(app, id).await?;
         let now = self.now_ms();
         if let Some(url) = &patch.url {
@@ -259,16 +321,43 @@ impl Engine {
         if !self.store().update_webhook_endpoint(&row).await? {
             return Err(not_found(id));
         }
+        self.audit(
+            &app.actor,
+            app.audit("webhook_endpoint.updated")
+                .target(id)
+                .detail(format!(
+                    "{} ({})",
+                    row.url,
+                    if row.disabled_at.is_some() {
+                        "disabled"
+                    } else {
+                        "enabled"
+                    }
+                )),
+        )
+        .await;
         Ok(view(&row, now))
     }
 
     /// `DELETE /api/apps/{app_id}/webhooks/{endpoint_id}`: with its
     /// pending deliveries and its log.
-    pub async fn delete_webhook_endpoint(&self, app: &AuthorizedApp, id: &str) -> Result<()> {
-        self.own_endpoint(app, id).await?;
+    pub async fn delete_webhook_endpoint(
+        &self,
+        app: impl Into<WebhookOwner>,
+        id: &str,
+    ) -> Result<()> {
+        let app = &app.into();
+        let row = self.own_endpoint(app, id).await?;
         if !self.store().delete_webhook_endpoint(id).await? {
             return Err(not_found(id));
         }
+        self.audit(
+            &app.actor,
+            app.audit("webhook_endpoint.deleted")
+                .target(id)
+                .detail(&row.url),
+        )
+        .await;
         Ok(())
     }
 
@@ -277,10 +366,11 @@ impl Engine {
     /// so a receiver can switch without missing a delivery.
     pub async fn rotate_webhook_secret(
         &self,
-        app: &AuthorizedApp,
+        app: impl Into<WebhookOwner>,
         id: &str,
         request: RotateWebhookSecret,
     ) -> Result<WebhookEndpointWithSecret> {
+        let app = &app.into();
         let overlap = request.overlap_secs.unwrap_or(DEFAULT_SECRET_OVERLAP_SECS);
         if overlap > MAX_SECRET_OVERLAP_SECS {
             return Err(EngineError::BadRequest(format!(
@@ -303,6 +393,13 @@ impl Engine {
         if !self.store().update_webhook_endpoint(&row).await? {
             return Err(not_found(id));
         }
+        self.audit(
+            &app.actor,
+            app.audit("webhook_endpoint.secret_rotated")
+                .target(id)
+                .detail(format!("the old secret signs for {overlap} s more")),
+        )
+        .await;
         Ok(WebhookEndpointWithSecret {
             endpoint: view(&row, now),
             secret: secret.expose().to_string(),
@@ -313,9 +410,10 @@ impl Engine {
     /// enabled endpoint only, in no app's log.
     pub async fn send_test_event(
         &self,
-        app: &AuthorizedApp,
+        app: impl Into<WebhookOwner>,
         id: &str,
     ) -> Result<WebhookTestQueued> {
+        let app = &app.into();
         let row = self.own_endpoint(app, id).await?;
         if row.disabled_at.is_some() {
             return Err(EngineError::BadRequest(
@@ -340,10 +438,11 @@ impl Engine {
     /// attempts, newest first.
     pub async fn webhook_deliveries(
         &self,
-        app: &AuthorizedApp,
+        app: impl Into<WebhookOwner>,
         id: &str,
         limit: Option<i64>,
     ) -> Result<WebhookDeliveryLog> {
+        let app = &app.into();
         let limit = match limit {
             None => 50,
             Some(n) if (1..=MAX_LOG_ENTRIES).contains(&n) => n,

@@ -153,6 +153,49 @@ pub enum AdminCommand {
         #[arg(long)]
         workspace_id: Option<String>,
     },
+    /// Add a webhook endpoint to an app and print its id and its signing
+    /// secret (shown this once).
+    CreateWebhook {
+        /// The app.
+        #[arg(long)]
+        app_id: String,
+        /// An https:// URL the app serves.
+        #[arg(long)]
+        url: String,
+        /// An event type to receive (repeat for more; none: all).
+        #[arg(long = "event-type")]
+        event_types: Vec<String>,
+        /// A note for people.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List an app's webhook endpoints (never their secrets).
+    ListWebhooks {
+        /// The app.
+        #[arg(long)]
+        app_id: String,
+    },
+    /// Enable (after fixing it) or disable an app's webhook endpoint.
+    SetWebhookEnabled {
+        /// The app.
+        #[arg(long)]
+        app_id: String,
+        /// The endpoint's id (see `list-webhooks`).
+        #[arg(long)]
+        id: String,
+        /// `true` or `false`.
+        #[arg(long, action = clap::ArgAction::Set)]
+        enabled: bool,
+    },
+    /// Delete an app's webhook endpoint with its queued deliveries.
+    DeleteWebhook {
+        /// The app.
+        #[arg(long)]
+        app_id: String,
+        /// The endpoint's id (see `list-webhooks`).
+        #[arg(long)]
+        id: String,
+    },
     /// Delete a workspace connector and every connection made through it
     /// (their tokens are revoked at the provider).
     DeleteWorkspaceConnector {
@@ -450,6 +493,73 @@ pub async fn run(
                 "redirect_uri: {}   (register it in the OAuth app)",
                 engine.external_redirect_uri()
             )?;
+        }
+        AdminCommand::CreateWebhook {
+            app_id,
+            url,
+            event_types,
+            description,
+        } => {
+            let owner = engine.operator_webhook_owner(&app_id).await?;
+            let made = engine
+                .create_webhook_endpoint(
+                    owner,
+                    connectors_wire::events::CreateWebhookEndpoint {
+                        url,
+                        event_types,
+                        description,
+                    },
+                )
+                .await?;
+            writeln!(out, "webhook_endpoint_id: {}", made.endpoint.id)?;
+            writeln!(
+                out,
+                "secret: {}   (shown once: the receiver verifies webhook-signature with it)",
+                made.secret
+            )?;
+        }
+        AdminCommand::ListWebhooks { app_id } => {
+            let owner = engine.operator_webhook_owner(&app_id).await?;
+            for e in engine.list_webhook_endpoints(owner).await?.endpoints {
+                writeln!(
+                    out,
+                    "webhook_endpoint {} url={} events={} enabled={}{}",
+                    e.id,
+                    e.url,
+                    if e.event_types.is_empty() {
+                        "all".to_string()
+                    } else {
+                        e.event_types.join(",")
+                    },
+                    e.enabled,
+                    e.disabled_reason
+                        .map(|r| format!(" reason={r:?}"))
+                        .unwrap_or_default()
+                )?;
+            }
+        }
+        AdminCommand::SetWebhookEnabled {
+            app_id,
+            id,
+            enabled,
+        } => {
+            let owner = engine.operator_webhook_owner(&app_id).await?;
+            let e = engine
+                .update_webhook_endpoint(
+                    owner,
+                    &id,
+                    connectors_wire::events::UpdateWebhookEndpoint {
+                        enabled: Some(enabled),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            writeln!(out, "webhook endpoint {} enabled={}", e.id, e.enabled)?;
+        }
+        AdminCommand::DeleteWebhook { app_id, id } => {
+            let owner = engine.operator_webhook_owner(&app_id).await?;
+            engine.delete_webhook_endpoint(owner, &id).await?;
+            writeln!(out, "deleted webhook endpoint {id}")?;
         }
         AdminCommand::ListWorkspaceConnectors { workspace_id } => {
             let workspace = engine.operator_workspace(workspace_id).await?;

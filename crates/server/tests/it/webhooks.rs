@@ -531,3 +531,104 @@ fn webhook_endpoints_refuse_bad_targets_and_other_apps() {
     .unwrap();
     assert_eq!(status, 403);
 }
+
+/// The operator's commands: add (secret printed once), list (no secret),
+/// disable and enable, delete; a wrong app or URL is a clear refusal.
+#[test]
+fn operators_manage_webhooks_with_admin_commands() {
+    let server = crate::support::start_server("[webhooks]\nallow_private_networks = true\n", &[]);
+    let app = server.app_id();
+    let text = |o: std::process::Output| {
+        (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let (ok, out) = text(server.admin(
+        &[
+            "create-webhook",
+            "--app-id",
+            &app,
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--event-type",
+            "connector.connected.v1",
+        ],
+        None,
+    ));
+    assert!(ok, "{out}");
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("webhook_endpoint_id: "))
+        .unwrap()
+        .to_string();
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(secret.starts_with("whsec_"), "{out}");
+    let (ok, listed) = text(server.admin(&["list-webhooks", "--app-id", &app], None));
+    assert!(
+        ok && listed.contains(&id) && listed.contains("enabled=true"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&secret), "{listed}");
+    let (ok, out) = text(server.admin(
+        &[
+            "set-webhook-enabled",
+            "--app-id",
+            &app,
+            "--id",
+            &id,
+            "--enabled",
+            "false",
+        ],
+        None,
+    ));
+    assert!(ok && out.contains("enabled=false"), "{out}");
+    let (ok, out) = text(server.admin(&["delete-webhook", "--app-id", &app, "--id", &id], None));
+    assert!(ok, "{out}");
+    let (ok, out) = text(server.admin(
+        &[
+            "create-webhook",
+            "--app-id",
+            "nope",
+            "--url",
+            "https://example.com/h",
+        ],
+        None,
+    ));
+    assert!(!ok && out.contains("nope"), "{out}");
+    let (ok, out) = text(server.admin(
+        &[
+            "create-webhook",
+            "--app-id",
+            &app,
+            "--url",
+            "ftp://example.com/h",
+        ],
+        None,
+    ));
+    assert!(!ok && out.contains("https"), "{out}");
+    // The audit trail names the operator.
+    let (status, audit) = http_request(
+        "GET",
+        &format!("{}/api/apps/{app}/audit", server.url),
+        &[("api_key", &server.api_key())],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{audit}");
+    assert!(
+        audit.contains("webhook_endpoint.created") && audit.contains("operator"),
+        "{audit}"
+    );
+}
