@@ -401,6 +401,21 @@ async fn rotation_reseals_and_old_key_can_go() {
         .import_credentials(import(&b.app_id, "acme", None, &[]))
         .await
         .unwrap();
+    // A webhook endpoint's secret is re-sealed too.
+    let owner = engine.operator_webhook_owner(&b.app_id).await.unwrap();
+    let endpoint = engine
+        .create_webhook_endpoint(
+            owner,
+            connectors_wire::events::CreateWebhookEndpoint {
+                url: "https://example.com/hook".into(),
+                event_types: vec![],
+                description: None,
+            },
+        )
+        .await
+        .unwrap()
+        .endpoint
+        .id;
     let store = connectors_store::open(db.url()).await.unwrap();
     let rotated = Engine::new(
         store.clone(),
@@ -408,7 +423,7 @@ async fn rotation_reseals_and_old_key_can_go() {
         Arc::new(KeyRing::from_specs(&[new.expose(), old.expose()]).unwrap()),
         EngineConfig::default(),
     );
-    assert_eq!(rotated.rotate_keys().await.unwrap(), 2);
+    assert_eq!(rotated.rotate_keys().await.unwrap(), 3);
     assert_eq!(rotated.rotate_keys().await.unwrap(), 0);
     let new_only = Engine::new(
         store,
@@ -424,6 +439,11 @@ async fn rotation_reseals_and_old_key_can_go() {
             .access_token,
         "at-1"
     );
+    let owner = new_only.operator_webhook_owner(&b.app_id).await.unwrap();
+    new_only
+        .rotate_webhook_secret(owner, &endpoint, Default::default())
+        .await
+        .expect("the endpoint's secret opens under the new key alone");
 }
 
 #[tokio::test]

@@ -1535,91 +1535,62 @@ impl Store for SqlStore {
                 }
             }
         }
-        let attempts = sqlx::query(&format!(
-            "SELECT connection_id, pkce_verifier FROM oauth_attempts \
-             WHERE pkce_verifier IS NOT NULL{lock}"
-        ))
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in &attempts {
-            let id: String = row.try_get("connection_id")?;
-            let sealed: String = row.try_get("pkce_verifier")?;
-            let new = reseal_one(reseal, &attempt_context(&id, "pkce_verifier"), &sealed)?;
-            if new != sealed {
-                sqlx::query(
-                    "UPDATE oauth_attempts SET pkce_verifier = $1 WHERE connection_id = $2",
-                )
-                .bind(&new)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-                changed += 1;
-            }
-        }
-        let clients = sqlx::query(&format!(
-            "SELECT id, client_secret FROM workspace_connectors WHERE client_secret IS NOT NULL{lock}"
-        ))
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in &clients {
-            let id: String = row.try_get("id")?;
-            let sealed: String = row.try_get("client_secret")?;
-            let new = reseal_one(reseal, &workspace_connector_context(&id), &sealed)?;
-            if new != sealed {
-                sqlx::query("UPDATE workspace_connectors SET client_secret = $1 WHERE id = $2")
-                    .bind(&new)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                changed += 1;
-            }
-        }
-        let endpoints = sqlx::query(&format!(
-            "SELECT id, secret, previous_secret FROM webhook_endpoints{lock}"
-        ))
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in &endpoints {
-            let id: String = row.try_get("id")?;
-            for column in ["secret", "previous_secret"] {
-                let Some(sealed) = row.try_get::<Option<String>, _>(column)? else {
-                    continue;
-                };
-                let new = reseal_one(reseal, &webhook_secret_context(&id, column), &sealed)?;
-                if new != sealed {
-                    sqlx::query(&format!(
-                        "UPDATE webhook_endpoints SET {column} = $1 WHERE id = $2"
-                    ))
-                    .bind(&new)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                    changed += 1;
-                }
-            }
-        }
-        let sandboxes = sqlx::query(&format!(
-            "SELECT app_id, secret_key, refresh_token FROM stripe_sandboxes \
-             WHERE sandbox_id IS NOT NULL{lock}"
-        ))
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in &sandboxes {
-            let app: String = row.try_get("app_id")?;
-            for column in ["secret_key", "refresh_token"] {
-                let Some(sealed) = row.try_get::<Option<String>, _>(column)? else {
-                    continue;
-                };
-                let new = reseal_one(reseal, &stripe_context(&app, column), &sealed)?;
-                if new != sealed {
-                    sqlx::query(&format!(
-                        "UPDATE stripe_sandboxes SET {column} = $1 WHERE app_id = $2"
-                    ))
-                    .bind(&new)
-                    .bind(&app)
-                    .execute(&mut *tx)
-                    .await?;
-                    changed += 1;
+        // The tables keyed by one column: (table, key, sealed columns, which
+        // rows, each column's associated data).
+        let single: [(&str, &str, &[&str], &str, fn(&str, &str) -> String); 4] = [
+            (
+                "oauth_attempts",
+                "connection_id",
+                &["pkce_verifier"],
+                " WHERE pkce_verifier IS NOT NULL",
+                |id, column| attempt_context(id, column),
+            ),
+            (
+                "workspace_connectors",
+                "id",
+                &["client_secret"],
+                " WHERE client_secret IS NOT NULL",
+                |id, _| workspace_connector_context(id),
+            ),
+            (
+                "webhook_endpoints",
+                "id",
+                &["secret", "previous_secret"],
+                "",
+                |id, column| webhook_secret_context(id, column),
+            ),
+            (
+                "stripe_sandboxes",
+                "app_id",
+                &["secret_key", "refresh_token"],
+                " WHERE sandbox_id IS NOT NULL",
+                |app, column| stripe_context(app, column),
+            ),
+        ];
+        for (table, key, columns, filter, context) in single {
+            let rows = sqlx::query(&format!(
+                "SELECT {key}, {} FROM {table}{filter}{lock}",
+                columns.join(", ")
+            ))
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                let id: String = row.try_get(key)?;
+                for column in columns {
+                    let Some(sealed) = row.try_get::<Option<String>, _>(*column)? else {
+                        continue;
+                    };
+                    let new = reseal_one(reseal, &context(&id, column), &sealed)?;
+                    if new != sealed {
+                        sqlx::query(&format!(
+                            "UPDATE {table} SET {column} = $1 WHERE {key} = $2"
+                        ))
+                        .bind(&new)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                        changed += 1;
+                    }
                 }
             }
         }
