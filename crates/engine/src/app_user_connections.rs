@@ -104,18 +104,8 @@ impl Engine {
         };
         let key =
             ConnectorKey::app_user(&user.app_id, facts.integration_type, connector_id, &user.id);
-        let removed = self
-            .store()
-            .delete_connector(&key, self.now(), &self.disconnected_events(by))
-            .await;
-        self.inner.cache.forget_connector(&key);
-        let removed = removed?.ok_or(EngineError::NoActiveAppUserConnection)?;
-        if let Some(credentials) = removed.credentials {
-            self.revoke_in_background(
-                credentials,
-                removed.connector.connection_config.unwrap_or_default(),
-            )
-            .await;
+        if !self.remove_connection(&key, by).await? {
+            return Err(EngineError::NoActiveAppUserConnection);
         }
         Ok(Disconnected {
             status: "disconnected".into(),

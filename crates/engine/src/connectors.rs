@@ -284,22 +284,36 @@ impl Engine {
         integration_type: &IntegrationType,
     ) -> Result<RemoveConnectorResponse> {
         let key = ConnectorKey::new(app.app_id(), integration_type.clone());
-        let removed = self
-            .store()
-            .delete_connector(
-                &key,
-                self.now(),
-                &self.disconnected_events(RemovedBy::Builder),
-            )
-            .await;
-        self.inner.cache.forget_connector(&key);
-        let removed =
-            removed?.ok_or_else(|| EngineError::ConnectorNotFound(integration_type.to_string()))?;
+        if !self.remove_connection(&key, RemovedBy::Builder).await? {
+            return Err(EngineError::ConnectorNotFound(integration_type.to_string()));
+        }
         self.audit(
             &Actor::builder(app.builder()),
             Audit::on(app, "connector.removed").target(integration_type.as_str()),
         )
         .await;
+        Ok(RemoveConnectorResponse {
+            status: "removed".into(),
+            integration_type: integration_type.to_string(),
+        })
+    }
+
+    /// Removes a connection in one transaction that reports
+    /// `connector.disconnected.v1` (`by`), drops it from the read cache,
+    /// and revokes its grant in the background; whether there was one.
+    pub(crate) async fn remove_connection(
+        &self,
+        key: &ConnectorKey,
+        by: RemovedBy,
+    ) -> Result<bool> {
+        let removed = self
+            .store()
+            .delete_connector(key, self.now(), &self.disconnected_events(by))
+            .await;
+        self.inner.cache.forget_connector(key);
+        let Some(removed) = removed? else {
+            return Ok(false);
+        };
         if let Some(credentials) = removed.credentials {
             self.revoke_in_background(
                 credentials,
@@ -307,10 +321,7 @@ impl Engine {
             )
             .await;
         }
-        Ok(RemoveConnectorResponse {
-            status: "removed".into(),
-            integration_type: integration_type.to_string(),
-        })
+        Ok(true)
     }
 
     /// Revokes removed credentials at the provider, best effort: the removal

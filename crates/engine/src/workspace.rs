@@ -513,29 +513,14 @@ impl Engine {
         id: &str,
     ) -> Result<Disconnected> {
         let (key, _) = self.workspace_connection_key(app, id).await?;
-        let removed = self
-            .store()
-            .delete_connector(
-                &key,
-                self.now(),
-                &self.disconnected_events(RemovedBy::Builder),
-            )
-            .await;
-        self.inner.cache.forget_connector(&key);
-        let removed =
-            removed?.ok_or_else(|| EngineError::WorkspaceConnectionNotFound(id.into()))?;
+        if !self.remove_connection(&key, RemovedBy::Builder).await? {
+            return Err(EngineError::WorkspaceConnectionNotFound(id.into()));
+        }
         self.audit(
             &Actor::builder(app.builder()),
             Audit::on(app, "connector.removed").target(connection_target(&key)),
         )
         .await;
-        if let Some(credentials) = removed.credentials {
-            self.revoke_in_background(
-                credentials,
-                removed.connector.connection_config.unwrap_or_default(),
-            )
-            .await;
-        }
         Ok(Disconnected {
             status: "disconnected".into(),
             connector_id: id.to_string(),
