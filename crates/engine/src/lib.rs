@@ -73,7 +73,7 @@ pub use device::{
 pub use error::{EngineError, Result};
 pub use events::{RemovedBy, DEFAULT_EVENTS_PAGE, MAX_EVENTS_PAGE};
 pub use last_use::LAST_USE_GRANULARITY_SECS;
-pub use metrics::{CacheCounts, EngineMetrics, RefreshCounts};
+pub use metrics::{CacheCounts, DeliveryCounts, EngineMetrics, RefreshCounts};
 pub use principal::{AuthorizedApp, Credential, Principal, ServiceApp};
 pub use proxy::{ProxyAnswer, ProxySettings};
 pub use sso::{
@@ -159,6 +159,7 @@ struct Inner {
     oauth: connectors_oauth::OAuthClient,
     single_flight: refresh::SingleFlight,
     refresh_counters: metrics::RefreshCounters,
+    delivery_counters: metrics::DeliveryCounters,
     cache: Arc<cache::ReadCache>,
     /// App users: the mint limit and the providers' keys.
     app_users: app_users::AppUserState,
@@ -220,6 +221,7 @@ impl Engine {
                 config,
                 single_flight: refresh::SingleFlight::default(),
                 refresh_counters: metrics::RefreshCounters::default(),
+                delivery_counters: metrics::DeliveryCounters::default(),
                 owner_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
                 connector_facts: quick_cache::sync::Cache::new(10_000),
                 outbound,

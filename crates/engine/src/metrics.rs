@@ -38,6 +38,38 @@ impl RefreshCounters {
     }
 }
 
+/// Webhook delivery attempts by outcome, in this process.
+#[derive(Debug, Default)]
+pub(crate) struct DeliveryCounters {
+    delivered: AtomicU64,
+    retrying: AtomicU64,
+    gave_up: AtomicU64,
+}
+
+impl DeliveryCounters {
+    /// One attempt: delivered, failed with another attempt to come, or the
+    /// last one failed.
+    pub(crate) fn count(&self, delivered: bool, will_retry: bool) {
+        let counter = match (delivered, will_retry) {
+            (true, _) => &self.delivered,
+            (false, true) => &self.retrying,
+            (false, false) => &self.gave_up,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Webhook delivery attempts by outcome since the engine started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    /// Answered 2xx.
+    pub delivered: u64,
+    /// Failed; another attempt is scheduled.
+    pub retrying: u64,
+    /// The last attempt failed; the delivery is given up.
+    pub gave_up: u64,
+}
+
 /// Refreshes by outcome since the engine started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RefreshCounts {
@@ -75,6 +107,8 @@ pub struct EngineMetrics {
     pub refreshes: RefreshCounts,
     /// Read-cache activity.
     pub cache: CacheCounts,
+    /// Webhook delivery attempts.
+    pub deliveries: DeliveryCounts,
     /// The database pool.
     pub pool: PoolStats,
     /// Seconds the most overdue refreshable token is past its refresh
@@ -97,6 +131,14 @@ impl Engine {
             None => 0,
         };
         Ok(EngineMetrics {
+            deliveries: {
+                let d = &self.inner.delivery_counters;
+                DeliveryCounts {
+                    delivered: d.delivered.load(Ordering::Relaxed),
+                    retrying: d.retrying.load(Ordering::Relaxed),
+                    gave_up: d.gave_up.load(Ordering::Relaxed),
+                }
+            },
             refreshes: RefreshCounts {
                 ok: c.ok.load(Ordering::Relaxed),
                 transient: c.transient.load(Ordering::Relaxed),

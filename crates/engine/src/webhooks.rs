@@ -552,6 +552,9 @@ impl Engine {
             })
             .flatten()
             .map(|delay| self.now_ms() + delay.as_millis().min(i64::MAX as u128 / 2) as i64);
+        self.inner
+            .delivery_counters
+            .count(outcome.delivered, next_attempt_at.is_some());
         if !outcome.delivered {
             tracing::info!(app_id = %d.app_id, endpoint_id = %d.endpoint_id, event_id = %d.event_id,
                 attempt, status = ?outcome.status, error = ?outcome.error,

@@ -495,6 +495,22 @@ impl Collector for EngineCollector {
         ] {
             ConstCounter::new(n).encode(family.encode_family(&[("outcome", outcome)])?)?;
         }
+        let d = m.deliveries;
+        let deliveries = ConstCounter::new(0u64);
+        let mut family = encoder.encode_descriptor(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered (2xx), retrying (failed, another \
+             attempt scheduled), gave_up (the last attempt failed)",
+            None,
+            deliveries.metric_type(),
+        )?;
+        for (outcome, n) in [
+            ("delivered", d.delivered),
+            ("retrying", d.retrying),
+            ("gave_up", d.gave_up),
+        ] {
+            ConstCounter::new(n).encode(family.encode_family(&[("outcome", outcome)])?)?;
+        }
         let c = m.cache;
         for (name, help, n) in [
             (

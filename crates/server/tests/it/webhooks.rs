@@ -486,6 +486,22 @@ fn webhooks_deliver_signed_connection_events_with_retries_and_a_log() {
     verify(&secret, last, h.now_secs()).expect("the old secret still signs");
     assert_eq!(h.receiver.overlaps(), 0);
 
+    // `/metrics` counts the attempts.
+    let (status, metrics) =
+        http_request("GET", &format!("{}/metrics", h.server.url), &[], None).unwrap();
+    assert_eq!(status, 200, "{metrics}");
+    for outcome in ["delivered", "retrying"] {
+        let line = metrics
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "connectors_webhook_deliveries_total{{outcome=\"{outcome}\"}}"
+                ))
+            })
+            .unwrap_or_else(|| panic!("no {outcome} line: {metrics}"));
+        assert!(!line.ends_with(" 0"), "{line}");
+    }
+
     // Nothing any body carried is a token.
     for d in h.receiver.seen() {
         assert!(!d.body.contains(&token), "{}", d.body);
