@@ -14,7 +14,7 @@ use crate::signin::{accept_invite, hidden, invite_path, Browser};
 use crate::support::{call, Answer, TestServer};
 
 /// On a test clock, so the pages' relative times are exact.
-async fn dashboard_server() -> TestServer {
+pub(crate) async fn dashboard_server() -> TestServer {
     TestServer::builder()
         .clock(TestClock::new().clock())
         .bootstrap(BootstrapRequest {
@@ -27,7 +27,7 @@ async fn dashboard_server() -> TestServer {
 }
 
 /// A browser signed in as the bootstrap builder.
-async fn signed_in(server: &TestServer) -> Browser {
+pub(crate) async fn signed_in(server: &TestServer) -> Browser {
     let mut browser = Browser::new(server);
     let path = invite_path(server);
     assert_eq!(accept_invite(&mut browser, &path).await.status, 303);
