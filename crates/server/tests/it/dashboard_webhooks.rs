@@ -444,6 +444,7 @@ async fn an_endpoint_failing_for_the_configured_span_is_disabled_with_a_notice()
         "webhook.test.v1",
         ">500 ",
         ">Failed<",
+        "not a 2xx answer",
         "&lt;b&gt;receiver down&lt;/b&gt; &amp; out",
     ] {
         assert!(log.text.contains(needle), "{needle} in {}", log.text);

@@ -140,6 +140,16 @@ fn span(d: Duration) -> String {
     }
 }
 
+/// `text` with a capital first letter (`disabled by a builder` starts a
+/// sentence).
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// Whether the endpoint's failures, not a builder, disabled it.
 fn auto_disabled(e: &WebhookEndpoint) -> bool {
     !e.enabled && e.disabled_reason.as_deref() == Some(AUTO_DISABLED_REASON)
@@ -181,7 +191,7 @@ fn health(state: &AppState, e: &WebhookEndpoint) -> Markup {
                     (span(state.engine.config().webhooks.timeout)) "), then select Enable. Deliveries still waiting are sent again then; events of the time it was disabled are not." }
             }
         } @else if !e.enabled {
-            p.notice { "Disabled" @if let Some(reason) = &e.disabled_reason { " (" (reason) ")" }
+            p.notice { (sentence(e.disabled_reason.as_deref().unwrap_or("disabled")))
                 ": no deliveries are sent, and events that happen meanwhile are not queued for it. Select Enable to resume." }
         } @else if let Some(since) = &e.failing_since {
             p.error { "Failing since " (when(since)) ": every delivery since then failed. See the delivery log; after "
@@ -257,9 +267,9 @@ fn add_form(
                 label for="url" { "URL" }
                 input id="url" name="url" type="url" required value=(form.url) spellcheck="false" aria-describedby="url-help";
                 p.help id="url-help" {
-                    @if settings.allow_private_networks { "An " code { "https://" } " (or, on this server, " code { "http://" } ") URL" }
-                    @else { "An " code { "https://" } " URL" }
-                    " your app serves, on a public address. It must answer each POST with a 2xx status within "
+                    @if settings.allow_private_networks { "An " code { "https://" } " (or, on this server, " code { "http://" } ") URL your app serves." }
+                    @else { "An " code { "https://" } " URL your app serves, on a public address." }
+                    " It must answer each POST with a 2xx status within "
                     (span(settings.timeout)) "; redirects are not followed."
                 }
                 label for="description" { "Description" }
@@ -468,7 +478,12 @@ fn attempt_row(a: &WebhookAttempt) -> Markup {
                 " " span.help { "(" (a.duration_ms) " ms)" }
             }
             td data-label="Error" {
-                (a.error.as_deref().unwrap_or("none"))
+                @match (&a.error, a.status_code) {
+                    (Some(error), _) => { (error) }
+                    (None, Some(200..=299)) => { "none" }
+                    (None, Some(_)) => { "not a 2xx answer" }
+                    (None, None) => { "no answer" }
+                }
                 @if let Some(excerpt) = &a.response_excerpt {
                     details {
                         summary { "Response excerpt" }
@@ -799,6 +814,8 @@ mod tests {
         assert_eq!(span(Duration::from_secs(10)), "10 seconds");
         assert_eq!(span(Duration::from_secs(1)), "a second");
         assert_eq!(span(Duration::from_secs(90)), "90 seconds");
+        assert_eq!(sentence("disabled by a builder"), "Disabled by a builder");
+        assert_eq!(sentence(""), "");
     }
 
     #[test]
