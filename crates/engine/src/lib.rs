@@ -82,8 +82,8 @@ pub use sso::{
 };
 pub use stripe::{StripeSettings, STRIPE_CLAIM_PATH};
 pub use webhooks::{
-    WebhookOwner, WebhookSettings, DEFAULT_SECRET_OVERLAP_SECS, MAX_ENDPOINTS_PER_APP,
-    MAX_SECRET_OVERLAP_SECS,
+    WebhookOwner, WebhookSettings, AUTO_DISABLED_REASON, DEFAULT_SECRET_OVERLAP_SECS,
+    MAX_ENDPOINTS_PER_APP, MAX_SECRET_OVERLAP_SECS,
 };
 pub use workspace::AuthorizedWorkspace;
 

@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+/// An endpoint's `disabled_reason` when its failures disabled it, not a
+/// builder: the dashboard tells the two apart by it.
+pub use connectors_store::AUTO_DISABLED_REASON;
 use connectors_store::{
     webhook_secret_context, ClaimedDelivery, DeliveryAttempt, EventScope, NewEvent,
     WebhookEndpointRow,

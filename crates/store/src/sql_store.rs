@@ -2508,7 +2508,7 @@ impl Store for SqlStore {
 
 /// Why an endpoint was disabled by its failures rather than its builder.
 pub const AUTO_DISABLED_REASON: &str =
-    "every delivery failed for a day; fix the endpoint, then enable it again";
+    "every delivery attempt failed for longer than the server allows ([webhooks] disable_after_secs, a day by default); fix the receiver, then enable the endpoint again";
 
 /// An endpoint's event filter rows (none for "all events").
 async fn write_endpoint_events(

@@ -3,7 +3,8 @@
 //! and the builder's API keys) and `…/app-connections` (its connectors,
 //! Stripe sandbox and which providers the operator configured), and the
 //! audit trail (`dashboard/audit.rs`: `…/audit` of an app, and
-//! `/workspace/audit` of the builder's workspace).
+//! `/workspace/audit` of the builder's workspace), and an app's webhook
+//! endpoints with their delivery logs (`dashboard/webhooks.rs`: `…/webhooks`).
 //!
 //! Pages read only the session cookie ([`SignedIn`]); each action is a form
 //! that passes [`check_form_post`] and then calls the same engine use case
@@ -32,6 +33,7 @@ use crate::state::AppState;
 
 mod app_users;
 mod audit;
+mod webhooks;
 
 pub use audit::WORKSPACE_AUDIT_PATH;
 
@@ -85,6 +87,40 @@ pub fn router() -> Router<AppState> {
         .route(
             &page("/audit"),
             get(audit::app_page).fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/webhooks"),
+            get(webhooks::list_page)
+                .post(webhooks::create)
+                .fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/webhooks/{endpoint_id}"),
+            get(webhooks::log_page).fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/webhooks/{endpoint_id}/test"),
+            post(webhooks::send_test).fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/webhooks/{endpoint_id}/enable"),
+            post(webhooks::enable).fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/webhooks/{endpoint_id}/disable"),
+            post(webhooks::disable).fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/webhooks/{endpoint_id}/rotate-secret"),
+            get(webhooks::rotate_confirm)
+                .post(webhooks::rotate)
+                .fallback(pages::method_not_allowed),
+        )
+        .route(
+            &page("/webhooks/{endpoint_id}/delete"),
+            get(webhooks::delete_confirm)
+                .post(webhooks::delete)
+                .fallback(pages::method_not_allowed),
         )
         .route(
             audit::WORKSPACE_AUDIT_PATH,
@@ -178,6 +214,7 @@ pub struct Notice {
 enum Tab {
     Overview,
     Connections,
+    Webhooks,
     Audit,
 }
 
@@ -208,6 +245,7 @@ fn dashboard_page(
                 nav.tabs aria-label="App sections" {
                     a href=(overview_url(&app.id)) aria-current=[current(Tab::Overview)] { "Overview" }
                     a href=(connections_url(&app.id)) aria-current=[current(Tab::Connections)] { "Connectors" }
+                    a href=(webhooks::webhooks_url(&app.id)) aria-current=[current(Tab::Webhooks)] { "Webhooks" }
                     a href=(audit::app_audit_url(&app.id)) aria-current=[current(Tab::Audit)] { "Audit trail" }
                 }
                 main {
@@ -221,6 +259,14 @@ fn dashboard_page(
 
 /// A failure inside an app's dashboard: what went wrong, and the way back.
 fn failure(status: StatusCode, message: &str, app_id: &str) -> Response {
+    let back = connections_url(app_id);
+    failure_back(status, message, (&back, BACK_TO_CONNECTIONS))
+}
+
+const BACK_TO_CONNECTIONS: &str = "Back to the app's connectors";
+
+/// [`failure`] leading back to another page of the app: (URL, link text).
+fn failure_back(status: StatusCode, message: &str, back: (&str, &str)) -> Response {
     respond(
         status,
         crate::routes::signin::layout(
@@ -228,7 +274,7 @@ fn failure(status: StatusCode, message: &str, app_id: &str) -> Response {
             html! {
                 p.error role="alert" { (message) }
                 p {
-                    a href=(connections_url(app_id)) { "Back to the app's connectors" }
+                    a href=(back.0) { (back.1) }
                     " · "
                     a href="/" { "Your apps" }
                 }
@@ -238,6 +284,12 @@ fn failure(status: StatusCode, message: &str, app_id: &str) -> Response {
 }
 
 fn engine_failure(e: EngineError, app_id: &str) -> Response {
+    let back = connections_url(app_id);
+    engine_failure_back(e, app_id, (&back, BACK_TO_CONNECTIONS))
+}
+
+/// [`engine_failure`] leading back to another page of the app.
+fn engine_failure_back(e: EngineError, app_id: &str, back: (&str, &str)) -> Response {
     let status = engine_status(&e);
     if e.is_internal() || status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
         return internal_failure(&e);
@@ -248,7 +300,7 @@ fn engine_failure(e: EngineError, app_id: &str) -> Response {
         ),
         _ => e.to_string(),
     };
-    failure(status, &message, app_id)
+    failure_back(status, &message, back)
 }
 
 /// The app, if the signed-in builder may manage it.

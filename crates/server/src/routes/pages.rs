@@ -454,6 +454,9 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35em .6
 button.danger{background:#b00020}.notice{background:#eef4ff;padding:.5em 1em;border-radius:.3em}.button-link{padding:.6em 0}.card .actions button,.actions button{margin-top:.4em}\
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}summary{cursor:pointer;margin:.5em 0}\
 caption{text-align:left;font-weight:600;padding:.3em 0}\
+input[type=checkbox]{width:auto;margin:0}label.check{display:flex;gap:.6em;align-items:baseline;font-weight:400;margin-top:.5em}\
+.warning{background:#fde8e8;border-left:4px solid #b00020;padding:.5em 1em;border-radius:.3em;margin:1em 0}.warning p{margin:.3em 0}h2 code,dd code{overflow-wrap:anywhere}td code{overflow-wrap:break-word}.actions+.scroll{margin-top:1em}\
+pre.excerpt{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f3f3;padding:.4em;margin:.3em 0;font-size:.85em;max-height:12em;overflow:auto}\
 @media (max-width:36rem){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4em}}\
 @media (max-width:36rem){table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}table.stack tr{display:block;border-bottom:1px solid #ddd;padding:.5em 0}\
 table.stack td{display:block;border:0;padding:.1em 0}table.stack td[data-label]::before{content:attr(data-label) \": \";font-weight:600}}";

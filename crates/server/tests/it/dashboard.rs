@@ -14,7 +14,7 @@ use crate::signin::{accept_invite, hidden, invite_path, Browser};
 use crate::support::{call, Answer, TestServer};
 
 /// On a test clock, so the pages' relative times are exact.
-async fn dashboard_server() -> TestServer {
+pub(crate) async fn dashboard_server() -> TestServer {
     TestServer::builder()
         .clock(TestClock::new().clock())
         .bootstrap(BootstrapRequest {
@@ -27,7 +27,7 @@ async fn dashboard_server() -> TestServer {
 }
 
 /// A browser signed in as the bootstrap builder.
-async fn signed_in(server: &TestServer) -> Browser {
+pub(crate) async fn signed_in(server: &TestServer) -> Browser {
     let mut browser = Browser::new(server);
     let path = invite_path(server);
     assert_eq!(accept_invite(&mut browser, &path).await.status, 303);
@@ -374,8 +374,11 @@ fn secret_on(page: &Answer) -> String {
 /// Acceptance of #12.3 in Chromium: a connector pushed by the npm CLI
 /// shows on the dashboard as not connected; its Connect button runs the
 /// consent at a real OAuth server (oidc-provider) and the page then says
-/// it is active; Remove (after its confirmation) removes it.
-/// `DASHBOARD_SCREENSHOTS=/dir` keeps the pages' screenshots.
+/// it is active; Remove (after its confirmation) removes it. Then the
+/// Webhooks tab (#15.3): an endpoint added through the form (its secret
+/// shown once), a test event delivered to a receiver here and listed in
+/// its log, one failing until it is disabled with the notice, one disabled
+/// by hand. `DASHBOARD_SCREENSHOTS=/dir` keeps the pages' screenshots.
 #[tokio::test]
 async fn browser_connect_at_a_real_oauth_server_then_remove() {
     let mut oidc = None;
@@ -389,12 +392,34 @@ async fn browser_connect_at_a_real_oauth_server_then_remove() {
             let provider = crate::oauth_e2e::oidc_for(public_url, 3600, true);
             let config = crate::oauth_e2e::config_for(&provider, public_url, "");
             oidc = Some(provider);
-            config
+            // Deliveries to the receiver below (on loopback), one attempt
+            // each, and an endpoint failing for a second disabled.
+            format!(
+                "{config}\n[webhooks]\nallow_private_networks = true\nretry_schedule_secs = []\n\
+                 poll_interval_ms = 20\ndisable_after_secs = 1\ntimeout_secs = 5\n"
+            )
         })
         .serve()
+        .deliveries()
         .start()
         .await;
     let _oidc = oidc.expect("the OAuth server started with ours");
+    let receiver = connectors_testkit::serve(
+        axum::Router::new()
+            .route(
+                "/hook",
+                axum::routing::post(|| async { axum::http::StatusCode::NO_CONTENT }),
+            )
+            .route(
+                "/fail",
+                axum::routing::post(|| async {
+                    (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "<b>down</b> for maintenance",
+                    )
+                }),
+            ),
+    );
     // The npm CLI pushes the connector file (it starts a consent that
     // nobody opens: the dashboard's Connect starts another).
     let work = tempfile::tempdir().unwrap();
@@ -440,6 +465,8 @@ async fn browser_connect_at_a_real_oauth_server_then_remove() {
         "password": crate::signin::PASSWORD,
         "appId": server.app_id(),
         "connector": "OIDC test provider",
+        "hookUrl": format!("{}/hook", receiver.url),
+        "failUrl": format!("{}/fail", receiver.url),
         "screenshots": std::env::var("DASHBOARD_SCREENSHOTS").ok(),
     });
     let outcome = tokio::task::spawn_blocking(move || {

@@ -11,6 +11,7 @@ mod app_users;
 mod audit;
 mod crash;
 mod dashboard;
+mod dashboard_webhooks;
 mod device_login;
 mod fast_path;
 mod http_limits;

@@ -17,7 +17,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Every route of `routes::routes()`, as (method, OpenAPI path).
-const ROUTES: [(&str, &str); 85] = [
+const ROUTES: [(&str, &str); 95] = [
     ("get", "/api/apps/{app_id}/events"),
     ("get", "/api/apps/{app_id}/webhooks"),
     ("post", "/api/apps/{app_id}/webhooks"),
@@ -36,6 +36,40 @@ const ROUTES: [(&str, &str); 85] = [
     ("get", "/api/apps/{app_id}/audit"),
     ("get", "/api/workspace/{workspace_id}/audit"),
     ("get", "/apps/{app_id}/editor/workspace/audit"),
+    ("get", "/apps/{app_id}/editor/workspace/webhooks"),
+    ("post", "/apps/{app_id}/editor/workspace/webhooks"),
+    (
+        "get",
+        "/apps/{app_id}/editor/workspace/webhooks/{endpoint_id}",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/webhooks/{endpoint_id}/test",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/webhooks/{endpoint_id}/enable",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/webhooks/{endpoint_id}/disable",
+    ),
+    (
+        "get",
+        "/apps/{app_id}/editor/workspace/webhooks/{endpoint_id}/rotate-secret",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/webhooks/{endpoint_id}/rotate-secret",
+    ),
+    (
+        "get",
+        "/apps/{app_id}/editor/workspace/webhooks/{endpoint_id}/delete",
+    ),
+    (
+        "post",
+        "/apps/{app_id}/editor/workspace/webhooks/{endpoint_id}/delete",
+    ),
     ("get", "/workspace/audit"),
     (
         "post",

@@ -200,7 +200,7 @@ fn trail(
 }
 
 /// `2026-01-01 12:00:03`, in a `time` element holding the exact instant.
-fn when(at: &str) -> Markup {
+pub(super) fn when(at: &str) -> Markup {
     let shown = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
         .ok()
         .and_then(|t| {
