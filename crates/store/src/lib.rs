@@ -555,8 +555,8 @@ pub trait Store: Send + Sync + 'static {
     async fn write_events(&self, events: &[NewEvent]) -> Result<()>;
     /// An app's events after `after` (a [`EventRow::seq`]), oldest first.
     async fn list_events(&self, app_id: &str, after: i64, limit: i64) -> Result<Vec<EventRow>>;
-    /// Forgets events, and finished deliveries with their attempts, older
-    /// than `before_ms`; how many rows went.
+    /// Forgets events, and deliveries with their attempts, untouched since
+    /// before `before_ms`; how many rows went.
     async fn purge_events(&self, before_ms: i64) -> Result<u64>;
     /// Creates an endpoint.
     async fn create_webhook_endpoint(&self, endpoint: &WebhookEndpointRow) -> Result<()>;

@@ -2061,13 +2061,14 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let deliveries = sqlx::query(
-            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < $1",
-        )
-        .bind(before_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        // Pending ones too: a delivery untouched that long waits for a
+        // disabled endpoint (or a schedule longer than the retention), and
+        // its event has left the log.
+        let deliveries = sqlx::query("DELETE FROM webhook_deliveries WHERE updated_at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(events + deliveries)
     }

@@ -1793,6 +1793,17 @@ async fn events_go_with_their_change_and_deliveries_to_one_claimer() {
         .unwrap();
     assert!(row.disabled_at.is_some(), "{row:?}");
     assert_eq!(row.failing_since, Some(40_002));
+    // Retention: events and deliveries untouched since before the cut go,
+    // a disabled endpoint's pending ones too; the endpoints stay.
+    // Before 4: evt_1 and evt_2, and evt_2's two untouched deliveries.
+    assert_eq!(store.purge_events(4).await.unwrap(), 4);
+    let left = store.list_events("a", 0, 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, "evt_3");
+    assert_eq!(store.purge_events(i64::MAX).await.unwrap(), 3);
+    assert!(store.list_events("a", 0, 10).await.unwrap().is_empty());
+    assert!(store.delivery_log(&d.endpoint_id, 10).await.unwrap().is_empty());
+    assert!(store.get_webhook_endpoint("we_all").await.unwrap().is_some());
 }
 
 fn audit_entry(app_id: Option<&str>, action: &str, at: i64) -> NewAuditEntry {
