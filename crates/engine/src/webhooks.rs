@@ -59,6 +59,11 @@ pub const MAX_ENDPOINTS_PER_APP: usize = 10;
 pub const MAX_SECRET_OVERLAP_SECS: u64 = 7 * 24 * 3600;
 /// How long an old secret keeps signing when the rotation names no overlap.
 pub const DEFAULT_SECRET_OVERLAP_SECS: u64 = 24 * 3600;
+/// The longest `Retry-After` a receiver can add to a wait.
+const MAX_RETRY_AFTER_SECS: u64 = 24 * 3600;
+/// Why an endpoint that answered 410 Gone was disabled.
+pub const GONE_REASON: &str = "the receiver answered 410 Gone, asking for no more deliveries; fix or replace its URL, then enable the endpoint again";
+
 /// The most attempts one delivery log page shows.
 pub const MAX_LOG_ENTRIES: i64 = 200;
 
@@ -547,14 +552,24 @@ impl Engine {
         })?;
         let outcome = self.inner.webhook_sender.send(&url, &message, &keys).await;
         let attempt = d.attempts + 1;
-        let next_attempt_at = (!outcome.delivered)
+        // 410 Gone: the receiver asks for no more (Standard Webhooks).
+        let gone = outcome.status == Some(410);
+        let next_attempt_at = (!outcome.delivered && !gone)
             .then(|| {
                 settings
                     .schedule
                     .delay_after(attempt as usize, &mut rand::thread_rng())
             })
             .flatten()
-            .map(|delay| self.now_ms() + delay.as_millis().min(i64::MAX as u128 / 2) as i64);
+            .map(|delay| {
+                // A receiver's `Retry-After` may lengthen the wait, by a day at most.
+                let asked = outcome
+                    .retry_after
+                    .unwrap_or_default()
+                    .min(Duration::from_secs(MAX_RETRY_AFTER_SECS));
+                let wait = delay.max(asked);
+                self.now_ms() + wait.as_millis().min(i64::MAX as u128 / 2) as i64
+            });
         self.inner
             .delivery_counters
             .count(outcome.delivered, next_attempt_at.is_some());
@@ -579,6 +594,7 @@ impl Engine {
                 next_attempt_at,
                 disable_after_ms: settings.disable_after.as_millis().min(i64::MAX as u128 / 2)
                     as i64,
+                disable_now: gone.then(|| GONE_REASON.to_string()),
             })
             .await?;
         if !recorded {

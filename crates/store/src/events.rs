@@ -139,6 +139,9 @@ pub struct DeliveryAttempt {
     /// An endpoint failing for this long (ms) since its last success is
     /// disabled.
     pub disable_after_ms: i64,
+    /// Disable the endpoint now, for this reason (a receiver that answered
+    /// 410 Gone).
+    pub disable_now: Option<String>,
 }
 
 /// One attempt in an endpoint's delivery log.

@@ -2280,7 +2280,17 @@ impl Store for SqlStore {
         .bind(a.duration_ms)
         .execute(&mut *tx)
         .await?;
-        if a.delivered {
+        if let Some(reason) = &a.disable_now {
+            sqlx::query(
+                "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1), \
+                 disabled_at = COALESCE(disabled_at, $1), disabled_reason = $2 WHERE id = $3",
+            )
+            .bind(a.at)
+            .bind(reason)
+            .bind(&a.endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+        } else if a.delivered {
             sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
                 .bind(&a.endpoint_id)
                 .execute(&mut *tx)

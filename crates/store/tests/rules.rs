@@ -1764,6 +1764,7 @@ async fn events_go_with_their_change_and_deliveries_to_one_claimer() {
         delivered,
         next_attempt_at: Some(at),
         disable_after_ms: 1_000,
+        disable_now: None,
     };
     assert!(!store
         .finish_delivery(&attempt("r1", true, 40_002))
@@ -1802,8 +1803,16 @@ async fn events_go_with_their_change_and_deliveries_to_one_claimer() {
     assert_eq!(left[0].id, "evt_3");
     assert_eq!(store.purge_events(i64::MAX).await.unwrap(), 3);
     assert!(store.list_events("a", 0, 10).await.unwrap().is_empty());
-    assert!(store.delivery_log(&d.endpoint_id, 10).await.unwrap().is_empty());
-    assert!(store.get_webhook_endpoint("we_all").await.unwrap().is_some());
+    assert!(store
+        .delivery_log(&d.endpoint_id, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .get_webhook_endpoint("we_all")
+        .await
+        .unwrap()
+        .is_some());
 }
 
 fn audit_entry(app_id: Option<&str>, action: &str, at: i64) -> NewAuditEntry {

@@ -130,6 +130,9 @@ pub struct Attempt {
     /// The start of the response body (at most [`EXCERPT_BYTES`], invalid
     /// UTF-8 replaced), to show the builder what their receiver said.
     pub response_excerpt: String,
+    /// A failed attempt's `Retry-After` in seconds (a 429 or 503 asking
+    /// for a pause); the date form is not read.
+    pub retry_after: Option<Duration>,
 }
 
 /// Delivers signed messages.
@@ -200,6 +203,16 @@ impl Sender {
             _ if delivered => None,
             _ => outcome.error,
         };
+        let retry_after = (!delivered)
+            .then(|| {
+                outcome
+                    .headers
+                    .iter()
+                    .find(|(name, _)| name == "retry-after")
+                    .and_then(|(_, value)| value.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs)
+            })
+            .flatten();
         Attempt {
             delivered,
             phase: outcome.phase,
@@ -207,6 +220,7 @@ impl Sender {
             error,
             elapsed: outcome.elapsed,
             response_excerpt: excerpt(&outcome.body),
+            retry_after,
         }
     }
 }
@@ -219,6 +233,7 @@ fn not_sent(error: String) -> Attempt {
         error: Some(error),
         elapsed: Duration::ZERO,
         response_excerpt: String::new(),
+        retry_after: None,
     }
 }
 

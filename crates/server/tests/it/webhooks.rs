@@ -83,6 +83,8 @@ struct ReceiverState {
     overlaps: usize,
     /// Hold each request until released (at most a minute).
     hold: bool,
+    /// Answer 410 Gone to everything.
+    gone: bool,
 }
 
 /// A webhook receiver on a port of this machine.
@@ -126,6 +128,11 @@ impl Receiver {
             release,
             url,
         }
+    }
+
+    /// Answers 410 Gone from now on.
+    pub fn gone(&self) {
+        self.state.lock().unwrap().gone = true;
     }
 
     /// Holds every request from now on until [`Receiver::release`].
@@ -192,7 +199,7 @@ async fn receive(
         signature: header("webhook-signature"),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
-    let (attempt, fail_first, hold) = {
+    let (attempt, fail_first, hold, gone) = {
         let mut s = state.lock().unwrap();
         let flying = s.in_flight.entry(delivery.id.clone()).or_default();
         *flying += 1;
@@ -202,7 +209,7 @@ async fn receive(
         s.seen.push(delivery.clone());
         let n = s.attempts.entry(delivery.id.clone()).or_default();
         *n += 1;
-        (*n, s.fail_first, s.hold)
+        (*n, s.fail_first, s.hold, s.gone)
     };
     let _flying = InFlight(state.clone(), delivery.id.clone());
     if hold {
@@ -211,7 +218,9 @@ async fn receive(
             let _ = tokio::time::timeout(Duration::from_secs(60), released).await;
         }
     }
-    if attempt <= fail_first {
+    if gone {
+        StatusCode::GONE
+    } else if attempt <= fail_first {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {
         StatusCode::NO_CONTENT
@@ -647,4 +656,36 @@ fn operators_manage_webhooks_with_admin_commands() {
         audit.contains("webhook_endpoint.created") && audit.contains("operator"),
         "{audit}"
     );
+}
+
+/// A receiver answering 410 Gone asks for no more: the endpoint is
+/// disabled at once, with a reason saying so, and the delivery ends.
+#[test]
+fn a_receiver_that_answers_gone_disables_its_endpoint() {
+    let h = Harness::start();
+    let (_, created) = h.call("POST", "webhooks", Some(json!({ "url": h.receiver.url })));
+    let id = created["endpoint"]["id"].as_str().unwrap().to_string();
+    h.receiver.gone();
+    let (status, _) = h.call("POST", &format!("webhooks/{id}/test"), None);
+    assert_eq!(status, 202);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let endpoint = loop {
+        let (_, endpoint) = h.call("GET", &format!("webhooks/{id}"), None);
+        if endpoint["enabled"] == false {
+            break endpoint;
+        }
+        assert!(Instant::now() < deadline, "{endpoint}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        endpoint["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("410"),
+        "{endpoint}"
+    );
+    let (_, log) = h.call("GET", &format!("webhooks/{id}/deliveries"), None);
+    assert_eq!(log["attempts"].as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log["attempts"][0]["delivery_status"], "failed", "{log}");
+    assert_eq!(h.receiver.seen().len(), 1);
 }

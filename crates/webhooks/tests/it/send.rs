@@ -61,6 +61,17 @@ fn receiver() -> (connectors_testkit::Served, Seen) {
             }),
         )
         .route(
+            "/busy",
+            post(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [("retry-after", "120")],
+                    "later",
+                )
+                    .into_response()
+            }),
+        )
+        .route(
             "/chatty",
             post(|| async { (StatusCode::ACCEPTED, "y".repeat(100_000)) }),
         )
@@ -191,6 +202,20 @@ async fn errors_statuses_and_long_answers_are_reported_as_they_are() {
         (Phase::Responded, Some(500), None)
     );
     assert_eq!(broken.response_excerpt, "x".repeat(1024));
+    assert_eq!(broken.retry_after, None);
+
+    // A pause the receiver asks for comes back with the failure.
+    let busy = sender
+        .send(
+            &format!("{}/busy", served.url).parse().unwrap(),
+            &message,
+            &keys,
+        )
+        .await;
+    assert_eq!(
+        (busy.delivered, busy.status, busy.retry_after),
+        (false, Some(503), Some(Duration::from_secs(120)))
+    );
 
     // Over the 16 KiB read: still a 2xx, so delivered.
     let chatty = sender
