@@ -55,6 +55,7 @@ impl ProxySettings {
         Outbound::new(connectors_proxy::OutboundConfig {
             policy: connectors_proxy::AddressPolicy {
                 allow_private_networks: self.allow_private_networks,
+                setting: "[proxy] allow_private_networks",
             },
             connect_timeout: self.connect_timeout,
             timeout: self.timeout,

@@ -268,7 +268,10 @@ impl Engine {
         let refresh_token = self
             .keys()
             .open_secret(&sealed_refresh, &key.credentials_context("refresh_token"))?;
-        match self.call_refresh(key, &current, &refresh_token).await? {
+        let outcome = self.call_refresh(key, &current, &refresh_token).await?;
+        // Another holder's refresh won: nothing failed, nothing to report.
+        let lost_race = matches!(outcome, Outcome::LostRace(..));
+        match outcome {
             Outcome::Refreshed => self
                 .store()
                 .get_credentials(key)
@@ -283,7 +286,10 @@ impl Engine {
             }
             Outcome::Transient(reason, retry_at) | Outcome::LostRace(reason, retry_at) => {
                 let t = self.now();
-                let events = self.refresh_failed_events(key, &reason).await?;
+                let events = match lost_race {
+                    true => Vec::new(),
+                    false => self.refresh_failed_events(key, &reason).await?,
+                };
                 self.store()
                     .record_refresh_failure(
                         key,
@@ -598,12 +604,17 @@ impl Engine {
             let token = self
                 .keys()
                 .open_secret(&sealed, &key.credentials_context("refresh_token"))?;
-            match self.call_refresh(key, &current, &token).await? {
+            let outcome = self.call_refresh(key, &current, &token).await?;
+            let lost_race = matches!(outcome, Outcome::LostRace(..));
+            match outcome {
                 Outcome::Refreshed => Ok(()),
                 Outcome::Permanent(reason, code) => self.expire(key, &reason, &code).await,
                 Outcome::Transient(reason, retry_at) | Outcome::LostRace(reason, retry_at) => {
                     let t = self.now();
-                    let events = self.refresh_failed_events(key, &reason).await?;
+                    let events = match lost_race {
+                        true => Vec::new(),
+                        false => self.refresh_failed_events(key, &reason).await?,
+                    };
                     self.store()
                         .record_refresh_failure(
                             key,

@@ -127,6 +127,15 @@ fn new_endpoint_id() -> String {
     format!("we_{}", &uuid::Uuid::new_v4().simple().to_string()[..24])
 }
 
+/// An endpoint's URL as the audit trail keeps it: scheme, host, port and
+/// path, never the query (receivers put tokens there).
+fn url_for_audit(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!("{}{}", u.origin().ascii_serialization(), u.path()),
+        Err(_) => "(an unreadable URL)".into(),
+    }
+}
+
 fn not_found(id: &str) -> EngineError {
     EngineError::WebhookEndpointNotFound(id.chars().take(64).collect())
 }
@@ -201,6 +210,30 @@ impl Engine {
         (secret, sealed)
     }
 
+    /// Writes a builder's change of an endpoint read at `before`: 404 when
+    /// it went meanwhile, 409 when another change came first (so two
+    /// rotations never leave a caller holding a secret that signs nothing).
+    async fn save_endpoint(
+        &self,
+        row: &WebhookEndpointRow,
+        before: i64,
+        set_state: bool,
+    ) -> Result<()> {
+        if self
+            .store()
+            .update_webhook_endpoint(row, before, set_state)
+            .await?
+        {
+            return Ok(());
+        }
+        match self.store().get_webhook_endpoint(&row.id).await? {
+            None => Err(not_found(&row.id)),
+            Some(_) => Err(EngineError::Conflict(
+                "this webhook endpoint was changed by someone else meanwhile; read it again and retry".into(),
+            )),
+        }
+    }
+
     async fn own_endpoint(&self, app: &WebhookOwner, id: &str) -> Result<WebhookEndpointRow> {
         match self.store().get_webhook_endpoint(id).await? {
             Some(row) if row.app_id == app.app_id() => Ok(row),
@@ -261,7 +294,7 @@ impl Engine {
             &app.actor,
             app.audit("webhook_endpoint.created")
                 .target(&row.id)
-                .detail(&row.url),
+                .detail(url_for_audit(&row.url)),
         )
         .await;
         Ok(WebhookEndpointWithSecret {
@@ -303,6 +336,7 @@ impl Engine {
     ) -> Result<WebhookEndpoint> {
         let app = &app.into();
         let mut row = self.own_endpoint(app, id).await?;
+        let before = row.updated_at;
         let now = self.now_ms();
         if let Some(url) = &patch.url {
             row.url = self.check_url(url)?;
@@ -325,17 +359,16 @@ impl Engine {
             }
             _ => {}
         }
-        row.updated_at = now;
-        if !self.store().update_webhook_endpoint(&row).await? {
-            return Err(not_found(id));
-        }
+        row.updated_at = now.max(before + 1);
+        self.save_endpoint(&row, before, patch.enabled.is_some())
+            .await?;
         self.audit(
             &app.actor,
             app.audit("webhook_endpoint.updated")
                 .target(id)
                 .detail(format!(
                     "{} ({})",
-                    row.url,
+                    url_for_audit(&row.url),
                     if row.disabled_at.is_some() {
                         "disabled"
                     } else {
@@ -363,7 +396,7 @@ impl Engine {
             &app.actor,
             app.audit("webhook_endpoint.deleted")
                 .target(id)
-                .detail(&row.url),
+                .detail(url_for_audit(&row.url)),
         )
         .await;
         Ok(())
@@ -386,6 +419,7 @@ impl Engine {
             )));
         }
         let mut row = self.own_endpoint(app, id).await?;
+        let before = row.updated_at;
         let now = self.now_ms();
         let current = self
             .keys()
@@ -397,10 +431,8 @@ impl Engine {
         row.previous_secret_expires_at = (overlap > 0).then(|| now + overlap as i64 * 1000);
         let (secret, sealed) = self.new_secret(id);
         row.secret = sealed;
-        row.updated_at = now;
-        if !self.store().update_webhook_endpoint(&row).await? {
-            return Err(not_found(id));
-        }
+        row.updated_at = now.max(before + 1);
+        self.save_endpoint(&row, before, false).await?;
         self.audit(
             &app.actor,
             app.audit("webhook_endpoint.secret_rotated")
@@ -522,35 +554,24 @@ impl Engine {
         ))
         .expect("plain data serializes");
         let started_ms = self.now_ms();
-        let mut keys = Vec::with_capacity(2);
-        let current = self
-            .keys()
-            .open_secret(&d.secret, &webhook_secret_context(&d.endpoint_id, "secret"))?;
-        keys.push(
-            connectors_webhooks::secret::parse(current.expose()).map_err(|e| {
-                EngineError::ServerMisconfigured(format!(
-                    "a stored webhook secret is unusable: {e}"
-                ))
-            })?,
-        );
-        if let (Some(sealed), Some(until)) = (&d.previous_secret, d.previous_secret_expires_at) {
-            if until > started_ms {
-                let previous = self.keys().open_secret(
-                    sealed,
-                    &webhook_secret_context(&d.endpoint_id, "previous_secret"),
-                )?;
-                if let Ok(key) = connectors_webhooks::secret::parse(previous.expose()) {
-                    keys.push(key);
+        // What cannot be sent (a secret the key ring no longer opens) is a
+        // failed attempt too: it is retried, logged for the builder, and
+        // counts towards disabling the endpoint, instead of looping unseen.
+        let outcome = match self.prepare_message(&d, body, started_ms) {
+            Ok((url, message, keys)) => self.inner.webhook_sender.send(&url, &message, &keys).await,
+            Err(e) => {
+                tracing::warn!(endpoint_id = %d.endpoint_id, error = %e, "a webhook delivery could not be signed");
+                connectors_webhooks::Attempt {
+                    delivered: false,
+                    phase: connectors_webhooks::Phase::NotSent,
+                    status: None,
+                    error: Some(e.to_string()),
+                    elapsed: Duration::ZERO,
+                    response_excerpt: String::new(),
+                    retry_after: None,
                 }
             }
-        }
-        let message =
-            connectors_webhooks::Message::new(d.event_id.as_str(), started_ms / 1000, body)
-                .map_err(|e| EngineError::ServerMisconfigured(e.to_string()))?;
-        let url = url::Url::parse(&d.url).map_err(|_| {
-            EngineError::ServerMisconfigured("a stored webhook URL is unusable".into())
-        })?;
-        let outcome = self.inner.webhook_sender.send(&url, &message, &keys).await;
+        };
         let attempt = d.attempts + 1;
         // 410 Gone: the receiver asks for no more (Standard Webhooks).
         let gone = outcome.status == Some(410);
@@ -601,6 +622,50 @@ impl Engine {
             tracing::warn!(delivery_id = %d.id, "a webhook delivery's claim lapsed before its attempt was recorded; it will be sent again");
         }
         Ok(())
+    }
+
+    /// The URL, message and signing keys of a delivery.
+    fn prepare_message(
+        &self,
+        d: &ClaimedDelivery,
+        body: Vec<u8>,
+        now_ms: i64,
+    ) -> Result<(
+        url::Url,
+        connectors_webhooks::Message,
+        Vec<connectors_webhooks::SigningKey>,
+    )> {
+        let unusable = |what: &str| {
+            EngineError::ServerMisconfigured(format!(
+                "this endpoint's {what} cannot be used (were encryption keys removed before `rotate-keys`?); rotate the endpoint's secret, or restore the key"
+            ))
+        };
+        let mut keys = Vec::with_capacity(2);
+        let current = self
+            .keys()
+            .open_secret(&d.secret, &webhook_secret_context(&d.endpoint_id, "secret"))
+            .map_err(|_| unusable("signing secret"))?;
+        keys.push(
+            connectors_webhooks::secret::parse(current.expose())
+                .map_err(|_| unusable("signing secret"))?,
+        );
+        if let (Some(sealed), Some(until)) = (&d.previous_secret, d.previous_secret_expires_at) {
+            if until > now_ms {
+                let previous = self
+                    .keys()
+                    .open_secret(
+                        sealed,
+                        &webhook_secret_context(&d.endpoint_id, "previous_secret"),
+                    )
+                    .ok()
+                    .and_then(|p| connectors_webhooks::secret::parse(p.expose()).ok());
+                keys.extend(previous);
+            }
+        }
+        let message = connectors_webhooks::Message::new(d.event_id.as_str(), now_ms / 1000, body)
+            .map_err(|_| unusable("event id"))?;
+        let url = url::Url::parse(&d.url).map_err(|_| unusable("URL"))?;
+        Ok((url, message, keys))
     }
 
     /// Forgets events and finished deliveries older than the retention.

@@ -11,8 +11,10 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 /// The proxy's outbound address policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddressPolicy {
-    /// `[proxy] allow_private_networks`.
+    /// `[proxy] allow_private_networks` (or the webhooks' own).
     pub allow_private_networks: bool,
+    /// That setting's name, which refusals tell the operator.
+    pub setting: &'static str,
 }
 
 impl AddressPolicy {
@@ -105,8 +107,8 @@ pub(crate) struct PolicyResolver(pub(crate) AddressPolicy);
 
 /// Why a name's addresses were all refused.
 #[derive(Debug, thiserror::Error)]
-#[error("`{0}` resolves only to addresses on private or reserved networks, which the proxy does not call (an operator may set `[proxy] allow_private_networks = true` for development)")]
-pub(crate) struct Refused(String);
+#[error("`{0}` resolves only to addresses on private or reserved networks, which are not called (an operator may set `{1} = true` for development)")]
+pub(crate) struct Refused(String, &'static str);
 
 impl Resolve for PolicyResolver {
     fn resolve(&self, name: Name) -> Resolving {
@@ -118,7 +120,8 @@ impl Resolve for PolicyResolver {
                 .filter(|a| policy.allows(a.ip()))
                 .collect();
             if found.is_empty() {
-                return Err(Box::new(Refused(host)) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(Box::new(Refused(host, policy.setting))
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(found.into_iter()) as Addrs)
         })
@@ -133,6 +136,7 @@ mod tests {
     fn private_and_reserved_addresses_are_refused() {
         let strict = AddressPolicy {
             allow_private_networks: false,
+            setting: "[proxy] allow_private_networks",
         };
         for ip in [
             "127.0.0.1",
@@ -158,7 +162,8 @@ mod tests {
             assert!(!strict.allows(ip), "{ip} allowed");
             assert!(
                 AddressPolicy {
-                    allow_private_networks: true
+                    allow_private_networks: true,
+                    setting: "[proxy] allow_private_networks",
                 }
                 .allows(ip),
                 "{ip}"

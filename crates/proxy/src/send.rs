@@ -277,7 +277,10 @@ impl Outbound {
             Host::Domain(_) => return None,
         };
         (!self.config.policy.allows(ip)).then(|| {
-            format!("{ip} is on a private or reserved network, which the proxy does not call (an operator may set `[proxy] allow_private_networks = true` for development)")
+            format!(
+                "{ip} is on a private or reserved network, which is not called (an operator may set `{} = true` for development)",
+                self.config.policy.setting
+            )
         })
     }
 }

@@ -16,6 +16,7 @@ fn outbound(allow_private: bool, timeout_ms: u64) -> Outbound {
     Outbound::new(OutboundConfig {
         policy: AddressPolicy {
             allow_private_networks: allow_private,
+            setting: "[proxy] allow_private_networks",
         },
         connect_timeout: Duration::from_secs(5),
         timeout: Duration::from_millis(timeout_ms),

@@ -170,17 +170,14 @@ impl WebhooksTuning {
                 format!("is {}; it must be from 0 to 1", self.jitter),
             ));
         }
-        if !(10..=30 * 86_400).contains(&self.poll_interval_ms) && self.poll_interval_ms != 0 {
+        if !(10..=3_600_000).contains(&self.poll_interval_ms) {
             return Some((
                 "poll_interval_ms",
                 format!(
-                    "is {}; it must be from 10 to 2592000000",
+                    "is {}; it must be from 10 to 3600000 (an hour)",
                     self.poll_interval_ms
                 ),
             ));
-        }
-        if self.poll_interval_ms == 0 {
-            return Some(("poll_interval_ms", "is 0; it must be at least 10".into()));
         }
         if !(1..=256).contains(&self.batch) {
             return Some((

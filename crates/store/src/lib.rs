@@ -303,7 +303,8 @@ pub trait Store: Send + Sync + 'static {
         events: &EventsOf<'_>,
     ) -> Result<Option<RemovedConnector>>;
     /// Sets a connector's status and reason, with the events reporting it,
-    /// in one transaction.
+    /// in one transaction; nothing (no events either) when the connector is
+    /// gone or already in that status.
     async fn set_connector_status(
         &self,
         key: &ConnectorKey,
@@ -358,7 +359,8 @@ pub trait Store: Send + Sync + 'static {
     /// still at `expected_version`; releases the lease. Whether it was stored.
     async fn store_refreshed(&self, refreshed: &RefreshedCredentials) -> Result<bool>;
     /// Records a failed refresh (releases the lease and clears the in-flight
-    /// mark if `owner` holds it), with the events reporting it.
+    /// mark if `owner` holds it), with the events reporting it, written only
+    /// for the first failure since the last success.
     async fn record_refresh_failure(
         &self,
         key: &ConnectorKey,
@@ -555,8 +557,9 @@ pub trait Store: Send + Sync + 'static {
     async fn write_events(&self, events: &[NewEvent]) -> Result<()>;
     /// An app's events after `after` (a [`EventRow::seq`]), oldest first.
     async fn list_events(&self, app_id: &str, after: i64, limit: i64) -> Result<Vec<EventRow>>;
-    /// Forgets events, and deliveries with their attempts, untouched since
-    /// before `before_ms`; how many rows went.
+    /// Forgets events, and finished deliveries (and a disabled endpoint's
+    /// pending ones) with their attempts, untouched since before
+    /// `before_ms`; how many rows went.
     async fn purge_events(&self, before_ms: i64) -> Result<u64>;
     /// Creates an endpoint.
     async fn create_webhook_endpoint(&self, endpoint: &WebhookEndpointRow) -> Result<()>;
@@ -564,9 +567,17 @@ pub trait Store: Send + Sync + 'static {
     async fn list_webhook_endpoints(&self, app_id: &str) -> Result<Vec<WebhookEndpointRow>>;
     /// One endpoint.
     async fn get_webhook_endpoint(&self, id: &str) -> Result<Option<WebhookEndpointRow>>;
-    /// Replaces an endpoint's changeable fields (all but id, app and
-    /// creation time); whether it was there.
-    async fn update_webhook_endpoint(&self, endpoint: &WebhookEndpointRow) -> Result<bool>;
+    /// Replaces a builder's fields of an endpoint (URL, description, event
+    /// types, secrets), and with `set_state` its enabled state and failure
+    /// streak too (which deliveries also write), if it is still as last
+    /// written at `expected_updated_at`; whether it was (false: gone, or
+    /// changed meanwhile).
+    async fn update_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpointRow,
+        expected_updated_at: i64,
+        set_state: bool,
+    ) -> Result<bool>;
     /// Deletes an endpoint with its deliveries; whether it was there.
     async fn delete_webhook_endpoint(&self, id: &str) -> Result<bool>;
     /// Queues `event` for one endpoint only, outside any app's log (a test

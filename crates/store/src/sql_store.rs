@@ -223,11 +223,11 @@ pub(crate) const RECORD_REFRESH_FAILURE: &str =
      lease_expires_at = CASE WHEN lease_owner = $4 THEN NULL ELSE lease_expires_at END, \
      refresh_in_flight_since = CASE WHEN lease_owner = $4 THEN NULL ELSE refresh_in_flight_since END, \
      refresh_in_flight_owner = CASE WHEN lease_owner = $4 THEN NULL ELSE refresh_in_flight_owner END \
-     WHERE app_id = $5 AND integration_type = $6";
+     WHERE app_id = $5 AND integration_type = $6 RETURNING refresh_failures";
 /// Sets a connector's status (e.g. `expired` after a refused refresh).
 pub(crate) const SET_CONNECTOR_STATUS: &str =
     "UPDATE connectors SET status = $1, status_reason = $2, updated_at = $3 \
-     WHERE app_id = $4 AND integration_type = $5";
+     WHERE app_id = $4 AND integration_type = $5 AND status <> $1";
 /// The refreshable credentials' filter: an active connector (its status as
 /// copied onto the credentials, migration 0008), a refresh token and an
 /// expiry. The terms match the partial indexes' so the planners use them.
@@ -1040,15 +1040,20 @@ impl Store for SqlStore {
         events: &[NewEvent],
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(SET_CONNECTOR_STATUS)
+        let changed = sqlx::query(SET_CONNECTOR_STATUS)
             .bind(status.as_str())
             .bind(reason)
             .bind(now)
             .bind(&key.app_id)
             .bind(key.slot())
             .execute(&mut *tx)
-            .await?;
-        events::write_events(&mut tx, events).await?;
+            .await?
+            .rows_affected();
+        // Reported only if it happened: a connector gone meanwhile, or
+        // already in that status, invents nothing.
+        if changed > 0 {
+            events::write_events(&mut tx, events).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -1204,16 +1209,21 @@ impl Store for SqlStore {
         events: &[NewEvent],
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(RECORD_REFRESH_FAILURE)
+        let failures: Option<i64> = sqlx::query(RECORD_REFRESH_FAILURE)
             .bind(reason)
             .bind(retry_at)
             .bind(now)
             .bind(owner)
             .bind(&key.app_id)
             .bind(key.slot())
-            .execute(&mut *tx)
-            .await?;
-        events::write_events(&mut tx, events).await?;
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| row.try_get("refresh_failures"))
+            .transpose()?;
+        // Reported when the connection starts failing, not on every retry.
+        if failures == Some(1) {
+            events::write_events(&mut tx, events).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -2061,14 +2071,16 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        // Pending ones too: a delivery untouched that long waits for a
-        // disabled endpoint (or a schedule longer than the retention), and
-        // its event has left the log.
-        let deliveries = sqlx::query("DELETE FROM webhook_deliveries WHERE updated_at < $1")
-            .bind(before_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        // Pending ones only of a disabled endpoint: an enabled one's are
+        // still owed (at least once), however long their schedule.
+        let deliveries = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE updated_at < $1 AND (status <> 'pending' \
+             OR endpoint_id IN (SELECT id FROM webhook_endpoints WHERE disabled_at IS NOT NULL))",
+        )
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         Ok(events + deliveries)
     }
@@ -2126,27 +2138,42 @@ impl Store for SqlStore {
         }
     }
 
-    async fn update_webhook_endpoint(&self, e: &WebhookEndpointRow) -> Result<bool> {
+    async fn update_webhook_endpoint(
+        &self,
+        e: &WebhookEndpointRow,
+        expected_updated_at: i64,
+        set_state: bool,
+    ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let n = sqlx::query(
+        // The state columns are the delivery worker's too: written only
+        // when the builder changes them.
+        let state = if set_state {
+            ", disabled_at = $10, disabled_reason = $11, failing_since = $12"
+        } else {
+            ""
+        };
+        let sql = format!(
             "UPDATE webhook_endpoints SET url = $1, description = $2, all_events = $3, secret = $4, \
-             previous_secret = $5, previous_secret_expires_at = $6, disabled_at = $7, \
-             disabled_reason = $8, failing_since = $9, updated_at = $10 WHERE id = $11",
-        )
-        .bind(&e.url)
-        .bind(&e.description)
-        .bind(i64::from(e.event_types.is_none()))
-        .bind(&e.secret)
-        .bind(&e.previous_secret)
-        .bind(e.previous_secret_expires_at)
-        .bind(e.disabled_at)
-        .bind(&e.disabled_reason)
-        .bind(e.failing_since)
-        .bind(e.updated_at)
-        .bind(&e.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+             previous_secret = $5, previous_secret_expires_at = $6, updated_at = $7{state} \
+             WHERE id = $8 AND updated_at = $9"
+        );
+        let mut update = sqlx::query(&sql)
+            .bind(&e.url)
+            .bind(&e.description)
+            .bind(i64::from(e.event_types.is_none()))
+            .bind(&e.secret)
+            .bind(&e.previous_secret)
+            .bind(e.previous_secret_expires_at)
+            .bind(e.updated_at)
+            .bind(&e.id)
+            .bind(expected_updated_at);
+        if set_state {
+            update = update
+                .bind(e.disabled_at)
+                .bind(&e.disabled_reason)
+                .bind(e.failing_since);
+        }
+        let n = update.execute(&mut *tx).await?.rows_affected();
         if n == 0 {
             tx.rollback().await?;
             return Ok(false);
@@ -2197,7 +2224,9 @@ impl Store for SqlStore {
         // A read first: most polls find nothing, and should not take
         // SQLite's one write lock (or PostgreSQL row locks) to learn it.
         let due = sqlx::query(
-            "SELECT 1 AS due FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1",
+            "SELECT 1 AS due FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+             AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND w.disabled_at IS NULL LIMIT 1",
         )
         .bind(now)
         .fetch_optional(&self.pool)
@@ -2240,6 +2269,15 @@ impl Store for SqlStore {
 
     async fn finish_delivery(&self, a: &DeliveryAttempt) -> Result<bool> {
         let mut tx = self.begin_write().await?;
+        // The endpoint's row before its delivery's: the order a deletion of
+        // the endpoint (cascading to its deliveries) takes them in.
+        let lock = self.dialect.row_lock();
+        sqlx::query(&format!(
+            "SELECT id FROM webhook_endpoints WHERE id = $1{lock}"
+        ))
+        .bind(&a.endpoint_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let status = match (a.delivered, a.next_attempt_at) {
             (true, _) => "delivered",
             (false, Some(_)) => "pending",
@@ -2459,7 +2497,10 @@ impl Store for SqlStore {
         .iter()
         .map(|r| key_of(r, "connectors.integration_type"))
         .collect::<Result<Vec<_>>>()?;
-        let mut reported = Vec::new();
+        // The workspace's event first: it locks every app of the workspace
+        // in id order before the connections' events lock some again, so two
+        // deletions in one workspace take the apps in one order.
+        let mut reported = events.to_vec();
         for key in &keys {
             if let Some(connector) = read_connector(&mut *tx, key).await? {
                 reported.extend(per_connection(&connector));
@@ -2470,7 +2511,6 @@ impl Store for SqlStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        reported.extend_from_slice(events);
         events::write_events(&mut tx, &reported).await?;
         tx.commit().await?;
         Ok(true)

@@ -1796,12 +1796,19 @@ async fn events_go_with_their_change_and_deliveries_to_one_claimer() {
     assert_eq!(row.failing_since, Some(40_002));
     // Retention: events and deliveries untouched since before the cut go,
     // a disabled endpoint's pending ones too; the endpoints stay.
-    // Before 4: evt_1 and evt_2, and evt_2's two untouched deliveries.
-    assert_eq!(store.purge_events(4).await.unwrap(), 4);
+    // Before 4: evt_1 and evt_2, and evt_2's untouched delivery to the
+    // disabled endpoint (the enabled one's is still owed).
+    assert_eq!(store.purge_events(4).await.unwrap(), 3);
     let left = store.list_events("a", 0, 10).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id, "evt_3");
     assert_eq!(store.purge_events(i64::MAX).await.unwrap(), 3);
+    let owed = store
+        .claim_deliveries("r5", i64::MAX / 4, 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(owed.len(), 1, "{owed:?}");
+    assert_eq!(owed[0].endpoint_id, "we_some");
     assert!(store.list_events("a", 0, 10).await.unwrap().is_empty());
     assert!(store
         .delivery_log(&d.endpoint_id, 10)

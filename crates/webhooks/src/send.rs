@@ -149,6 +149,7 @@ impl Sender {
             outbound: Outbound::new(OutboundConfig {
                 policy: AddressPolicy {
                     allow_private_networks: config.allow_private_networks,
+                    setting: "[webhooks] allow_private_networks",
                 },
                 connect_timeout: config.connect_timeout,
                 timeout: config.timeout,
