@@ -233,12 +233,11 @@ fn to_wire(row: AuditRow) -> AuditEntry {
 
 /// The page size asked for, checked.
 fn page_size(limit: Option<u32>) -> Result<i64> {
-    match limit.unwrap_or(DEFAULT_AUDIT_PAGE) {
-        n @ 1..=MAX_AUDIT_PAGE => Ok(i64::from(n)),
-        n => Err(EngineError::BadRequest(format!(
-            "`limit` is {n}; it must be from 1 to {MAX_AUDIT_PAGE} (default {DEFAULT_AUDIT_PAGE})"
-        ))),
-    }
+    crate::events::page_size(
+        limit.map(i64::from),
+        i64::from(DEFAULT_AUDIT_PAGE),
+        i64::from(MAX_AUDIT_PAGE),
+    )
 }
 
 impl Engine {

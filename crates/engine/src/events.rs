@@ -87,6 +87,16 @@ pub(crate) fn scopes_of(row: &ConnectorRow) -> &[String] {
     }
 }
 
+/// A page size asked for (`?limit=`), checked against `1..=max`.
+pub(crate) fn page_size(limit: Option<i64>, default: i64, max: i64) -> Result<i64> {
+    match limit.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(n),
+        n => Err(EngineError::BadRequest(format!(
+            "`limit` is {n}; it must be from 1 to {max} (default {default})"
+        ))),
+    }
+}
+
 /// A short text for an event's `detail`: at most 300 characters.
 pub(crate) fn detail(text: &str) -> Option<String> {
     Some(text.chars().take(300).collect())
@@ -95,11 +105,20 @@ pub(crate) fn detail(text: &str) -> Option<String> {
 impl Engine {
     /// A `connector.*` event in the connection's app's log.
     pub(crate) fn connector_event(&self, event_type: &str, data: &ConnectorEventData) -> NewEvent {
+        self.new_event(
+            EventScope::App(data.app_id.clone()),
+            event_type,
+            serde_json::to_string(data).expect("plain data serializes"),
+        )
+    }
+
+    /// An event happening now, under a new id; `data` is its JSON.
+    pub(crate) fn new_event(&self, scope: EventScope, event_type: &str, data: String) -> NewEvent {
         NewEvent {
-            scope: EventScope::App(data.app_id.clone()),
+            scope,
             id: new_event_id(),
             event_type: event_type.to_string(),
-            data: serde_json::to_string(data).expect("plain data serializes"),
+            data,
             created_at: self.now_ms(),
         }
     }
@@ -139,13 +158,11 @@ impl Engine {
             per_user_connection_enabled: row.per_user_enabled,
             by: by.map(|b| b.as_str().into()),
         };
-        NewEvent {
-            scope: EventScope::Workspace(row.workspace_id.clone()),
-            id: new_event_id(),
-            event_type: event_type.to_string(),
-            data: serde_json::to_string(&data).expect("plain data serializes"),
-            created_at: self.now_ms(),
-        }
+        self.new_event(
+            EventScope::Workspace(row.workspace_id.clone()),
+            event_type,
+            serde_json::to_string(&data).expect("plain data serializes"),
+        )
     }
 
     /// `GET /api/apps/{app_id}/events?after=&limit=`: the app's log, oldest
@@ -170,15 +187,7 @@ impl Engine {
                     ))
                 })?,
         };
-        let limit = match limit {
-            None => DEFAULT_EVENTS_PAGE,
-            Some(n) if (1..=MAX_EVENTS_PAGE).contains(&n) => n,
-            Some(n) => {
-                return Err(EngineError::BadRequest(format!(
-                    "`limit` must be between 1 and {MAX_EVENTS_PAGE}, not {n}"
-                )))
-            }
-        };
+        let limit = page_size(limit, DEFAULT_EVENTS_PAGE, MAX_EVENTS_PAGE)?;
         // One more than asked tells whether more are waiting.
         let mut rows = self
             .store()

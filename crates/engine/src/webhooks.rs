@@ -9,8 +9,7 @@ use std::time::Duration;
 /// builder: the dashboard tells the two apart by it.
 pub use connectors_store::AUTO_DISABLED_REASON;
 use connectors_store::{
-    webhook_secret_context, ClaimedDelivery, DeliveryAttempt, EventScope, NewEvent,
-    WebhookEndpointRow,
+    webhook_secret_context, ClaimedDelivery, DeliveryAttempt, EventScope, WebhookEndpointRow,
 };
 use connectors_vault::Secret;
 use connectors_webhooks::{RetrySchedule, Sender, SenderConfig};
@@ -21,7 +20,7 @@ use connectors_wire::events::{
 };
 
 use crate::audit::{Actor, Audit};
-use crate::events::{envelope, new_event_id, rfc3339_ms};
+use crate::events::{envelope, page_size, rfc3339_ms};
 use crate::{AuthorizedApp, Engine, EngineError, Result};
 
 /// An app whose webhooks someone may manage: a builder of it (the API,
@@ -460,13 +459,11 @@ impl Engine {
                 "this endpoint is disabled; enable it first, then send the test event".into(),
             ));
         }
-        let event = NewEvent {
-            scope: EventScope::App(app.app_id().to_string()),
-            id: new_event_id(),
-            event_type: wire::WEBHOOK_TEST.into(),
-            data: serde_json::json!({ "app_id": app.app_id(), "endpoint_id": id }).to_string(),
-            created_at: self.now_ms(),
-        };
+        let event = self.new_event(
+            EventScope::App(app.app_id().to_string()),
+            wire::WEBHOOK_TEST,
+            serde_json::json!({ "app_id": app.app_id(), "endpoint_id": id }).to_string(),
+        );
         if !self.store().enqueue_delivery(id, &event).await? {
             return Err(not_found(id));
         }
@@ -483,15 +480,7 @@ impl Engine {
         limit: Option<i64>,
     ) -> Result<WebhookDeliveryLog> {
         let app = &app.into();
-        let limit = match limit {
-            None => 50,
-            Some(n) if (1..=MAX_LOG_ENTRIES).contains(&n) => n,
-            Some(n) => {
-                return Err(EngineError::BadRequest(format!(
-                    "`limit` must be between 1 and {MAX_LOG_ENTRIES}, not {n}"
-                )))
-            }
-        };
+        let limit = page_size(limit, 50, MAX_LOG_ENTRIES)?;
         self.own_endpoint(app, id).await?;
         let rows = self.store().delivery_log(id, limit).await?;
         Ok(WebhookDeliveryLog {
